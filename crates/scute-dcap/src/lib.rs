@@ -1,0 +1,31 @@
+//! Intel DCAP verification in pure Rust: PCK certificate chains to a pinned root, CRLs, TCB Info
+//! and QE Identity, QE report binding, quote signature, TCB level matching (SGX, TDX, TDX module
+//! identities) and status convergence. No I/O: time, trust anchor and collateral are arguments.
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod collateral;
+mod error;
+mod pck;
+mod report;
+mod status;
+mod time;
+mod verify;
+mod x509;
+
+pub use collateral::{
+    Collateral, CollateralTee, IsvLevel, QeIdentity, TcbInfo, TcbLevel, TdxModuleIdentity,
+};
+pub use error::DcapError;
+pub use pck::{PckExtension, PckTcb, PlatformConfiguration, SgxType};
+pub use report::report_json;
+pub use status::TcbStatus;
+pub use time::{format_rfc3339, UnixTime};
+pub use verify::{
+    verify, verify_collateral, LevelVerdict, Shortfall, TrustAnchor, VerifiedCollateral,
+    VerifiedQuote, VerifyOptions,
+};

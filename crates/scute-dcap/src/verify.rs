@@ -1,0 +1,849 @@
+//! DCAP quote verification, in the order of Intel's QVL (tee-formats.md §2): collateral is
+//! authenticated once (`verify_collateral`), then each quote is checked against it at a given
+//! instant (`VerifiedCollateral::verify_quote`). Only this module builds a `VerifiedQuote`.
+
+use crate::collateral::{
+    split_signed, Collateral, CollateralTee, IsvLevel, QeIdentity, TcbInfo, TcbLevel,
+    TdxModuleIdentity, QE_IDENTITY, TCB_INFO,
+};
+use crate::error::DcapError;
+use crate::pck::PckExtension;
+use crate::status::TcbStatus;
+use crate::time::{UnixTime, Validity};
+use crate::x509::{
+    cert_from_pem_or_der, check_all_valid, parse_pem_chain, Cert, Crl, Curve, PublicKey,
+};
+use ring::digest::{digest, SHA256};
+use scute_quote::{
+    td_attributes, Body, EnclaveReport, Quote, TdReport10, TeeType, INTEL_QE_VENDOR_ID,
+};
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, RwLock};
+
+/// Uncompressed P-256 public key of the production Intel SGX Root CA.
+const INTEL_SGX_ROOT_KEY: [u8; 65] = [
+    0x04, 0x0b, 0xa9, 0xc4, 0xc0, 0xc0, 0xc8, 0x61, 0x93, 0xa3, 0xfe, 0x23, 0xd6, 0xb0, 0x2c, 0xda,
+    0x10, 0xa8, 0xbb, 0xd4, 0xe8, 0x8e, 0x48, 0xb4, 0x45, 0x85, 0x61, 0xa3, 0x6e, 0x70, 0x55, 0x25,
+    0xf5, 0x67, 0x91, 0x8e, 0x2e, 0xdc, 0x88, 0xe4, 0x0d, 0x86, 0x0b, 0xd0, 0xcc, 0x4e, 0xe2, 0x6a,
+    0xac, 0xc9, 0x88, 0xe5, 0x05, 0xa9, 0x53, 0x55, 0x8c, 0x45, 0x3f, 0x6b, 0x09, 0x04, 0xae, 0x73,
+    0x94,
+];
+
+const PCK_CACHE_LIMIT: usize = 4096;
+
+/// The root every chain must end in, pinned by public key (never by name: Intel's
+/// pre-production root has the same subject).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustAnchor {
+    key: PublicKey,
+}
+
+impl TrustAnchor {
+    /// The production Intel SGX Root CA.
+    pub fn intel_sgx_root() -> Self {
+        Self {
+            key: PublicKey {
+                curve: Curve::P256,
+                point: INTEL_SGX_ROOT_KEY.to_vec(),
+            },
+        }
+    }
+
+    /// Another root, from its certificate (PEM or DER).
+    pub fn from_certificate(bytes: &[u8]) -> Result<Self, DcapError> {
+        Ok(Self {
+            key: cert_from_pem_or_der(bytes, "trusted root certificate")?.key,
+        })
+    }
+}
+
+/// Relaxations of the default checks. Each one weakens what a verified quote proves.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct VerifyOptions {
+    /// Accept debug enclaves and debug TDs (their memory is open to the host).
+    pub allow_debug: bool,
+    /// Accept TDs bound to service TDs (non-zero MR_SERVICETD, SERVTD_EXT).
+    pub allow_service_td: bool,
+    /// Accept TDs without SEPT_VE_DISABLE, which lets the host inject #VE on private pages.
+    pub dangerous_allow_sept_ve: bool,
+}
+
+/// The status of one TCB level that matched, with its date and advisories.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LevelVerdict {
+    pub status: TcbStatus,
+    pub tcb_date: String,
+    pub advisory_ids: Vec<String>,
+}
+
+impl LevelVerdict {
+    fn of_platform(level: &TcbLevel) -> Self {
+        Self {
+            status: level.status,
+            tcb_date: level.tcb_date.clone(),
+            advisory_ids: level.advisory_ids.clone(),
+        }
+    }
+
+    fn of_isv(level: &IsvLevel) -> Self {
+        Self {
+            status: level.status,
+            tcb_date: level.tcb_date.clone(),
+            advisory_ids: level.advisory_ids.clone(),
+        }
+    }
+}
+
+/// A TCB component of this platform that is below the newest level Intel lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shortfall {
+    pub component: String,
+    pub have: u32,
+    pub newest: u32,
+}
+
+/// A quote whose signatures, certificates and collateral all verified. Only the verifier
+/// constructs it; token issuing, key release and RA-TLS take this type, never raw quotes.
+#[derive(Debug, Clone)]
+pub struct VerifiedQuote {
+    quote: Quote,
+    tcb_status: TcbStatus,
+    advisory_ids: Vec<String>,
+    platform: LevelVerdict,
+    qe: LevelVerdict,
+    tdx_module: Option<LevelVerdict>,
+    pck: PckExtension,
+    tcb_evaluation_data_number: u32,
+    collateral_expires: UnixTime,
+    shortfalls: Vec<Shortfall>,
+}
+
+impl VerifiedQuote {
+    pub fn quote(&self) -> &Quote {
+        &self.quote
+    }
+    /// The combined status of platform, TDX module and QE.
+    pub fn tcb_status(&self) -> TcbStatus {
+        self.tcb_status
+    }
+    /// Advisories of every level that matched, platform first, without duplicates.
+    pub fn advisory_ids(&self) -> &[String] {
+        &self.advisory_ids
+    }
+    pub fn platform(&self) -> &LevelVerdict {
+        &self.platform
+    }
+    pub fn qe(&self) -> &LevelVerdict {
+        &self.qe
+    }
+    pub fn tdx_module(&self) -> Option<&LevelVerdict> {
+        self.tdx_module.as_ref()
+    }
+    pub fn pck(&self) -> &PckExtension {
+        &self.pck
+    }
+    pub fn tcb_evaluation_data_number(&self) -> u32 {
+        self.tcb_evaluation_data_number
+    }
+    /// The first instant at which some certificate, CRL or signed collateral expires.
+    pub fn collateral_expires(&self) -> UnixTime {
+        self.collateral_expires
+    }
+    /// Where this platform is below the newest TCB level (empty when it is at it).
+    pub fn shortfalls(&self) -> &[Shortfall] {
+        &self.shortfalls
+    }
+    pub fn is_debug(&self) -> bool {
+        match &self.quote.body {
+            Body::Sgx(r) => r.is_debug(),
+            other => other
+                .td10()
+                .is_some_and(|td| td.td_attributes() & td_attributes::DEBUG != 0),
+        }
+    }
+}
+
+/// A PCK chain that verified up to the anchor and is not revoked.
+#[derive(Debug)]
+struct VerifiedPck {
+    key: PublicKey,
+    extension: PckExtension,
+    windows: [Validity; 3],
+}
+
+/// Collateral whose signatures and chains verified. Validity windows are checked per quote, at
+/// the instant the caller gives, so one `VerifiedCollateral` serves many quotes.
+#[derive(Debug)]
+pub struct VerifiedCollateral {
+    anchor: PublicKey,
+    tcb_info: TcbInfo,
+    qe_identity: QeIdentity,
+    root_crl: Crl,
+    pck_crl: Crl,
+    pck_crl_issuer_key: PublicKey,
+    windows: Vec<Validity>,
+    explicit_pck_chain: Option<Vec<u8>>,
+    /// DER of every certificate already verified up to the anchor.
+    trusted: HashSet<Vec<u8>>,
+    pck_cache: RwLock<HashMap<Vec<u8>, Arc<VerifiedPck>>>,
+}
+
+/// One-shot verification: authenticate the collateral, then the quote, at `now`.
+pub fn verify(
+    quote: &[u8],
+    collateral: &Collateral,
+    anchor: &TrustAnchor,
+    now: UnixTime,
+    options: VerifyOptions,
+) -> Result<VerifiedQuote, DcapError> {
+    verify_collateral(collateral, anchor)?.verify_quote(quote, now, options)
+}
+
+/// Verifies certificates up a chain, remembering the ones already verified.
+struct ChainChecker<'a> {
+    anchor: &'a PublicKey,
+    trusted: HashSet<Vec<u8>>,
+}
+
+impl ChainChecker<'_> {
+    /// `chain` is leaf first, root last.
+    fn check(&mut self, chain: &[Cert]) -> Result<(), DcapError> {
+        let Some((root, _)) = chain.split_last() else {
+            return Ok(());
+        };
+        if !self.trusted.contains(&root.der) {
+            root.check_is_root(self.anchor)?;
+            self.trusted.insert(root.der.clone());
+        }
+        for pair in chain.windows(2).rev() {
+            if let [child, issuer] = pair {
+                if !self.trusted.contains(&child.der) {
+                    child.check_issued_by(issuer)?;
+                    self.trusted.insert(child.der.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn require_cn(cert: &Cert, phrases: &[&str]) -> Result<(), DcapError> {
+    if phrases.iter().all(|p| cert.common_name.contains(p)) {
+        Ok(())
+    } else {
+        Err(DcapError::Certificate {
+            item: cert.item,
+            reason: format!("common name {:?} lacks {:?}", cert.common_name, phrases),
+        })
+    }
+}
+
+/// Steps 1–4 of collateral verification: TCB signing chain, Root CA CRL, TCB Info and QE
+/// Identity signatures, PCK CRL and its issuer. No time is involved here.
+pub fn verify_collateral(
+    collateral: &Collateral,
+    anchor: &TrustAnchor,
+) -> Result<VerifiedCollateral, DcapError> {
+    let mut checker = ChainChecker {
+        anchor: &anchor.key,
+        trusted: HashSet::new(),
+    };
+    let mut windows = Vec::with_capacity(10);
+
+    // Step 1: the TCB Info signing chain ends in the pinned root; the Root CA CRL is the root's.
+    let tcb_chain = parse_pem_chain(
+        &collateral.tcb_info_issuer_chain,
+        &["TCB Info signing certificate", "TCB Info root certificate"],
+    )?;
+    checker.check(&tcb_chain)?;
+    let [tcb_signer, root] = tcb_chain.as_slice() else {
+        return Err(DcapError::UntrustedRoot {
+            item: "TCB Info issuer chain",
+        });
+    };
+    require_cn(tcb_signer, &["TCB Signing"])?;
+    let root_crl = Crl::decode(&collateral.root_ca_crl, "Root CA CRL", root)?;
+    root_crl.check_not_revoked(tcb_signer)?;
+    windows.extend([tcb_signer.validity, root.validity, root_crl.valid_window()]);
+
+    // Step 2: TCB Info, signed over its exact bytes by the TCB signing key.
+    let signed = split_signed(&collateral.tcb_info, "tcbInfo", TCB_INFO)?;
+    if !tcb_signer
+        .key
+        .verify_p256_fixed(signed.body.as_bytes(), &signed.signature)
+    {
+        return Err(DcapError::CollateralSignature { item: TCB_INFO });
+    }
+    let tcb_info = TcbInfo::parse(&signed.body)?;
+    windows.push(Validity {
+        item: TCB_INFO,
+        not_before: tcb_info.issue_date,
+        not_after: tcb_info.next_update,
+    });
+
+    // Step 3: QE Identity, the same way, with its own chain.
+    let qe_chain = parse_pem_chain(
+        &collateral.qe_identity_issuer_chain,
+        &[
+            "QE Identity signing certificate",
+            "QE Identity root certificate",
+        ],
+    )?;
+    checker.check(&qe_chain)?;
+    let [qe_signer, _] = qe_chain.as_slice() else {
+        return Err(DcapError::UntrustedRoot {
+            item: "QE Identity issuer chain",
+        });
+    };
+    require_cn(qe_signer, &["TCB Signing"])?;
+    root_crl.check_not_revoked(qe_signer)?;
+    windows.push(qe_signer.validity);
+    let signed = split_signed(&collateral.qe_identity, "enclaveIdentity", QE_IDENTITY)?;
+    if !qe_signer
+        .key
+        .verify_p256_fixed(signed.body.as_bytes(), &signed.signature)
+    {
+        return Err(DcapError::CollateralSignature { item: QE_IDENTITY });
+    }
+    let qe_identity = QeIdentity::parse(&signed.body)?;
+    windows.push(Validity {
+        item: QE_IDENTITY,
+        not_before: qe_identity.issue_date,
+        not_after: qe_identity.next_update,
+    });
+
+    // Step 4: the PCK CRL, signed by a PCK CA that chains to the root and is not revoked.
+    let crl_chain = parse_pem_chain(
+        &collateral.pck_crl_issuer_chain,
+        &["PCK CRL issuer certificate", "PCK CRL root certificate"],
+    )?;
+    checker.check(&crl_chain)?;
+    let [pck_ca, _] = crl_chain.as_slice() else {
+        return Err(DcapError::UntrustedRoot {
+            item: "PCK CRL issuer chain",
+        });
+    };
+    require_cn(pck_ca, &["SGX PCK", "CA"])?;
+    root_crl.check_not_revoked(pck_ca)?;
+    let pck_crl = Crl::decode(&collateral.pck_crl, "PCK CRL", pck_ca)?;
+    windows.extend([pck_ca.validity, pck_crl.valid_window()]);
+
+    Ok(VerifiedCollateral {
+        anchor: anchor.key.clone(),
+        pck_crl_issuer_key: pck_ca.key.clone(),
+        tcb_info,
+        qe_identity,
+        root_crl,
+        pck_crl,
+        windows,
+        explicit_pck_chain: collateral.pck_chain.clone(),
+        trusted: checker.trusted,
+        pck_cache: RwLock::new(HashMap::new()),
+    })
+}
+
+impl VerifiedCollateral {
+    pub fn tcb_info(&self) -> &TcbInfo {
+        &self.tcb_info
+    }
+
+    pub fn qe_identity(&self) -> &QeIdentity {
+        &self.qe_identity
+    }
+
+    /// The PCK CRL and Root CA CRL numbers, when the CRLs carry them.
+    pub fn crl_numbers(&self) -> (Option<u64>, Option<u64>) {
+        (self.pck_crl.number, self.root_crl.number)
+    }
+
+    /// The window in which every piece of this collateral is valid, if there is one.
+    pub fn joint_validity(&self) -> Option<(UnixTime, UnixTime)> {
+        let start = self.windows.iter().map(|w| w.not_before).max()?;
+        let end = self.windows.iter().map(|w| w.not_after).min()?;
+        (start <= end).then_some((start, end))
+    }
+
+    /// Steps 5–12: the quote against this collateral, at `now`.
+    pub fn verify_quote(
+        &self,
+        bytes: &[u8],
+        now: UnixTime,
+        options: VerifyOptions,
+    ) -> Result<VerifiedQuote, DcapError> {
+        let quote = Quote::decode(bytes)?;
+        if quote.header.qe_vendor_id != INTEL_QE_VENDOR_ID {
+            return Err(DcapError::UnknownQeVendor(hex::encode(
+                quote.header.qe_vendor_id,
+            )));
+        }
+        check_all_valid(&self.windows, now)?;
+
+        // Step 5: the collateral is for this kind of quote.
+        let (tee_name, expected_tee, expected_qe_id) = match quote.tee_type() {
+            TeeType::Sgx => ("sgx", CollateralTee::Sgx, "QE"),
+            TeeType::Tdx => ("tdx", CollateralTee::Tdx, "TD_QE"),
+        };
+        if self.tcb_info.tee != expected_tee {
+            let found = format!("{:?}", self.tcb_info.tee).to_lowercase();
+            return Err(DcapError::TeeMismatch {
+                item: TCB_INFO,
+                found,
+                expected: tee_name,
+            });
+        }
+        if self.qe_identity.id != expected_qe_id {
+            let found = self.qe_identity.id.clone();
+            return Err(DcapError::TeeMismatch {
+                item: QE_IDENTITY,
+                found,
+                expected: tee_name,
+            });
+        }
+
+        // Step 6: the PCK chain, and the platform it certifies is the one TCB Info describes.
+        let pck = self.pck_for(&quote)?;
+        check_all_valid(&pck.windows, now)?;
+        let ext = &pck.extension;
+        if ext.fmspc != self.tcb_info.fmspc {
+            return Err(DcapError::PlatformMismatch {
+                field: "FMSPC",
+                pck: hex::encode(ext.fmspc),
+                tcb_info: hex::encode(self.tcb_info.fmspc),
+            });
+        }
+        if ext.pce_id != self.tcb_info.pce_id {
+            return Err(DcapError::PlatformMismatch {
+                field: "PCE-ID",
+                pck: hex::encode(ext.pce_id),
+                tcb_info: hex::encode(self.tcb_info.pce_id),
+            });
+        }
+
+        // Step 7: the TDX module is Intel's, with the expected SEAM attributes.
+        let td = quote.body.td10();
+        let module_identity = td.map(|td| self.tdx_module_identity(td)).transpose()?;
+
+        // Step 8: the QE report is signed by the PCK key and binds the attestation key.
+        let sig = &quote.signature;
+        if !pck
+            .key
+            .verify_p256_fixed(&sig.qe_report.to_bytes(), &sig.qe_report_signature)
+        {
+            return Err(DcapError::QeReportSignature);
+        }
+        check_qe_report_data(&sig.qe_report, &sig.attestation_key, &sig.qe_auth_data)?;
+
+        // Step 9: the QE is Intel's, at a known TCB level.
+        let qe_level = self.qe_identity_level(&sig.qe_report)?;
+
+        // Step 10: the quote is signed by the attestation key.
+        let attestation_key = PublicKey::p256_from_xy(&sig.attestation_key);
+        if !attestation_key.verify_p256_fixed(&quote.signed_bytes(), &sig.signature) {
+            return Err(DcapError::QuoteSignature);
+        }
+
+        // Step 11: platform TCB level, TDX module level, and their combination with the QE.
+        let (platform_level, sgx_level) = match_platform_level(
+            &self.tcb_info.levels,
+            &ext.tcb.components,
+            ext.tcb.pce_svn,
+            td,
+        )?;
+        let module_level = match (td, module_identity) {
+            (Some(td), Some(identity)) if td.tee_tcb_svn[1] > 0 => Some(
+                identity
+                    .levels
+                    .iter()
+                    .find(|l| l.isv_svn <= u16::from(td.tee_tcb_svn[0]))
+                    .ok_or(DcapError::TcbNotSupported { what: "TDX module" })?,
+            ),
+            _ => None,
+        };
+        let mut status = platform_level.status;
+        if let Some(module) = module_level {
+            status = status.converge(module.status);
+        }
+        if let (Some(td15), Some(module)) = (quote.body.td15(), module_level) {
+            status = self.relaunch_status(
+                status,
+                sgx_level.status,
+                platform_level.status,
+                module.status,
+                qe_level.status,
+                &td15.tee_tcb_svn2,
+            );
+        }
+        status = status.converge(qe_level.status);
+        if status == TcbStatus::Revoked {
+            return Err(DcapError::TcbRevoked);
+        }
+
+        // Step 12: what the default policy never accepts.
+        check_attributes(&quote.body, options)?;
+
+        let mut advisory_ids: Vec<String> = Vec::new();
+        let all_advisories = platform_level
+            .advisory_ids
+            .iter()
+            .chain(module_level.iter().flat_map(|m| m.advisory_ids.iter()))
+            .chain(qe_level.advisory_ids.iter());
+        for id in all_advisories {
+            if !advisory_ids.contains(id) {
+                advisory_ids.push(id.clone());
+            }
+        }
+        let shortfalls = self.shortfalls(ext, td, &sig.qe_report);
+        let collateral_expires = self
+            .windows
+            .iter()
+            .chain(pck.windows.iter())
+            .map(|w| w.not_after)
+            .min()
+            .unwrap_or(now);
+        Ok(VerifiedQuote {
+            tcb_status: status,
+            advisory_ids,
+            platform: LevelVerdict::of_platform(platform_level),
+            qe: LevelVerdict::of_isv(qe_level),
+            tdx_module: module_level.map(LevelVerdict::of_isv),
+            pck: ext.clone(),
+            tcb_evaluation_data_number: self.tcb_info.tcb_evaluation_data_number,
+            collateral_expires,
+            shortfalls,
+            quote,
+        })
+    }
+
+    /// The verified PCK chain for a quote: the collateral's pck_chain.pem when given (quotes
+    /// that carry only a PPID, or an unusable chain), else the quote's certification data.
+    /// Either must verify to the anchor and its key must have signed the QE report.
+    /// Cached by the exact chain bytes.
+    fn pck_for(&self, quote: &Quote) -> Result<Arc<VerifiedPck>, DcapError> {
+        let cert_data = &quote.signature.certification_data;
+        let pem = match (&self.explicit_pck_chain, cert_data.pck_chain_pem()) {
+            (Some(pem), _) => pem.as_slice(),
+            (None, Some(pem)) => pem,
+            (None, None) => return Err(DcapError::PckChainMissing(cert_data.cert_type)),
+        };
+        if let Some(hit) = self
+            .pck_cache
+            .read()
+            .ok()
+            .and_then(|cache| cache.get(pem).cloned())
+        {
+            return Ok(hit);
+        }
+        let verified = Arc::new(self.verify_pck_chain(pem)?);
+        if let Ok(mut cache) = self.pck_cache.write() {
+            if cache.len() >= PCK_CACHE_LIMIT {
+                cache.clear();
+            }
+            cache.insert(pem.to_vec(), verified.clone());
+        }
+        Ok(verified)
+    }
+
+    fn verify_pck_chain(&self, pem: &[u8]) -> Result<VerifiedPck, DcapError> {
+        let chain = parse_pem_chain(
+            pem,
+            &[
+                "PCK certificate",
+                "PCK CA certificate",
+                "PCK root certificate",
+            ],
+        )?;
+        let mut checker = ChainChecker {
+            anchor: &self.anchor,
+            trusted: self.trusted.clone(),
+        };
+        checker.check(&chain)?;
+        let [leaf, ca, root] = chain.as_slice() else {
+            return Err(DcapError::UntrustedRoot {
+                item: "PCK certificate chain",
+            });
+        };
+        require_cn(leaf, &["SGX PCK Certificate"])?;
+        require_cn(ca, &["SGX PCK", "CA"])?;
+        self.root_crl.check_not_revoked(ca)?;
+        if leaf.issuer != self.pck_crl.issuer || ca.key != self.pck_crl_issuer_key {
+            return Err(DcapError::Certificate {
+                item: leaf.item,
+                reason: "the PCK CRL was not issued by this certificate's issuer".into(),
+            });
+        }
+        self.pck_crl.check_not_revoked(leaf)?;
+        let ext_der = leaf
+            .sgx_extension
+            .as_deref()
+            .ok_or(DcapError::Certificate {
+                item: leaf.item,
+                reason: "no Intel SGX extension".into(),
+            })?;
+        Ok(VerifiedPck {
+            key: leaf.key.clone(),
+            extension: PckExtension::decode(ext_der)?,
+            windows: [leaf.validity, ca.validity, root.validity],
+        })
+    }
+
+    /// The module identity a TD report must match: `tdxModuleIdentities["TDX_xx"]` for a module
+    /// with major version xx > 0, else `tdxModule`.
+    fn tdx_module_identity(&self, td: &TdReport10) -> Result<&TdxModuleIdentity, DcapError> {
+        let major = td.tee_tcb_svn[1];
+        let identity = if major > 0 {
+            let id = format!("TDX_{major:02X}");
+            self.tcb_info
+                .tdx_module_identities
+                .iter()
+                .find(|m| m.id == id)
+                .ok_or_else(|| DcapError::TdxModuleMismatch {
+                    reason: format!("TCB Info has no {id} identity"),
+                })?
+        } else {
+            self.tcb_info
+                .tdx_module
+                .as_ref()
+                .ok_or_else(|| DcapError::TdxModuleMismatch {
+                    reason: "TCB Info has no tdxModule".into(),
+                })?
+        };
+        if td.mr_signer_seam != identity.mr_signer {
+            return Err(DcapError::TdxModuleMismatch {
+                reason: "MRSIGNERSEAM differs".into(),
+            });
+        }
+        if td.seam_attributes != identity.attributes || td.seam_attributes != [0; 8] {
+            return Err(DcapError::TdxModuleMismatch {
+                reason: "SEAMATTRIBUTES differ".into(),
+            });
+        }
+        Ok(identity)
+    }
+
+    fn qe_identity_level(&self, qe: &EnclaveReport) -> Result<&IsvLevel, DcapError> {
+        let id = &self.qe_identity;
+        if qe.misc_select & id.misc_select_mask != id.misc_select {
+            return Err(DcapError::QeIdentityMismatch {
+                field: "MISCSELECT",
+            });
+        }
+        let attributes_match = qe
+            .attributes
+            .iter()
+            .zip(id.attributes_mask)
+            .zip(id.attributes)
+            .all(|((have, mask), want)| have & mask == want);
+        if !attributes_match {
+            return Err(DcapError::QeIdentityMismatch {
+                field: "ATTRIBUTES",
+            });
+        }
+        if qe.mr_signer != id.mr_signer {
+            return Err(DcapError::QeIdentityMismatch { field: "MRSIGNER" });
+        }
+        if qe.isv_prod_id != id.isv_prod_id {
+            return Err(DcapError::QeIdentityMismatch { field: "ISVPRODID" });
+        }
+        id.levels
+            .iter()
+            .find(|l| l.isv_svn <= qe.isv_svn)
+            .ok_or(DcapError::TcbNotSupported { what: "QE" })
+    }
+
+    /// TDX 1.5: a TD launched on an out-of-date module, on a platform whose running module
+    /// (tee_tcb_svn2) is current, only needs a relaunch (QVL's TD_RELAUNCH_ADVISED).
+    #[allow(clippy::too_many_arguments)]
+    fn relaunch_status(
+        &self,
+        status: TcbStatus,
+        sgx_status: TcbStatus,
+        tdx_level_status: TcbStatus,
+        module_status: TcbStatus,
+        qe_status: TcbStatus,
+        svn2: &[u8; 16],
+    ) -> TcbStatus {
+        use TcbStatus::*;
+        let sgx_ok = matches!(
+            sgx_status,
+            UpToDate | SWHardeningNeeded | ConfigurationNeeded | ConfigurationAndSWHardeningNeeded
+        );
+        let eligible = !matches!(qe_status, OutOfDate | Revoked)
+            && sgx_ok
+            && matches!(status, OutOfDate | OutOfDateConfigurationNeeded)
+            && module_status == OutOfDate;
+        let Some(newest) = self.tcb_info.levels.first().and_then(|l| l.tdx_components) else {
+            return status;
+        };
+        let newest_module_svn = if svn2[1] > 0 {
+            let id = format!("TDX_{:02X}", svn2[1]);
+            let newest = self
+                .tcb_info
+                .tdx_module_identities
+                .iter()
+                .find(|m| m.id == id)
+                .and_then(|m| m.levels.first());
+            match newest {
+                Some(level) => u32::from(level.isv_svn),
+                None => return status,
+            }
+        } else {
+            newest[0]
+        };
+        if eligible && u32::from(svn2[0]) >= newest_module_svn && u32::from(svn2[2]) >= newest[2] {
+            if sgx_status.needs_configuration() || tdx_level_status.needs_configuration() {
+                TdRelaunchAdvisedConfigurationNeeded
+            } else {
+                TdRelaunchAdvised
+            }
+        } else {
+            status
+        }
+    }
+
+    fn shortfalls(
+        &self,
+        ext: &PckExtension,
+        td: Option<&TdReport10>,
+        qe: &EnclaveReport,
+    ) -> Vec<Shortfall> {
+        let mut out = Vec::new();
+        let mut note = |component: String, have: u32, newest: u32| {
+            if have < newest {
+                out.push(Shortfall {
+                    component,
+                    have,
+                    newest,
+                });
+            }
+        };
+        if let Some(newest) = self.tcb_info.levels.first() {
+            for (i, (have, want)) in ext
+                .tcb
+                .components
+                .iter()
+                .zip(newest.sgx_components)
+                .enumerate()
+            {
+                note(format!("SGX TCB component {}", i + 1), *have, want);
+            }
+            note("PCESVN".into(), ext.tcb.pce_svn, newest.pce_svn);
+            if let (Some(td), Some(want)) = (td, newest.tdx_components) {
+                let skip = if td.tee_tcb_svn[1] > 0 { 2 } else { 0 };
+                for (i, (have, want)) in td.tee_tcb_svn.iter().zip(want).enumerate().skip(skip) {
+                    note(format!("TDX TCB component {i}"), u32::from(*have), want);
+                }
+                if td.tee_tcb_svn[1] > 0 {
+                    let id = format!("TDX_{:02X}", td.tee_tcb_svn[1]);
+                    let newest_module = self
+                        .tcb_info
+                        .tdx_module_identities
+                        .iter()
+                        .find(|m| m.id == id)
+                        .and_then(|m| m.levels.first());
+                    if let Some(level) = newest_module {
+                        note(
+                            format!("{id} module SVN"),
+                            u32::from(td.tee_tcb_svn[0]),
+                            u32::from(level.isv_svn),
+                        );
+                    }
+                }
+            }
+        }
+        if let Some(newest) = self.qe_identity.levels.first() {
+            note(
+                "QE ISVSVN".into(),
+                u32::from(qe.isv_svn),
+                u32::from(newest.isv_svn),
+            );
+        }
+        out
+    }
+}
+
+/// QE report data = SHA-256(attestation key ‖ QE auth data) ‖ 32 zero bytes.
+fn check_qe_report_data(
+    qe: &EnclaveReport,
+    attestation_key: &[u8; 64],
+    auth_data: &[u8],
+) -> Result<(), DcapError> {
+    let mut preimage = Vec::with_capacity(64 + auth_data.len());
+    preimage.extend_from_slice(attestation_key);
+    preimage.extend_from_slice(auth_data);
+    let hash = digest(&SHA256, &preimage);
+    let (head, tail) = qe.report_data.split_at(32);
+    if head != hash.as_ref() || tail.iter().any(|&b| b != 0) {
+        return Err(DcapError::QeReportData);
+    }
+    Ok(())
+}
+
+/// The first level (Intel lists them newest first) that the platform reaches. For TDX it must
+/// also reach the level's TDX components; indices 0 and 1 are left to the module identity when
+/// the module reports a major version. Returns (the matched level, the first SGX match).
+fn match_platform_level<'a>(
+    levels: &'a [TcbLevel],
+    components: &[u32; 16],
+    pce_svn: u32,
+    td: Option<&TdReport10>,
+) -> Result<(&'a TcbLevel, &'a TcbLevel), DcapError> {
+    let mut first_sgx = None;
+    for level in levels {
+        let sgx_ok = components
+            .iter()
+            .zip(level.sgx_components)
+            .all(|(have, want)| *have >= want)
+            && pce_svn >= level.pce_svn;
+        if !sgx_ok {
+            continue;
+        }
+        let sgx_level = *first_sgx.get_or_insert(level);
+        let Some(td) = td else {
+            return Ok((level, sgx_level));
+        };
+        let Some(want) = level.tdx_components else {
+            continue;
+        };
+        let skip = if td.tee_tcb_svn[1] > 0 { 2 } else { 0 };
+        if td
+            .tee_tcb_svn
+            .iter()
+            .zip(want)
+            .skip(skip)
+            .all(|(have, want)| u32::from(*have) >= want)
+        {
+            return Ok((level, sgx_level));
+        }
+    }
+    Err(DcapError::TcbNotSupported { what: "platform" })
+}
+
+fn check_attributes(body: &Body, options: VerifyOptions) -> Result<(), DcapError> {
+    if let Body::Sgx(report) = body {
+        if report.is_debug() && !options.allow_debug {
+            return Err(DcapError::Debug("enclave"));
+        }
+        return Ok(());
+    }
+    let Some(td) = body.td10() else {
+        return Ok(());
+    };
+    let attrs = td.td_attributes();
+    if attrs & (td_attributes::DEBUG | td_attributes::TUD_PROFILING) != 0 && !options.allow_debug {
+        return Err(DcapError::Debug("TD"));
+    }
+    if attrs & td_attributes::RESERVED_MBZ != 0 {
+        return Err(DcapError::TdAttributes("reserved bits are set"));
+    }
+    if attrs & td_attributes::SEPT_VE_DISABLE == 0 && !options.dangerous_allow_sept_ve {
+        return Err(DcapError::TdAttributes("SEPT_VE_DISABLE is not set"));
+    }
+    let service_td_bound = attrs & td_attributes::SERVTD_EXT != 0
+        || body
+            .td15()
+            .is_some_and(|td15| td15.mr_service_td != [0; 48]);
+    if service_td_bound && !options.allow_service_td {
+        return Err(DcapError::TdAttributes("bound to a service TD"));
+    }
+    Ok(())
+}
