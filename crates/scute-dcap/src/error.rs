@@ -14,6 +14,8 @@ pub enum DcapError {
     QuoteDecode(#[from] QuoteError),
     #[error("quote was produced by an unknown quoting enclave vendor {0}")]
     UnknownQeVendor(String),
+    #[error("{item} is missing from the collateral")]
+    CollateralMissing { item: Item },
     #[error("{item} could not be decoded: {reason}")]
     CollateralDecode { item: Item, reason: String },
     #[error("{item} signature does not verify")]
@@ -68,6 +70,7 @@ impl DcapError {
         match self {
             DcapError::QuoteDecode(_) => "quote_decode",
             DcapError::UnknownQeVendor(_) => "unknown_qe_vendor",
+            DcapError::CollateralMissing { .. } => "collateral_missing",
             DcapError::CollateralDecode { .. } => "collateral_decode",
             DcapError::CollateralSignature { .. } => "collateral_signature",
             DcapError::Certificate { .. } => "certificate_invalid",

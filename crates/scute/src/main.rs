@@ -1,0 +1,43 @@
+//! The `scute` binary: every command of the project behind one entry point. Commands parse
+//! their arguments, read files and the clock, call the libraries, and map results to output
+//! and exit codes (0 success, 1 rejected, 2 could not run).
+
+mod verify_cmd;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "scute",
+    version,
+    about = "Remote attestation for confidential computing"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Verify an SGX or TDX DCAP quote against Intel collateral.
+    Verify(verify_cmd::VerifyArgs),
+}
+
+/// Exit status: the command ran and the answer is yes (0) or no (1); or it could not run (2).
+pub(crate) const EXIT_REJECTED: u8 = 1;
+pub(crate) const EXIT_CANNOT_RUN: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Verify(args) => verify_cmd::run(args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("scute: {e:#}");
+            ExitCode::from(EXIT_CANNOT_RUN)
+        }
+    }
+}
