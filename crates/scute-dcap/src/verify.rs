@@ -6,18 +6,18 @@ use crate::collateral::{
     split_signed, Collateral, CollateralTee, IsvLevel, QeIdentity, TcbInfo, TcbLevel,
     TdxModuleIdentity, QE_IDENTITY, TCB_INFO,
 };
-use crate::error::DcapError;
+use crate::error::{DcapError, Item};
 use crate::pck::PckExtension;
 use crate::status::TcbStatus;
 use crate::time::{UnixTime, Validity};
 use crate::x509::{
     cert_from_pem_or_der, check_all_valid, parse_pem_chain, Cert, Crl, Curve, PublicKey,
 };
-use ring::digest::{digest, SHA256};
+use aws_lc_rs::digest::{digest, SHA256};
 use scute_quote::{
     td_attributes, Body, EnclaveReport, Quote, TdReport10, TeeType, INTEL_QE_VENDOR_ID,
 };
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 /// Uncompressed P-256 public key of the production Intel SGX Root CA.
@@ -183,8 +183,8 @@ pub struct VerifiedCollateral {
     pck_crl_issuer_key: PublicKey,
     windows: Vec<Validity>,
     explicit_pck_chain: Option<Vec<u8>>,
-    /// DER of every certificate already verified up to the anchor.
-    trusted: HashSet<Vec<u8>>,
+    /// Every certificate already verified up to the anchor, by DER.
+    trusted: HashMap<Vec<u8>, Cert>,
     pck_cache: RwLock<HashMap<Vec<u8>, Arc<VerifiedPck>>>,
 }
 
@@ -199,27 +199,54 @@ pub fn verify(
     verify_collateral(collateral, anchor)?.verify_quote(quote, now, options)
 }
 
-/// Verifies certificates up a chain, remembering the ones already verified.
+/// Verifies certificates up a chain. Every certificate verified up to the anchor is kept, by
+/// DER, so later chains neither parse nor verify it again (`known`: those kept when the
+/// collateral was verified; `trusted`: those verified since).
 struct ChainChecker<'a> {
     anchor: &'a PublicKey,
-    trusted: HashSet<Vec<u8>>,
+    known: Option<&'a HashMap<Vec<u8>, Cert>>,
+    trusted: HashMap<Vec<u8>, Cert>,
 }
 
-impl ChainChecker<'_> {
+impl<'a> ChainChecker<'a> {
+    fn new(anchor: &'a PublicKey, known: Option<&'a HashMap<Vec<u8>, Cert>>) -> Self {
+        Self {
+            anchor,
+            known,
+            trusted: HashMap::new(),
+        }
+    }
+
+    fn is_trusted(&self, der: &[u8]) -> bool {
+        self.trusted.contains_key(der) || self.known.is_some_and(|k| k.contains_key(der))
+    }
+
+    /// Parses a PEM chain (see `parse_pem_chain`) and verifies it up to the anchor.
+    fn parse_and_check(&mut self, pem: &[u8], items: &[Item]) -> Result<Vec<Cert>, DcapError> {
+        let chain = parse_pem_chain(pem, items, |der| {
+            self.trusted
+                .get(der)
+                .or_else(|| self.known.and_then(|k| k.get(der)))
+                .cloned()
+        })?;
+        self.check(&chain)?;
+        Ok(chain)
+    }
+
     /// `chain` is leaf first, root last.
     fn check(&mut self, chain: &[Cert]) -> Result<(), DcapError> {
         let Some((root, _)) = chain.split_last() else {
             return Ok(());
         };
-        if !self.trusted.contains(&root.der) {
+        if !self.is_trusted(&root.der) {
             root.check_is_root(self.anchor)?;
-            self.trusted.insert(root.der.clone());
+            self.trusted.insert(root.der.clone(), root.clone());
         }
         for pair in chain.windows(2).rev() {
             if let [child, issuer] = pair {
-                if !self.trusted.contains(&child.der) {
+                if !self.is_trusted(&child.der) {
                     child.check_issued_by(issuer)?;
-                    self.trusted.insert(child.der.clone());
+                    self.trusted.insert(child.der.clone(), child.clone());
                 }
             }
         }
@@ -244,18 +271,14 @@ pub fn verify_collateral(
     collateral: &Collateral,
     anchor: &TrustAnchor,
 ) -> Result<VerifiedCollateral, DcapError> {
-    let mut checker = ChainChecker {
-        anchor: &anchor.key,
-        trusted: HashSet::new(),
-    };
+    let mut checker = ChainChecker::new(&anchor.key, None);
     let mut windows = Vec::with_capacity(10);
 
     // Step 1: the TCB Info signing chain ends in the pinned root; the Root CA CRL is the root's.
-    let tcb_chain = parse_pem_chain(
+    let tcb_chain = checker.parse_and_check(
         &collateral.tcb_info_issuer_chain,
         &["TCB Info signing certificate", "TCB Info root certificate"],
     )?;
-    checker.check(&tcb_chain)?;
     let [tcb_signer, root] = tcb_chain.as_slice() else {
         return Err(DcapError::UntrustedRoot {
             item: "TCB Info issuer chain",
@@ -282,14 +305,13 @@ pub fn verify_collateral(
     });
 
     // Step 3: QE Identity, the same way, with its own chain.
-    let qe_chain = parse_pem_chain(
+    let qe_chain = checker.parse_and_check(
         &collateral.qe_identity_issuer_chain,
         &[
             "QE Identity signing certificate",
             "QE Identity root certificate",
         ],
     )?;
-    checker.check(&qe_chain)?;
     let [qe_signer, _] = qe_chain.as_slice() else {
         return Err(DcapError::UntrustedRoot {
             item: "QE Identity issuer chain",
@@ -313,11 +335,10 @@ pub fn verify_collateral(
     });
 
     // Step 4: the PCK CRL, signed by a PCK CA that chains to the root and is not revoked.
-    let crl_chain = parse_pem_chain(
+    let crl_chain = checker.parse_and_check(
         &collateral.pck_crl_issuer_chain,
         &["PCK CRL issuer certificate", "PCK CRL root certificate"],
     )?;
-    checker.check(&crl_chain)?;
     let [pck_ca, _] = crl_chain.as_slice() else {
         return Err(DcapError::UntrustedRoot {
             item: "PCK CRL issuer chain",
@@ -544,19 +565,13 @@ impl VerifiedCollateral {
     }
 
     fn verify_pck_chain(&self, pem: &[u8]) -> Result<VerifiedPck, DcapError> {
-        let chain = parse_pem_chain(
-            pem,
-            &[
-                "PCK certificate",
-                "PCK CA certificate",
-                "PCK root certificate",
-            ],
-        )?;
-        let mut checker = ChainChecker {
-            anchor: &self.anchor,
-            trusted: self.trusted.clone(),
-        };
-        checker.check(&chain)?;
+        const ITEMS: &[Item] = &[
+            "PCK certificate",
+            "PCK CA certificate",
+            "PCK root certificate",
+        ];
+        let chain =
+            ChainChecker::new(&self.anchor, Some(&self.trusted)).parse_and_check(pem, ITEMS)?;
         let [leaf, ca, root] = chain.as_slice() else {
             return Err(DcapError::UntrustedRoot {
                 item: "PCK certificate chain",

@@ -4,13 +4,18 @@
 
 use crate::error::{DcapError, Item};
 use crate::time::{UnixTime, Validity};
-use ring::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
+use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
 use std::collections::HashSet;
+use x509_parser::certificate::X509CertificateParser;
+use x509_parser::error::PEMError;
+use x509_parser::extensions::BasicConstraints;
+use x509_parser::nom::Parser;
 use x509_parser::oid_registry::{
     Oid, OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_NIST_EC_P384, OID_SIG_ECDSA_WITH_SHA256,
-    OID_SIG_ECDSA_WITH_SHA384,
+    OID_SIG_ECDSA_WITH_SHA384, OID_X509_EXT_BASIC_CONSTRAINTS,
 };
-use x509_parser::prelude::{FromDer, X509Certificate};
+use x509_parser::pem::Pem;
+use x509_parser::prelude::FromDer;
 use x509_parser::revocation_list::CertificateRevocationList;
 use x509_parser::x509::{AlgorithmIdentifier, SubjectPublicKeyInfo};
 
@@ -160,7 +165,10 @@ pub(crate) const SGX_EXTENSION_OID: &str = "1.2.840.113741.1.13.1";
 impl Cert {
     pub fn from_der(der: &[u8], item: Item) -> Result<Self, DcapError> {
         let bad = |reason: String| DcapError::Certificate { item, reason };
-        let (rest, cert) = X509Certificate::from_der(der).map_err(|e| bad(e.to_string()))?;
+        // Only basicConstraints and the raw SGX extension are read: skipping the deep parse of
+        // every other extension is a measurable part of cold verification.
+        let mut parser = X509CertificateParser::new().with_deep_parse_extensions(false);
+        let (rest, cert) = parser.parse(der).map_err(|e| bad(e.to_string()))?;
         if !rest.is_empty() {
             return Err(bad("trailing bytes after the certificate".into()));
         }
@@ -176,10 +184,19 @@ impl Cert {
             .and_then(|cn| cn.as_str().ok())
             .unwrap_or_default()
             .to_string();
-        let is_ca = cert
-            .basic_constraints()
-            .map_err(|e| bad(e.to_string()))?
-            .is_some_and(|bc| bc.value.ca);
+        let is_ca = match cert
+            .extensions()
+            .iter()
+            .find(|e| e.oid == OID_X509_EXT_BASIC_CONSTRAINTS)
+        {
+            Some(ext) => {
+                BasicConstraints::from_der(ext.value)
+                    .map_err(|e| bad(format!("basicConstraints: {e}")))?
+                    .1
+                    .ca
+            }
+            None => false,
+        };
         let sgx_extension = cert
             .extensions()
             .iter()
@@ -228,15 +245,17 @@ impl Cert {
         Ok(())
     }
 
-    /// Checks a self-signed root against the pinned key.
+    /// Checks a root against the pinned key. Its self-signature is not checked: the key is
+    /// the trust anchor, and a signature by that key over its own certificate proves nothing
+    /// more (webpki treats trust anchors the same way).
     pub(crate) fn check_is_root(&self, anchor: &PublicKey) -> Result<(), DcapError> {
         if self.key != *anchor {
             return Err(DcapError::UntrustedRoot { item: self.item });
         }
-        if self.subject != self.issuer || !self.signed.verified_by(&self.key) {
+        if self.subject != self.issuer || !self.is_ca {
             return Err(DcapError::Certificate {
                 item: self.item,
-                reason: "root is not a valid self-signed certificate".into(),
+                reason: "root is not a self-issued CA certificate".into(),
             });
         }
         Ok(())
@@ -250,19 +269,33 @@ fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
 
 /// Decodes every certificate of a PEM bundle and orders them leaf first by their names (files
 /// in the wild list chains root first too). Bytes outside PEM blocks (a trailing NUL in quotes)
-/// are ignored. `items` names the expected certificates, leaf first.
-pub fn parse_pem_chain(pem_bytes: &[u8], items: &[Item]) -> Result<Vec<Cert>, DcapError> {
+/// are ignored. `items` names the expected certificates, leaf first. Certificates found in
+/// `known(der)` are taken from there instead of being parsed again.
+pub fn parse_pem_chain(
+    pem_bytes: &[u8],
+    items: &[Item],
+    known: impl Fn(&[u8]) -> Option<Cert>,
+) -> Result<Vec<Cert>, DcapError> {
     let first = items.first().copied().unwrap_or("certificate chain");
     let bad = |reason: String| DcapError::Certificate {
         item: first,
         reason,
     };
-    let blocks = pem::parse_many(pem_bytes).map_err(|e| bad(format!("PEM: {e}")))?;
-    let mut certs = blocks
-        .iter()
-        .filter(|b| b.tag() == "CERTIFICATE")
-        .map(|b| Cert::from_der(b.contents(), first))
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut certs = Vec::with_capacity(items.len());
+    for block in Pem::iter_from_buffer(pem_bytes) {
+        let block = match block {
+            Ok(block) => block,
+            // Whatever follows the last block (a NUL, a newline) is not a certificate.
+            Err(PEMError::MissingHeader) => break,
+            Err(e) => return Err(bad(format!("PEM: {e}"))),
+        };
+        if block.label == "CERTIFICATE" {
+            match known(&block.contents) {
+                Some(cert) => certs.push(cert),
+                None => certs.push(Cert::from_der(&block.contents, first)?),
+            }
+        }
+    }
     if certs.len() != items.len() {
         return Err(bad(format!(
             "expected {} certificates, found {}",
@@ -314,9 +347,10 @@ impl Crl {
         let bad = |reason: String| DcapError::CollateralDecode { item, reason };
         let der_owned;
         let der: &[u8] = if bytes.starts_with(b"-----BEGIN") {
-            der_owned = pem::parse(bytes)
-                .map_err(|e| bad(format!("PEM: {e}")))?
-                .into_contents();
+            let block = Pem::iter_from_buffer(bytes)
+                .next()
+                .ok_or_else(|| bad("empty PEM".into()))?;
+            der_owned = block.map_err(|e| bad(format!("PEM: {e}")))?.contents;
             &der_owned
         } else {
             bytes
@@ -374,7 +408,7 @@ impl Crl {
 /// Reads a certificate given as PEM or DER.
 pub fn cert_from_pem_or_der(bytes: &[u8], item: Item) -> Result<Cert, DcapError> {
     if bytes.starts_with(b"-----BEGIN") {
-        let mut certs = parse_pem_chain(bytes, &[item])?;
+        let mut certs = parse_pem_chain(bytes, &[item], |_| None)?;
         certs.pop().ok_or(DcapError::Certificate {
             item,
             reason: "no certificate".into(),
