@@ -11,7 +11,7 @@ use crate::pck::PckExtension;
 use crate::status::TcbStatus;
 use crate::time::{UnixTime, Validity};
 use crate::x509::{
-    cert_from_pem_or_der, check_all_valid, parse_pem_chain, Cert, Crl, Curve, PublicKey,
+    cert_from_pem_or_der, check_all_valid, parse_pem_chain, Cert, Crl, PinnedRoot, PublicKey,
 };
 use aws_lc_rs::digest::{digest, SHA256};
 use scute_quote::{
@@ -20,39 +20,34 @@ use scute_quote::{
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-/// Uncompressed P-256 public key of the production Intel SGX Root CA.
-const INTEL_SGX_ROOT_KEY: [u8; 65] = [
-    0x04, 0x0b, 0xa9, 0xc4, 0xc0, 0xc0, 0xc8, 0x61, 0x93, 0xa3, 0xfe, 0x23, 0xd6, 0xb0, 0x2c, 0xda,
-    0x10, 0xa8, 0xbb, 0xd4, 0xe8, 0x8e, 0x48, 0xb4, 0x45, 0x85, 0x61, 0xa3, 0x6e, 0x70, 0x55, 0x25,
-    0xf5, 0x67, 0x91, 0x8e, 0x2e, 0xdc, 0x88, 0xe4, 0x0d, 0x86, 0x0b, 0xd0, 0xcc, 0x4e, 0xe2, 0x6a,
-    0xac, 0xc9, 0x88, 0xe5, 0x05, 0xa9, 0x53, 0x55, 0x8c, 0x45, 0x3f, 0x6b, 0x09, 0x04, 0xae, 0x73,
-    0x94,
-];
+/// The production Intel SGX Root CA certificate (SHA-256
+/// 44a0196b2b99f889b8e149e95b807a350e7424964399e885a7cbb8ccfab674d3, valid to 2049).
+const INTEL_SGX_ROOT_CA: &[u8] = include_bytes!("intel_sgx_root_ca.der");
 
 const PCK_CACHE_LIMIT: usize = 4096;
 
-/// The root every chain must end in, pinned by public key (never by name: Intel's
-/// pre-production root has the same subject).
+/// The root every chain must end in, pinned by public key and certificate (never by name:
+/// Intel's pre-production root has the same subject).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrustAnchor {
-    key: PublicKey,
+    root: PinnedRoot,
 }
 
 impl TrustAnchor {
     /// The production Intel SGX Root CA.
     pub fn intel_sgx_root() -> Self {
-        Self {
-            key: PublicKey {
-                curve: Curve::P256,
-                point: INTEL_SGX_ROOT_KEY.to_vec(),
-            },
-        }
+        Self::from_certificate(INTEL_SGX_ROOT_CA)
+            .unwrap_or_else(|_| unreachable!("the embedded root parses"))
     }
 
     /// Another root, from its certificate (PEM or DER).
     pub fn from_certificate(bytes: &[u8]) -> Result<Self, DcapError> {
+        let cert = cert_from_pem_or_der(bytes, "trusted root certificate")?;
         Ok(Self {
-            key: cert_from_pem_or_der(bytes, "trusted root certificate")?.key,
+            root: PinnedRoot {
+                key: cert.key,
+                der: Some(cert.der),
+            },
         })
     }
 }
@@ -175,7 +170,7 @@ struct VerifiedPck {
 /// the instant the caller gives, so one `VerifiedCollateral` serves many quotes.
 #[derive(Debug)]
 pub struct VerifiedCollateral {
-    anchor: PublicKey,
+    anchor: PinnedRoot,
     tcb_info: TcbInfo,
     qe_identity: QeIdentity,
     root_crl: Crl,
@@ -203,13 +198,13 @@ pub fn verify(
 /// DER, so later chains neither parse nor verify it again (`known`: those kept when the
 /// collateral was verified; `trusted`: those verified since).
 struct ChainChecker<'a> {
-    anchor: &'a PublicKey,
+    anchor: &'a PinnedRoot,
     known: Option<&'a HashMap<Vec<u8>, Cert>>,
     trusted: HashMap<Vec<u8>, Cert>,
 }
 
 impl<'a> ChainChecker<'a> {
-    fn new(anchor: &'a PublicKey, known: Option<&'a HashMap<Vec<u8>, Cert>>) -> Self {
+    fn new(anchor: &'a PinnedRoot, known: Option<&'a HashMap<Vec<u8>, Cert>>) -> Self {
         Self {
             anchor,
             known,
@@ -271,7 +266,7 @@ pub fn verify_collateral(
     collateral: &Collateral,
     anchor: &TrustAnchor,
 ) -> Result<VerifiedCollateral, DcapError> {
-    let mut checker = ChainChecker::new(&anchor.key, None);
+    let mut checker = ChainChecker::new(&anchor.root, None);
     let mut windows = Vec::with_capacity(10);
 
     // Step 1: the TCB Info signing chain ends in the pinned root; the Root CA CRL is the root's.
@@ -350,7 +345,7 @@ pub fn verify_collateral(
     windows.extend([pck_ca.validity, pck_crl.valid_window()]);
 
     Ok(VerifiedCollateral {
-        anchor: anchor.key.clone(),
+        anchor: anchor.root.clone(),
         pck_crl_issuer_key: pck_ca.key.clone(),
         tcb_info,
         qe_identity,

@@ -245,21 +245,32 @@ impl Cert {
         Ok(())
     }
 
-    /// Checks a root against the pinned key. Its self-signature is not checked: the key is
-    /// the trust anchor, and a signature by that key over its own certificate proves nothing
-    /// more (webpki treats trust anchors the same way).
-    pub(crate) fn check_is_root(&self, anchor: &PublicKey) -> Result<(), DcapError> {
-        if self.key != *anchor {
+    /// Checks the root of a chain against the pinned root: the same certificate, byte for byte,
+    /// or a certificate with the pinned key whose self-signature verifies (a re-issued root).
+    /// Either way no byte of the chain's root goes unauthenticated.
+    pub(crate) fn check_is_root(&self, pinned: &PinnedRoot) -> Result<(), DcapError> {
+        if self.key != pinned.key {
             return Err(DcapError::UntrustedRoot { item: self.item });
         }
-        if self.subject != self.issuer || !self.is_ca {
+        let identical = pinned.der.as_deref() == Some(self.der.as_slice());
+        if !identical
+            && (self.subject != self.issuer || !self.is_ca || !self.signed.verified_by(&self.key))
+        {
             return Err(DcapError::Certificate {
                 item: self.item,
-                reason: "root is not a self-issued CA certificate".into(),
+                reason: "root has the pinned key but is not a valid self-signed CA certificate"
+                    .into(),
             });
         }
         Ok(())
     }
+}
+
+/// The root every chain must end in: its key, and the exact certificate when known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PinnedRoot {
+    pub key: PublicKey,
+    pub der: Option<Vec<u8>>,
 }
 
 fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {

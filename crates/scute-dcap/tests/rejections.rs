@@ -267,3 +267,34 @@ fn non_up_to_date_verdicts_explain_the_shortfall() {
     let c = case("composite-cos113-tdx-v4+dcaprs-coll");
     assert!(run(&c, &c.quote).unwrap().shortfalls().is_empty());
 }
+
+#[test]
+fn a_root_certificate_with_the_pinned_key_but_altered_bytes_is_rejected() {
+    // Found by the verify_quote fuzz target: one base64 character of the root's serial number
+    // in the quote's PCK chain. The key is still Intel's, the certificate is not.
+    let kind = kind_after(TDX, |q| {
+        let data = &mut q.signature.certification_data.data;
+        let at = data
+            .windows(9)
+            .position(|w| w == b"IUImUM1lq")
+            .expect("the root's serial")
+            + 6;
+        data[at] = b'0';
+    });
+    assert_eq!(kind, "certificate_invalid");
+}
+
+#[test]
+fn the_embedded_root_is_intels_production_root() {
+    let c = case(TDX);
+    // The root certificate that Intel's own chains carry, byte for byte.
+    let pem = String::from_utf8(c.collateral.tcb_info_issuer_chain.clone()).unwrap();
+    let from_chain = TrustAnchor::from_certificate(
+        pem.rsplit_once("-----BEGIN")
+            .map(|(_, r)| format!("-----BEGIN{r}"))
+            .unwrap()
+            .as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(from_chain, TrustAnchor::intel_sgx_root());
+}
