@@ -2,6 +2,8 @@
 //! their arguments, read files and the clock, call the libraries, and map results to output
 //! and exit codes (0 success, 1 rejected, 2 could not run).
 
+mod files;
+mod sim_cmd;
 mod verify_cmd;
 
 use clap::{Parser, Subcommand};
@@ -22,6 +24,9 @@ struct Cli {
 enum Command {
     /// Verify an SGX or TDX DCAP quote against Intel collateral.
     Verify(verify_cmd::VerifyArgs),
+    /// The simulated TEE: quotes and collateral from a test PKI.
+    #[command(subcommand)]
+    Sim(sim_cmd::SimCommand),
 }
 
 /// Exit status: the command ran and the answer is yes (0) or no (1); or it could not run (2).
@@ -32,6 +37,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Verify(args) => verify_cmd::run(args),
+        Command::Sim(command) => sim_cmd::run(command),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -1,0 +1,153 @@
+//! The simulator as a whole: a platform and its PKI from a seed, state that can be saved and
+//! loaded (so a guest-side attester and a verifier can share it), collateral and quotes.
+
+use crate::collateral::{collateral, CollateralSpec};
+use crate::pki::{pem_block, Pki, Platform, PCK_SERIAL};
+use crate::quote::{qe_mr_signer, quote, Workload};
+use crate::{SimError, Tee};
+use serde::{Deserialize, Serialize};
+
+/// Statuses Intel uses in TCB levels; any of them can be asked of the platform or the QE.
+pub const TCB_STATUSES: [&str; 7] = [
+    "UpToDate",
+    "SWHardeningNeeded",
+    "ConfigurationNeeded",
+    "ConfigurationAndSWHardeningNeeded",
+    "OutOfDate",
+    "OutOfDateConfigurationNeeded",
+    "Revoked",
+];
+
+pub struct Simulator {
+    seed: u64,
+    created: i64,
+    platform: Platform,
+    pki: Pki,
+}
+
+#[derive(Serialize, Deserialize)]
+struct State {
+    seed: u64,
+    created: i64,
+    root: String,
+    pck_platform_ca: String,
+    tcb_signing: String,
+    pck: String,
+}
+
+/// What the collateral says about the platform, and when it is valid.
+#[derive(Debug, Clone)]
+pub struct CollateralOptions {
+    pub tee: Tee,
+    pub tcb_status: String,
+    pub qe_tcb_status: String,
+    /// (issueDate / thisUpdate, nextUpdate) of TCB Info, QE Identity and both CRLs.
+    pub window: (i64, i64),
+    pub revoke_pck: bool,
+    /// Collateral for another platform (a different FMSPC).
+    pub wrong_fmspc: bool,
+}
+
+impl CollateralOptions {
+    /// UpToDate collateral valid from an hour before `now` for 30 days.
+    pub fn valid_at(tee: Tee, now: i64) -> Self {
+        Self {
+            tee,
+            tcb_status: "UpToDate".into(),
+            qe_tcb_status: "UpToDate".into(),
+            window: (now - 3600, now + 30 * 24 * 3600),
+            revoke_pck: false,
+            wrong_fmspc: false,
+        }
+    }
+}
+
+impl Simulator {
+    /// A new simulated platform and PKI; certificates valid from an hour before `created`.
+    pub fn new(seed: u64, created: i64) -> Result<Self, SimError> {
+        let platform = Platform::simulated(seed);
+        let pki = Pki::generate(seed, &platform, created)?;
+        Ok(Self {
+            seed,
+            created,
+            platform,
+            pki,
+        })
+    }
+
+    /// The state to keep (seed and certificates; keys are derived again from the seed).
+    pub fn to_state(&self) -> Vec<u8> {
+        let state = State {
+            seed: self.seed,
+            created: self.created,
+            root: hex::encode(&self.pki.root_der),
+            pck_platform_ca: hex::encode(&self.pki.ca_der),
+            tcb_signing: hex::encode(&self.pki.tcb_der),
+            pck: hex::encode(&self.pki.pck_der),
+        };
+        serde_json::to_vec_pretty(&state).unwrap_or_default()
+    }
+
+    pub fn from_state(bytes: &[u8]) -> Result<Self, SimError> {
+        let bad = |e: String| SimError::State(e);
+        let state: State = serde_json::from_slice(bytes).map_err(|e| bad(e.to_string()))?;
+        let der = |h: &str| hex::decode(h).map_err(|e| bad(e.to_string()));
+        let mut sim = Self::new(state.seed, state.created)?;
+        // Certificates as they were issued (ECDSA signatures differ between issuances).
+        sim.pki.root_der = der(&state.root)?;
+        sim.pki.ca_der = der(&state.pck_platform_ca)?;
+        sim.pki.tcb_der = der(&state.tcb_signing)?;
+        sim.pki.pck_der = der(&state.pck)?;
+        Ok(sim)
+    }
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    pub fn root_ca_der(&self) -> &[u8] {
+        &self.pki.root_der
+    }
+
+    pub fn root_ca_pem(&self) -> String {
+        pem_block("CERTIFICATE", &self.pki.root_der)
+    }
+
+    pub fn pck_serial(&self) -> u64 {
+        PCK_SERIAL
+    }
+
+    /// The files of a collateral directory for this platform.
+    pub fn collateral(
+        &self,
+        options: &CollateralOptions,
+    ) -> Result<Vec<(&'static str, Vec<u8>)>, SimError> {
+        for status in [&options.tcb_status, &options.qe_tcb_status] {
+            if !TCB_STATUSES.contains(&status.as_str()) {
+                return Err(SimError::Unsupported(format!(
+                    "TCB status {status:?}; one of {TCB_STATUSES:?}"
+                )));
+            }
+        }
+        let mut fmspc = self.platform.fmspc;
+        if options.wrong_fmspc {
+            fmspc[5] ^= 0xff;
+        }
+        let spec = CollateralSpec {
+            tee: options.tee,
+            platform: &self.platform,
+            fmspc,
+            platform_status: &options.tcb_status,
+            qe_status: &options.qe_tcb_status,
+            qe_mr_signer: qe_mr_signer(self.seed),
+            window: options.window,
+            revoke_pck: options.revoke_pck,
+        };
+        Ok(collateral(&self.pki, &spec)?.files)
+    }
+
+    /// A quote signed by the simulated QE for `workload`.
+    pub fn quote(&self, workload: &Workload) -> Result<scute_quote::Quote, SimError> {
+        quote(&self.pki, self.seed, &self.platform, workload)
+    }
+}

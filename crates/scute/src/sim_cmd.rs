@@ -1,0 +1,125 @@
+//! `scute sim case`: writes a simulated case directory (quote, collateral, root, expected
+//! verdict) in the layout of a `shared/vectors` case.
+
+use crate::files::{report_data_from_hex, write_atomic};
+use anyhow::Context;
+use clap::{Args, Subcommand, ValueEnum};
+use scute_dcap::{format_rfc3339, report_json};
+use scute_sim::{case, CaseSpec, Tee, TCB_STATUSES};
+use serde_json::json;
+use std::path::PathBuf;
+use time::OffsetDateTime;
+
+#[derive(Subcommand)]
+pub enum SimCommand {
+    /// Write a simulated quote with its collateral, root CA and expected verdict.
+    Case(CaseArgs),
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum TeeArg {
+    Sgx,
+    Tdx,
+}
+
+impl From<TeeArg> for Tee {
+    fn from(t: TeeArg) -> Tee {
+        match t {
+            TeeArg::Sgx => Tee::Sgx,
+            TeeArg::Tdx => Tee::Tdx,
+        }
+    }
+}
+
+fn tcb_status(text: &str) -> Result<String, String> {
+    TCB_STATUSES
+        .iter()
+        .find(|s| s.eq_ignore_ascii_case(text))
+        .map(|s| s.to_string())
+        .ok_or_else(|| format!("one of {}", TCB_STATUSES.join(", ")))
+}
+
+#[derive(Args)]
+pub struct CaseArgs {
+    /// Directory to write (created if missing).
+    #[arg(long)]
+    out: PathBuf,
+    #[arg(long, value_enum, default_value = "tdx")]
+    tee: TeeArg,
+    /// 3 for SGX; 4 or 5 for TDX (default: 3 for SGX, 4 for TDX).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(3..=5))]
+    quote_version: Option<u16>,
+    /// The platform's TCB status in the collateral.
+    #[arg(long, default_value = "UpToDate", value_parser = tcb_status)]
+    tcb_status: String,
+    /// The quoting enclave's TCB status in the collateral.
+    #[arg(long, default_value = "UpToDate", value_parser = tcb_status)]
+    qe_tcb_status: String,
+    /// A debug enclave or TD.
+    #[arg(long)]
+    debug: bool,
+    /// List the PCK certificate in the PCK CRL.
+    #[arg(long)]
+    revoke_pck: bool,
+    /// Up to 64 bytes of report data, hex.
+    #[arg(long, default_value = "")]
+    report_data: String,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+pub fn run(command: SimCommand) -> anyhow::Result<u8> {
+    let SimCommand::Case(args) = command;
+    let tee = Tee::from(args.tee);
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    let mut spec = CaseSpec::new(tee, now);
+    spec.quote_version = args.quote_version.unwrap_or(spec.quote_version);
+    spec.tcb_status = args.tcb_status;
+    spec.qe_tcb_status = args.qe_tcb_status;
+    spec.debug = args.debug;
+    spec.revoke_pck = args.revoke_pck;
+    spec.report_data = report_data_from_hex(&args.report_data)?;
+    spec.seed = args.seed;
+    let sim_case = case(&spec).context("simulating the case")?;
+
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    for (name, bytes) in &sim_case.collateral {
+        write_atomic(&args.out.join(name), bytes)?;
+    }
+    write_atomic(&args.out.join("quote.bin"), &sim_case.quote)?;
+    write_atomic(
+        &args.out.join("root_ca.pem"),
+        sim_case.root_ca_pem.as_bytes(),
+    )?;
+    let quote =
+        scute_quote::Quote::decode(&sim_case.quote).context("decoding the simulated quote")?;
+    let exp = &sim_case.expected;
+    let expected = json!({
+        "case": "scute-sim",
+        "oracle": "scute-sim: the verdict follows from the knobs the case was made with",
+        "verify_time": format_rfc3339(exp.verify_time),
+        "verify_time_unix": exp.verify_time,
+        "seed": args.seed,
+        "result": {
+            "ok": exp.ok,
+            "tcb_status": exp.tcb_status,
+            "advisory_ids": exp.advisory_ids,
+            "error_kind": exp.error_kind,
+            "report": report_json(&quote.body),
+        },
+    });
+    let text = serde_json::to_vec_pretty(&expected).context("encoding expected.json")?;
+    write_atomic(&args.out.join("expected.json"), &text)?;
+    println!(
+        "wrote {}: {} quote v{}, expected {}",
+        args.out.display(),
+        quote.tee_type().name().to_uppercase(),
+        quote.header.version,
+        exp.tcb_status
+            .clone()
+            .or(exp.error_kind.map(str::to_string))
+            .unwrap_or_default()
+    );
+    Ok(0)
+}

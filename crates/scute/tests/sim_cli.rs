@@ -1,0 +1,123 @@
+//! `scute sim case` then `scute verify`, as a newcomer runs them: the verdict and exit code
+//! match the expected.json the simulator wrote.
+
+use serde_json::Value;
+use std::process::Command;
+
+fn scute(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_scute"))
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+    )
+}
+
+fn make_and_verify(extra: &[&str]) -> (Value, i32, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let mut args = vec!["sim", "case", "--out", out];
+    args.extend(extra);
+    let (code, _) = scute(&args);
+    assert_eq!(code, 0, "sim case {extra:?}");
+    let expected: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("expected.json")).unwrap()).unwrap();
+    let quote = dir.path().join("quote.bin");
+    let root = dir.path().join("root_ca.pem");
+    let (code, stdout) = scute(&[
+        "verify",
+        "--quote",
+        quote.to_str().unwrap(),
+        "--collateral",
+        out,
+        "--root-ca",
+        root.to_str().unwrap(),
+        "--json",
+    ]);
+    (expected, code, serde_json::from_str(&stdout).unwrap())
+}
+
+#[test]
+fn simulated_cases_verify_as_expected_through_the_cli() {
+    let cases: [&[&str]; 7] = [
+        &[],
+        &["--tee", "sgx"],
+        &[
+            "--tee",
+            "tdx",
+            "--quote-version",
+            "5",
+            "--tcb-status",
+            "SWHardeningNeeded",
+        ],
+        &[
+            "--tee",
+            "sgx",
+            "--qe-tcb-status",
+            "OutOfDate",
+            "--report-data",
+            "00ff",
+        ],
+        &["--debug"],
+        &["--revoke-pck"],
+        &["--tcb-status", "Revoked"],
+    ];
+    for extra in cases {
+        let (expected, code, got) = make_and_verify(extra);
+        let result = &expected["result"];
+        assert_eq!(got["verified"], result["ok"], "{extra:?}: {got}");
+        assert_eq!(code, if result["ok"] == true { 0 } else { 1 }, "{extra:?}");
+        if result["ok"] == true {
+            assert_eq!(got["tcb_status"], result["tcb_status"], "{extra:?}");
+            assert_eq!(got["advisory_ids"], result["advisory_ids"], "{extra:?}");
+            assert_eq!(got["report"], result["report"], "{extra:?}");
+        } else {
+            assert_eq!(got["error"]["kind"], result["error_kind"], "{extra:?}");
+        }
+    }
+}
+
+#[test]
+fn report_data_lands_in_the_quote() {
+    let (expected, code, got) = make_and_verify(&["--tee", "sgx", "--report-data", "48656c6c6f"]);
+    assert_eq!(code, 0);
+    let report_data = got["report"]["report_data"].as_str().unwrap();
+    assert!(report_data.starts_with("48656c6c6f000000"), "{report_data}");
+    assert_eq!(expected["result"]["report"]["report_data"], report_data);
+}
+
+#[test]
+fn bad_arguments_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    assert_eq!(
+        scute(&["sim", "case", "--out", out, "--tcb-status", "Fine"]).0,
+        2
+    );
+    assert_eq!(
+        scute(&["sim", "case", "--out", out, "--quote-version", "6"]).0,
+        2
+    );
+    assert_eq!(
+        scute(&[
+            "sim",
+            "case",
+            "--out",
+            out,
+            "--tee",
+            "sgx",
+            "--quote-version",
+            "4"
+        ])
+        .0,
+        2
+    );
+    assert_eq!(
+        scute(&["sim", "case", "--out", out, "--report-data", "zz"]).0,
+        2
+    );
+}
