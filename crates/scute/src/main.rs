@@ -3,6 +3,7 @@
 //! and exit codes (0 success, 1 rejected, 2 could not run).
 
 mod files;
+mod quote_cmd;
 mod sim_cmd;
 mod verify_cmd;
 
@@ -24,6 +25,8 @@ struct Cli {
 enum Command {
     /// Verify an SGX or TDX DCAP quote against Intel collateral.
     Verify(verify_cmd::VerifyArgs),
+    /// Collect a quote for report data inside a TEE (or from the simulator).
+    Quote(quote_cmd::QuoteArgs),
     /// The simulated TEE: quotes and collateral from a test PKI.
     #[command(subcommand)]
     Sim(sim_cmd::SimCommand),
@@ -38,6 +41,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Verify(args) => verify_cmd::run(args),
         Command::Sim(command) => sim_cmd::run(command),
+        Command::Quote(args) => quote_cmd::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

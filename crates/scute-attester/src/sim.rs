@@ -1,0 +1,123 @@
+//! The simulated TEE as an attester: its PKI lives in a directory (`sim-state.json`, created
+//! on first use), beside `root_ca.pem` and a `collateral/` directory that `scute verify` reads.
+//! Collateral is renewed when it has expired.
+
+use crate::error::io;
+use crate::{Attester, AttesterError, Evidence};
+use scute_sim::{CollateralOptions, Simulator, Tee, Workload};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+const STATE: &str = "sim-state.json";
+const TEE: &str = "tee";
+
+pub struct Simulated {
+    dir: PathBuf,
+    tee: Tee,
+    sim: Simulator,
+}
+
+fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AttesterError> {
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(io("writing", &tmp))?;
+    std::fs::rename(&tmp, path).map_err(io("renaming", path))
+}
+
+impl Simulated {
+    /// Opens the simulator kept in `dir`, creating it (a `tee` machine, seed 1) if empty.
+    pub fn open(dir: PathBuf, tee: Tee) -> Result<Self, AttesterError> {
+        Self::open_with_seed(dir, tee, 1)
+    }
+
+    pub fn open_with_seed(dir: PathBuf, tee: Tee, seed: u64) -> Result<Self, AttesterError> {
+        std::fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
+        let state = dir.join(STATE);
+        let (sim, tee) = if state.is_file() {
+            let bytes = std::fs::read(&state).map_err(io("reading", &state))?;
+            let kind =
+                std::fs::read_to_string(dir.join(TEE)).map_err(io("reading", &dir.join(TEE)))?;
+            let tee = if kind.trim() == "sgx" {
+                Tee::Sgx
+            } else {
+                Tee::Tdx
+            };
+            (Simulator::from_state(&bytes)?, tee)
+        } else {
+            let sim = Simulator::new(seed, now())?;
+            write_atomic(
+                &dir.join(TEE),
+                if tee == Tee::Sgx { b"sgx\n" } else { b"tdx\n" },
+            )?;
+            write_atomic(&dir.join("root_ca.pem"), sim.root_ca_pem().as_bytes())?;
+            write_atomic(&state, &sim.to_state())?;
+            (sim, tee)
+        };
+        let this = Self { dir, tee, sim };
+        this.ensure_collateral()?;
+        Ok(this)
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn collateral_dir(&self) -> PathBuf {
+        self.dir.join("collateral")
+    }
+
+    pub fn root_ca_pem(&self) -> String {
+        self.sim.root_ca_pem()
+    }
+
+    /// Writes collateral valid for 30 days unless what is there is still valid for a day.
+    fn ensure_collateral(&self) -> Result<(), AttesterError> {
+        let dir = self.collateral_dir();
+        let stamp = dir.join("valid-until");
+        let now = now();
+        let valid_until = std::fs::read_to_string(&stamp)
+            .ok()
+            .and_then(|s| s.trim().parse::<i64>().ok());
+        if valid_until.is_some_and(|t| t > now + 24 * 3600) {
+            return Ok(());
+        }
+        std::fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
+        let options = CollateralOptions::valid_at(self.tee, now);
+        for (name, bytes) in self.sim.collateral(&options)? {
+            write_atomic(&dir.join(name), &bytes)?;
+        }
+        write_atomic(&stamp, options.window.1.to_string().as_bytes())
+    }
+}
+
+impl Attester for Simulated {
+    fn name(&self) -> &'static str {
+        match self.tee {
+            Tee::Sgx => "sgx (simulated)",
+            Tee::Tdx => "tdx (simulated)",
+        }
+    }
+
+    fn collect(&self, report_data: &[u8; 64]) -> Result<Evidence, AttesterError> {
+        self.ensure_collateral()?;
+        let version = if self.tee == Tee::Sgx { 3 } else { 4 };
+        let workload = Workload {
+            tee: self.tee,
+            quote_version: version,
+            debug: false,
+            report_data: *report_data,
+        };
+        let quote = self.sim.quote(&workload)?;
+        Ok(Evidence {
+            tee: quote.tee_type(),
+            quote: quote.encode(),
+            cc_eventlog: None,
+        })
+    }
+}
