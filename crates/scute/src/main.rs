@@ -2,6 +2,16 @@
 //! their arguments, read files and the clock, call the libraries, and map results to output
 //! and exit codes (0 success, 1 rejected, 2 could not run).
 
+/// Like `println!`, but a closed stdout (`scute ... | head`) ends output quietly instead of
+/// panicking.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
+mod eventlog_cmd;
 mod files;
 mod quote_cmd;
 mod sim_cmd;
@@ -27,6 +37,9 @@ enum Command {
     Verify(verify_cmd::VerifyArgs),
     /// Collect a quote for report data inside a TEE (or from the simulator).
     Quote(quote_cmd::QuoteArgs),
+    /// TDX/CSV event logs: decode, replay, compare with a quote.
+    #[command(subcommand)]
+    Eventlog(eventlog_cmd::EventLogCommand),
     /// The simulated TEE: quotes and collateral from a test PKI.
     #[command(subcommand)]
     Sim(sim_cmd::SimCommand),
@@ -42,6 +55,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify_cmd::run(args),
         Command::Sim(command) => sim_cmd::run(command),
         Command::Quote(args) => quote_cmd::run(args),
+        Command::Eventlog(command) => eventlog_cmd::run(command),
     };
     match result {
         Ok(code) => ExitCode::from(code),

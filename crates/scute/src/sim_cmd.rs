@@ -111,7 +111,7 @@ pub fn run(command: SimCommand) -> anyhow::Result<u8> {
     });
     let text = serde_json::to_vec_pretty(&expected).context("encoding expected.json")?;
     write_atomic(&args.out.join("expected.json"), &text)?;
-    println!(
+    outln!(
         "wrote {}: {} quote v{}, expected {}",
         args.out.display(),
         quote.tee_type().name().to_uppercase(),

@@ -160,67 +160,70 @@ fn print_json(quote_bytes: &[u8], result: Result<&VerifiedQuote, &dyn Failure>) 
             Err(e) => json!({"kind": e.kind(), "message": e.message()}),
         },
     });
-    println!("{out}");
+    outln!("{out}");
 }
 
 fn print_text(quote_bytes: &[u8], result: &Result<VerifiedQuote, DcapError>, now: UnixTime) {
     match result {
         Ok(v) => {
             let q = v.quote();
-            println!(
+            outln!(
                 "VERIFIED: {} quote v{}, TCB status {}",
                 q.tee_type().name().to_uppercase(),
                 q.header.version,
                 v.tcb_status()
             );
-            println!(
+            outln!(
                 "  platform TCB: {} (TCB date {})",
                 v.platform().status,
                 v.platform().tcb_date
             );
             if let Some(module) = v.tdx_module() {
-                println!(
+                outln!(
                     "  TDX module TCB: {} (TCB date {})",
-                    module.status, module.tcb_date
+                    module.status,
+                    module.tcb_date
                 );
             }
-            println!("  QE TCB: {} (TCB date {})", v.qe().status, v.qe().tcb_date);
-            println!(
+            outln!("  QE TCB: {} (TCB date {})", v.qe().status, v.qe().tcb_date);
+            outln!(
                 "  FMSPC {}, TCB evaluation data number {}",
                 hex::encode(v.pck().fmspc),
                 v.tcb_evaluation_data_number()
             );
-            println!(
+            outln!(
                 "  collateral valid until {} (verified as of {})",
                 format_rfc3339(v.collateral_expires()),
                 format_rfc3339(now)
             );
             if !v.shortfalls().is_empty() {
-                println!("  below the newest TCB level Intel lists:");
+                outln!("  below the newest TCB level Intel lists:");
                 for s in v.shortfalls() {
-                    println!(
+                    outln!(
                         "    {}: {} (newest level: {})",
-                        s.component, s.have, s.newest
+                        s.component,
+                        s.have,
+                        s.newest
                     );
                 }
             }
             if !v.advisory_ids().is_empty() {
-                println!("  advisories: {}", v.advisory_ids().join(", "));
+                outln!("  advisories: {}", v.advisory_ids().join(", "));
             }
             if v.is_debug() {
-                println!("  WARNING: debug TEE accepted (--allow-debug): its memory is readable by the host");
+                outln!("  WARNING: debug TEE accepted (--allow-debug): its memory is readable by the host");
             }
         }
         Err(e) => {
-            println!("NOT VERIFIED: {e}");
+            outln!("NOT VERIFIED: {e}");
             if let Ok(q) = Quote::decode(quote_bytes) {
-                println!(
+                outln!(
                     "  quote: {} v{}",
                     q.tee_type().name().to_uppercase(),
                     q.header.version
                 );
             }
-            println!("  what to do: {}", hint(e));
+            outln!("  what to do: {}", hint(e));
         }
     }
 }
