@@ -112,6 +112,7 @@ impl Attester for Simulated {
             quote_version: version,
             debug: false,
             report_data: *report_data,
+            rtmrs: None,
         };
         let quote = self.sim.quote(&workload)?;
         Ok(Evidence {

@@ -30,6 +30,7 @@ fn sim_quote(tee: Tee, report_data: [u8; 64]) -> Vec<u8> {
         quote_version: version,
         debug: false,
         report_data,
+        rtmrs: None,
     })
     .unwrap()
     .encode()

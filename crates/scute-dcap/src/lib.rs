@@ -26,6 +26,6 @@ pub use report::report_json;
 pub use status::TcbStatus;
 pub use time::{format_rfc3339, UnixTime};
 pub use verify::{
-    verify, verify_collateral, LevelVerdict, Shortfall, TrustAnchor, VerifiedCollateral,
-    VerifiedQuote, VerifyOptions,
+    quote_platform, verify, verify_collateral, LevelVerdict, PckCa, Shortfall, TrustAnchor,
+    VerifiedCollateral, VerifiedQuote, VerifyOptions,
 };

@@ -170,6 +170,7 @@ struct VerifiedPck {
 /// the instant the caller gives, so one `VerifiedCollateral` serves many quotes.
 #[derive(Debug)]
 pub struct VerifiedCollateral {
+    pck_ca: Option<PckCa>,
     anchor: PinnedRoot,
     tcb_info: TcbInfo,
     qe_identity: QeIdentity,
@@ -181,6 +182,70 @@ pub struct VerifiedCollateral {
     /// Every certificate already verified up to the anchor, by DER.
     trusted: HashMap<Vec<u8>, Cert>,
     pck_cache: RwLock<HashMap<Vec<u8>, Arc<VerifiedPck>>>,
+}
+
+/// Which Intel PCK CA issued a PCK certificate: with the FMSPC, the key of a collateral set
+/// (PCCS serves CRLs per `ca=platform|processor`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PckCa {
+    Platform,
+    Processor,
+}
+
+impl PckCa {
+    pub fn name(self) -> &'static str {
+        match self {
+            PckCa::Platform => "platform",
+            PckCa::Processor => "processor",
+        }
+    }
+
+    fn from_common_name(cn: &str) -> Option<Self> {
+        if cn.contains("Platform") {
+            Some(PckCa::Platform)
+        } else if cn.contains("Processor") {
+            Some(PckCa::Processor)
+        } else {
+            None
+        }
+    }
+}
+
+/// The platform a quote says it comes from: the SGX extension and issuing CA of the PCK
+/// certificate in its certification data. Nothing is verified: this chooses collateral, and
+/// the verifier then checks everything.
+pub fn quote_platform(quote: &Quote) -> Result<(PckExtension, PckCa), DcapError> {
+    let cert_data = &quote.signature.certification_data;
+    let pem = cert_data
+        .pck_chain_pem()
+        .ok_or(DcapError::PckChainMissing(cert_data.cert_type))?;
+    let chain = parse_pem_chain(
+        pem,
+        &[
+            "PCK certificate",
+            "PCK CA certificate",
+            "PCK root certificate",
+        ],
+        |_| None,
+    )?;
+    let leaf = chain.first().ok_or(DcapError::UntrustedRoot {
+        item: "PCK certificate chain",
+    })?;
+    let ext = leaf
+        .sgx_extension
+        .as_deref()
+        .ok_or(DcapError::Certificate {
+            item: leaf.item,
+            reason: "no Intel SGX extension".into(),
+        })?;
+    let ca = chain
+        .get(1)
+        .and_then(|ca| PckCa::from_common_name(&ca.common_name))
+        .ok_or(DcapError::Certificate {
+            item: "PCK CA certificate",
+            reason: "neither a Platform nor a Processor CA".into(),
+        })?;
+    Ok((PckExtension::decode(ext)?, ca))
 }
 
 /// One-shot verification: authenticate the collateral, then the quote, at `now`.
@@ -340,11 +405,13 @@ pub fn verify_collateral(
         });
     };
     require_cn(pck_ca, &["SGX PCK", "CA"])?;
+    let pck_ca_kind = PckCa::from_common_name(&pck_ca.common_name);
     root_crl.check_not_revoked(pck_ca)?;
     let pck_crl = Crl::decode(&collateral.pck_crl, "PCK CRL", pck_ca)?;
     windows.extend([pck_ca.validity, pck_crl.valid_window()]);
 
     Ok(VerifiedCollateral {
+        pck_ca: pck_ca_kind,
         anchor: anchor.root.clone(),
         pck_crl_issuer_key: pck_ca.key.clone(),
         tcb_info,
@@ -361,6 +428,11 @@ pub fn verify_collateral(
 impl VerifiedCollateral {
     pub fn tcb_info(&self) -> &TcbInfo {
         &self.tcb_info
+    }
+
+    /// The PCK CA whose CRL this collateral carries.
+    pub fn pck_ca(&self) -> Option<PckCa> {
+        self.pck_ca
     }
 
     pub fn qe_identity(&self) -> &QeIdentity {

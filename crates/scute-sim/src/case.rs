@@ -147,6 +147,7 @@ pub fn case(spec: &CaseSpec) -> Result<SimCase, SimError> {
         quote_version: spec.quote_version,
         debug: spec.debug,
         report_data: spec.report_data,
+        rtmrs: None,
     };
     let mut quote = sim.quote(&workload)?;
     if let Some(tamper) = spec.tamper {

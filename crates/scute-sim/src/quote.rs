@@ -18,6 +18,20 @@ pub struct Workload {
     pub quote_version: u16,
     pub debug: bool,
     pub report_data: [u8; 64],
+    /// TDX RTMR0..3 (e.g. the replay of an event log); derived from the seed when `None`.
+    pub rtmrs: Option<[[u8; 48]; 4]>,
+}
+
+impl Workload {
+    pub fn new(tee: Tee, quote_version: u16, report_data: [u8; 64]) -> Self {
+        Self {
+            tee,
+            quote_version,
+            debug: false,
+            report_data,
+            rtmrs: None,
+        }
+    }
 }
 
 fn enclave_report(
@@ -78,12 +92,12 @@ fn body(seed: u64, platform: &Platform, w: &Workload) -> Result<Body, SimError> 
                 mr_config_id: [0; 48],
                 mr_owner: [0; 48],
                 mr_owner_config: [0; 48],
-                rtmr: [
+                rtmr: w.rtmrs.unwrap_or([
                     derive_bytes(seed, "rtmr0"),
                     derive_bytes(seed, "rtmr1"),
                     [0; 48],
                     [0; 48],
-                ],
+                ]),
                 report_data: w.report_data,
             };
             Ok(match w.quote_version {

@@ -11,9 +11,11 @@ macro_rules! outln {
     }};
 }
 
+mod client_cmd;
 mod eventlog_cmd;
 mod files;
 mod quote_cmd;
+mod serve_cmd;
 mod sim_cmd;
 mod verify_cmd;
 
@@ -33,6 +35,16 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the attestation service.
+    Serve(serve_cmd::ServeArgs),
+    /// Attest to a service: challenge, evidence, token.
+    Attest(client_cmd::AttestArgs),
+    /// Tokens issued by a service.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Collateral for the service's store.
+    #[command(subcommand)]
+    Collateral(serve_cmd::CollateralCommand),
     /// Verify an SGX or TDX DCAP quote against Intel collateral.
     Verify(verify_cmd::VerifyArgs),
     /// Collect a quote for report data inside a TEE (or from the simulator).
@@ -45,6 +57,12 @@ enum Command {
     Sim(sim_cmd::SimCommand),
 }
 
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Check a token's signature (against the server's JWKS) and expiry; print its claims.
+    Verify(client_cmd::TokenVerifyArgs),
+}
+
 /// Exit status: the command ran and the answer is yes (0) or no (1); or it could not run (2).
 pub(crate) const EXIT_REJECTED: u8 = 1;
 pub(crate) const EXIT_CANNOT_RUN: u8 = 2;
@@ -53,6 +71,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Verify(args) => verify_cmd::run(args),
+        Command::Serve(args) => serve_cmd::serve(args),
+        Command::Attest(args) => client_cmd::attest(args),
+        Command::Token(TokenCommand::Verify(args)) => client_cmd::token_verify(args),
+        Command::Collateral(command) => serve_cmd::collateral(command),
         Command::Sim(command) => sim_cmd::run(command),
         Command::Quote(args) => quote_cmd::run(args),
         Command::Eventlog(command) => eventlog_cmd::run(command),

@@ -72,6 +72,7 @@ fn sgx_through_a_gramine_tree() {
         quote_version: 3,
         debug: false,
         report_data,
+        rtmrs: None,
     };
     std::fs::write(
         gramine.join("quote"),

@@ -1,0 +1,138 @@
+//! Collateral sets in the store, keyed by FMSPC and PCK CA, and their verified forms in memory:
+//! each set is authenticated once against the trusted roots and reused for every quote (the
+//! warm path) until the stored set changes.
+
+use crate::error::ApiError;
+use crate::store::Store;
+use axum::http::StatusCode;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use scute_dcap::{verify_collateral, Collateral, DcapError, TrustAnchor, VerifiedCollateral};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+/// How long a verified set is used before the store is asked whether it changed (a set
+/// imported by another process, `scute collateral import`, is seen within this time).
+const RECHECK: Duration = Duration::from_secs(30);
+
+struct Cached {
+    verified: Arc<VerifiedCollateral>,
+    updated: i64,
+    checked: Instant,
+}
+
+#[derive(Default)]
+pub struct CollateralCache {
+    sets: RwLock<HashMap<(String, String), Cached>>,
+}
+
+/// The first anchor under which the collateral verifies.
+fn verify_any(
+    collateral: &Collateral,
+    anchors: &[TrustAnchor],
+) -> Result<VerifiedCollateral, DcapError> {
+    let mut last = DcapError::UntrustedRoot { item: "collateral" };
+    for anchor in anchors {
+        match verify_collateral(collateral, anchor) {
+            Ok(v) => return Ok(v),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+fn collateral_from_json(files_json: &str) -> Result<Collateral, String> {
+    let files: BTreeMap<String, String> =
+        serde_json::from_str(files_json).map_err(|e| e.to_string())?;
+    let mut decoded = BTreeMap::new();
+    for (name, b64) in files {
+        decoded.insert(
+            name.clone(),
+            STANDARD.decode(b64).map_err(|e| format!("{name}: {e}"))?,
+        );
+    }
+    Collateral::from_files(|name| decoded.get(name).cloned()).map_err(|e| e.to_string())
+}
+
+/// Verifies a collateral set (the files of a `shared/vectors`-layout directory) and stores it.
+/// Returns (fmspc, ca, tee).
+pub async fn import(
+    store: &Store,
+    anchors: &[TrustAnchor],
+    files: &BTreeMap<String, Vec<u8>>,
+    now: i64,
+) -> Result<(String, String, String), ApiError> {
+    let collateral = Collateral::from_files(|name| files.get(name).cloned())
+        .map_err(|e| ApiError::bad_request("collateral_incomplete", e.to_string()))?;
+    let verified = verify_any(&collateral, anchors).map_err(|e| {
+        ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "collateral_rejected",
+            format!("{}: {e}", e.kind()),
+        )
+    })?;
+    let fmspc = hex::encode(verified.tcb_info().fmspc);
+    let ca = verified
+        .pck_ca()
+        .map(|c| c.name())
+        .unwrap_or("unknown")
+        .to_string();
+    let tee = format!("{:?}", verified.tcb_info().tee).to_lowercase();
+    let encoded: BTreeMap<&String, String> =
+        files.iter().map(|(k, v)| (k, STANDARD.encode(v))).collect();
+    let json = serde_json::to_string(&encoded).map_err(ApiError::internal)?;
+    store.put_collateral(&fmspc, &ca, &tee, &json, now).await?;
+    Ok((fmspc, ca, tee))
+}
+
+impl CollateralCache {
+    pub async fn get(
+        &self,
+        store: &Store,
+        anchors: &[TrustAnchor],
+        fmspc: &str,
+        ca: &str,
+    ) -> Result<Arc<VerifiedCollateral>, ApiError> {
+        let key = (fmspc.to_string(), ca.to_string());
+        let known = self.sets.read().ok().and_then(|sets| {
+            sets.get(&key)
+                .map(|c| (c.verified.clone(), c.updated, c.checked.elapsed() < RECHECK))
+        });
+        if let Some((verified, _, true)) = &known {
+            return Ok(verified.clone());
+        }
+        let (files_json, updated) = store.collateral(fmspc, ca).await?.ok_or_else(|| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "collateral_missing",
+                format!("no collateral for FMSPC {fmspc} ({ca} CA): import it with `scute collateral import`"),
+            )
+        })?;
+        let verified = match known {
+            Some((verified, known_updated, _)) if known_updated == updated => verified,
+            _ => {
+                let collateral = collateral_from_json(&files_json).map_err(ApiError::internal)?;
+                let verified = verify_any(&collateral, anchors).map_err(|e| {
+                    ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "collateral_rejected",
+                        format!("stored collateral for FMSPC {fmspc}: {e}"),
+                    )
+                })?;
+                Arc::new(verified)
+            }
+        };
+        if let Ok(mut sets) = self.sets.write() {
+            sets.insert(
+                key,
+                Cached {
+                    verified: verified.clone(),
+                    updated,
+                    checked: Instant::now(),
+                },
+            );
+        }
+        Ok(verified)
+    }
+}

@@ -1,0 +1,93 @@
+//! Errors: `ServerError` for starting the service; `ApiError` for requests, rendered as RFC 7807
+//! problem JSON with a stable `type` per kind. Hostile input is always a 4xx, never a 5xx.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    #[error("data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("store: {0}")]
+    Store(#[from] sqlx::Error),
+    #[error("secret {name}: {reason}")]
+    Secret { name: String, reason: String },
+    #[error("trust root {path}: {reason}")]
+    TrustRoot { path: String, reason: String },
+    #[error("config: {0}")]
+    Config(String),
+    #[error("listening on {addr}: {source}")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+/// A failed request: HTTP status, stable kind, and a message that names the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub kind: &'static str,
+    pub detail: String,
+}
+
+pub const PROBLEM_TYPE_PREFIX: &str = "urn:scute:problem:";
+
+impl ApiError {
+    pub fn new(status: StatusCode, kind: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            kind,
+            detail: detail.into(),
+        }
+    }
+    pub fn bad_request(kind: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, kind, detail)
+    }
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "admin endpoints need Authorization: Bearer <admin token>",
+        )
+    }
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", what)
+    }
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            detail.to_string(),
+        )
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    fn from(e: sqlx::Error) -> Self {
+        ApiError::internal(format!("store: {e}"))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "type": format!("{PROBLEM_TYPE_PREFIX}{}", self.kind),
+            "title": self.kind.replace('_', " "),
+            "status": self.status.as_u16(),
+            "detail": self.detail,
+        });
+        let mut response = (self.status, body.to_string()).into_response();
+        response.headers_mut().insert(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/problem+json"),
+        );
+        response
+    }
+}

@@ -1,0 +1,195 @@
+//! The attestation service: one process, an embedded store, and the HTTP API of
+//! challenge → evidence → verification (scute-dcap, warm collateral) → event-log replay →
+//! Rego appraisal → signed EAR token. `start` binds, `Running::wait` serves.
+
+mod api;
+mod appraisal;
+mod collateral;
+mod config;
+mod error;
+mod metrics;
+mod nonce;
+mod openapi;
+mod secrets;
+mod store;
+mod token;
+
+pub use appraisal::{DEFAULT_POLICY, DEFAULT_POLICY_ID};
+pub use config::Config;
+pub use error::{ApiError, ServerError, PROBLEM_TYPE_PREFIX};
+pub use store::Store;
+pub use token::EAR_PROFILE;
+
+use appraisal::Policies;
+use aws_lc_rs::digest::{digest, SHA256};
+use scute_dcap::TrustAnchor;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+const MAX_OUTSTANDING_NONCES: usize = 1_000_000;
+
+pub(crate) fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+pub(crate) struct AppState {
+    config: Config,
+    store: Store,
+    signer: token::Signer,
+    nonces: nonce::Nonces,
+    collateral: collateral::CollateralCache,
+    policies: RwLock<Arc<Policies>>,
+    anchors: Vec<TrustAnchor>,
+    admin_token_sha256: Vec<u8>,
+    metrics: metrics::Metrics,
+}
+
+pub(crate) async fn load_policies(store: &Store) -> Result<Policies, String> {
+    let reference: serde_json::Map<String, serde_json::Value> = store
+        .reference_values()
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|(name, json)| {
+            Ok((
+                name,
+                serde_json::from_str(&json).map_err(|e| format!("{e}"))?,
+            ))
+        })
+        .collect::<Result<_, String>>()?;
+    let ids = store_policy_ids(store).await.map_err(|e| e.to_string())?;
+    let mut stored = Vec::new();
+    for id in ids {
+        if let Some(rego) = store.policy(&id).await.map_err(|e| e.to_string())? {
+            stored.push((id, rego));
+        }
+    }
+    Policies::build(&stored, &serde_json::Value::Object(reference))
+}
+
+async fn store_policy_ids(store: &Store) -> Result<Vec<String>, sqlx::Error> {
+    store.policy_ids().await
+}
+
+fn trust_anchors(config: &Config) -> Result<Vec<TrustAnchor>, ServerError> {
+    let mut anchors = vec![TrustAnchor::intel_sgx_root()];
+    for path in &config.trust_roots {
+        let err = |reason: String| ServerError::TrustRoot {
+            path: path.display().to_string(),
+            reason,
+        };
+        let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+        anchors.push(TrustAnchor::from_certificate(&bytes).map_err(|e| err(e.to_string()))?);
+    }
+    Ok(anchors)
+}
+
+fn create_data_dir(dir: &Path) -> Result<(), ServerError> {
+    use std::os::unix::fs::DirBuilderExt;
+    let io = |e: std::io::Error| ServerError::DataDir {
+        path: dir.display().to_string(),
+        source: e,
+    };
+    if !dir.is_dir() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(io)?;
+    }
+    Ok(())
+}
+
+/// A bound, ready service.
+pub struct Running {
+    pub addr: SocketAddr,
+    /// The admin token, when this start created it (print it once; it is also in
+    /// DATA/admin-token, mode 0600).
+    pub new_admin_token: Option<String>,
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+}
+
+/// Opens (or creates) the data directory, keys and store, and binds the listen address.
+pub async fn start(config: Config) -> Result<Running, ServerError> {
+    create_data_dir(&config.data_dir)?;
+    let sealer = secrets::Sealer::open(&config.data_dir.join("master.key"))?;
+    let store = Store::open(&config.data_dir).await?;
+    let signer = token::Signer::load_or_create(&store, &sealer).await?;
+
+    const ADMIN: &str = "admin-token-sha256";
+    let (admin_token_sha256, new_admin_token) = match store.secret(ADMIN).await? {
+        Some(sealed) => (sealer.open_sealed(ADMIN, &sealed)?, None),
+        None => {
+            let token = hex::encode(secrets::random_bytes::<32>());
+            secrets::write_private(
+                &config.data_dir.join("admin-token"),
+                format!("{token}\n").as_bytes(),
+            )?;
+            let hash = digest(&SHA256, token.as_bytes()).as_ref().to_vec();
+            store.put_secret(ADMIN, &sealer.seal(ADMIN, &hash)?).await?;
+            (hash, Some(token))
+        }
+    };
+    let policies = load_policies(&store).await.map_err(ServerError::Config)?;
+    let anchors = trust_anchors(&config)?;
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .map_err(|e| ServerError::Listen {
+            addr: config.listen.clone(),
+            source: e,
+        })?;
+    let addr = listener.local_addr().map_err(|e| ServerError::Listen {
+        addr: config.listen.clone(),
+        source: e,
+    })?;
+    let state = Arc::new(AppState {
+        nonces: nonce::Nonces::new(config.nonce_lifetime_secs, MAX_OUTSTANDING_NONCES),
+        config,
+        store,
+        signer,
+        collateral: collateral::CollateralCache::default(),
+        policies: RwLock::new(Arc::new(policies)),
+        anchors,
+        admin_token_sha256,
+        metrics: metrics::Metrics::default(),
+    });
+    Ok(Running {
+        addr,
+        new_admin_token,
+        listener,
+        router: api::router(state),
+    })
+}
+
+impl Running {
+    /// Serves until `shutdown` resolves.
+    pub async fn serve(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+/// Imports a collateral directory's files into the store of `data_dir` (verified first against
+/// the Intel root and `trust_roots`). Returns (fmspc, ca, tee).
+pub async fn import_collateral(
+    data_dir: &Path,
+    trust_roots: &[std::path::PathBuf],
+    files: &std::collections::BTreeMap<String, Vec<u8>>,
+) -> Result<(String, String, String), String> {
+    create_data_dir(data_dir).map_err(|e| e.to_string())?;
+    let store = Store::open(data_dir).await.map_err(|e| e.to_string())?;
+    let config = Config {
+        trust_roots: trust_roots.to_vec(),
+        ..Config::default()
+    };
+    let anchors = trust_anchors(&config).map_err(|e| e.to_string())?;
+    collateral::import(&store, &anchors, files, now())
+        .await
+        .map_err(|e| format!("{}: {}", e.kind, e.detail))
+}

@@ -1,0 +1,160 @@
+//! The embedded store: one SQLite file under the data directory, through sqlx's `Any` driver
+//! with portable SQL, so the same code can run on PostgreSQL. Secrets arrive here sealed.
+
+use sqlx::any::{install_default_drivers, AnyPoolOptions};
+use sqlx::{AnyPool, Row};
+use std::path::Path;
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+}
+
+const SCHEMA: [&str; 4] = [
+    "CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, sealed BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS policies (id TEXT PRIMARY KEY, rego TEXT NOT NULL, updated BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS reference_values (name TEXT PRIMARY KEY, value_json TEXT NOT NULL, updated BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS collateral (fmspc TEXT NOT NULL, ca TEXT NOT NULL, tee TEXT NOT NULL, files_json TEXT NOT NULL, updated BIGINT NOT NULL, PRIMARY KEY (fmspc, ca))",
+];
+
+impl Store {
+    pub async fn open(data_dir: &Path) -> Result<Self, sqlx::Error> {
+        install_default_drivers();
+        let url = format!("sqlite://{}?mode=rwc", data_dir.join("scute.db").display());
+        let pool = AnyPoolOptions::new()
+            .max_connections(4)
+            .connect(&url)
+            .await?;
+        sqlx::query("PRAGMA journal_mode=WAL")
+            .execute(&pool)
+            .await?;
+        for statement in SCHEMA {
+            sqlx::query(statement).execute(&pool).await?;
+        }
+        Ok(Self { pool })
+    }
+
+    pub async fn secret(&self, name: &str) -> Result<Option<Vec<u8>>, sqlx::Error> {
+        let row = sqlx::query("SELECT sealed FROM secrets WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| r.try_get::<Vec<u8>, _>(0)).transpose()
+    }
+
+    pub async fn put_secret(&self, name: &str, sealed: &[u8]) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO secrets (name, sealed) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET sealed = excluded.sealed")
+            .bind(name)
+            .bind(sealed.to_vec())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn policy(&self, id: &str) -> Result<Option<String>, sqlx::Error> {
+        let row = sqlx::query("SELECT rego FROM policies WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| r.try_get::<String, _>(0)).transpose()
+    }
+
+    pub async fn policy_ids(&self) -> Result<Vec<String>, sqlx::Error> {
+        let rows = sqlx::query("SELECT id FROM policies ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|r| r.try_get(0)).collect()
+    }
+
+    pub async fn put_policy(&self, id: &str, rego: &str, now: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO policies (id, rego, updated) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET rego = excluded.rego, updated = excluded.updated")
+            .bind(id)
+            .bind(rego)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete_policy(&self, id: &str) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM policies WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub async fn reference_value(&self, name: &str) -> Result<Option<String>, sqlx::Error> {
+        let row = sqlx::query("SELECT value_json FROM reference_values WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| r.try_get::<String, _>(0)).transpose()
+    }
+
+    pub async fn reference_values(&self) -> Result<Vec<(String, String)>, sqlx::Error> {
+        let rows = sqlx::query("SELECT name, value_json FROM reference_values")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
+    pub async fn put_reference_value(
+        &self,
+        name: &str,
+        value_json: &str,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO reference_values (name, value_json, updated) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET value_json = excluded.value_json, updated = excluded.updated")
+            .bind(name)
+            .bind(value_json)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete_reference_value(&self, name: &str) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM reference_values WHERE name = $1")
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// (files JSON, updated) of the collateral set for a platform.
+    pub async fn collateral(
+        &self,
+        fmspc: &str,
+        ca: &str,
+    ) -> Result<Option<(String, i64)>, sqlx::Error> {
+        let row =
+            sqlx::query("SELECT files_json, updated FROM collateral WHERE fmspc = $1 AND ca = $2")
+                .bind(fmspc)
+                .bind(ca)
+                .fetch_optional(&self.pool)
+                .await?;
+        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+    }
+
+    pub async fn put_collateral(
+        &self,
+        fmspc: &str,
+        ca: &str,
+        tee: &str,
+        files_json: &str,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO collateral (fmspc, ca, tee, files_json, updated) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (fmspc, ca) DO UPDATE SET tee = excluded.tee, files_json = excluded.files_json, updated = excluded.updated")
+            .bind(fmspc)
+            .bind(ca)
+            .bind(tee)
+            .bind(files_json)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

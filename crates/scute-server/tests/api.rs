@@ -1,0 +1,744 @@
+//! The service end to end: a real server on a loopback socket, a real SQLite store in a temp
+//! directory, quotes from the simulated TEE. Every error path has its status and problem type.
+
+use aws_lc_rs::digest::{digest, SHA384};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use reqwest::StatusCode;
+use scute_server::{Config, PROBLEM_TYPE_PREFIX};
+use scute_sim::{CollateralOptions, Simulator, Tee, Workload};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+const NOW_SLACK: i64 = 0;
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp() + NOW_SLACK
+}
+
+struct Harness {
+    dir: tempfile::TempDir,
+    sim: Simulator,
+    url: String,
+    admin: String,
+    http: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+fn root_path(dir: &tempfile::TempDir) -> PathBuf {
+    dir.path().join("sim-root.pem")
+}
+
+fn collateral_files(sim: &Simulator, tee: Tee) -> BTreeMap<String, Vec<u8>> {
+    sim.collateral(&CollateralOptions::valid_at(tee, now()))
+        .unwrap()
+        .into_iter()
+        .map(|(n, b)| (n.to_string(), b))
+        .collect()
+}
+
+impl Harness {
+    /// A server trusting the simulator's root, with its TDX and (optionally) no collateral.
+    async fn start(import: bool, tweak: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let sim = Simulator::new(1, now()).unwrap();
+        std::fs::write(root_path(&dir), sim.root_ca_pem()).unwrap();
+        if import {
+            let files = collateral_files(&sim, Tee::Tdx);
+            scute_server::import_collateral(&dir.path().join("data"), &[root_path(&dir)], &files)
+                .await
+                .unwrap();
+        }
+        Self::boot(dir, sim, tweak).await
+    }
+
+    async fn boot(dir: tempfile::TempDir, sim: Simulator, tweak: impl FnOnce(&mut Config)) -> Self {
+        let mut config = Config {
+            listen: "127.0.0.1:0".into(),
+            data_dir: dir.path().join("data"),
+            trust_roots: vec![root_path(&dir)],
+            max_body_bytes: 64 * 1024,
+            ..Config::default()
+        };
+        tweak(&mut config);
+        let running = scute_server::start(config).await.unwrap();
+        let url = format!("http://{}", running.addr);
+        let admin = match running.new_admin_token.clone() {
+            Some(t) => t,
+            None => std::fs::read_to_string(dir.path().join("data/admin-token"))
+                .unwrap()
+                .trim()
+                .to_string(),
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            running
+                .serve(async {
+                    let _ = rx.await;
+                })
+                .await
+                .unwrap();
+        });
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        Self {
+            dir,
+            sim,
+            url,
+            admin,
+            http: reqwest::Client::new(),
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    async fn stop(mut self) -> (tempfile::TempDir, Simulator) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.unwrap();
+        }
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        (dir, Simulator::new(1, now()).unwrap())
+    }
+
+    async fn challenge(&self) -> String {
+        let r = self
+            .http
+            .post(format!("{}/v1/challenge", self.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let v: Value = r.json().await.unwrap();
+        assert!(v["expires_at"].as_str().unwrap().ends_with('Z'));
+        v["nonce"].as_str().unwrap().to_string()
+    }
+
+    fn quote_for(&self, runtime_data: &Value, tweak: impl FnOnce(&mut Workload)) -> Vec<u8> {
+        let canonical = serde_jcs::to_vec(runtime_data).unwrap();
+        let mut report_data = [0u8; 64];
+        report_data[..48].copy_from_slice(digest(&SHA384, &canonical).as_ref());
+        let mut w = Workload::new(Tee::Tdx, 4, report_data);
+        tweak(&mut w);
+        self.sim.quote(&w).unwrap().encode()
+    }
+
+    async fn post_attest(&self, body: &Value) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .post(format!("{}/v1/attest", self.url))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A full, honest attestation; returns (status, body, nonce).
+    async fn attest(
+        &self,
+        extra: Value,
+        policy: Option<&str>,
+        tweak: impl FnOnce(&mut Workload),
+    ) -> (StatusCode, Value, String) {
+        let nonce = self.challenge().await;
+        let mut runtime = json!({ "nonce": nonce });
+        if let Value::Object(m) = extra {
+            runtime.as_object_mut().unwrap().extend(m);
+        }
+        let quote = self.quote_for(&runtime, tweak);
+        let mut body = json!({ "tee": "tdx", "evidence": { "quote": STANDARD.encode(quote) }, "runtime_data": runtime });
+        if let Some(p) = policy {
+            body["policy_ids"] = json!([p]);
+        }
+        let (status, v) = self.post_attest(&body).await;
+        (status, v, nonce)
+    }
+
+    async fn jwks(&self) -> Value {
+        self.http
+            .get(format!("{}/.well-known/jwks.json", self.url))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    async fn verify_token(&self, token: &str) -> Value {
+        let jwks = self.jwks().await;
+        let key = &jwks["keys"][0];
+        let decoding =
+            DecodingKey::from_ec_components(key["x"].as_str().unwrap(), key["y"].as_str().unwrap())
+                .unwrap();
+        let mut validation = Validation::new(Algorithm::ES256);
+        validation.validate_aud = false;
+        jsonwebtoken::decode::<Value>(token, &decoding, &validation)
+            .unwrap()
+            .claims
+    }
+
+    async fn admin_put(
+        &self,
+        path: &str,
+        body: String,
+        token: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.http.put(format!("{}{path}", self.url)).body(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+}
+
+fn assert_problem(status: StatusCode, body: &Value, want_status: StatusCode, kind: &str) {
+    assert_eq!(status, want_status, "{body}");
+    assert_eq!(
+        body["type"],
+        format!("{PROBLEM_TYPE_PREFIX}{kind}"),
+        "{body}"
+    );
+    assert_eq!(body["status"], want_status.as_u16());
+}
+
+#[tokio::test]
+async fn a_good_attestation_yields_a_token_the_jwks_verifies() {
+    let h = Harness::start(true, |_| {}).await;
+    let (status, body, nonce) = h
+        .attest(
+            json!({"tee-pubkey": {"kty": "EC", "x": "abc"}}),
+            None,
+            |_| {},
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let claims = h.verify_token(body["token"].as_str().unwrap()).await;
+    assert_eq!(claims["eat_profile"], scute_server::EAR_PROFILE);
+    assert_eq!(claims["eat_nonce"], nonce);
+    assert!(claims["exp"].as_i64().unwrap() > claims["iat"].as_i64().unwrap());
+    let sub = &claims["submods"]["cpu0"];
+    let evidence = &sub["ear_veraison_annotated_evidence"];
+    assert_eq!(evidence["tcb_status"], "UpToDate");
+    assert_eq!(evidence["tee"], "tdx");
+    assert_eq!(evidence["runtime_data"]["tee-pubkey"]["x"], "abc");
+    let quote = scute_quote::Quote::decode(&h.quote_for(&json!({"nonce": nonce}), |_| {})).unwrap();
+    assert_eq!(
+        evidence["measurements"]["mr_td"],
+        hex::encode(quote.body.td10().unwrap().mr_td)
+    );
+    assert_eq!(sub["ear_trustworthiness_vector"]["hardware"], 2);
+    // No reference values yet: executables unrecognised, so the status is a warning.
+    assert_eq!(sub["ear_trustworthiness_vector"]["executables"], 33);
+    assert_eq!(sub["ear_status"], "warning");
+    assert_eq!(sub["ear_appraisal_policy_ids"], json!(["default"]));
+}
+
+#[tokio::test]
+async fn reference_values_make_executables_affirming() {
+    let h = Harness::start(true, |_| {}).await;
+    let probe = scute_quote::Quote::decode(&h.quote_for(&json!({"nonce": "x"}), |_| {})).unwrap();
+    let mr_td = hex::encode(probe.body.td10().unwrap().mr_td);
+    let (s, _) = h
+        .admin_put(
+            "/v1/reference-values/mr_td",
+            json!([mr_td, "00"]).to_string(),
+            Some(&h.admin),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (status, body, _) = h.attest(json!({}), None, |_| {}).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let claims = h.verify_token(body["token"].as_str().unwrap()).await;
+    assert_eq!(
+        claims["submods"]["cpu0"]["ear_trustworthiness_vector"]["executables"],
+        2
+    );
+    assert_eq!(claims["ear_status"], "affirming");
+    // A different TD: unrecognised.
+    h.admin_put(
+        "/v1/reference-values/mr_td",
+        json!(["00"]).to_string(),
+        Some(&h.admin),
+    )
+    .await;
+    let (_, body, _) = h.attest(json!({}), None, |_| {}).await;
+    let claims = h.verify_token(body["token"].as_str().unwrap()).await;
+    assert_eq!(
+        claims["submods"]["cpu0"]["ear_trustworthiness_vector"]["executables"],
+        33
+    );
+    let r = h
+        .http
+        .get(format!("{}/v1/reference-values/mr_td", h.url))
+        .bearer_auth(&h.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap(), json!(["00"]));
+}
+
+#[tokio::test]
+async fn a_debug_td_is_contraindicated() {
+    let h = Harness::start(true, |_| {}).await;
+    let (status, body, _) = h.attest(json!({}), None, |w| w.debug = true).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let claims = h.verify_token(body["token"].as_str().unwrap()).await;
+    assert_eq!(claims["ear_status"], "contraindicated");
+    assert_eq!(
+        claims["submods"]["cpu0"]["ear_veraison_annotated_evidence"]["debug"],
+        true
+    );
+}
+
+#[tokio::test]
+async fn nonces_are_single_use_known_and_fresh() {
+    let h = Harness::start(true, |_| {}).await;
+    let nonce = h.challenge().await;
+    let runtime = json!({ "nonce": nonce });
+    let body = json!({ "tee": "tdx", "evidence": { "quote": STANDARD.encode(h.quote_for(&runtime, |_| {})) }, "runtime_data": runtime });
+    assert_eq!(h.post_attest(&body).await.0, StatusCode::OK);
+    let (s, b) = h.post_attest(&body).await;
+    assert_problem(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "nonce_replayed");
+
+    let forged = json!({ "nonce": STANDARD.encode([9u8; 32]) });
+    let body = json!({ "tee": "tdx", "evidence": { "quote": STANDARD.encode(h.quote_for(&forged, |_| {})) }, "runtime_data": forged });
+    let (s, b) = h.post_attest(&body).await;
+    assert_problem(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "nonce_unknown");
+}
+
+#[tokio::test]
+async fn an_expired_nonce_is_refused() {
+    let h = Harness::start(true, |c| c.nonce_lifetime_secs = 0).await;
+    let nonce = h.challenge().await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let runtime = json!({ "nonce": nonce });
+    let body = json!({ "tee": "tdx", "evidence": { "quote": STANDARD.encode(h.quote_for(&runtime, |_| {})) }, "runtime_data": runtime });
+    let (s, b) = h.post_attest(&body).await;
+    assert_problem(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "nonce_expired");
+}
+
+#[tokio::test]
+async fn report_data_must_bind_the_runtime_data() {
+    let h = Harness::start(true, |_| {}).await;
+    let nonce = h.challenge().await;
+    let runtime = json!({ "nonce": nonce, "tee-pubkey": "mine" });
+    let quote = h.quote_for(
+        &json!({ "nonce": nonce, "tee-pubkey": "someone else's" }),
+        |_| {},
+    );
+    let body = json!({ "tee": "tdx", "evidence": { "quote": STANDARD.encode(quote) }, "runtime_data": runtime });
+    let (s, b) = h.post_attest(&body).await;
+    assert_problem(
+        s,
+        &b,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "report_data_mismatch",
+    );
+}
+
+#[tokio::test]
+async fn evidence_from_an_untrusted_root_is_rejected() {
+    let h = Harness::start(true, |_| {}).await;
+    let nonce = h.challenge().await;
+    let runtime = json!({ "nonce": nonce });
+    let canonical = serde_jcs::to_vec(&runtime).unwrap();
+    let mut rd = [0u8; 64];
+    rd[..48].copy_from_slice(digest(&SHA384, &canonical).as_ref());
+    // Another simulated machine (another root) with the same FMSPC.
+    let stranger = Simulator::new(2, now())
+        .unwrap()
+        .quote(&Workload::new(Tee::Tdx, 4, rd))
+        .unwrap()
+        .encode();
+    let body = json!({ "tee": "tdx", "evidence": { "quote": STANDARD.encode(stranger) }, "runtime_data": runtime });
+    let (s, b) = h.post_attest(&body).await;
+    assert_problem(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "evidence_rejected");
+    assert!(
+        b["detail"].as_str().unwrap().contains("untrusted_root"),
+        "{b}"
+    );
+}
+
+#[tokio::test]
+async fn policies_can_deny_and_bad_policies_are_refused_at_upload() {
+    let h = Harness::start(true, |_| {}).await;
+    let deny = "package scute\nimport rego.v1\ntrust_vector := {\"hardware\": 2}\ndeny contains \"no TDs today\" if input.tee == \"tdx\"\n";
+    let (s, _) = h
+        .admin_put("/v1/policies/strict", deny.into(), Some(&h.admin))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, b, _) = h.attest(json!({}), Some("strict"), |_| {}).await;
+    assert_problem(s, &b, StatusCode::FORBIDDEN, "policy_denied");
+    assert!(b["detail"].as_str().unwrap().contains("no TDs today"));
+    let (s, b, _) = h.attest(json!({}), Some("nope"), |_| {}).await;
+    assert_problem(s, &b, StatusCode::NOT_FOUND, "policy_not_found");
+    let (s, b) = h
+        .admin_put(
+            "/v1/policies/broken",
+            "package scute\ntrust_vector := {".into(),
+            Some(&h.admin),
+        )
+        .await;
+    assert_problem(s, &b, StatusCode::BAD_REQUEST, "policy_invalid");
+    let (s, b) = h
+        .admin_put(
+            "/v1/policies/elsewhere",
+            "package other\nx := 1\n".into(),
+            Some(&h.admin),
+        )
+        .await;
+    assert_problem(s, &b, StatusCode::BAD_REQUEST, "policy_invalid");
+    let r = h
+        .http
+        .get(format!("{}/v1/policies/strict", h.url))
+        .bearer_auth(&h.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.text().await.unwrap(), deny);
+    let r = h
+        .http
+        .delete(format!("{}/v1/policies/strict", h.url))
+        .bearer_auth(&h.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let (s, _, _) = h.attest(json!({}), Some("strict"), |_| {}).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn malformed_requests_are_4xx_naming_the_field() {
+    let h = Harness::start(true, |_| {}).await;
+    let r = h
+        .http
+        .post(format!("{}/v1/attest", h.url))
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    let s = r.status();
+    assert_problem(
+        s,
+        &r.json().await.unwrap(),
+        StatusCode::BAD_REQUEST,
+        "malformed_json",
+    );
+    let (s, b) = h
+        .post_attest(
+            &json!({"tee": "tdx", "evidence": {"quote": "%%%"}, "runtime_data": {"nonce": "AA=="}}),
+        )
+        .await;
+    assert_problem(s, &b, StatusCode::BAD_REQUEST, "malformed_base64");
+    assert!(b["detail"].as_str().unwrap().contains("evidence.quote"));
+    let (s, b) = h
+        .post_attest(&json!({"tee": "tdx", "evidence": {"quote": "AAAA"}, "runtime_data": {}}))
+        .await;
+    assert_problem(s, &b, StatusCode::BAD_REQUEST, "bad_field");
+    assert!(b["detail"].as_str().unwrap().contains("runtime_data.nonce"));
+    let (s, b) = h.post_attest(&json!({"tee": "sev", "evidence": {"quote": "AAAA"}, "runtime_data": {"nonce": "AA=="}})).await;
+    assert_problem(s, &b, StatusCode::BAD_REQUEST, "bad_field");
+    // Hostile quote bytes after a valid nonce: a 4xx, never a 5xx.
+    let nonce = h.challenge().await;
+    let (s, b) = h.post_attest(&json!({"tee": "tdx", "evidence": {"quote": STANDARD.encode([3u8; 700])}, "runtime_data": {"nonce": nonce}})).await;
+    assert_problem(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "evidence_rejected");
+    let huge = "A".repeat(100 * 1024);
+    let r = h
+        .http
+        .post(format!("{}/v1/attest", h.url))
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    let s = r.status();
+    assert_problem(
+        s,
+        &r.json().await.unwrap(),
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+    );
+    let r = h
+        .http
+        .get(format!("{}/v1/nothing", h.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn missing_collateral_names_the_fmspc_and_admin_import_fixes_it() {
+    let h = Harness::start(false, |_| {}).await;
+    let (s, b, _) = h.attest(json!({}), None, |_| {}).await;
+    assert_problem(
+        s,
+        &b,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "collateral_missing",
+    );
+    assert!(
+        b["detail"].as_str().unwrap().contains("5c07e0000000"),
+        "{b}"
+    );
+    let files: BTreeMap<String, String> = collateral_files(&h.sim, Tee::Tdx)
+        .into_iter()
+        .map(|(n, b)| (n, STANDARD.encode(b)))
+        .collect();
+    let body = json!({ "files": files }).to_string();
+    let r = h
+        .http
+        .post(format!("{}/v1/collateral", h.url))
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = h
+        .http
+        .post(format!("{}/v1/collateral", h.url))
+        .bearer_auth(&h.admin)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"fmspc": "5c07e0000000", "ca": "platform", "tee": "tdx"})
+    );
+    let (s, b, _) = h.attest(json!({}), None, |_| {}).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    // Collateral signed by a root the service does not trust is refused at import.
+    let stranger = Simulator::new(5, now()).unwrap();
+    let files: BTreeMap<String, String> = collateral_files(&stranger, Tee::Tdx)
+        .into_iter()
+        .map(|(n, b)| (n, STANDARD.encode(b)))
+        .collect();
+    let r = h
+        .http
+        .post(format!("{}/v1/collateral", h.url))
+        .bearer_auth(&h.admin)
+        .json(&json!({"files": files}))
+        .send()
+        .await
+        .unwrap();
+    let s = r.status();
+    assert_problem(
+        s,
+        &r.json().await.unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "collateral_rejected",
+    );
+}
+
+#[tokio::test]
+async fn admin_calls_need_the_admin_token() {
+    let h = Harness::start(true, |_| {}).await;
+    let (s, b) = h
+        .admin_put(
+            "/v1/policies/p",
+            "package scute\ntrust_vector := {}\n".into(),
+            None,
+        )
+        .await;
+    assert_problem(s, &b, StatusCode::UNAUTHORIZED, "unauthorized");
+    let (s, b) = h
+        .admin_put(
+            "/v1/policies/p",
+            "package scute\ntrust_vector := {}\n".into(),
+            Some("not-the-token"),
+        )
+        .await;
+    assert_problem(s, &b, StatusCode::UNAUTHORIZED, "unauthorized");
+    let r = h
+        .http
+        .get(format!("{}/v1/reference-values/x", h.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = h
+        .http
+        .delete(format!("{}/v1/policies/p", h.url))
+        .bearer_auth("wrong")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // The token file is private.
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(h.dir.path().join("data/admin-token"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let key = std::fs::read(h.dir.path().join("data/master.key")).unwrap();
+    let db = std::fs::read(h.dir.path().join("data/scute.db")).unwrap();
+    assert!(
+        !db.windows(h.admin.len()).any(|w| w == h.admin.as_bytes()),
+        "the admin token is not stored in clear"
+    );
+    assert_eq!(key.len(), 32);
+}
+
+#[tokio::test]
+async fn a_restart_keeps_policies_reference_values_collateral_and_keys() {
+    let h = Harness::start(true, |_| {}).await;
+    let policy = "package scute\nimport rego.v1\ntrust_vector := {\"hardware\": 3}\n";
+    h.admin_put("/v1/policies/kept", policy.into(), Some(&h.admin))
+        .await;
+    h.admin_put(
+        "/v1/reference-values/mr_td",
+        json!(["ab"]).to_string(),
+        Some(&h.admin),
+    )
+    .await;
+    let jwks = h.jwks().await;
+    let admin = h.admin.clone();
+    let (dir, sim) = h.stop().await;
+    let h = Harness::boot(dir, sim, |_| {}).await;
+    assert_eq!(h.admin, admin);
+    assert_eq!(h.jwks().await, jwks, "same signing key");
+    let r = h
+        .http
+        .get(format!("{}/v1/reference-values/mr_td", h.url))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap(), json!(["ab"]));
+    let (s, b, _) = h.attest(json!({}), Some("kept"), |_| {}).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let claims = h.verify_token(b["token"].as_str().unwrap()).await;
+    assert_eq!(
+        claims["submods"]["cpu0"]["ear_trustworthiness_vector"],
+        json!({"hardware": 3})
+    );
+}
+
+#[tokio::test]
+async fn concurrent_attestations_all_succeed() {
+    let h = std::sync::Arc::new(Harness::start(true, |_| {}).await);
+    let mut tasks = Vec::new();
+    for i in 0..24 {
+        let h = h.clone();
+        tasks.push(tokio::spawn(async move {
+            h.attest(json!({"client": i}), None, |_| {}).await.0
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), StatusCode::OK);
+    }
+    let metrics = h
+        .http
+        .get(format!("{}/metrics", h.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("scute_attestations_total{tcb_status=\"UpToDate\",result=\"warning\"} 24"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("scute_attestation_seconds_count 24"));
+}
+
+#[tokio::test]
+async fn the_event_log_must_replay_to_the_quote() {
+    let h = Harness::start(true, |_| {}).await;
+    let vectors = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors");
+    let area = std::fs::read(vectors.join("eventlog-tdx-trustee-gke/ccel.bin")).unwrap();
+    let log = scute_eventlog::parse(&area, scute_eventlog::ParseOptions::default()).unwrap();
+    // Clients send the events, not the padding of the 256 KiB CCEL area.
+    let ccel = area[..log.parsed_len].to_vec();
+    let replay = log.replay().unwrap();
+    let mut rtmrs = [[0u8; 48]; 4];
+    for (slot, register) in rtmrs.iter_mut().zip(&replay.registers) {
+        slot.copy_from_slice(&register.value);
+    }
+    let attest_with_log = |rtmrs: [[u8; 48]; 4]| {
+        let h = &h;
+        let ccel = ccel.clone();
+        async move {
+            let nonce = h.challenge().await;
+            let runtime = json!({ "nonce": nonce });
+            let quote = h.quote_for(&runtime, |w| w.rtmrs = Some(rtmrs));
+            let body = json!({ "tee": "tdx", "evidence": { "quote": STANDARD.encode(quote), "cc_eventlog": STANDARD.encode(&ccel) }, "runtime_data": runtime });
+            h.post_attest(&body).await
+        }
+    };
+    let (s, b) = attest_with_log(rtmrs).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let claims = h.verify_token(b["token"].as_str().unwrap()).await;
+    let events = claims["submods"]["cpu0"]["ear_veraison_annotated_evidence"]["event_log"]
+        ["events"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(
+        events.iter().any(|e| e["text"] == ".cmdline"),
+        "decoded events are claims a policy can use"
+    );
+    rtmrs[1][0] ^= 1;
+    let (s, b) = attest_with_log(rtmrs).await;
+    assert_problem(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "eventlog_mismatch");
+    assert!(b["detail"].as_str().unwrap().contains("rtmr1"));
+}
+
+#[tokio::test]
+async fn health_metrics_and_openapi_are_served() {
+    let h = Harness::start(true, |_| {}).await;
+    let r = h
+        .http
+        .get(format!("{}/healthz", h.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], "ok");
+    let doc: Value = h
+        .http
+        .get(format!("{}/v1/openapi.json", h.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for path in [
+        "/v1/challenge",
+        "/v1/attest",
+        "/.well-known/jwks.json",
+        "/v1/policies/{id}",
+        "/v1/reference-values/{name}",
+        "/v1/collateral",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path}");
+    }
+    h.challenge().await;
+    let metrics = h
+        .http
+        .get(format!("{}/metrics", h.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("scute_http_requests_total{route=\"/v1/challenge\",status=\"200\"} 1"),
+        "{metrics}"
+    );
+}
