@@ -112,8 +112,53 @@ fn body(seed: u64, platform: &Platform, w: &Workload) -> Result<Body, SimError> 
     }
 }
 
+/// The simulated quoting enclave: its attestation key, certified once by a QE report signed
+/// with the PCK key (one report per QE flavour: SGX QE and TDX TD-QE), and its PCK chain.
+pub(crate) struct QuotingEnclave {
+    attestation_key: SimKey,
+    attestation_xy: [u8; 64],
+    qe_auth_data: Vec<u8>,
+    /// (QE report, its PCK signature) for SGX, then TDX.
+    reports: [(EnclaveReport, [u8; 64]); 2],
+    user_data: [u8; 20],
+    chain_pem: Vec<u8>,
+}
+
+impl QuotingEnclave {
+    pub(crate) fn new(pki: &Pki, seed: u64, platform: &Platform) -> Result<Self, SimError> {
+        let attestation_key = SimKey::derive(seed, "attestation-key")?;
+        let attestation_xy = attestation_key.public_xy()?;
+        let qe_auth_data: Vec<u8> = (0u8..32).collect();
+        let mut binding = attestation_xy.to_vec();
+        binding.extend_from_slice(&qe_auth_data);
+        let mut qe_report_data = [0u8; 64];
+        qe_report_data[..32].copy_from_slice(digest(&SHA256, &binding).as_ref());
+        let mut qe_attributes = [0u8; 16];
+        qe_attributes[0] = 0x11;
+        let report = |isv_prod_id: u16| -> Result<(EnclaveReport, [u8; 64]), SimError> {
+            let mut qe_report = enclave_report(seed, "qe", qe_attributes, qe_report_data);
+            qe_report.cpu_svn = platform.cpu_svn;
+            qe_report.mr_signer = qe_mr_signer(seed);
+            qe_report.isv_prod_id = isv_prod_id;
+            qe_report.isv_svn = crate::collateral::QE_SVN;
+            let signature = pki.pck_key.sign(&qe_report.to_bytes())?;
+            Ok((qe_report, signature))
+        };
+        let mut user_data = [0u8; 20];
+        user_data[..16].copy_from_slice(&derive_bytes::<16>(seed, "qe-id"));
+        Ok(Self {
+            attestation_key,
+            attestation_xy,
+            qe_auth_data,
+            reports: [report(1)?, report(2)?],
+            user_data,
+            chain_pem: pem_chain(&[&pki.pck_der, &pki.ca_der, &pki.root_der]).into_bytes(),
+        })
+    }
+}
+
 pub(crate) fn quote(
-    pki: &Pki,
+    qe: &QuotingEnclave,
     seed: u64,
     platform: &Platform,
     w: &Workload,
@@ -128,24 +173,12 @@ pub(crate) fn quote(
             w.tee, w.quote_version
         )));
     }
-    let attestation_key = SimKey::derive(seed, "attestation-key")?;
-    let attestation_xy = attestation_key.public_xy()?;
-    let qe_auth_data: Vec<u8> = (0u8..32).collect();
-    let mut binding = attestation_xy.to_vec();
-    binding.extend_from_slice(&qe_auth_data);
-    let mut qe_report_data = [0u8; 64];
-    qe_report_data[..32].copy_from_slice(digest(&SHA256, &binding).as_ref());
-    let mut qe_attributes = [0u8; 16];
-    qe_attributes[0] = 0x11;
-    let mut qe_report = enclave_report(seed, "qe", qe_attributes, qe_report_data);
-    qe_report.cpu_svn = platform.cpu_svn;
-    qe_report.mr_signer = qe_mr_signer(seed);
-    qe_report.isv_prod_id = if w.tee == Tee::Tdx { 2 } else { 1 };
-    qe_report.isv_svn = crate::collateral::QE_SVN;
-    let qe_report_signature = pki.pck_key.sign(&qe_report.to_bytes())?;
-
-    let mut user_data = [0u8; 20];
-    user_data[..16].copy_from_slice(&derive_bytes::<16>(seed, "qe-id"));
+    let [sgx_report, tdx_report] = &qe.reports;
+    let (qe_report, qe_report_signature) = if w.tee == Tee::Tdx {
+        tdx_report.clone()
+    } else {
+        sgx_report.clone()
+    };
     let sgx = w.tee == Tee::Sgx;
     let header = Header {
         version: w.quote_version,
@@ -154,25 +187,24 @@ pub(crate) fn quote(
         qe_svn: if sgx { crate::collateral::QE_SVN } else { 0 },
         pce_svn: if sgx { platform.pce_svn } else { 0 },
         qe_vendor_id: INTEL_QE_VENDOR_ID,
-        user_data,
+        user_data: qe.user_data,
     };
-    let chain = pem_chain(&[&pki.pck_der, &pki.ca_der, &pki.root_der]);
     let mut quote = Quote {
         header,
         body: body(seed, platform, w)?,
         signature: QuoteSignature {
             signature: [0; 64],
-            attestation_key: attestation_xy,
+            attestation_key: qe.attestation_xy,
             qe_report,
             qe_report_signature,
-            qe_auth_data,
+            qe_auth_data: qe.qe_auth_data.clone(),
             certification_data: CertificationData {
                 cert_type: CertificationData::PCK_CHAIN,
-                data: chain.into_bytes(),
+                data: qe.chain_pem.clone(),
             },
         },
         padding_len: 0,
     };
-    quote.signature.signature = attestation_key.sign(&quote.signed_bytes())?;
+    quote.signature.signature = qe.attestation_key.sign(&quote.signed_bytes())?;
     Ok(quote)
 }

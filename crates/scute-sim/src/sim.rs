@@ -3,7 +3,7 @@
 
 use crate::collateral::{collateral, CollateralSpec};
 use crate::pki::{pem_block, Pki, Platform, PCK_SERIAL};
-use crate::quote::{qe_mr_signer, quote, Workload};
+use crate::quote::{qe_mr_signer, quote, QuotingEnclave, Workload};
 use crate::{SimError, Tee};
 use serde::{Deserialize, Serialize};
 
@@ -23,6 +23,7 @@ pub struct Simulator {
     created: i64,
     platform: Platform,
     pki: Pki,
+    qe: QuotingEnclave,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -67,11 +68,13 @@ impl Simulator {
     pub fn new(seed: u64, created: i64) -> Result<Self, SimError> {
         let platform = Platform::simulated(seed);
         let pki = Pki::generate(seed, &platform, created)?;
+        let qe = QuotingEnclave::new(&pki, seed, &platform)?;
         Ok(Self {
             seed,
             created,
             platform,
             pki,
+            qe,
         })
     }
 
@@ -98,6 +101,7 @@ impl Simulator {
         sim.pki.ca_der = der(&state.pck_platform_ca)?;
         sim.pki.tcb_der = der(&state.tcb_signing)?;
         sim.pki.pck_der = der(&state.pck)?;
+        sim.qe = QuotingEnclave::new(&sim.pki, sim.seed, &sim.platform)?;
         Ok(sim)
     }
 
@@ -148,6 +152,6 @@ impl Simulator {
 
     /// A quote signed by the simulated QE for `workload`.
     pub fn quote(&self, workload: &Workload) -> Result<scute_quote::Quote, SimError> {
-        quote(&self.pki, self.seed, &self.platform, workload)
+        quote(&self.qe, self.seed, &self.platform, workload)
     }
 }

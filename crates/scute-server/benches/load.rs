@@ -1,0 +1,149 @@
+//! Load benchmark: the service on loopback, concurrent clients each running challenge →
+//! simulated quote → attest, for a fixed time. Reports attestations/s and p50/p99 latency of
+//! the whole exchange, and, measured in the same run as the baseline, the HTTP floor: the same
+//! clients calling /healthz.
+//!
+//! `cargo bench -p scute-server --bench load -- [clients] [seconds]` (defaults 16 and 10).
+
+use aws_lc_rs::digest::{digest, SHA384};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use scute_server::Config;
+use scute_sim::{CollateralOptions, Simulator, Tee, Workload};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(i).copied().unwrap_or_default()
+}
+
+async fn run_clients<F, Fut>(clients: usize, seconds: u64, work: F) -> (usize, Vec<Duration>)
+where
+    F: Fn() -> Fut + Send + Sync + 'static + Clone,
+    Fut: std::future::Future<Output = bool> + Send,
+{
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let work = work.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut failures = 0usize;
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                if work().await {
+                    latencies.push(t.elapsed());
+                } else {
+                    failures += 1;
+                }
+            }
+            (latencies, failures)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut failures = 0;
+    for t in tasks {
+        let (l, f) = t.await.expect("client task");
+        all.extend(l);
+        failures += f;
+    }
+    all.sort();
+    (failures, all)
+}
+
+fn report(name: &str, seconds: u64, failures: usize, latencies: &[Duration]) -> f64 {
+    let rate = latencies.len() as f64 / seconds as f64;
+    println!(
+        "{name:<10} {:>9.0}/s  p50 {:>7.2} ms  p99 {:>7.2} ms  ({} ok, {failures} failed)",
+        rate,
+        percentile(latencies, 0.50).as_secs_f64() * 1e3,
+        percentile(latencies, 0.99).as_secs_f64() * 1e3,
+        latencies.len()
+    );
+    rate
+}
+
+fn main() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let clients: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(16);
+    let seconds: u64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(10);
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sim = Arc::new(Simulator::new(1, now()).expect("simulator"));
+    let root = dir.path().join("root.pem");
+    std::fs::write(&root, sim.root_ca_pem()).expect("root");
+    let files = sim
+        .collateral(&CollateralOptions::valid_at(Tee::Tdx, now()))
+        .expect("collateral");
+    let files = files.into_iter().map(|(n, b)| (n.to_string(), b)).collect();
+
+    // The server has its own runtime (2 workers: the machine's cores); clients another.
+    let server_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let addr = server_rt.block_on(async {
+        let data = dir.path().join("data");
+        scute_server::import_collateral(&data, std::slice::from_ref(&root), &files)
+            .await
+            .expect("import");
+        let config = Config {
+            listen: "127.0.0.1:0".into(),
+            data_dir: data,
+            trust_roots: vec![root.clone()],
+            ..Config::default()
+        };
+        let running = scute_server::start(config).await.expect("start");
+        let addr = running.addr;
+        tokio::spawn(running.serve(std::future::pending()));
+        addr
+    });
+    let base = format!("http://{addr}");
+    let client_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    client_rt.block_on(async move {
+        let http = reqwest::Client::builder().pool_max_idle_per_host(clients).build().expect("client");
+        println!("{clients} clients, {seconds} s each phase, server and clients on this machine's {} cores", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+
+        let (h, b) = (http.clone(), base.clone());
+        let (failures, latencies) = run_clients(clients, seconds, move || {
+            let (h, b) = (h.clone(), b.clone());
+            async move { h.get(format!("{b}/healthz")).send().await.map(|r| r.status().is_success()).unwrap_or(false) }
+        })
+        .await;
+        let floor = report("healthz", seconds, failures, &latencies);
+
+        let (h, b, s) = (http.clone(), base.clone(), sim.clone());
+        let (failures, latencies) = run_clients(clients, seconds, move || {
+            let (h, b, s) = (h.clone(), b.clone(), s.clone());
+            async move {
+                let Ok(r) = h.post(format!("{b}/v1/challenge")).send().await else { return false };
+                let Ok(challenge) = r.json::<Value>().await else { return false };
+                let runtime = json!({ "nonce": challenge["nonce"] });
+                let Ok(canonical) = serde_jcs::to_vec(&runtime) else { return false };
+                let mut report_data = [0u8; 64];
+                report_data[..48].copy_from_slice(digest(&SHA384, &canonical).as_ref());
+                let Ok(quote) = s.quote(&Workload::new(Tee::Tdx, 4, report_data)) else { return false };
+                let body = json!({ "tee": "tdx", "evidence": { "quote": STANDARD.encode(quote.encode()) }, "runtime_data": runtime });
+                h.post(format!("{b}/v1/attest")).json(&body).send().await.map(|r| r.status().is_success()).unwrap_or(false)
+            }
+        })
+        .await;
+        let rate = report("attest", seconds, failures, &latencies);
+        println!("attestations/s as a share of the healthz floor: {:.3}", rate / floor);
+    });
+}
