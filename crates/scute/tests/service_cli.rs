@@ -20,7 +20,15 @@ impl Drop for Server {
 /// Starts `scute serve` on a free port and returns it with its URL and the admin token.
 fn serve(data: &std::path::Path, root: &std::path::Path) -> (Server, String, String) {
     let mut child = scute()
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir", data.to_str().unwrap(), "--trust-root", root.to_str().unwrap()])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--trust-root",
+            root.to_str().unwrap(),
+        ])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
@@ -51,29 +59,72 @@ fn serve_attest_and_verify_the_token() {
     // The simulator's directory, its collateral imported into the service's store.
     let out = tmp.path().join("q.bin");
     let status = scute()
-        .args(["quote", "--tee", "sim", "--sim-dir", sim.to_str().unwrap(), "--report-data", "00", "--out", out.to_str().unwrap()])
+        .args([
+            "quote",
+            "--tee",
+            "sim",
+            "--sim-dir",
+            sim.to_str().unwrap(),
+            "--report-data",
+            "00",
+            "--out",
+            out.to_str().unwrap(),
+        ])
         .status()
         .unwrap();
     assert!(status.success());
     let root = sim.join("root_ca.pem");
     let status = scute()
-        .args(["collateral", "import", sim.join("collateral").to_str().unwrap(), "--data-dir", data.to_str().unwrap(), "--trust-root", root.to_str().unwrap()])
+        .args([
+            "collateral",
+            "import",
+            sim.join("collateral").to_str().unwrap(),
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--trust-root",
+            root.to_str().unwrap(),
+        ])
         .status()
         .unwrap();
     assert!(status.success());
 
     let (_server, url, admin) = serve(&data, &root);
-    assert_eq!(admin.len(), 64, "the admin token is printed once on first start");
+    assert_eq!(
+        admin.len(),
+        64,
+        "the admin token is printed once on first start"
+    );
     let out = scute()
-        .args(["attest", "--server", &url, "--tee", "sim", "--sim-dir", sim.to_str().unwrap(), "--runtime-data", r#"{"tee-pubkey":"k"}"#])
+        .args([
+            "attest",
+            "--server",
+            &url,
+            "--tee",
+            "sim",
+            "--sim-dir",
+            sim.to_str().unwrap(),
+            "--runtime-data",
+            r#"{"tee-pubkey":"k"}"#,
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
     assert_eq!(token.split('.').count(), 3, "a JWT");
 
-    let out = scute().args(["token", "verify", &token, "--server", &url, "--json"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let out = scute()
+        .args(["token", "verify", &token, "--server", &url, "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["valid"], true);
     let evidence = &v["claims"]["submods"]["cpu0"]["ear_veraison_annotated_evidence"];
@@ -84,13 +135,26 @@ fn serve_attest_and_verify_the_token() {
     let mut forged = token.clone();
     let last = forged.pop().unwrap();
     forged.push(if last == 'A' { 'B' } else { 'A' });
-    let out = scute().args(["token", "verify", &forged, "--server", &url]).output().unwrap();
+    let out = scute()
+        .args(["token", "verify", &forged, "--server", &url])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("INVALID"));
 
     // Runtime data may not carry its own nonce.
     let out = scute()
-        .args(["attest", "--server", &url, "--tee", "sim", "--sim-dir", sim.to_str().unwrap(), "--runtime-data", r#"{"nonce":"x"}"#])
+        .args([
+            "attest",
+            "--server",
+            &url,
+            "--tee",
+            "sim",
+            "--sim-dir",
+            sim.to_str().unwrap(),
+            "--runtime-data",
+            r#"{"nonce":"x"}"#,
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
