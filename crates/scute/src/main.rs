@@ -15,6 +15,7 @@ mod client_cmd;
 mod eventlog_cmd;
 mod files;
 mod quote_cmd;
+mod ratls_cmd;
 mod serve_cmd;
 mod sim_cmd;
 mod verify_cmd;
@@ -52,6 +53,9 @@ enum Command {
     /// TDX/CSV event logs: decode, replay, compare with a quote.
     #[command(subcommand)]
     Eventlog(eventlog_cmd::EventLogCommand),
+    /// RA-TLS: attested TLS servers and clients, certificate inspection.
+    #[command(subcommand)]
+    Ratls(ratls_cmd::RaTlsCommand),
     /// The simulated TEE: quotes and collateral from a test PKI.
     #[command(subcommand)]
     Sim(sim_cmd::SimCommand),
@@ -77,6 +81,7 @@ fn main() -> ExitCode {
         Command::Collateral(command) => serve_cmd::collateral(command),
         Command::Sim(command) => sim_cmd::run(command),
         Command::Quote(args) => quote_cmd::run(args),
+        Command::Ratls(command) => ratls_cmd::run(command),
         Command::Eventlog(command) => eventlog_cmd::run(command),
     };
     match result {

@@ -1,0 +1,350 @@
+//! `scute ratls serve|connect|inspect`: an attested echo server, the `openssl s_client` of
+//! RA-TLS, and a reader for RA-TLS certificates from any implementation.
+
+use crate::quote_cmd::TeeArgs;
+use crate::verify_cmd::read_collateral;
+use crate::{EXIT_CANNOT_RUN, EXIT_REJECTED};
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use scute_dcap::{
+    report_json, verify_collateral, TcbStatus, TrustAnchor, UnixTime, VerifiedCollateral,
+    VerifyOptions,
+};
+use scute_ratls::{inspect, issue, Expectations, KeyAlgorithm, RaTlsVerifier};
+use serde_json::{json, Value};
+use std::path::PathBuf;
+use std::sync::Arc;
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+#[derive(Subcommand)]
+pub enum RaTlsCommand {
+    /// An attested echo server: each line sent comes back.
+    Serve(ServeArgs),
+    /// Handshake with an RA-TLS server, verify it, print its identity.
+    Connect(ConnectArgs),
+    /// Decode an RA-TLS certificate, check its key binding, and verify its quote.
+    Inspect(InspectArgs),
+}
+
+#[derive(Args)]
+pub struct ServeArgs {
+    #[arg(long)]
+    listen: String,
+    #[command(flatten)]
+    tee: TeeArgs,
+}
+
+#[derive(Args)]
+pub struct ConnectArgs {
+    /// host:port of the server.
+    addr: String,
+    /// Collateral directory for the server's platform.
+    #[arg(long)]
+    collateral: Option<PathBuf>,
+    /// Trust this root CA (PEM or DER) instead of the Intel SGX Root CA.
+    #[arg(long)]
+    trust_root: Option<PathBuf>,
+    /// A measurement the server must have: NAME=HEX, NAME one of mr_enclave, mr_signer, mr_td,
+    /// rtmr0..rtmr3.
+    #[arg(long = "expect")]
+    expect: Vec<String>,
+    /// Also accept this TCB status (UpToDate always is).
+    #[arg(long = "allow-tcb")]
+    allow_tcb: Vec<String>,
+    #[arg(long)]
+    allow_debug: bool,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+pub struct InspectArgs {
+    /// Certificate, PEM or DER.
+    cert: PathBuf,
+    #[arg(long)]
+    collateral: Option<PathBuf>,
+    /// Verify as of this instant (RFC 3339) instead of now.
+    #[arg(long)]
+    at: Option<String>,
+    #[arg(long)]
+    trust_root: Option<PathBuf>,
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(command: RaTlsCommand) -> anyhow::Result<u8> {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    match command {
+        RaTlsCommand::Serve(args) => serve(args),
+        RaTlsCommand::Connect(args) => connect(args),
+        RaTlsCommand::Inspect(args) => inspect_cmd(args),
+    }
+}
+
+fn now() -> UnixTime {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn serve(args: ServeArgs) -> anyhow::Result<u8> {
+    let attester = args.tee.attester()?;
+    let t = now();
+    let identity = issue(KeyAlgorithm::P256, None, (t - 3600, t + 24 * 3600), |rd| {
+        attester.collect(rd).map(|e| e.quote)
+    })
+    .context("issuing the RA-TLS certificate")?;
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(identity.key_pkcs8_der.clone()));
+    let config = rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(vec![CertificateDer::from(identity.cert_der.clone())], key)
+        .context("TLS configuration")?;
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .with_context(|| format!("listening on {}", args.listen))?;
+        eprintln!(
+            "RA-TLS echo server on {} (evidence from {})",
+            listener.local_addr()?,
+            attester.name()
+        );
+        loop {
+            let (tcp, peer) = tokio::select! {
+                accepted = listener.accept() => accepted?,
+                _ = tokio::signal::ctrl_c() => return anyhow::Ok(0),
+            };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                match acceptor.accept(tcp).await {
+                    Ok(tls) => {
+                        let (read, mut write) = tokio::io::split(tls);
+                        let mut lines = BufReader::new(read).lines();
+                        while let Ok(Some(line)) = lines.next_line().await {
+                            if write
+                                .write_all(format!("{line}\n").as_bytes())
+                                .await
+                                .is_err()
+                            {
+                                break;
+                            }
+                        }
+                    }
+                    Err(e) => eprintln!("{peer}: handshake failed: {e}"),
+                }
+            });
+        }
+    })
+}
+
+fn anchor(path: &Option<PathBuf>) -> anyhow::Result<TrustAnchor> {
+    Ok(match path {
+        Some(p) => TrustAnchor::from_certificate(
+            &std::fs::read(p).with_context(|| format!("reading {}", p.display()))?,
+        )?,
+        None => TrustAnchor::intel_sgx_root(),
+    })
+}
+
+fn collateral(dir: &std::path::Path, root: &Option<PathBuf>) -> anyhow::Result<VerifiedCollateral> {
+    let c = read_collateral(dir)?;
+    verify_collateral(&c, &anchor(root)?)
+        .with_context(|| format!("collateral in {}", dir.display()))
+}
+
+const MEASUREMENTS: [&str; 7] = [
+    "mr_enclave",
+    "mr_signer",
+    "mr_td",
+    "rtmr0",
+    "rtmr1",
+    "rtmr2",
+    "rtmr3",
+];
+
+fn connect(args: ConnectArgs) -> anyhow::Result<u8> {
+    let dir = args
+        .collateral
+        .as_ref()
+        .context("--collateral DIR is needed to verify the server's quote")?;
+    let collateral = Arc::new(collateral(dir, &args.trust_root)?);
+    let mut expect = Expectations {
+        allow_debug: args.allow_debug,
+        ..Expectations::default()
+    };
+    for e in &args.expect {
+        let (name, hex) = e
+            .split_once('=')
+            .with_context(|| format!("--expect {e:?} is not NAME=HEX"))?;
+        anyhow::ensure!(
+            MEASUREMENTS.contains(&name),
+            "--expect: {name} is not one of {}",
+            MEASUREMENTS.join(", ")
+        );
+        anyhow::ensure!(hex::decode(hex).is_ok(), "--expect {name}: not hex");
+        expect
+            .measurements
+            .push((name.to_string(), hex.to_lowercase()));
+    }
+    for s in &args.allow_tcb {
+        expect.accepted_tcb.push(
+            TcbStatus::from_name(s)
+                .with_context(|| format!("--allow-tcb: unknown TCB status {s:?}"))?,
+        );
+    }
+    let verifier = RaTlsVerifier::new(collateral, expect);
+    let config = rustls::ClientConfig::builder()
+        .dangerous()
+        .with_custom_certificate_verifier(verifier.clone())
+        .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let outcome = runtime.block_on(async {
+        let tcp = tokio::net::TcpStream::connect(&args.addr)
+            .await
+            .with_context(|| format!("connecting to {}", args.addr))?;
+        // Identity comes from the attestation, not the name; SNI is a placeholder.
+        let name = ServerName::try_from("ratls.invalid").context("server name")?;
+        let tls = connector.connect(name, tcp).await;
+        anyhow::Ok(tls.map(|tls| {
+            let cert = tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|c| c.first())
+                .map(|c| c.as_ref().to_vec());
+            cert.and_then(|c| verifier.identity(&c))
+        }))
+    })?;
+    match outcome {
+        Ok(Some(peer)) => {
+            if args.json {
+                outln!(
+                    "{}",
+                    json!({"accepted": true, "tee": peer.tee, "format": peer.format, "tcb_status": peer.tcb_status.name(),
+                    "advisory_ids": peer.advisory_ids, "report": peer.report, "error": null})
+                );
+            } else {
+                outln!(
+                    "ACCEPTED: {} ({} evidence), TCB status {}",
+                    peer.tee.to_uppercase(),
+                    peer.format,
+                    peer.tcb_status
+                );
+                for name in MEASUREMENTS {
+                    if let Some(v) = peer.report.get(name).and_then(Value::as_str) {
+                        outln!("  {name} {v}");
+                    }
+                }
+            }
+            Ok(0)
+        }
+        Ok(None) => anyhow::bail!("handshake completed without a verified identity"),
+        Err(e) => {
+            if args.json {
+                outln!("{}", json!({"accepted": false, "error": e.to_string()}));
+            } else {
+                outln!("REJECTED: {e}");
+            }
+            Ok(EXIT_REJECTED)
+        }
+    }
+}
+
+fn read_cert(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    if bytes.starts_with(b"-----BEGIN") {
+        let block = x509_parser::pem::Pem::iter_from_buffer(&bytes)
+            .next()
+            .context("empty PEM")?;
+        Ok(block.context("PEM")?.contents)
+    } else {
+        Ok(bytes)
+    }
+}
+
+fn inspect_cmd(args: InspectArgs) -> anyhow::Result<u8> {
+    let der = read_cert(&args.cert)?;
+    let at = match &args.at {
+        Some(text) => OffsetDateTime::parse(text, &Rfc3339)
+            .context("--at is not RFC 3339")?
+            .unix_timestamp(),
+        None => now(),
+    };
+    let inspection = match inspect(&der) {
+        Ok(i) => i,
+        Err(e) => {
+            if args.json {
+                outln!(
+                    "{}",
+                    json!({"formats": [], "key_bound": false, "verified": null, "tee": null, "report": null, "error": e.to_string()})
+                );
+            } else {
+                outln!("NOT RA-TLS: {e}");
+            }
+            return Ok(EXIT_REJECTED);
+        }
+    };
+    let evidence = inspection.bound_evidence().or(inspection.evidence.first());
+    let decoded = evidence.and_then(|e| scute_quote::Quote::decode(&e.quote).ok());
+    let (verified, error) = match (&args.collateral, evidence) {
+        (Some(dir), Some(e)) => {
+            let collateral = match collateral(dir, &args.trust_root) {
+                Ok(c) => c,
+                Err(err) => {
+                    eprintln!("scute: {err:#}");
+                    return Ok(EXIT_CANNOT_RUN);
+                }
+            };
+            match collateral.verify_quote(
+                &e.quote,
+                at,
+                VerifyOptions {
+                    allow_debug: true,
+                    ..VerifyOptions::default()
+                },
+            ) {
+                Ok(_) => (Some(true), None::<String>),
+                Err(err) => (Some(false), Some(format!("{}: {err}", err.kind()))),
+            }
+        }
+        _ => (None, None),
+    };
+    let out = json!({
+        "formats": inspection.formats(),
+        "key_bound": inspection.key_bound(),
+        "binding_rules": inspection.evidence.iter().map(|e| json!({"format": e.format, "key_bound": e.key_bound, "rule": e.binding_rule})).collect::<Vec<_>>(),
+        "verified": verified,
+        "tee": decoded.as_ref().map(|q| q.tee_type().name()),
+        "report": decoded.as_ref().map(|q| report_json(&q.body)),
+        "endorsements": inspection.has_endorsements,
+        "error": error,
+    });
+    if args.json {
+        outln!("{out}");
+    } else {
+        outln!("formats: {}", inspection.formats().join(", "));
+        for e in &inspection.evidence {
+            outln!(
+                "  {}: key {}{}",
+                e.format,
+                if e.key_bound { "bound" } else { "NOT bound" },
+                e.binding_rule
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            );
+        }
+        match verified {
+            Some(true) => outln!("quote: verified"),
+            Some(false) => outln!(
+                "quote: NOT verified: {}",
+                out["error"].as_str().unwrap_or("")
+            ),
+            None => outln!("quote: not verified (no --collateral)"),
+        }
+    }
+    let ok = inspection.key_bound() && verified != Some(false);
+    Ok(if ok { 0 } else { EXIT_REJECTED })
+}
