@@ -325,6 +325,24 @@ fn require_cn(cert: &Cert, phrases: &[&str]) -> Result<(), DcapError> {
     }
 }
 
+/// The inner object of a PCS body (`{"<key>": {...}, "signature": ...}`), as received, once its
+/// signature by `signer` verifies over exactly those bytes.
+fn authenticated_json(
+    signer: &Cert,
+    body: &[u8],
+    key: &str,
+    item: Item,
+) -> Result<String, DcapError> {
+    let signed = split_signed(body, key, item)?;
+    if !signer
+        .key
+        .verify_p256_fixed(signed.body.as_bytes(), &signed.signature)
+    {
+        return Err(DcapError::CollateralSignature { item });
+    }
+    Ok(signed.body)
+}
+
 /// Steps 1–4 of collateral verification: TCB signing chain, Root CA CRL, TCB Info and QE
 /// Identity signatures, PCK CRL and its issuer. No time is involved here.
 pub fn verify_collateral(
@@ -350,14 +368,12 @@ pub fn verify_collateral(
     windows.extend([tcb_signer.validity, root.validity, root_crl.valid_window()]);
 
     // Step 2: TCB Info, signed over its exact bytes by the TCB signing key.
-    let signed = split_signed(&collateral.tcb_info, "tcbInfo", TCB_INFO)?;
-    if !tcb_signer
-        .key
-        .verify_p256_fixed(signed.body.as_bytes(), &signed.signature)
-    {
-        return Err(DcapError::CollateralSignature { item: TCB_INFO });
-    }
-    let tcb_info = TcbInfo::parse(&signed.body)?;
+    let tcb_info = TcbInfo::parse(&authenticated_json(
+        tcb_signer,
+        &collateral.tcb_info,
+        "tcbInfo",
+        TCB_INFO,
+    )?)?;
     windows.push(Validity {
         item: TCB_INFO,
         not_before: tcb_info.issue_date,
@@ -380,14 +396,12 @@ pub fn verify_collateral(
     require_cn(qe_signer, &["TCB Signing"])?;
     root_crl.check_not_revoked(qe_signer)?;
     windows.push(qe_signer.validity);
-    let signed = split_signed(&collateral.qe_identity, "enclaveIdentity", QE_IDENTITY)?;
-    if !qe_signer
-        .key
-        .verify_p256_fixed(signed.body.as_bytes(), &signed.signature)
-    {
-        return Err(DcapError::CollateralSignature { item: QE_IDENTITY });
-    }
-    let qe_identity = QeIdentity::parse(&signed.body)?;
+    let qe_identity = QeIdentity::parse(&authenticated_json(
+        qe_signer,
+        &collateral.qe_identity,
+        "enclaveIdentity",
+        QE_IDENTITY,
+    )?)?;
     windows.push(Validity {
         item: QE_IDENTITY,
         not_before: qe_identity.issue_date,
