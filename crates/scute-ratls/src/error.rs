@@ -15,6 +15,8 @@ pub enum RaTlsError {
         format: &'static str,
         reason: String,
     },
+    #[error("no collateral: the certificate carries no endorsements extension and none was given")]
+    NoEndorsements,
     #[error("key binding failed: no evidence extension binds the certificate's public key")]
     KeyNotBound,
     #[error("quote verification failed: {0}")]

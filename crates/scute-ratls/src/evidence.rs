@@ -44,6 +44,9 @@ pub struct Inspection {
     pub not_before: i64,
     pub not_after: i64,
     pub has_endorsements: bool,
+    /// The collateral carried by the endorsements extension (2.23.133.5.4.2), when it holds
+    /// any. Unauthenticated until verified against a trust anchor.
+    pub endorsements: Option<scute_dcap::Collateral>,
 }
 
 impl Inspection {
@@ -184,6 +187,7 @@ pub fn inspect(der: &[u8]) -> Result<Inspection, RaTlsError> {
     let key_bits = cert.public_key().subject_public_key.data.to_vec();
     let mut evidence = Vec::new();
     let mut has_endorsements = false;
+    let mut endorsements = None;
     for ext in cert.extensions() {
         let oid = ext.oid.as_bytes();
         let value = ext.value;
@@ -191,6 +195,10 @@ pub fn inspect(der: &[u8]) -> Result<Inspection, RaTlsError> {
             evidence.push(dice(value, &spki)?);
         } else if oid == [0x67, 0x81, 0x05, 0x05, 0x04, 0x02] {
             has_endorsements = true;
+            // An empty value occurs in the wild (rats-rs); it carries nothing.
+            if !value.is_empty() {
+                endorsements = Some(crate::endorsements::decode(value)?);
+            }
         } else if oid == GRAMINE_LEGACY || oid == GRAMINE_LEGACY_QUIRK {
             let rules = [
                 (
@@ -241,6 +249,7 @@ pub fn inspect(der: &[u8]) -> Result<Inspection, RaTlsError> {
         not_before: cert.validity().not_before.timestamp(),
         not_after: cert.validity().not_after.timestamp(),
         has_endorsements,
+        endorsements,
     })
 }
 

@@ -2,7 +2,7 @@
 //! key's hash (and an optional nonce), a quote whose report_data[0..32] is SHA-256 of that
 //! buffer, and a self-signed certificate carrying `60000([quote, claims])` under 2.23.133.5.4.9.
 
-use crate::evidence::{CBOR_TAG_INTEL_QUOTE, DICE_EVIDENCE_OID};
+use crate::evidence::{CBOR_TAG_INTEL_QUOTE, DICE_ENDORSEMENTS_OID, DICE_EVIDENCE_OID};
 use crate::RaTlsError;
 use aws_lc_rs::digest::{digest, SHA256};
 use ciborium::value::Value as Cbor;
@@ -29,14 +29,24 @@ fn cbor_bytes(value: &Cbor) -> Result<Vec<u8>, RaTlsError> {
     Ok(out)
 }
 
+/// What goes into a certificate besides the evidence.
+#[derive(Default)]
+pub struct IssueOptions<'a> {
+    /// A freshness value from the peer, carried in the claims.
+    pub nonce: Option<&'a [u8]>,
+    /// Collateral for the quote, carried in the endorsements extension (2.23.133.5.4.2).
+    pub endorsements: Option<&'a scute_dcap::Collateral>,
+}
+
 /// Builds the certificate. `collect` turns 64 bytes of report data into a quote (the attester);
 /// `validity` is (not before, not after) in Unix seconds.
 pub fn issue<E: std::fmt::Display>(
     algorithm: KeyAlgorithm,
-    nonce: Option<&[u8]>,
+    options: IssueOptions<'_>,
     validity: (i64, i64),
     collect: impl FnOnce(&[u8; 64]) -> Result<Vec<u8>, E>,
 ) -> Result<AttestedIdentity, RaTlsError> {
+    let nonce = options.nonce;
     let issue_err = |e: &dyn std::fmt::Display| RaTlsError::Issue(e.to_string());
     let alg = match algorithm {
         KeyAlgorithm::P256 => &PKCS_ECDSA_P256_SHA256,
@@ -78,6 +88,16 @@ pub fn issue<E: std::fmt::Display>(
         DICE_EVIDENCE_OID,
         evidence,
     )];
+    if let Some(collateral) = options.endorsements {
+        let created = scute_dcap::format_rfc3339(validity.0);
+        let value = crate::endorsements::encode(collateral, &created)?;
+        params
+            .custom_extensions
+            .push(CustomExtension::from_oid_content(
+                DICE_ENDORSEMENTS_OID,
+                value,
+            ));
+    }
     let cert = params.self_signed(&key).map_err(|e| issue_err(&e))?;
     Ok(AttestedIdentity {
         cert_der: cert.der().to_vec(),

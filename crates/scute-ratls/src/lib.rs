@@ -3,6 +3,7 @@
 //! rustls verifiers that accept a peer only when its quote verifies and its measurements and TCB
 //! are acceptable. No I/O: rustls does it; time and collateral are given.
 
+mod endorsements;
 mod error;
 mod evidence;
 mod issue;
@@ -13,5 +14,5 @@ pub use evidence::{
     inspect, EvidenceExtension, Inspection, CBOR_TAG_INTEL_QUOTE, DICE_ENDORSEMENTS_OID,
     DICE_EVIDENCE_OID,
 };
-pub use issue::{issue, AttestedIdentity, KeyAlgorithm};
-pub use verifier::{verify_peer, Expectations, PeerIdentity, RaTlsVerifier};
+pub use issue::{issue, AttestedIdentity, IssueOptions, KeyAlgorithm};
+pub use verifier::{verify_peer, CollateralSource, Expectations, PeerIdentity, RaTlsVerifier};

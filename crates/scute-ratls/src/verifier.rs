@@ -12,7 +12,9 @@ use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{
     CertificateError, DigitallySignedStruct, DistinguishedName, OtherError, SignatureScheme,
 };
-use scute_dcap::{report_json, TcbStatus, VerifiedCollateral, VerifyOptions};
+use scute_dcap::{
+    report_json, verify_collateral, TcbStatus, TrustAnchor, VerifiedCollateral, VerifyOptions,
+};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -53,10 +55,36 @@ pub struct PeerIdentity {
     pub report: Value,
 }
 
+/// Where the collateral for a peer's quote comes from.
+#[derive(Debug, Clone)]
+pub enum CollateralSource {
+    /// Collateral verified beforehand (a directory, a collateral service).
+    Verified(Arc<VerifiedCollateral>),
+    /// The peer certificate's endorsements extension, authenticated against these roots.
+    Endorsements(Vec<TrustAnchor>),
+}
+
+/// The first anchor under which the collateral verifies.
+fn verify_carried(
+    carried: &scute_dcap::Collateral,
+    anchors: &[TrustAnchor],
+) -> Result<VerifiedCollateral, RaTlsError> {
+    let mut last = scute_dcap::DcapError::UntrustedRoot {
+        item: "endorsements",
+    };
+    for anchor in anchors {
+        match verify_collateral(carried, anchor) {
+            Ok(v) => return Ok(v),
+            Err(e) => last = e,
+        }
+    }
+    Err(RaTlsError::Quote(last))
+}
+
 /// Verifies a peer certificate at `now`: binding, quote, TCB, measurements.
 pub fn verify_peer(
     cert_der: &[u8],
-    collateral: &VerifiedCollateral,
+    source: &CollateralSource,
     expect: &Expectations,
     now: i64,
 ) -> Result<PeerIdentity, RaTlsError> {
@@ -65,6 +93,18 @@ pub fn verify_peer(
         return Err(RaTlsError::Expired);
     }
     let evidence = inspection.bound_evidence().ok_or(RaTlsError::KeyNotBound)?;
+    let from_certificate;
+    let collateral: &VerifiedCollateral = match source {
+        CollateralSource::Verified(c) => c,
+        CollateralSource::Endorsements(anchors) => {
+            let carried = inspection
+                .endorsements
+                .as_ref()
+                .ok_or(RaTlsError::NoEndorsements)?;
+            from_certificate = verify_carried(carried, anchors)?;
+            &from_certificate
+        }
+    };
     let options = VerifyOptions {
         allow_debug: expect.allow_debug,
         ..VerifyOptions::default()
@@ -144,7 +184,7 @@ impl std::error::Error for Rejection {}
 /// A rustls verifier (server or client side) for RA-TLS peers.
 #[derive(Debug)]
 pub struct RaTlsVerifier {
-    collateral: Arc<VerifiedCollateral>,
+    collateral: CollateralSource,
     expect: Expectations,
     algorithms: WebPkiSupportedAlgorithms,
     identities: Mutex<HashMap<Vec<u8>, PeerIdentity>>,
@@ -152,6 +192,10 @@ pub struct RaTlsVerifier {
 
 impl RaTlsVerifier {
     pub fn new(collateral: Arc<VerifiedCollateral>, expect: Expectations) -> Arc<Self> {
+        Self::with_source(CollateralSource::Verified(collateral), expect)
+    }
+
+    pub fn with_source(collateral: CollateralSource, expect: Expectations) -> Arc<Self> {
         let algorithms =
             rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms;
         Arc::new(Self {

@@ -5,7 +5,8 @@ use rcgen::{CertificateParams, CustomExtension, KeyPair, PKCS_ECDSA_P256_SHA256}
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 use scute_dcap::{verify_collateral, Collateral, TcbStatus, TrustAnchor};
 use scute_ratls::{
-    inspect, issue, AttestedIdentity, Expectations, KeyAlgorithm, RaTlsVerifier, DICE_EVIDENCE_OID,
+    inspect, issue, AttestedIdentity, CollateralSource, Expectations, IssueOptions, KeyAlgorithm,
+    RaTlsVerifier, DICE_EVIDENCE_OID,
 };
 use scute_sim::{CollateralOptions, Simulator, Tee, Workload};
 use std::sync::Arc;
@@ -50,7 +51,7 @@ fn identity(sim: &Simulator, tee: Tee, debug: bool) -> AttestedIdentity {
     let version = if tee == Tee::Sgx { 3 } else { 4 };
     issue(
         KeyAlgorithm::P256,
-        None,
+        IssueOptions::default(),
         (now() - 3600, now() + DAY),
         |rd| {
             let mut w = Workload::new(tee, version, *rd);
@@ -413,4 +414,62 @@ async fn mutual_ra_tls() {
     )
     .await
     .is_err());
+}
+
+#[tokio::test]
+async fn collateral_carried_in_the_certificate_needs_no_network() {
+    let sim = sim();
+    let files = sim
+        .collateral(&CollateralOptions::valid_at(Tee::Tdx, now()))
+        .unwrap();
+    let carried =
+        Collateral::from_files(|n| files.iter().find(|(f, _)| *f == n).map(|(_, b)| b.clone()))
+            .unwrap();
+    let options = IssueOptions {
+        nonce: Some(b"fresh"),
+        endorsements: Some(&carried),
+    };
+    let server = issue(
+        KeyAlgorithm::P256,
+        options,
+        (now() - 3600, now() + DAY),
+        |rd| {
+            sim.quote(&Workload::new(Tee::Tdx, 4, *rd))
+                .map(|q| q.encode())
+        },
+    )
+    .unwrap();
+    let inspection = inspect(&server.cert_der).unwrap();
+    assert!(inspection.has_endorsements);
+    assert_eq!(
+        inspection.bound_evidence().unwrap().nonce.as_deref(),
+        Some(&b"fresh"[..])
+    );
+    let root = TrustAnchor::from_certificate(sim.root_ca_pem().as_bytes()).unwrap();
+    let verifier = RaTlsVerifier::with_source(
+        CollateralSource::Endorsements(vec![root]),
+        Expectations::default(),
+    );
+    assert_eq!(
+        handshake(&server, verifier, None, None).await.unwrap(),
+        "hello enclave\n"
+    );
+    // The carried collateral is only as good as its signatures: not under Intel's root.
+    let verifier = RaTlsVerifier::with_source(
+        CollateralSource::Endorsements(vec![TrustAnchor::intel_sgx_root()]),
+        Expectations::default(),
+    );
+    let err = handshake(&server, verifier, None, None).await.unwrap_err();
+    assert!(err.contains("root"), "{err}");
+    // A certificate without endorsements cannot be judged that way.
+    let plain = identity(&sim, Tee::Tdx, false);
+    let root = TrustAnchor::from_certificate(sim.root_ca_pem().as_bytes()).unwrap();
+    let verifier = RaTlsVerifier::with_source(
+        CollateralSource::Endorsements(vec![root]),
+        Expectations::default(),
+    );
+    assert!(handshake(&plain, verifier, None, None)
+        .await
+        .unwrap_err()
+        .contains("no collateral"));
 }

@@ -11,7 +11,9 @@ use scute_dcap::{
     report_json, verify_collateral, TcbStatus, TrustAnchor, UnixTime, VerifiedCollateral,
     VerifyOptions,
 };
-use scute_ratls::{inspect, issue, Expectations, KeyAlgorithm, RaTlsVerifier};
+use scute_ratls::{
+    inspect, issue, CollateralSource, Expectations, IssueOptions, KeyAlgorithm, RaTlsVerifier,
+};
 use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -35,13 +37,18 @@ pub struct ServeArgs {
     listen: String,
     #[command(flatten)]
     tee: TeeArgs,
+    /// Carry this collateral directory in the certificate (endorsements extension), so
+    /// verifiers need none of their own. With the simulator, its collateral is carried.
+    #[arg(long)]
+    endorsements: Option<PathBuf>,
 }
 
 #[derive(Args)]
 pub struct ConnectArgs {
     /// host:port of the server.
     addr: String,
-    /// Collateral directory for the server's platform.
+    /// Collateral directory for the server's platform; without it, the collateral the server's
+    /// certificate carries is used (authenticated against the trusted root).
     #[arg(long)]
     collateral: Option<PathBuf>,
     /// Trust this root CA (PEM or DER) instead of the Intel SGX Root CA.
@@ -90,10 +97,32 @@ fn now() -> UnixTime {
 
 fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     let attester = args.tee.attester()?;
+    let endorsements_dir = args.endorsements.clone().or_else(|| {
+        let sim = args
+            .tee
+            .sim_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("scute-sim"));
+        attester
+            .name()
+            .contains("simulated")
+            .then(|| sim.join("collateral"))
+    });
+    let endorsements = endorsements_dir
+        .as_deref()
+        .map(read_collateral)
+        .transpose()?;
     let t = now();
-    let identity = issue(KeyAlgorithm::P256, None, (t - 3600, t + 24 * 3600), |rd| {
-        attester.collect(rd).map(|e| e.quote)
-    })
+    let options = IssueOptions {
+        nonce: None,
+        endorsements: endorsements.as_ref(),
+    };
+    let identity = issue(
+        KeyAlgorithm::P256,
+        options,
+        (t - 3600, t + 24 * 3600),
+        |rd| attester.collect(rd).map(|e| e.quote),
+    )
     .context("issuing the RA-TLS certificate")?;
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(identity.key_pkcs8_der.clone()));
     let config = rustls::ServerConfig::builder()
@@ -165,11 +194,10 @@ const MEASUREMENTS: [&str; 7] = [
 ];
 
 fn connect(args: ConnectArgs) -> anyhow::Result<u8> {
-    let dir = args
-        .collateral
-        .as_ref()
-        .context("--collateral DIR is needed to verify the server's quote")?;
-    let collateral = Arc::new(collateral(dir, &args.trust_root)?);
+    let source = match &args.collateral {
+        Some(dir) => CollateralSource::Verified(Arc::new(collateral(dir, &args.trust_root)?)),
+        None => CollateralSource::Endorsements(vec![anchor(&args.trust_root)?]),
+    };
     let mut expect = Expectations {
         allow_debug: args.allow_debug,
         ..Expectations::default()
@@ -194,7 +222,7 @@ fn connect(args: ConnectArgs) -> anyhow::Result<u8> {
                 .with_context(|| format!("--allow-tcb: unknown TCB status {s:?}"))?,
         );
     }
-    let verifier = RaTlsVerifier::new(collateral, expect);
+    let verifier = RaTlsVerifier::with_source(source, expect);
     let config = rustls::ClientConfig::builder()
         .dangerous()
         .with_custom_certificate_verifier(verifier.clone())
