@@ -113,6 +113,7 @@ impl Attester for Simulated {
             debug: false,
             report_data: *report_data,
             rtmrs: None,
+            tee_tcb_svn2: None,
         };
         let quote = self.sim.quote(&workload)?;
         Ok(Evidence {

@@ -31,6 +31,7 @@ fn sim_quote(tee: Tee, report_data: [u8; 64]) -> Vec<u8> {
         debug: false,
         report_data,
         rtmrs: None,
+        tee_tcb_svn2: None,
     })
     .unwrap()
     .encode()

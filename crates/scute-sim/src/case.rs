@@ -148,6 +148,7 @@ pub fn case(spec: &CaseSpec) -> Result<SimCase, SimError> {
         debug: spec.debug,
         report_data: spec.report_data,
         rtmrs: None,
+        tee_tcb_svn2: None,
     };
     let mut quote = sim.quote(&workload)?;
     if let Some(tamper) = spec.tamper {

@@ -67,10 +67,27 @@ fn advisories(status: &str, ids: &[&str]) -> Value {
 
 /// TCB Info whose levels put `platform` exactly on `status`: a newer UpToDate level above it
 /// (unless the status is UpToDate), its own level, and an old OutOfDate level below.
+pub(crate) const MODULE_ADVISORY: &str = "INTEL-SA-99004";
+
+/// Levels of the TDX module identity putting the running module (SVN `svn`) on `status`.
+fn module_levels(svn: u8, status: &str) -> Value {
+    let date = "2026-02-01T00:00:00Z";
+    let mut levels = Vec::new();
+    if status != "UpToDate" {
+        levels.push(json!({ "tcb": { "isvsvn": u16::from(svn) + 1 }, "tcbDate": "2026-08-01T00:00:00Z", "tcbStatus": "UpToDate" }));
+    }
+    let mut own = json!({ "tcb": { "isvsvn": svn }, "tcbDate": date, "tcbStatus": status });
+    own["advisoryIDs"] = advisories(status, &[MODULE_ADVISORY]);
+    levels.push(own);
+    levels.push(json!({ "tcb": { "isvsvn": 1 }, "tcbDate": "2020-01-01T00:00:00Z", "tcbStatus": "OutOfDate", "advisoryIDs": [OLD_ADVISORY] }));
+    Value::Array(levels)
+}
+
 pub(crate) fn tcb_info(
     tee: Tee,
     platform: &Platform,
     status: &str,
+    module_status: &str,
     fmspc: [u8; 6],
     window: (i64, i64),
 ) -> Result<Value, SimError> {
@@ -138,10 +155,7 @@ pub(crate) fn tcb_info(
             "mrsigner": zeros48,
             "attributes": "0000000000000000",
             "attributesMask": "FFFFFFFFFFFFFFFF",
-            "tcbLevels": [
-                { "tcb": { "isvsvn": platform.tee_tcb_svn[0] }, "tcbDate": "2026-02-01T00:00:00Z", "tcbStatus": "UpToDate" },
-                { "tcb": { "isvsvn": 1 }, "tcbDate": "2020-01-01T00:00:00Z", "tcbStatus": "OutOfDate", "advisoryIDs": [OLD_ADVISORY] }
-            ]
+            "tcbLevels": module_levels(platform.tee_tcb_svn[0], module_status),
         }]);
     }
     info["tcbLevels"] = Value::Array(levels);
@@ -192,6 +206,7 @@ pub(crate) struct CollateralSpec<'a> {
     pub platform: &'a Platform,
     pub fmspc: [u8; 6],
     pub platform_status: &'a str,
+    pub module_status: &'a str,
     pub qe_status: &'a str,
     pub qe_mr_signer: [u8; 32],
     pub window: (i64, i64),
@@ -206,6 +221,7 @@ pub(crate) fn collateral(
         spec.tee,
         spec.platform,
         spec.platform_status,
+        spec.module_status,
         spec.fmspc,
         spec.window,
     )?;

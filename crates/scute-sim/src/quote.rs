@@ -20,6 +20,8 @@ pub struct Workload {
     pub report_data: [u8; 64],
     /// TDX RTMR0..3 (e.g. the replay of an event log); derived from the seed when `None`.
     pub rtmrs: Option<[[u8; 48]; 4]>,
+    /// TDX 1.5 (v5): TEE_TCB_SVN2, the module running now; the launch module's when `None`.
+    pub tee_tcb_svn2: Option<[u8; 16]>,
 }
 
 impl Workload {
@@ -30,6 +32,7 @@ impl Workload {
             debug: false,
             report_data,
             rtmrs: None,
+            tee_tcb_svn2: None,
         }
     }
 }
@@ -104,7 +107,7 @@ fn body(seed: u64, platform: &Platform, w: &Workload) -> Result<Body, SimError> 
                 4 => Body::Td10(td),
                 _ => Body::Td15(TdReport15 {
                     base: td,
-                    tee_tcb_svn2: platform.tee_tcb_svn,
+                    tee_tcb_svn2: w.tee_tcb_svn2.unwrap_or(platform.tee_tcb_svn),
                     mr_service_td: [0; 48],
                 }),
             })

@@ -42,6 +42,8 @@ pub struct CollateralOptions {
     pub tee: Tee,
     pub tcb_status: String,
     pub qe_tcb_status: String,
+    /// TDX only: the TCB status of the running TDX module's identity level.
+    pub module_tcb_status: String,
     /// (issueDate / thisUpdate, nextUpdate) of TCB Info, QE Identity and both CRLs.
     pub window: (i64, i64),
     pub revoke_pck: bool,
@@ -56,6 +58,7 @@ impl CollateralOptions {
             tee,
             tcb_status: "UpToDate".into(),
             qe_tcb_status: "UpToDate".into(),
+            module_tcb_status: "UpToDate".into(),
             window: (now - 3600, now + 30 * 24 * 3600),
             revoke_pck: false,
             wrong_fmspc: false,
@@ -126,7 +129,11 @@ impl Simulator {
         &self,
         options: &CollateralOptions,
     ) -> Result<Vec<(&'static str, Vec<u8>)>, SimError> {
-        for status in [&options.tcb_status, &options.qe_tcb_status] {
+        for status in [
+            &options.tcb_status,
+            &options.qe_tcb_status,
+            &options.module_tcb_status,
+        ] {
             if !TCB_STATUSES.contains(&status.as_str()) {
                 return Err(SimError::Unsupported(format!(
                     "TCB status {status:?}; one of {TCB_STATUSES:?}"
@@ -142,6 +149,7 @@ impl Simulator {
             platform: &self.platform,
             fmspc,
             platform_status: &options.tcb_status,
+            module_status: &options.module_tcb_status,
             qe_status: &options.qe_tcb_status,
             qe_mr_signer: qe_mr_signer(self.seed),
             window: options.window,

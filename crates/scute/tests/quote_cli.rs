@@ -73,6 +73,7 @@ fn sgx_through_a_gramine_tree() {
         debug: false,
         report_data,
         rtmrs: None,
+        tee_tcb_svn2: None,
     };
     std::fs::write(
         gramine.join("quote"),

@@ -201,3 +201,101 @@ fn the_same_seed_gives_the_same_platform_and_keys() {
     let c = scute_quote::Quote::decode(&case(&other).unwrap().quote).unwrap();
     assert_ne!(qa.signature.attestation_key, c.signature.attestation_key);
 }
+
+/// TDX module identities and QVL's TD relaunch rule: a TD launched on an out-of-date module,
+/// on a platform whose running module (TEE_TCB_SVN2, TDX 1.5) is current, only needs a relaunch.
+#[test]
+fn tdx_module_status_and_td_relaunch() {
+    use scute_sim::{CollateralOptions, Simulator, Workload};
+    let sim = Simulator::new(3, NOW).unwrap();
+    let anchor = TrustAnchor::from_certificate(sim.root_ca_pem().as_bytes()).unwrap();
+    let collateral_with = |platform: &str, module: &str, qe: &str| {
+        let mut o = CollateralOptions::valid_at(Tee::Tdx, NOW);
+        o.tcb_status = platform.into();
+        o.module_tcb_status = module.into();
+        o.qe_tcb_status = qe.into();
+        let files = sim.collateral(&o).unwrap();
+        Collateral::from_files(|n| files.iter().find(|(f, _)| *f == n).map(|(_, b)| b.clone()))
+            .unwrap()
+    };
+    let launch_svn = scute_sim::Platform::simulated(3).tee_tcb_svn;
+    let mut running = launch_svn;
+    running[0] += 1; // the module was updated in place since the TD launched
+    let status = |version: u16, svn2: Option<[u8; 16]>, c: &Collateral| {
+        let mut w = Workload::new(Tee::Tdx, version, [0; 64]);
+        w.tee_tcb_svn2 = svn2;
+        let quote = sim.quote(&w).unwrap().encode();
+        verify(&quote, c, &anchor, NOW, VerifyOptions::default())
+            .map(|v| (v.tcb_status().name(), v.advisory_ids().to_vec()))
+    };
+
+    let outdated_module = collateral_with("UpToDate", "OutOfDate", "UpToDate");
+    let (s, advisories) = status(4, None, &outdated_module).unwrap();
+    assert_eq!(s, "OutOfDate");
+    assert!(
+        advisories.contains(&"INTEL-SA-99004".to_string()),
+        "the module level's advisory: {advisories:?}"
+    );
+    // dcap-qvl agrees on the module's effect.
+    let quote = sim
+        .quote(&Workload::new(Tee::Tdx, 4, [0; 64]))
+        .unwrap()
+        .encode();
+    let qvl = dcap_qvl::verify::QuoteVerifier::new(root_der_of(&sim));
+    assert_eq!(
+        qvl.verify(&quote, &dcap_qvl_collateral(&outdated_module), NOW as u64)
+            .unwrap()
+            .status,
+        "OutOfDate"
+    );
+
+    assert_eq!(
+        status(5, None, &outdated_module).unwrap().0,
+        "OutOfDate",
+        "still running the old module"
+    );
+    assert_eq!(
+        status(5, Some(running), &outdated_module).unwrap().0,
+        "TDRelaunchAdvised"
+    );
+    // Here the newest level also has a newer late-microcode SVN (component 2): the running
+    // module must reach that too before a relaunch would help.
+    let with_config = collateral_with("ConfigurationNeeded", "OutOfDate", "UpToDate");
+    assert_eq!(
+        status(5, Some(running), &with_config).unwrap().0,
+        "OutOfDateConfigurationNeeded"
+    );
+    let mut current = running;
+    current[2] += 1;
+    assert_eq!(
+        status(5, Some(current), &with_config).unwrap().0,
+        "TDRelaunchAdvisedConfigurationNeeded"
+    );
+    let old_qe = collateral_with("UpToDate", "OutOfDate", "OutOfDate");
+    assert_eq!(
+        status(5, Some(running), &old_qe).unwrap().0,
+        "OutOfDate",
+        "no relaunch advice while the QE is out of date"
+    );
+    let revoked = collateral_with("UpToDate", "Revoked", "UpToDate");
+    assert_eq!(status(4, None, &revoked).unwrap_err().kind(), "tcb_revoked");
+    assert_eq!(
+        status(
+            5,
+            Some(running),
+            &collateral_with("UpToDate", "UpToDate", "UpToDate")
+        )
+        .unwrap()
+        .0,
+        "UpToDate"
+    );
+}
+
+fn root_der_of(sim: &scute_sim::Simulator) -> Vec<u8> {
+    let pem = sim.root_ca_pem();
+    x509_parser::pem::Pem::iter_from_buffer(pem.as_bytes())
+        .next()
+        .unwrap()
+        .unwrap()
+        .contents
+}
