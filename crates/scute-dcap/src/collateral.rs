@@ -355,6 +355,15 @@ impl TcbInfo {
     }
 }
 
+impl TcbInfo {
+    /// The identity of TDX modules with major version `major` (`TDX_xx`, two upper-case hex
+    /// digits), when TCB Info lists one.
+    pub fn tdx_module_identity(&self, major: u8) -> Option<&TdxModuleIdentity> {
+        let id = format!("TDX_{major:02X}");
+        self.tdx_module_identities.iter().find(|m| m.id == id)
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct RawQeIdentity {

@@ -523,7 +523,7 @@ impl VerifiedCollateral {
 
         // Step 7: the TDX module is Intel's, with the expected SEAM attributes.
         let td = quote.body.td10();
-        let module_identity = td.map(|td| self.tdx_module_identity(td)).transpose()?;
+        let module_identity = td.map(|td| self.check_tdx_module(td)).transpose()?;
 
         // Step 8: the QE report is signed by the PCK key and binds the attestation key.
         let sig = &quote.signature;
@@ -684,17 +684,14 @@ impl VerifiedCollateral {
 
     /// The module identity a TD report must match: `tdxModuleIdentities["TDX_xx"]` for a module
     /// with major version xx > 0, else `tdxModule`.
-    fn tdx_module_identity(&self, td: &TdReport10) -> Result<&TdxModuleIdentity, DcapError> {
+    fn check_tdx_module(&self, td: &TdReport10) -> Result<&TdxModuleIdentity, DcapError> {
         let major = td.tee_tcb_svn[1];
         let identity = if major > 0 {
-            let id = format!("TDX_{major:02X}");
-            self.tcb_info
-                .tdx_module_identities
-                .iter()
-                .find(|m| m.id == id)
-                .ok_or_else(|| DcapError::TdxModuleMismatch {
-                    reason: format!("TCB Info has no {id} identity"),
-                })?
+            self.tcb_info.tdx_module_identity(major).ok_or_else(|| {
+                DcapError::TdxModuleMismatch {
+                    reason: format!("TCB Info has no TDX_{major:02X} identity"),
+                }
+            })?
         } else {
             self.tcb_info
                 .tdx_module
@@ -771,12 +768,9 @@ impl VerifiedCollateral {
             return status;
         };
         let newest_module_svn = if svn2[1] > 0 {
-            let id = format!("TDX_{:02X}", svn2[1]);
             let newest = self
                 .tcb_info
-                .tdx_module_identities
-                .iter()
-                .find(|m| m.id == id)
+                .tdx_module_identity(svn2[1])
                 .and_then(|m| m.levels.first());
             match newest {
                 Some(level) => u32::from(level.isv_svn),
@@ -832,9 +826,7 @@ impl VerifiedCollateral {
                     let id = format!("TDX_{:02X}", td.tee_tcb_svn[1]);
                     let newest_module = self
                         .tcb_info
-                        .tdx_module_identities
-                        .iter()
-                        .find(|m| m.id == id)
+                        .tdx_module_identity(td.tee_tcb_svn[1])
                         .and_then(|m| m.levels.first());
                     if let Some(level) = newest_module {
                         note(
