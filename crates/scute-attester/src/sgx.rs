@@ -5,7 +5,24 @@
 use crate::error::io;
 use crate::files::{read_bounded, read_text, write};
 use crate::{checked_quote, Attester, AttesterError, Evidence};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// The library-OS protocol both use: write the report data to one file, read the quote from
+/// another.
+fn quote_through_files(
+    report_data_path: &Path,
+    quote_path: &Path,
+    report_data: &[u8; 64],
+) -> Result<Evidence, AttesterError> {
+    write(report_data_path, report_data)?;
+    let bytes = read_bounded(quote_path).map_err(io("reading", quote_path))?;
+    let (tee, quote) = checked_quote(bytes, report_data)?;
+    Ok(Evidence {
+        tee,
+        quote,
+        cc_eventlog: None,
+    })
+}
 
 pub struct Gramine {
     root: PathBuf,
@@ -37,15 +54,11 @@ impl Attester for Gramine {
         if kind != "dcap" {
             return Err(AttesterError::UnsupportedAttestationType(kind));
         }
-        write(&self.root.join("user_report_data"), report_data)?;
-        let path = self.root.join("quote");
-        let bytes = read_bounded(&path).map_err(io("reading", &path))?;
-        let (tee, quote) = checked_quote(bytes, report_data)?;
-        Ok(Evidence {
-            tee,
-            quote,
-            cc_eventlog: None,
-        })
+        quote_through_files(
+            &self.root.join("user_report_data"),
+            &self.root.join("quote"),
+            report_data,
+        )
     }
 }
 
@@ -75,14 +88,10 @@ impl Attester for Occlum {
                 path: self.dev.join("attestation_quote"),
             });
         }
-        write(&self.dev.join("attestation_report_data"), report_data)?;
-        let path = self.dev.join("attestation_quote");
-        let bytes = read_bounded(&path).map_err(io("reading", &path))?;
-        let (tee, quote) = checked_quote(bytes, report_data)?;
-        Ok(Evidence {
-            tee,
-            quote,
-            cc_eventlog: None,
-        })
+        quote_through_files(
+            &self.dev.join("attestation_report_data"),
+            &self.dev.join("attestation_quote"),
+            report_data,
+        )
     }
 }

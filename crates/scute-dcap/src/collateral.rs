@@ -28,6 +28,20 @@ pub struct Collateral {
 }
 
 impl Collateral {
+    /// The files a collateral directory may hold (CRLs as `.der` or `.pem`).
+    pub const FILE_NAMES: [&'static str; 10] = [
+        "tcb_info.json",
+        "tcb_info_issuer_chain.pem",
+        "qe_identity.json",
+        "qe_identity_issuer_chain.pem",
+        "pck_crl.der",
+        "pck_crl.pem",
+        "pck_crl_issuer_chain.pem",
+        "root_ca_crl.der",
+        "root_ca_crl.pem",
+        "pck_chain.pem",
+    ];
+
     /// Builds collateral from the files of a case directory, read by `read` (which returns
     /// `None` for a file that does not exist). CRLs may be `.der` or `.pem`.
     pub fn from_files(mut read: impl FnMut(&str) -> Option<Vec<u8>>) -> Result<Self, DcapError> {

@@ -92,19 +92,6 @@ pub struct ImportArgs {
     trust_roots: Vec<PathBuf>,
 }
 
-pub const COLLATERAL_FILES: [&str; 10] = [
-    "tcb_info.json",
-    "qe_identity.json",
-    "tcb_info_issuer_chain.pem",
-    "qe_identity_issuer_chain.pem",
-    "pck_crl.der",
-    "pck_crl.pem",
-    "pck_crl_issuer_chain.pem",
-    "root_ca_crl.der",
-    "root_ca_crl.pem",
-    "pck_chain.pem",
-];
-
 /// The collateral files present in `dir`.
 pub fn read_collateral_files(dir: &std::path::Path) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
     anyhow::ensure!(
@@ -113,7 +100,7 @@ pub fn read_collateral_files(dir: &std::path::Path) -> anyhow::Result<BTreeMap<S
         dir.display()
     );
     let mut files = BTreeMap::new();
-    for name in COLLATERAL_FILES {
+    for name in scute_dcap::Collateral::FILE_NAMES {
         match std::fs::read(dir.join(name)) {
             Ok(bytes) => {
                 files.insert(name.to_string(), bytes);
