@@ -239,6 +239,7 @@ async fn attest_inner(
             &state.anchors,
             &hex::encode(pck.fmspc),
             ca.name(),
+            quote.tee_type().name(),
         )
         .await?;
     // Debug TEEs pass verification here so the policy can mark them contraindicated.
@@ -294,7 +295,8 @@ async fn attest_inner(
     let ear = json!({
         "eat_profile": crate::token::EAR_PROFILE,
         "iat": now,
-        "exp": now + state.config.token_lifetime_secs as i64,
+        // A result is no fresher than the collateral that vouched for it.
+        "exp": (now + state.config.token_lifetime_secs as i64).min(verified.collateral_expires()),
         "eat_nonce": nonce_text,
         "ear_verifier_id": { "developer": "https://github.com/scute", "build": concat!("scute ", env!("CARGO_PKG_VERSION")) },
         "ear_status": status,

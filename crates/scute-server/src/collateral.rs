@@ -24,7 +24,7 @@ struct Cached {
 
 #[derive(Default)]
 pub struct CollateralCache {
-    sets: RwLock<HashMap<(String, String), Cached>>,
+    sets: RwLock<HashMap<(String, String, String), Cached>>,
 }
 
 /// The first anchor under which the collateral verifies.
@@ -93,8 +93,9 @@ impl CollateralCache {
         anchors: &[TrustAnchor],
         fmspc: &str,
         ca: &str,
+        tee: &str,
     ) -> Result<Arc<VerifiedCollateral>, ApiError> {
-        let key = (fmspc.to_string(), ca.to_string());
+        let key = (fmspc.to_string(), ca.to_string(), tee.to_string());
         let known = self.sets.read().ok().and_then(|sets| {
             sets.get(&key)
                 .map(|c| (c.verified.clone(), c.updated, c.checked.elapsed() < RECHECK))
@@ -102,11 +103,11 @@ impl CollateralCache {
         if let Some((verified, _, true)) = &known {
             return Ok(verified.clone());
         }
-        let (files_json, updated) = store.collateral(fmspc, ca).await?.ok_or_else(|| {
+        let (files_json, updated) = store.collateral(fmspc, ca, tee).await?.ok_or_else(|| {
             ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "collateral_missing",
-                format!("no collateral for FMSPC {fmspc} ({ca} CA): import it with `scute collateral import`"),
+                format!("no {tee} collateral for FMSPC {fmspc} ({ca} CA): import it with `scute collateral import`"),
             )
         })?;
         let verified = match known {

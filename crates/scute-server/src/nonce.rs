@@ -23,7 +23,11 @@ pub struct Nonces {
     lifetime: i64,
     limit: usize,
     entries: Mutex<HashMap<[u8; 32], Entry>>,
+    issued: std::sync::atomic::AtomicU64,
 }
+
+/// Expired entries are swept this often (in issued nonces), so memory follows the live set.
+const SWEEP_EVERY: u64 = 4096;
 
 impl Nonces {
     pub fn new(lifetime_secs: u64, limit: usize) -> Self {
@@ -31,6 +35,7 @@ impl Nonces {
             lifetime: lifetime_secs as i64,
             limit,
             entries: Mutex::new(HashMap::new()),
+            issued: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -39,6 +44,12 @@ impl Nonces {
         let nonce = crate::secrets::random_bytes::<32>();
         let expires = now + self.lifetime;
         let mut entries = self.entries.lock().map_err(|_| NonceError::Full)?;
+        let count = self
+            .issued
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if count % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            entries.retain(|_, e| e.expires >= now);
+        }
         if entries.len() >= self.limit {
             entries.retain(|_, e| e.expires >= now);
             if entries.len() >= self.limit {
@@ -86,6 +97,19 @@ mod tests {
         assert_eq!(nonces.consume(&m, 1011), Err(NonceError::Expired));
         assert_eq!(nonces.consume(&[7; 32], 1000), Err(NonceError::Unknown));
         assert_eq!(nonces.consume(&[7; 5], 1000), Err(NonceError::Unknown));
+    }
+
+    #[test]
+    fn expired_nonces_are_swept() {
+        let nonces = Nonces::new(10, 1_000_000);
+        for _ in 0..SWEEP_EVERY {
+            nonces.issue(0).unwrap();
+        }
+        // The next sweep happens long after all of those expired.
+        for _ in 0..SWEEP_EVERY {
+            nonces.issue(1000).unwrap();
+        }
+        assert!(nonces.entries.lock().unwrap().len() <= SWEEP_EVERY as usize);
     }
 
     #[test]

@@ -14,7 +14,8 @@ const SCHEMA: [&str; 4] = [
     "CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, sealed BLOB NOT NULL)",
     "CREATE TABLE IF NOT EXISTS policies (id TEXT PRIMARY KEY, rego TEXT NOT NULL, updated BIGINT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS reference_values (name TEXT PRIMARY KEY, value_json TEXT NOT NULL, updated BIGINT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS collateral (fmspc TEXT NOT NULL, ca TEXT NOT NULL, tee TEXT NOT NULL, files_json TEXT NOT NULL, updated BIGINT NOT NULL, PRIMARY KEY (fmspc, ca))",
+    // Intel publishes an SGX and a TDX TCB Info for the same FMSPC: the TEE is part of the key.
+    "CREATE TABLE IF NOT EXISTS collateral (fmspc TEXT NOT NULL, ca TEXT NOT NULL, tee TEXT NOT NULL, files_json TEXT NOT NULL, updated BIGINT NOT NULL, PRIMARY KEY (fmspc, ca, tee))",
 ];
 
 impl Store {
@@ -129,13 +130,16 @@ impl Store {
         &self,
         fmspc: &str,
         ca: &str,
+        tee: &str,
     ) -> Result<Option<(String, i64)>, sqlx::Error> {
-        let row =
-            sqlx::query("SELECT files_json, updated FROM collateral WHERE fmspc = $1 AND ca = $2")
-                .bind(fmspc)
-                .bind(ca)
-                .fetch_optional(&self.pool)
-                .await?;
+        let row = sqlx::query(
+            "SELECT files_json, updated FROM collateral WHERE fmspc = $1 AND ca = $2 AND tee = $3",
+        )
+        .bind(fmspc)
+        .bind(ca)
+        .bind(tee)
+        .fetch_optional(&self.pool)
+        .await?;
         row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
     }
 
@@ -147,7 +151,7 @@ impl Store {
         files_json: &str,
         now: i64,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query("INSERT INTO collateral (fmspc, ca, tee, files_json, updated) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (fmspc, ca) DO UPDATE SET tee = excluded.tee, files_json = excluded.files_json, updated = excluded.updated")
+        sqlx::query("INSERT INTO collateral (fmspc, ca, tee, files_json, updated) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (fmspc, ca, tee) DO UPDATE SET files_json = excluded.files_json, updated = excluded.updated")
             .bind(fmspc)
             .bind(ca)
             .bind(tee)

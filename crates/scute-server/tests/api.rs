@@ -742,3 +742,67 @@ async fn health_metrics_and_openapi_are_served() {
         "{metrics}"
     );
 }
+
+#[tokio::test]
+async fn sgx_and_tdx_collateral_for_one_fmspc_live_side_by_side() {
+    // Intel publishes an SGX and a TDX TCB Info for the same FMSPC; importing one must not
+    // replace the other.
+    let h = Harness::start(true, |_| {}).await;
+    let files: BTreeMap<String, String> = collateral_files(&h.sim, Tee::Sgx)
+        .into_iter()
+        .map(|(n, b)| (n, STANDARD.encode(b)))
+        .collect();
+    let r = h
+        .http
+        .post(format!("{}/v1/collateral", h.url))
+        .bearer_auth(&h.admin)
+        .json(&json!({"files": files}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.json::<Value>().await.unwrap(),
+        json!({"fmspc": "5c07e0000000", "ca": "platform", "tee": "sgx"})
+    );
+
+    let nonce = h.challenge().await;
+    let runtime = json!({ "nonce": nonce });
+    let canonical = serde_jcs::to_vec(&runtime).unwrap();
+    let mut rd = [0u8; 64];
+    rd[..48].copy_from_slice(digest(&SHA384, &canonical).as_ref());
+    let quote = h
+        .sim
+        .quote(&Workload::new(Tee::Sgx, 3, rd))
+        .unwrap()
+        .encode();
+    let body = json!({ "tee": "sgx", "evidence": { "quote": STANDARD.encode(quote) }, "runtime_data": runtime });
+    let (s, b) = h.post_attest(&body).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let claims = h.verify_token(b["token"].as_str().unwrap()).await;
+    let evidence = &claims["submods"]["cpu0"]["ear_veraison_annotated_evidence"];
+    assert_eq!(evidence["tee"], "sgx");
+    assert!(evidence["measurements"]["mr_enclave"].is_string());
+    // The token expires no later than the collateral behind it.
+    let expires = time::OffsetDateTime::parse(
+        evidence["collateral_expires"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert!(claims["exp"].as_i64().unwrap() <= expires.unix_timestamp());
+    // And TDX still works with its own set.
+    let (s, b, _) = h.attest(json!({}), None, |_| {}).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+}
+
+#[tokio::test]
+async fn tokens_do_not_outlive_the_collateral() {
+    let h = Harness::start(true, |c| c.token_lifetime_secs = 365 * 24 * 3600).await;
+    let (s, b, _) = h.attest(json!({}), None, |_| {}).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let claims = h.verify_token(b["token"].as_str().unwrap()).await;
+    let lifetime = claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap();
+    assert!(
+        lifetime <= 30 * 24 * 3600,
+        "capped by the 30-day collateral: {lifetime}"
+    );
+}
