@@ -1,9 +1,17 @@
 //! Writing output files so that a reader never sees half of one: write beside, then rename.
+//! Only regular files are replaced that way; a device, FIFO or symlink named as the output
+//! (`--out /dev/null`, `--out /dev/stdout`, a pipe) is written through, never replaced.
 
 use anyhow::Context;
 use std::path::Path;
 
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if !meta.file_type().is_file() {
+            return std::fs::write(path, bytes)
+                .with_context(|| format!("writing {}", path.display()));
+        }
+    }
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

@@ -138,3 +138,76 @@ fn no_tee_is_a_clear_message() {
     assert_eq!(code, 2);
     assert!(err.contains("no TEE found"), "{err}");
 }
+
+#[test]
+fn output_to_a_pipe_or_symlink_is_written_through_not_replaced() {
+    // `--out /dev/null` once replaced the device with a regular file: outputs that are not
+    // regular files must keep their type.
+    use std::os::unix::fs::FileTypeExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let sim = tmp.path().join("sim");
+    let fifo = tmp.path().join("pipe");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read(fifo).unwrap())
+    };
+    let (code, err) = scute(&[
+        "quote",
+        "--tee",
+        "sim",
+        "--sim-dir",
+        sim.to_str().unwrap(),
+        "--report-data",
+        "01",
+        "--out",
+        fifo.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let received = reader.join().unwrap();
+    assert_eq!(
+        scute_quote::Quote::decode(&received).unwrap().report_data()[0],
+        1
+    );
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo(),
+        "still a FIFO"
+    );
+
+    let target = tmp.path().join("target.bin");
+    std::fs::write(&target, b"old").unwrap();
+    let link = tmp.path().join("link.bin");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let (code, _) = scute(&[
+        "quote",
+        "--tee",
+        "sim",
+        "--sim-dir",
+        sim.to_str().unwrap(),
+        "--report-data",
+        "02",
+        "--out",
+        link.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "still a symlink"
+    );
+    assert_eq!(
+        scute_quote::Quote::decode(&std::fs::read(&target).unwrap())
+            .unwrap()
+            .report_data()[0],
+        2
+    );
+}
