@@ -119,6 +119,18 @@ fn once<T>(slot: &mut Option<T>, value: T, field: &str) -> Result<(), DcapError>
 }
 
 impl PckExtension {
+    /// The extension of a PCK certificate; a certificate without one is not a PCK certificate.
+    pub(crate) fn of(cert: &crate::x509::Cert) -> Result<Self, DcapError> {
+        let der = cert
+            .sgx_extension
+            .as_deref()
+            .ok_or(DcapError::Certificate {
+                item: cert.item,
+                reason: "no Intel SGX extension".into(),
+            })?;
+        Self::decode(der)
+    }
+
     pub fn decode(der: &[u8]) -> Result<Self, DcapError> {
         let (rest, root) = parse_der(der).map_err(|e| bad(e.to_string()))?;
         if !rest.is_empty() {

@@ -24,6 +24,13 @@ use std::sync::{Arc, RwLock};
 /// 44a0196b2b99f889b8e149e95b807a350e7424964399e885a7cbb8ccfab674d3, valid to 2049).
 const INTEL_SGX_ROOT_CA: &[u8] = include_bytes!("intel_sgx_root_ca.der");
 
+/// The certificates of a PCK chain, leaf first.
+const PCK_CHAIN_ITEMS: &[Item] = &[
+    "PCK certificate",
+    "PCK CA certificate",
+    "PCK root certificate",
+];
+
 const PCK_CACHE_LIMIT: usize = 4096;
 
 /// The root every chain must end in, pinned by public key and certificate (never by name:
@@ -219,25 +226,10 @@ pub fn quote_platform(quote: &Quote) -> Result<(PckExtension, PckCa), DcapError>
     let pem = cert_data
         .pck_chain_pem()
         .ok_or(DcapError::PckChainMissing(cert_data.cert_type))?;
-    let chain = parse_pem_chain(
-        pem,
-        &[
-            "PCK certificate",
-            "PCK CA certificate",
-            "PCK root certificate",
-        ],
-        |_| None,
-    )?;
+    let chain = parse_pem_chain(pem, PCK_CHAIN_ITEMS, |_| None)?;
     let leaf = chain.first().ok_or(DcapError::UntrustedRoot {
         item: "PCK certificate chain",
     })?;
-    let ext = leaf
-        .sgx_extension
-        .as_deref()
-        .ok_or(DcapError::Certificate {
-            item: leaf.item,
-            reason: "no Intel SGX extension".into(),
-        })?;
     let ca = chain
         .get(1)
         .and_then(|ca| PckCa::from_common_name(&ca.common_name))
@@ -245,7 +237,7 @@ pub fn quote_platform(quote: &Quote) -> Result<(PckExtension, PckCa), DcapError>
             item: "PCK CA certificate",
             reason: "neither a Platform nor a Processor CA".into(),
         })?;
-    Ok((PckExtension::decode(ext)?, ca))
+    Ok((PckExtension::of(leaf)?, ca))
 }
 
 /// One-shot verification: authenticate the collateral, then the quote, at `now`.
@@ -646,13 +638,8 @@ impl VerifiedCollateral {
     }
 
     fn verify_pck_chain(&self, pem: &[u8]) -> Result<VerifiedPck, DcapError> {
-        const ITEMS: &[Item] = &[
-            "PCK certificate",
-            "PCK CA certificate",
-            "PCK root certificate",
-        ];
-        let chain =
-            ChainChecker::new(&self.anchor, Some(&self.trusted)).parse_and_check(pem, ITEMS)?;
+        let chain = ChainChecker::new(&self.anchor, Some(&self.trusted))
+            .parse_and_check(pem, PCK_CHAIN_ITEMS)?;
         let [leaf, ca, root] = chain.as_slice() else {
             return Err(DcapError::UntrustedRoot {
                 item: "PCK certificate chain",
@@ -668,16 +655,9 @@ impl VerifiedCollateral {
             });
         }
         self.pck_crl.check_not_revoked(leaf)?;
-        let ext_der = leaf
-            .sgx_extension
-            .as_deref()
-            .ok_or(DcapError::Certificate {
-                item: leaf.item,
-                reason: "no Intel SGX extension".into(),
-            })?;
         Ok(VerifiedPck {
             key: leaf.key.clone(),
-            extension: PckExtension::decode(ext_der)?,
+            extension: PckExtension::of(leaf)?,
             windows: [leaf.validity, ca.validity, root.validity],
         })
     }
