@@ -1,6 +1,12 @@
 //! The one error type of event-log decoding and replay; each variant says where in the log.
 
+use crate::DataMismatch;
 use thiserror::Error;
+
+fn list(mismatches: &[DataMismatch]) -> String {
+    let named: Vec<String> = mismatches.iter().map(ToString::to_string).collect();
+    named.join(", ")
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
@@ -31,6 +37,8 @@ pub enum EventLogError {
     IndexOutOfRange { event: usize, index: u32 },
     #[error("event {event} has no digest for the replay algorithm")]
     MissingDigest { event: usize },
+    #[error("event data does not hash to its digest: {}", list(.0))]
+    EventDataMismatch(Vec<DataMismatch>),
     #[error("IMA log line {line}: {reason}")]
     BadImaLine { line: usize, reason: String },
     #[error("not a CCEL ACPI table: {0}")]

@@ -81,7 +81,28 @@ pub enum Detail {
 }
 
 /// The tag reads "AAEL" as a big-endian word; on the wire (little-endian) the bytes are "LEAA".
-const AAEL: u32 = u32::from_be_bytes(*b"AAEL");
+pub(crate) const AAEL: u32 = u32::from_be_bytes(*b"AAEL");
+
+/// Prefixes grub writes before the strings it measures into EV_IPL: upstream grub ("grub_cmd: ",
+/// "kernel_cmdline: ") and the RHEL/Anolis patches ("grub_cmd ", "grub_kernel_cmdline "). The
+/// digest covers only the string after the prefix, up to its NUL.
+const GRUB_PREFIXES: [&str; 4] = [
+    "grub_cmd: ",
+    "kernel_cmdline: ",
+    "grub_cmd ",
+    "grub_kernel_cmdline ",
+];
+
+/// A grub-measured EV_IPL string: its prefix and the bytes grub hashed (up to the first NUL;
+/// Anolis grub leaves unmeasured bytes after it).
+pub(crate) fn grub_string(data: &[u8]) -> Option<(&'static str, &[u8])> {
+    let prefix = GRUB_PREFIXES
+        .into_iter()
+        .find(|p| data.starts_with(p.as_bytes()))?;
+    let rest = data.get(prefix.len()..)?;
+    let end = rest.iter().position(|&b| b == 0).unwrap_or(rest.len());
+    Some((prefix, rest.get(..end)?))
+}
 
 fn utf16le(bytes: &[u8]) -> String {
     let units: Vec<u16> = bytes
@@ -204,6 +225,12 @@ fn decode(event: &Event) -> Option<Detail> {
         0x4 => Detail::Separator {
             value: r.u32("separator").ok()?,
         },
+        // Only what grub hashed is shown, so nothing after the NUL can ride on its digest.
+        0xD if grub_string(data).is_some() => {
+            let (prefix, measured) = grub_string(data)?;
+            let text = std::str::from_utf8(measured).ok()?;
+            Detail::Text(format!("{prefix}{text}"))
+        }
         _ => Detail::Text(printable(data)?),
     })
 }

@@ -1,9 +1,11 @@
 //! Measured boot evidence: TCG PC Client crypto-agile event logs (the TDX CCEL area, Hygon CSV
 //! logs), their typed events, replay into RTMRs (SHA-384) or CSV registers (SM3), the IMA ASCII
-//! runtime log, and the ACPI CCEL table. No I/O. Rules: `shared/research/tee-formats.md` §3.
+//! runtime log, the ACPI CCEL table, and which decoded event data its digest proves. No I/O.
+//! Rules: `shared/research/tee-formats.md` §3.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod acpi;
+mod data;
 mod error;
 mod events;
 mod log;
@@ -11,6 +13,7 @@ mod reader;
 mod replay;
 
 pub use acpi::CcelTable;
+pub use data::{DataCheck, DataMismatch, MeasuredEvent};
 pub use error::EventLogError;
 pub use events::{type_name, Detail};
 pub use log::{

@@ -24,28 +24,41 @@ impl Flavor {
         }
     }
 
-    fn alg(self) -> u16 {
+    pub(crate) fn alg(self) -> u16 {
         match self {
             Flavor::Tdx => ALG_SHA384,
             Flavor::Csv => ALG_SM3_256,
         }
     }
 
-    fn extend(self, register: &mut Vec<u8>, digest: &[u8]) {
-        *register = match self {
+    /// The flavor's hash over the concatenation of `parts`.
+    pub(crate) fn hash(self, parts: &[&[u8]]) -> Vec<u8> {
+        match self {
             Flavor::Tdx => {
                 let mut ctx = Context::new(&SHA384);
-                ctx.update(register);
-                ctx.update(digest);
+                parts.iter().for_each(|p| ctx.update(p));
                 ctx.finish().as_ref().to_vec()
             }
             Flavor::Csv => {
                 let mut h = Sm3::new();
-                h.update(&register[..]);
-                h.update(digest);
+                parts.iter().for_each(|p| h.update(p));
                 h.finalize().to_vec()
             }
-        };
+        }
+    }
+
+    fn extend(self, register: &mut Vec<u8>, digest: &[u8]) {
+        *register = self.hash(&[register, digest]);
+    }
+
+    /// The register a CC MR index extends (`rtmr0..3` for index 1..4, `cc_mr1..4`); none for
+    /// index 0 (MRTD / launch measurement) or past 4.
+    pub fn register_name(self, index: u32) -> Option<String> {
+        match (self, index) {
+            (Flavor::Tdx, 1..=4) => Some(format!("rtmr{}", index - 1)),
+            (Flavor::Csv, 1..=4) => Some(format!("cc_mr{index}")),
+            _ => None,
+        }
     }
 }
 
@@ -91,10 +104,7 @@ impl EventLog {
         let flavor = self.flavor()?;
         let mut registers: Vec<Register> = (1..=4)
             .map(|index| Register {
-                name: match flavor {
-                    Flavor::Tdx => format!("rtmr{}", index - 1),
-                    Flavor::Csv => format!("cc_mr{index}"),
-                },
+                name: flavor.register_name(index).unwrap_or_default(),
                 value: vec![0; flavor.digest_len()],
                 events: Vec::new(),
                 ima_lines: 0,

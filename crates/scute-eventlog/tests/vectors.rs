@@ -373,6 +373,7 @@ fn random_mutations_never_panic() {
         }
         if let Ok(log) = parse(&input, ParseOptions::default()) {
             let _ = log.replay();
+            let _ = log.measured_events();
             for e in &log.events {
                 let _ = e.detail();
             }
