@@ -1,9 +1,12 @@
-//! `scute eventlog show|replay`: what booted, and whether the log replays to a quote's RTMRs.
+//! `scute eventlog show|replay`: what booted, whether each event's data is what its digest
+//! measured, and whether the log replays to a quote's RTMRs.
 
 use crate::EXIT_REJECTED;
 use anyhow::Context;
 use clap::{Args, Subcommand};
-use scute_eventlog::{parse, CcelTable, Detail, Event, EventLog, Flavor, ParseOptions, Replay};
+use scute_eventlog::{
+    parse, CcelTable, DataCheck, Detail, Event, EventLog, Flavor, ParseOptions, Replay,
+};
 use serde_json::{json, Map, Value};
 use std::path::PathBuf;
 
@@ -118,13 +121,13 @@ fn detail_text(detail: &Detail) -> String {
     }
 }
 
-fn event_json(e: &Event, flavor: Flavor) -> Value {
+fn event_json(e: &Event, flavor: Flavor) -> anyhow::Result<Value> {
     let digests: Map<String, Value> = e
         .digests
         .iter()
         .map(|(a, d)| (alg_name(*a), Value::String(hex::encode(d))))
         .collect();
-    json!({
+    Ok(json!({
         "number": e.number,
         "index": e.index,
         "register": register_name(flavor, e.index),
@@ -133,15 +136,18 @@ fn event_json(e: &Event, flavor: Flavor) -> Value {
         "digests": digests,
         "data_len": e.data.len(),
         "detail": e.detail().as_ref().map(detail_json),
-    })
+        "data_verified": e.check_data(flavor)? == DataCheck::Verified,
+    }))
 }
 
-/// The decoded events as JSON (also the claims the attestation service exposes).
+/// The decoded events as JSON, each saying whether its digest proves its detail.
 pub(crate) fn events_json(log: &EventLog) -> anyhow::Result<Value> {
     let flavor = log.flavor()?;
-    Ok(Value::Array(
-        log.events.iter().map(|e| event_json(e, flavor)).collect(),
-    ))
+    log.events
+        .iter()
+        .map(|e| event_json(e, flavor))
+        .collect::<anyhow::Result<Vec<_>>>()
+        .map(Value::Array)
 }
 
 fn show(args: ShowArgs) -> anyhow::Result<u8> {
@@ -233,6 +239,9 @@ fn replay(args: ReplayArgs) -> anyhow::Result<u8> {
     let mut replay: Replay = log
         .replay()
         .with_context(|| format!("replaying {}", args.file.display()))?;
+    let data_mismatches = log
+        .data_mismatches()
+        .with_context(|| format!("checking event data in {}", args.file.display()))?;
     if let Some(ima) = &args.ima {
         let text =
             std::fs::read_to_string(ima).with_context(|| format!("reading {}", ima.display()))?;
@@ -276,6 +285,20 @@ fn replay(args: ReplayArgs) -> anyhow::Result<u8> {
                     .into(),
             );
         }
+        out.insert(
+            "data_mismatches".into(),
+            data_mismatches
+                .iter()
+                .map(|m| {
+                    json!({
+                        "index": m.event,
+                        "register": m.register,
+                        "type": scute_eventlog::type_name(m.event_type),
+                    })
+                })
+                .collect::<Vec<_>>()
+                .into(),
+        );
         outln!("{}", Value::Object(out));
     } else {
         for r in &replay.registers {
@@ -305,9 +328,14 @@ fn replay(args: ReplayArgs) -> anyhow::Result<u8> {
             }
             None => {}
         }
+        for m in &data_mismatches {
+            outln!("DATA MISMATCH {m}: its data does not hash to its digest");
+        }
     }
-    Ok(match mismatches {
-        Some(m) if !m.is_empty() => EXIT_REJECTED,
-        _ => 0,
+    let registers_differ = mismatches.is_some_and(|m| !m.is_empty());
+    Ok(if registers_differ || !data_mismatches.is_empty() {
+        EXIT_REJECTED
+    } else {
+        0
     })
 }

@@ -41,6 +41,7 @@ fn replay_json_reproduces_every_vector() {
         assert_eq!(code, 0, "{name}: {err}");
         let got: Value = serde_json::from_str(&out).unwrap();
         assert_eq!(got["matches_quote"], Value::Null, "{name}");
+        assert_eq!(got["data_mismatches"], serde_json::json!([]), "{name}");
         for (register, value) in exp["expected"].as_object().unwrap() {
             assert_eq!(&got[register], value, "{name}: {register}");
         }
@@ -102,6 +103,19 @@ fn show_lists_decoded_events_and_reads_the_acpi_table() {
         .any(|e| e["detail"]["variable"] == "SecureBoot"));
     assert!(events.iter().any(|e| e["detail"]["text"] == ".cmdline"));
     assert_eq!(events[2]["register"], "RTMR0");
+    assert_eq!(
+        events[2]["data_verified"], false,
+        "handoff tables point outside the log"
+    );
+    assert_eq!(events[4]["detail"]["variable"], "SecureBoot");
+    assert_eq!(events[4]["data_verified"], true);
+    // The second .linux event measures the section's contents, which the log does not hold.
+    let linux: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["detail"]["text"] == ".linux")
+        .map(|e| &e["data_verified"])
+        .collect();
+    assert_eq!(linux, [true, false]);
     let (code, out, _) = scute(&["eventlog", "show", log.to_str().unwrap()]);
     assert_eq!(code, 0);
     assert!(out.contains("EV_EFI_VARIABLE_DRIVER_CONFIG") && out.contains("SecureBoot"));
@@ -131,4 +145,45 @@ fn unreadable_input_exits_2() {
     ]);
     assert_eq!(code, 2);
     assert!(err.contains("RTMR"), "{err}");
+}
+
+/// The attack of issue 9: the kernel command line rewritten in place, digest untouched, so the
+/// registers still replay to the quote.
+#[test]
+fn a_rewritten_kernel_command_line_exits_1_naming_the_event() {
+    let dir = vectors().join("eventlog-tdx-gotdxguest-cos113-quote");
+    let mut bytes = std::fs::read(dir.join("ccel.bin")).unwrap();
+    let at = bytes
+        .windows(20)
+        .rposition(|w| w == b"module.sig_enforce=1")
+        .unwrap();
+    bytes[at + 19] = b'0';
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("ccel.bin");
+    std::fs::write(&log, &bytes).unwrap();
+    let quote = dir.join("quote.bin");
+    let args = [
+        "eventlog",
+        "replay",
+        log.to_str().unwrap(),
+        "--quote",
+        quote.to_str().unwrap(),
+    ];
+    let (code, out, err) = scute(&[&args[..], &["--json"]].concat());
+    assert_eq!(code, 1, "{err}");
+    let got: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(got["matches_quote"], true, "the digests were left alone");
+    assert_eq!(got["mismatched_registers"], serde_json::json!([]));
+    assert_eq!(
+        got["data_mismatches"],
+        serde_json::json!([{"index": 40, "register": "rtmr2", "type": "EV_IPL"}])
+    );
+    let (code, out, _) = scute(&args);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("DATA MISMATCH event 40 (rtmr2, EV_IPL)"),
+        "{out}"
+    );
+    // Without a quote the data check still runs.
+    assert_eq!(scute(&args[..3]).0, 1);
 }
