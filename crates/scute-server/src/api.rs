@@ -3,6 +3,7 @@
 
 use crate::appraisal::{claims, status_name, tier, DEFAULT_POLICY_ID};
 use crate::error::ApiError;
+use crate::eventlog_claims::replay_event_log;
 use crate::AppState;
 use aws_lc_rs::constant_time::verify_slices_are_equal;
 use aws_lc_rs::digest::{digest, SHA256, SHA384};
@@ -315,47 +316,6 @@ async fn attest_inner(
         verified.tcb_status().name().to_string(),
         status.to_string(),
     ))
-}
-
-/// Replays a TDX CCEL against the verified RTMRs; a log that does not reach them is rejected.
-fn replay_event_log(verified: &scute_dcap::VerifiedQuote, bytes: &[u8]) -> Result<Value, ApiError> {
-    let td = verified
-        .quote()
-        .body
-        .td10()
-        .ok_or_else(|| ApiError::bad_request("bad_field", "cc_eventlog is for TDX quotes"))?;
-    let log = scute_eventlog::parse(bytes, scute_eventlog::ParseOptions::default())
-        .map_err(|e| rejected("eventlog_rejected", format!("cc_eventlog: {e}")))?;
-    let replay = log
-        .replay()
-        .map_err(|e| rejected("eventlog_rejected", format!("cc_eventlog: {e}")))?;
-    let mismatches = replay.compare(&td.rtmr);
-    if !mismatches.is_empty() {
-        let names: Vec<&str> = mismatches.iter().map(|m| m.register.as_str()).collect();
-        return Err(rejected(
-            "eventlog_mismatch",
-            format!(
-                "cc_eventlog does not replay to the quote's {}",
-                names.join(", ")
-            ),
-        ));
-    }
-    let events: Vec<Value> = log
-        .events
-        .iter()
-        .map(|e| {
-            let mut event = json!({"index": e.index, "type": e.type_name(), "digest": e.digest(scute_eventlog::ALG_SHA384).map(hex::encode)});
-            match e.detail() {
-                Some(scute_eventlog::Detail::Text(t)) => event["text"] = json!(t),
-                Some(scute_eventlog::Detail::Variable { name, .. }) => event["variable"] = json!(name),
-                Some(scute_eventlog::Detail::ImageLoad { path, .. }) => event["image_path"] = json!(path),
-                Some(scute_eventlog::Detail::Tagged { text: Some(t), .. }) => event["text"] = json!(t),
-                _ => {}
-            }
-            event
-        })
-        .collect();
-    Ok(json!({ "events": events }))
 }
 
 async fn jwks(State(state): Shared) -> Json<Value> {

@@ -7,6 +7,7 @@ mod appraisal;
 mod collateral;
 mod config;
 mod error;
+mod eventlog_claims;
 mod metrics;
 mod nonce;
 mod openapi;

@@ -1,0 +1,66 @@
+//! A TDX CCEL as claims: it must replay to the verified RTMRs, and every event whose type puts
+//! the measured bytes in the log must hash to its digest. Each event says whether its decoded
+//! data is proven (`data_verified`); EV_NO_ACTION events, measured by nothing, are left out.
+
+use crate::error::ApiError;
+use axum::http::StatusCode;
+use scute_eventlog::{Detail, EventLogError};
+use serde_json::{json, Value};
+
+fn rejected(kind: &'static str, detail: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, kind, detail)
+}
+
+fn log_error(e: EventLogError) -> ApiError {
+    rejected("eventlog_rejected", format!("cc_eventlog: {e}"))
+}
+
+/// Replays a TDX CCEL against the verified RTMRs; a log that does not reach them, or whose data
+/// is not what was measured, is rejected.
+pub(crate) fn replay_event_log(
+    verified: &scute_dcap::VerifiedQuote,
+    bytes: &[u8],
+) -> Result<Value, ApiError> {
+    let td = verified
+        .quote()
+        .body
+        .td10()
+        .ok_or_else(|| ApiError::bad_request("bad_field", "cc_eventlog is for TDX quotes"))?;
+    let log =
+        scute_eventlog::parse(bytes, scute_eventlog::ParseOptions::default()).map_err(log_error)?;
+    let replay = log.replay().map_err(log_error)?;
+    let mismatches = replay.compare(&td.rtmr);
+    if !mismatches.is_empty() {
+        let names: Vec<&str> = mismatches.iter().map(|m| m.register.as_str()).collect();
+        return Err(rejected(
+            "eventlog_mismatch",
+            format!(
+                "cc_eventlog does not replay to the quote's {}",
+                names.join(", ")
+            ),
+        ));
+    }
+    let events: Vec<Value> = log
+        .measured_events()
+        .map_err(log_error)?
+        .into_iter()
+        .map(|m| {
+            let e = m.event;
+            let mut event = json!({
+                "index": e.index,
+                "type": e.type_name(),
+                "digest": e.digest(scute_eventlog::ALG_SHA384).map(hex::encode),
+                "data_verified": m.data_verified,
+            });
+            match m.detail {
+                Some(Detail::Text(t)) => event["text"] = json!(t),
+                Some(Detail::Variable { name, .. }) => event["variable"] = json!(name),
+                Some(Detail::ImageLoad { path, .. }) => event["image_path"] = json!(path),
+                Some(Detail::Tagged { text: Some(t), .. }) => event["text"] = json!(t),
+                _ => {}
+            }
+            event
+        })
+        .collect();
+    Ok(json!({ "events": events }))
+}
