@@ -17,6 +17,8 @@ pub enum AttesterError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("output path {0} has no file name")]
+    NoFileName(PathBuf),
     #[error("configfs-tsm provider is {0:?}, not tdx_guest")]
     WrongProvider(String),
     #[error("report generation moved from {expected} to {found}: another writer used the same report entry")]
@@ -35,6 +37,10 @@ pub enum AttesterError {
     UnsupportedAttestationType(String),
     #[error("no TEE found (looked for: {})", probed.join(", "))]
     NoTeeFound { probed: Vec<String> },
+    #[error("the simulator in {dir} was made with another seed than {asked}")]
+    SeedMismatch { dir: PathBuf, asked: u64 },
+    #[error("the system's random number generator failed")]
+    Randomness,
     #[error("simulator: {0}")]
     Sim(#[from] scute_sim::SimError),
 }

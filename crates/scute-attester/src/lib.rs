@@ -10,6 +10,7 @@ mod sim;
 mod tsm;
 
 pub use error::AttesterError;
+pub use files::write_atomic;
 pub use sgx::{Gramine, Occlum};
 pub use sim::Simulated;
 pub use tsm::TsmReport;

@@ -1,8 +1,9 @@
 //! The simulated TEE as an attester: its PKI lives in a directory (`sim-state.json`, created
-//! on first use), beside `root_ca.pem` and a `collateral/` directory that `scute verify` reads.
-//! Collateral is renewed when it has expired.
+//! on first use from a random or a given seed), beside `root_ca.pem` and a `collateral/`
+//! directory that `scute verify` reads. Collateral is renewed when it has expired.
 
 use crate::error::io;
+use crate::files::write_atomic;
 use crate::{Attester, AttesterError, Evidence};
 use scute_sim::{CollateralOptions, Simulator, Tee, Workload};
 use std::path::{Path, PathBuf};
@@ -24,19 +25,27 @@ fn now() -> i64 {
         .unwrap_or(0)
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AttesterError> {
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(io("writing", &tmp))?;
-    std::fs::rename(&tmp, path).map_err(io("renaming", path))
+/// A seed nobody else has: an unseeded simulator must not share its keys with every other one.
+fn random_seed() -> Result<u64, AttesterError> {
+    let mut bytes = [0u8; 8];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| AttesterError::Randomness)?;
+    Ok(u64::from_le_bytes(bytes))
 }
 
 impl Simulated {
-    /// Opens the simulator kept in `dir`, creating it (a `tee` machine, seed 1) if empty.
+    /// Opens the simulator kept in `dir`, creating it (a `tee` machine with a random seed, kept
+    /// in the directory) if empty.
     pub fn open(dir: PathBuf, tee: Tee) -> Result<Self, AttesterError> {
-        Self::open_with_seed(dir, tee, 1)
+        Self::open_seeded(dir, tee, None)
     }
 
+    /// Like `open`, but a new directory gets `seed`, so its keys follow from it: anyone who
+    /// knows the seed has them. An existing directory must have been made with the same seed.
     pub fn open_with_seed(dir: PathBuf, tee: Tee, seed: u64) -> Result<Self, AttesterError> {
+        Self::open_seeded(dir, tee, Some(seed))
+    }
+
+    fn open_seeded(dir: PathBuf, tee: Tee, seed: Option<u64>) -> Result<Self, AttesterError> {
         std::fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
         let state = dir.join(STATE);
         let (sim, tee) = if state.is_file() {
@@ -48,8 +57,16 @@ impl Simulated {
             } else {
                 Tee::Tdx
             };
-            (Simulator::from_state(&bytes)?, tee)
+            let sim = Simulator::from_state(&bytes)?;
+            if let Some(asked) = seed.filter(|s| *s != sim.seed()) {
+                return Err(AttesterError::SeedMismatch { dir, asked });
+            }
+            (sim, tee)
         } else {
+            let seed = match seed {
+                Some(s) => s,
+                None => random_seed()?,
+            };
             let sim = Simulator::new(seed, now())?;
             write_atomic(
                 &dir.join(TEE),

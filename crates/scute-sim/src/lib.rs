@@ -14,7 +14,7 @@ mod sim;
 
 pub use case::{case, CaseSpec, Expected, SimCase, Tamper};
 pub use error::SimError;
-pub use pki::Platform;
+pub use pki::{is_simulator_root, Platform};
 pub use quote::Workload;
 pub use sim::{CollateralOptions, Simulator, TCB_STATUSES};
 

@@ -10,8 +10,12 @@ use rcgen::{
     SerialNumber,
 };
 use time::OffsetDateTime;
+use x509_parser::pem::Pem;
+use x509_parser::prelude::{FromDer, X509Certificate};
 
 const SGX_EXTENSION: [u64; 9] = [1, 2, 840, 113741, 1, 13, 1, 0, 0];
+/// The organisation of every certificate the simulator makes, and how its roots are known.
+const ORGANIZATION: &str = "Scute Simulation (not Intel)";
 const YEAR: i64 = 365 * 24 * 3600;
 
 /// The platform a PCK certificate certifies: what the SGX extension and the quote report.
@@ -54,7 +58,7 @@ pub(crate) fn at(t: i64) -> Result<OffsetDateTime, SimError> {
 fn name(cn: &str) -> DistinguishedName {
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, cn);
-    dn.push(DnType::OrganizationName, "Scute Simulation (not Intel)");
+    dn.push(DnType::OrganizationName, ORGANIZATION);
     dn.push(DnType::CountryName, "ZZ");
     dn
 }
@@ -262,6 +266,25 @@ fn crl(
         key_identifier_method: KeyIdMethod::Sha256,
     };
     Ok(params.signed_by(issuer)?.der().to_vec())
+}
+
+/// Whether `cert` (DER, or PEM with any number of certificates) holds a root CA the simulator
+/// made: self-issued, in the simulator's organisation. For warnings only: trust decisions
+/// never depend on it, and anyone can put that name in a certificate.
+pub fn is_simulator_root(cert: &[u8]) -> bool {
+    let simulated = |der: &[u8]| {
+        X509Certificate::from_der(der).is_ok_and(|(_, c)| {
+            c.subject() == c.issuer()
+                && c.subject()
+                    .iter_organization()
+                    .any(|o| o.as_str() == Ok(ORGANIZATION))
+        })
+    };
+    if cert.starts_with(b"-----BEGIN") {
+        Pem::iter_from_buffer(cert).any(|p| p.is_ok_and(|p| simulated(&p.contents)))
+    } else {
+        simulated(cert)
+    }
 }
 
 /// PEM text of DER certificates, in order.

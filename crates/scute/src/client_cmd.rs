@@ -34,7 +34,13 @@ pub struct TokenVerifyArgs {
     server: String,
     #[arg(long)]
     json: bool,
+    /// Also exit 0 for a token with this ear_status (affirming always is). Repeatable.
+    #[arg(long = "accept-status", value_parser = EAR_STATUSES)]
+    accept_status: Vec<String>,
 }
+
+/// The AR4SI tiers a token's `ear_status` can name.
+const EAR_STATUSES: [&str; 4] = ["affirming", "warning", "contraindicated", "none"];
 
 fn client() -> anyhow::Result<reqwest::Client> {
     // One crypto backend: rustls on aws-lc-rs, as everywhere else.
@@ -141,6 +147,8 @@ pub fn attest(args: AttestArgs) -> anyhow::Result<u8> {
     })
 }
 
+/// Exit 0 only for a genuine, unexpired token whose `ear_status` is affirming or accepted by
+/// `--accept-status`: a script that checks the exit status must not take "warning" for "yes".
 pub fn token_verify(args: TokenVerifyArgs) -> anyhow::Result<u8> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let jwks: Value = runtime.block_on(async {
@@ -181,7 +189,15 @@ pub fn token_verify(args: TokenVerifyArgs) -> anyhow::Result<u8> {
                     scute_dcap::format_rfc3339(claims["exp"].as_i64().unwrap_or(0))
                 );
             }
-            Ok(0)
+            let status = claims["ear_status"].as_str().unwrap_or("");
+            if status == "affirming" || args.accept_status.iter().any(|s| s == status) {
+                Ok(0)
+            } else {
+                eprintln!(
+                    "scute: ear_status {status:?} is not accepted (only affirming is, unless named by --accept-status)"
+                );
+                Ok(EXIT_REJECTED)
+            }
         }
         Err(e) => {
             if args.json {
@@ -214,6 +230,9 @@ pub fn verify_token(token: &str, jwks: &Value) -> anyhow::Result<Value> {
     let decoding = DecodingKey::from_ec_components(x, y).context("JWKS key")?;
     let mut validation = Validation::new(Algorithm::ES256);
     validation.validate_aud = false;
+    // No grace after `exp`: the service already bounds a token's life, and a verifier that
+    // answers "valid" for a minute past expiry (the crate's default) is not checking expiry.
+    validation.leeway = 0;
     validation.set_required_spec_claims(&["exp", "iat"]);
     let data = jsonwebtoken::decode::<Value>(token, &decoding, &validation)
         .context("signature or expiry")?;

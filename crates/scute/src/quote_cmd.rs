@@ -23,6 +23,10 @@ pub struct TeeArgs {
     /// The simulator's directory (PKI, root_ca.pem, collateral/); created on first use.
     #[arg(long)]
     pub sim_dir: Option<PathBuf>,
+    /// Create the simulator's directory from this seed (with --tee sim): its keys follow from
+    /// the seed, so they are public. Without it, a new directory gets a random seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
     /// configfs-tsm report directory.
     #[arg(long, default_value = "/sys/kernel/config/tsm/report")]
     pub tsm_root: PathBuf,
@@ -51,6 +55,10 @@ impl TeeArgs {
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("scute-sim"))
         };
+        anyhow::ensure!(
+            self.seed.is_none() || self.tee == TeeChoice::Sim,
+            "--seed is for the simulator: give --tee sim"
+        );
         Ok(match self.tee {
             TeeChoice::Auto => detect(&paths, self.sim_dir.clone())?,
             TeeChoice::Tdx => Box::new(TsmReport::new(paths.tsm_report, Some(paths.ccel))),
@@ -62,7 +70,10 @@ impl TeeArgs {
                     Box::new(Gramine::new(paths.gramine))
                 }
             }
-            TeeChoice::Sim => Box::new(Simulated::open(sim_dir(), scute_sim::Tee::Tdx)?),
+            TeeChoice::Sim => Box::new(match self.seed {
+                Some(seed) => Simulated::open_with_seed(sim_dir(), scute_sim::Tee::Tdx, seed)?,
+                None => Simulated::open(sim_dir(), scute_sim::Tee::Tdx)?,
+            }),
         })
     }
 }

@@ -293,6 +293,10 @@ fn read_cert(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
     }
 }
 
+const NO_QUOTE: &str = "the certificate carries no quote";
+const NO_COLLATERAL: &str = "no --collateral given, so the quote could not be verified";
+
+/// Exit 0 only for a key bound to a quote that verified; anything less is 1.
 fn inspect_cmd(args: InspectArgs) -> anyhow::Result<u8> {
     let der = read_cert(&args.cert)?;
     let at = match &args.at {
@@ -317,7 +321,10 @@ fn inspect_cmd(args: InspectArgs) -> anyhow::Result<u8> {
     };
     let evidence = inspection.bound_evidence().or(inspection.evidence.first());
     let decoded = evidence.and_then(|e| scute_quote::Quote::decode(&e.quote).ok());
+    // Without collateral nothing is verified, and an unverified quote is never a yes.
     let (verified, error) = match (&args.collateral, evidence) {
+        (_, None) => (None, Some(NO_QUOTE.to_string())),
+        (None, Some(_)) => (None, Some(NO_COLLATERAL.to_string())),
         (Some(dir), Some(e)) => {
             let collateral = match collateral(dir, &args.trust_root) {
                 Ok(c) => c,
@@ -334,11 +341,10 @@ fn inspect_cmd(args: InspectArgs) -> anyhow::Result<u8> {
                     ..VerifyOptions::default()
                 },
             ) {
-                Ok(_) => (Some(true), None::<String>),
+                Ok(_) => (Some(true), None),
                 Err(err) => (Some(false), Some(format!("{}: {err}", err.kind()))),
             }
         }
-        _ => (None, None),
     };
     let out = json!({
         "formats": inspection.formats(),
@@ -364,15 +370,12 @@ fn inspect_cmd(args: InspectArgs) -> anyhow::Result<u8> {
                     .unwrap_or_default()
             );
         }
-        match verified {
-            Some(true) => outln!("quote: verified"),
-            Some(false) => outln!(
-                "quote: NOT verified: {}",
-                out["error"].as_str().unwrap_or("")
-            ),
-            None => outln!("quote: not verified (no --collateral)"),
+        match (verified, &error) {
+            (Some(true), _) => outln!("quote: verified"),
+            (_, Some(why)) => outln!("quote: NOT verified: {why}"),
+            (_, None) => outln!("quote: NOT verified"),
         }
     }
-    let ok = inspection.key_bound() && verified != Some(false);
+    let ok = inspection.key_bound() && verified == Some(true);
     Ok(if ok { 0 } else { EXIT_REJECTED })
 }

@@ -51,6 +51,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     if let Some(s) = args.token_lifetime {
         config.token_lifetime_secs = s;
     }
+    warn_of_simulator_roots(&config.trust_roots);
     let data_dir = config.data_dir.clone();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
@@ -133,6 +134,20 @@ pub fn collateral(command: CollateralCommand) -> anyhow::Result<u8> {
         Err(e) => {
             eprintln!("scute: {e}");
             Ok(crate::EXIT_REJECTED)
+        }
+    }
+}
+
+/// The verifier treats every trust root alike; only the operator is told that a simulator's
+/// root lets anyone with its (seed-derived, file-kept) keys mint evidence that verifies.
+fn warn_of_simulator_roots(roots: &[PathBuf]) {
+    for root in roots {
+        if std::fs::read(root).is_ok_and(|cert| scute_sim::is_simulator_root(&cert)) {
+            eprintln!(
+                "warning: trust root {} is a Scute simulator root: its keys are not secret, so \
+                 evidence it accepts proves nothing about hardware (tests and demos only)",
+                root.display()
+            );
         }
     }
 }
