@@ -3,8 +3,15 @@
 
 use libfuzzer_sys::fuzz_target;
 use scute_eventlog::{parse, ParseOptions};
+use scute_fuzz::{cases, read, seed};
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(
+    init: seed(
+        cases(|n| read(n, "ccel.bin").is_some())
+            .into_iter()
+            .filter_map(|c| Some((c.clone(), read(&c, "ccel.bin")?))),
+    ),
+    |data: &[u8]| {
     for allow_trailing_padding in [true, false] {
         if let Ok(log) = parse(
             data,
@@ -20,4 +27,5 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
-});
+}
+);
