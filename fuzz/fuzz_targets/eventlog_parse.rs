@@ -12,20 +12,20 @@ fuzz_target!(
             .filter_map(|c| Some((c.clone(), read(&c, "ccel.bin")?))),
     ),
     |data: &[u8]| {
-    for allow_trailing_padding in [true, false] {
-        if let Ok(log) = parse(
-            data,
-            ParseOptions {
-                allow_trailing_padding,
-            },
-        ) {
-            if let Ok(mut replay) = log.replay() {
-                let _ = replay.extend_with_ima(&String::from_utf8_lossy(data));
-            }
-            for event in &log.events {
-                let _ = event.detail();
+        for allow_trailing_padding in [true, false] {
+            if let Ok(log) = parse(
+                data,
+                ParseOptions {
+                    allow_trailing_padding,
+                },
+            ) {
+                if let Ok(mut replay) = log.replay() {
+                    let _ = replay.extend_with_ima(&String::from_utf8_lossy(data));
+                }
+                for event in &log.events {
+                    let _ = event.detail();
+                }
             }
         }
     }
-}
 );

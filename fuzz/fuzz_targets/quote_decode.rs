@@ -12,8 +12,8 @@ fuzz_target!(
             .filter_map(|c| Some((c.clone(), read(&c, "quote.bin")?))),
     ),
     |data: &[u8]| {
-    if let Ok(quote) = scute_quote::Quote::decode(data) {
-        assert_eq!(quote.encode(), data, "decode -> encode changed the bytes");
+        if let Ok(quote) = scute_quote::Quote::decode(data) {
+            assert_eq!(quote.encode(), data, "decode -> encode changed the bytes");
+        }
     }
-}
 );

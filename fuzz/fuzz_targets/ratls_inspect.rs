@@ -11,9 +11,9 @@ fuzz_target!(
             .filter_map(|c| Some((c.clone(), read(&c, "cert.der")?))),
     ),
     |data: &[u8]| {
-    if let Ok(inspection) = scute_ratls::inspect(data) {
-        let _ = inspection.bound_evidence();
-        let _ = inspection.formats();
+        if let Ok(inspection) = scute_ratls::inspect(data) {
+            let _ = inspection.bound_evidence();
+            let _ = inspection.formats();
+        }
     }
-}
 );
