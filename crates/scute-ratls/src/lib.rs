@@ -3,7 +3,7 @@
 //! rustls verifiers that accept a peer only when its quote verifies and its measurements and TCB
 //! are acceptable. No I/O: rustls does it; time and collateral are given.
 
-mod endorsements;
+pub mod endorsements;
 mod error;
 mod evidence;
 mod issue;
