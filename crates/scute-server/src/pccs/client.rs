@@ -158,4 +158,20 @@ impl PccsClient {
         }
         Ok(files)
     }
+
+    /// The set a quote needs, chosen by the FMSPC and PCK CA in its certification data (the
+    /// same choice dcap-qvl's client makes). Returns (tee, files).
+    pub async fn fetch_for_quote(
+        &self,
+        quote: &[u8],
+    ) -> Result<(&'static str, BTreeMap<String, Vec<u8>>), ServerError> {
+        let bad = |reason: String| fetch_err(&self.base, format!("the quote: {reason}"));
+        let decoded = scute_quote::Quote::decode(quote).map_err(|e| bad(e.to_string()))?;
+        let (pck, ca) = scute_dcap::quote_platform(&decoded).map_err(|e| bad(e.to_string()))?;
+        let tee = decoded.tee_type().name();
+        let files = self
+            .fetch_set(tee, &hex::encode(pck.fmspc), ca.name())
+            .await?;
+        Ok((tee, files))
+    }
 }
