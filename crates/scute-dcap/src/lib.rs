@@ -11,6 +11,7 @@
 mod collateral;
 mod error;
 mod pck;
+mod pck_select;
 mod report;
 mod status;
 mod time;
@@ -22,6 +23,7 @@ pub use collateral::{
 };
 pub use error::DcapError;
 pub use pck::{PckExtension, PckTcb, PlatformConfiguration, SgxType};
+pub use pck_select::{select_pck_cert, RawTcb};
 pub use report::report_json;
 pub use status::TcbStatus;
 pub use time::{format_rfc3339, UnixTime};

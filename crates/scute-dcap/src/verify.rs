@@ -457,6 +457,12 @@ impl VerifiedCollateral {
         (start <= end).then_some((start, end))
     }
 
+    /// A PCK certificate chain (PEM leaf, CA, root) checked against this collateral's anchor and
+    /// CRLs, without time: what a collateral service checks before it stores a PCK certificate.
+    pub fn verify_pck_certificate(&self, chain_pem: &[u8]) -> Result<PckExtension, DcapError> {
+        Ok(self.verify_pck_chain(chain_pem)?.extension)
+    }
+
     /// Steps 5–12: the quote against this collateral, at `now`.
     pub fn verify_quote(
         &self,

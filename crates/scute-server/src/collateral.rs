@@ -25,10 +25,12 @@ struct Cached {
 #[derive(Default)]
 pub struct CollateralCache {
     sets: RwLock<HashMap<(String, String, String), Cached>>,
+    /// Asked for a set the store lacks (`pccs_url`); its answer is verified before storing.
+    upstream: Option<crate::PccsClient>,
 }
 
 /// The first anchor under which the collateral verifies.
-fn verify_any(
+pub(crate) fn verify_any(
     collateral: &Collateral,
     anchors: &[TrustAnchor],
 ) -> Result<VerifiedCollateral, DcapError> {
@@ -42,7 +44,7 @@ fn verify_any(
     Err(last)
 }
 
-fn collateral_from_json(files_json: &str) -> Result<Collateral, String> {
+pub(crate) fn collateral_from_json(files_json: &str) -> Result<Collateral, String> {
     let files: BTreeMap<String, String> =
         serde_json::from_str(files_json).map_err(|e| e.to_string())?;
     let mut decoded = BTreeMap::new();
@@ -87,6 +89,13 @@ pub async fn import(
 }
 
 impl CollateralCache {
+    pub fn with_upstream(upstream: Option<crate::PccsClient>) -> Self {
+        Self {
+            sets: RwLock::default(),
+            upstream,
+        }
+    }
+
     pub async fn get(
         &self,
         store: &Store,
@@ -103,7 +112,20 @@ impl CollateralCache {
         if let Some((verified, _, true)) = &known {
             return Ok(verified.clone());
         }
-        let (files_json, updated) = store.collateral(fmspc, ca, tee).await?.ok_or_else(|| {
+        let mut stored = store.collateral(fmspc, ca, tee).await?;
+        if let (None, Some(upstream)) = (&stored, &self.upstream) {
+            match upstream.fetch_set(tee, fmspc, ca).await {
+                Ok(files) => match import(store, anchors, &files, crate::now()).await {
+                    Ok(_) => stored = store.collateral(fmspc, ca, tee).await?,
+                    Err(e) => eprintln!(
+                        "{} served {tee} collateral for FMSPC {fmspc} that was refused ({}: {}); nothing stored",
+                        upstream.base_url(), e.kind, e.detail
+                    ),
+                },
+                Err(e) => eprintln!("collateral for FMSPC {fmspc}: {e}"),
+            }
+        }
+        let (files_json, updated) = stored.ok_or_else(|| {
             ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "collateral_missing",

@@ -19,6 +19,18 @@ pub struct Config {
     pub token_lifetime_secs: u64,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// A PCCS-compatible server (Intel PCS, a PCCS, another Scute) asked for collateral this
+    /// service does not hold; what it sends is verified before it is stored.
+    pub pccs_url: Option<String>,
+    /// Intel PCS subscription key, sent as `Ocp-Apim-Subscription-Key`.
+    pub pcs_api_key: Option<String>,
+    /// A PEM CA certificate for a `pccs_url` with a private CA.
+    pub pccs_cacert: Option<PathBuf>,
+    /// Serve HTTPS with this PEM certificate chain and `tls_key`.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Also serve the PCCS routes alone on this address.
+    pub pccs_listen: Option<String>,
 }
 
 impl Default for Config {
@@ -30,6 +42,12 @@ impl Default for Config {
             nonce_lifetime_secs: 300,
             token_lifetime_secs: 600,
             max_body_bytes: 1024 * 1024,
+            pccs_url: None,
+            pcs_api_key: None,
+            pccs_cacert: None,
+            tls_cert: None,
+            tls_key: None,
+            pccs_listen: None,
         }
     }
 }

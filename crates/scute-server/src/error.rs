@@ -27,6 +27,10 @@ pub enum ServerError {
         addr: String,
         source: std::io::Error,
     },
+    #[error("fetching {url}: {reason}")]
+    Fetch { url: String, reason: String },
+    #[error("TLS {path}: {reason}")]
+    Tls { path: String, reason: String },
 }
 
 /// A failed request: HTTP status, stable kind, and a message that names the field.

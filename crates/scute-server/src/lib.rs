@@ -11,14 +11,18 @@ mod eventlog_claims;
 mod metrics;
 mod nonce;
 mod openapi;
+mod pccs;
 mod secrets;
 mod store;
+mod tls;
 mod token;
 
 pub use appraisal::{DEFAULT_POLICY, DEFAULT_POLICY_ID};
 pub use config::Config;
 pub use error::{ApiError, ServerError, PROBLEM_TYPE_PREFIX};
+pub use pccs::client::{PccsClient, MAX_RESPONSE_BYTES};
 pub use store::Store;
+pub use tls::{serve_tls, server_config as tls_server_config};
 pub use token::EAR_PROFILE;
 
 use appraisal::Policies;
@@ -44,6 +48,7 @@ pub(crate) struct AppState {
     anchors: Vec<TrustAnchor>,
     admin_token_sha256: Vec<u8>,
     metrics: metrics::Metrics,
+    pccs: pccs::Pccs,
 }
 
 pub(crate) async fn load_policies(store: &Store) -> Result<Policies, String> {
@@ -110,6 +115,25 @@ pub struct Running {
     pub new_admin_token: Option<String>,
     listener: tokio::net::TcpListener,
     router: axum::Router,
+    /// The `--pccs-listen` address, when there is one.
+    pub pccs_addr: Option<SocketAddr>,
+    pccs: Option<(tokio::net::TcpListener, axum::Router)>,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    state: Arc<AppState>,
+}
+
+fn pccs_client(config: &Config) -> Result<Option<PccsClient>, ServerError> {
+    let Some(url) = &config.pccs_url else {
+        return Ok(None);
+    };
+    let cacert = match &config.pccs_cacert {
+        Some(path) => Some(std::fs::read(path).map_err(|e| ServerError::Tls {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        })?),
+        None => None,
+    };
+    PccsClient::new(url, cacert.as_deref(), config.pcs_api_key.clone()).map(Some)
 }
 
 /// Opens (or creates) the data directory, keys and store, and binds the listen address.
@@ -135,6 +159,27 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     };
     let policies = load_policies(&store).await.map_err(ServerError::Config)?;
     let anchors = trust_anchors(&config)?;
+    store.ensure_pccs_schema().await?;
+    let upstream = pccs_client(&config)?;
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
+        (None, None) => None,
+        _ => {
+            return Err(ServerError::Config(
+                "tls_cert and tls_key go together".into(),
+            ))
+        }
+    };
+    let pccs_listener =
+        match &config.pccs_listen {
+            Some(addr) => Some(tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+                ServerError::Listen {
+                    addr: addr.clone(),
+                    source: e,
+                }
+            })?),
+            None => None,
+        };
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .map_err(|e| ServerError::Listen {
@@ -150,17 +195,28 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         config,
         store,
         signer,
-        collateral: collateral::CollateralCache::default(),
+        collateral: collateral::CollateralCache::with_upstream(upstream.clone()),
         policies: RwLock::new(Arc::new(policies)),
         anchors,
         admin_token_sha256,
         metrics: metrics::Metrics::default(),
+        pccs: pccs::Pccs::new(upstream),
     });
+    state
+        .pccs
+        .reload(&state)
+        .await
+        .map_err(|e| ServerError::Config(format!("loading stored collateral: {}", e.detail)))?;
+    let pccs_addr = pccs_listener.as_ref().and_then(|l| l.local_addr().ok());
     Ok(Running {
         addr,
         new_admin_token,
         listener,
-        router: api::router(state),
+        router: api::router(state.clone()),
+        pccs_addr,
+        pccs: pccs_listener.map(|l| (l, pccs::router(state.clone()))),
+        tls,
+        state,
     })
 }
 
@@ -170,9 +226,49 @@ impl Running {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
+        tokio::spawn(pccs::refresh::run(self.state.clone()));
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown.await;
+            let _ = tx.send(true);
+        });
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|done| *done).await;
+        };
+        if let Some((listener, router)) = self.pccs {
+            tokio::spawn(serve_one(
+                listener,
+                router,
+                self.tls.clone(),
+                stopped(rx.clone()),
+            ));
+        }
+        serve_one(self.listener, self.router, self.tls, stopped(rx)).await
+    }
+}
+
+/// One listener, plain or TLS.
+async fn serve_one(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    match tls {
+        Some(config) => tls::serve_tls(listener, router, config, shutdown).await,
+        None => {
+            axum::serve(listener, router)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+    }
+}
+
+impl Running {
+    /// Refreshes every stored set due at `now` from the upstream (what the background task
+    /// does each minute); tests call it to refresh at a chosen instant.
+    pub async fn refresh_due(&self, now: i64) {
+        pccs::refresh::refresh_due(&self.state, now).await;
     }
 }
 

@@ -162,3 +162,122 @@ impl Store {
         Ok(())
     }
 }
+
+/// The collateral service's tables: PCK certificates of registered platforms and items that
+/// belong to no platform set (the QvE identity).
+const PCCS_SCHEMA: [&str; 2] = [
+    "CREATE TABLE IF NOT EXISTS pck_certs (qe_id TEXT NOT NULL, pce_id TEXT NOT NULL, tcbm TEXT NOT NULL, fmspc TEXT NOT NULL, ca TEXT NOT NULL, cert_pem TEXT NOT NULL, chain_pem TEXT NOT NULL, updated BIGINT NOT NULL, PRIMARY KEY (qe_id, pce_id, tcbm))",
+    "CREATE TABLE IF NOT EXISTS pccs_items (name TEXT PRIMARY KEY, body TEXT NOT NULL, chain_pem TEXT NOT NULL, updated BIGINT NOT NULL)",
+];
+
+/// A stored PCK certificate: (tcbm, fmspc, ca, cert PEM, issuer chain PEM).
+pub(crate) type PckCertRow = (String, String, String, String, String);
+
+impl Store {
+    pub async fn ensure_pccs_schema(&self) -> Result<(), sqlx::Error> {
+        for statement in PCCS_SCHEMA {
+            sqlx::query(statement).execute(&self.pool).await?;
+        }
+        Ok(())
+    }
+
+    /// Every stored collateral set: (fmspc, ca, tee, files JSON, updated).
+    pub async fn collateral_sets(
+        &self,
+    ) -> Result<Vec<(String, String, String, String, i64)>, sqlx::Error> {
+        let rows = sqlx::query(
+            "SELECT fmspc, ca, tee, files_json, updated FROM collateral ORDER BY updated",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get(0)?,
+                    r.try_get(1)?,
+                    r.try_get(2)?,
+                    r.try_get(3)?,
+                    r.try_get(4)?,
+                ))
+            })
+            .collect()
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn put_pck_cert(
+        &self,
+        qe_id: &str,
+        pce_id: &str,
+        tcbm: &str,
+        fmspc: &str,
+        ca: &str,
+        cert_pem: &str,
+        chain_pem: &str,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO pck_certs (qe_id, pce_id, tcbm, fmspc, ca, cert_pem, chain_pem, updated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (qe_id, pce_id, tcbm) DO UPDATE SET fmspc = excluded.fmspc, ca = excluded.ca, cert_pem = excluded.cert_pem, chain_pem = excluded.chain_pem, updated = excluded.updated")
+            .bind(qe_id)
+            .bind(pce_id)
+            .bind(tcbm)
+            .bind(fmspc)
+            .bind(ca)
+            .bind(cert_pem)
+            .bind(chain_pem)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub(crate) async fn pck_certs(
+        &self,
+        qe_id: &str,
+        pce_id: &str,
+    ) -> Result<Vec<PckCertRow>, sqlx::Error> {
+        let rows = sqlx::query("SELECT tcbm, fmspc, ca, cert_pem, chain_pem FROM pck_certs WHERE qe_id = $1 AND pce_id = $2 ORDER BY tcbm")
+            .bind(qe_id)
+            .bind(pce_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get(0)?,
+                    r.try_get(1)?,
+                    r.try_get(2)?,
+                    r.try_get(3)?,
+                    r.try_get(4)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// (body, issuer chain PEM) of a stored item.
+    pub(crate) async fn pccs_item(
+        &self,
+        name: &str,
+    ) -> Result<Option<(String, String)>, sqlx::Error> {
+        let row = sqlx::query("SELECT body, chain_pem FROM pccs_items WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
+    }
+
+    pub(crate) async fn put_pccs_item(
+        &self,
+        name: &str,
+        body: &str,
+        chain_pem: &str,
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO pccs_items (name, body, chain_pem, updated) VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO UPDATE SET body = excluded.body, chain_pem = excluded.chain_pem, updated = excluded.updated")
+            .bind(name)
+            .bind(body)
+            .bind(chain_pem)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

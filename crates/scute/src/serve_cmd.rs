@@ -27,6 +27,19 @@ pub struct ServeArgs {
     /// Seconds an issued token stays valid [default: 600].
     #[arg(long)]
     token_lifetime: Option<u64>,
+    /// Fetch collateral this service lacks from this PCCS-compatible server (Intel PCS, a
+    /// PCCS, another Scute); verified before it is stored (config `pccs_url`).
+    #[arg(long, visible_alias = "pccs")]
+    upstream: Option<String>,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key).
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Also serve the PCCS routes alone on this address.
+    #[arg(long)]
+    pccs_listen: Option<String>,
 }
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<u8> {
@@ -52,6 +65,21 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<u8> {
         config.token_lifetime_secs = s;
     }
     warn_of_simulator_roots(&config.trust_roots);
+    if let Some(url) = args.upstream {
+        config.pccs_url = Some(url);
+    }
+    if args.tls_cert.is_some() {
+        config.tls_cert = args.tls_cert;
+        config.tls_key = args.tls_key;
+    }
+    if let Some(addr) = args.pccs_listen {
+        config.pccs_listen = Some(addr);
+    }
+    let scheme = if config.tls_cert.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let data_dir = config.data_dir.clone();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
@@ -63,9 +91,12 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<u8> {
             );
         }
         eprintln!(
-            "scute attestation service listening on http://{}",
+            "scute attestation service listening on {scheme}://{}",
             running.addr
         );
+        if let Some(addr) = running.pccs_addr {
+            eprintln!("PCCS routes also on {scheme}://{addr}");
+        }
         running
             .serve(async {
                 let _ = tokio::signal::ctrl_c().await;
@@ -80,6 +111,110 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<u8> {
 pub enum CollateralCommand {
     /// Verify a collateral directory and store it for `scute serve`.
     Import(ImportArgs),
+    /// Fetch the collateral a quote needs from a PCCS-compatible server, verify it, and write
+    /// it as a collateral directory.
+    Fetch(FetchArgs),
+}
+
+#[derive(Args)]
+pub struct FetchArgs {
+    /// The PCCS-compatible server [default: pccs_url of /etc/sgx_default_qcnl.conf].
+    #[arg(long)]
+    pccs: Option<String>,
+    /// A PEM CA certificate for a server with a private CA.
+    #[arg(long)]
+    cacert: Option<PathBuf>,
+    /// The quote whose collateral to fetch.
+    #[arg(long)]
+    quote: PathBuf,
+    /// Where to write the files (created).
+    #[arg(long)]
+    out: PathBuf,
+    /// Trust this root CA certificate (PEM or DER) instead of the Intel SGX Root CA.
+    #[arg(long)]
+    root_ca: Option<PathBuf>,
+}
+
+/// Intel's QCNL config names the node's PCCS; its comment lines start with `//`.
+pub const QCNL_CONF: &str = "/etc/sgx_default_qcnl.conf";
+
+pub fn pccs_url_from_qcnl(path: &std::path::Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let json: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let value: serde_json::Value = serde_json::from_str(&json).ok()?;
+    value.get("pccs_url")?.as_str().map(str::to_string)
+}
+
+/// The client for `--pccs` (or the QCNL config's `pccs_url`) and `--cacert`.
+pub fn pccs_client(
+    url: Option<&str>,
+    cacert: Option<&std::path::Path>,
+) -> anyhow::Result<Option<scute_server::PccsClient>> {
+    let url = match url {
+        Some(u) => u.to_string(),
+        None => match pccs_url_from_qcnl(std::path::Path::new(QCNL_CONF)) {
+            Some(u) => u,
+            None => return Ok(None),
+        },
+    };
+    let ca = cacert
+        .map(|p| std::fs::read(p).with_context(|| format!("reading {}", p.display())))
+        .transpose()?;
+    Ok(Some(scute_server::PccsClient::new(
+        &url,
+        ca.as_deref(),
+        None,
+    )?))
+}
+
+/// Fetches and verifies (under `anchor`) the collateral for `quote`.
+pub fn fetch_verified(
+    client: &scute_server::PccsClient,
+    quote: &[u8],
+    anchor: &scute_dcap::TrustAnchor,
+) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let (_, files) = runtime.block_on(client.fetch_for_quote(quote))?;
+    let collateral = scute_dcap::Collateral::from_files(|n| files.get(n).cloned())?;
+    scute_dcap::verify_collateral(&collateral, anchor).map_err(|e| {
+        anyhow::anyhow!("collateral from {} does not verify: {e}", client.base_url())
+    })?;
+    Ok(files)
+}
+
+fn fetch(args: FetchArgs) -> anyhow::Result<u8> {
+    let quote =
+        std::fs::read(&args.quote).with_context(|| format!("reading {}", args.quote.display()))?;
+    let Some(client) = pccs_client(args.pccs.as_deref(), args.cacert.as_deref())? else {
+        anyhow::bail!("no --pccs given and no pccs_url in {QCNL_CONF}");
+    };
+    let anchor = match &args.root_ca {
+        Some(p) => scute_dcap::TrustAnchor::from_certificate(&std::fs::read(p)?)?,
+        None => scute_dcap::TrustAnchor::intel_sgx_root(),
+    };
+    let files = match fetch_verified(&client, &quote, &anchor) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("scute: {e:#}");
+            return Ok(crate::EXIT_REJECTED);
+        }
+    };
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    for (name, bytes) in &files {
+        std::fs::write(args.out.join(name), bytes)
+            .with_context(|| format!("writing {}", args.out.join(name).display()))?;
+    }
+    outln!(
+        "wrote {} collateral files to {}",
+        files.len(),
+        args.out.display()
+    );
+    Ok(0)
 }
 
 #[derive(Args)]
@@ -116,7 +251,10 @@ pub fn read_collateral_files(dir: &std::path::Path) -> anyhow::Result<BTreeMap<S
 }
 
 pub fn collateral(command: CollateralCommand) -> anyhow::Result<u8> {
-    let CollateralCommand::Import(args) = command;
+    let args = match command {
+        CollateralCommand::Import(args) => args,
+        CollateralCommand::Fetch(args) => return fetch(args),
+    };
     let files = read_collateral_files(&args.dir)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     match runtime.block_on(scute_server::import_collateral(

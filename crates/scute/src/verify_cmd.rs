@@ -21,8 +21,15 @@ pub struct VerifyArgs {
     quote: PathBuf,
     /// Directory with tcb_info.json, qe_identity.json, the issuer chains, pck_crl and
     /// root_ca_crl (DER or PEM), and optionally pck_chain.pem.
+    #[arg(long, conflicts_with = "pccs")]
+    collateral: Option<PathBuf>,
+    /// Fetch the collateral from this PCCS-compatible server instead [default without
+    /// --collateral: pccs_url of /etc/sgx_default_qcnl.conf].
     #[arg(long)]
-    collateral: PathBuf,
+    pccs: Option<String>,
+    /// A PEM CA certificate for a --pccs server with a private CA.
+    #[arg(long)]
+    cacert: Option<PathBuf>,
     /// Verify as of this instant (RFC 3339) instead of now.
     #[arg(long, value_parser = parse_instant)]
     at: Option<UnixTime>,
@@ -72,17 +79,26 @@ pub(crate) fn read_collateral(dir: &Path) -> anyhow::Result<Collateral> {
     collateral.map_err(|e| anyhow::anyhow!("{e} (in {})", dir.display()))
 }
 
+/// The collateral from `--pccs` (or the QCNL config's server); the verdict below verifies it.
+fn fetch_collateral(
+    args: &VerifyArgs,
+    quote: &[u8],
+    anchor: &TrustAnchor,
+) -> anyhow::Result<Collateral> {
+    let client = crate::serve_cmd::pccs_client(args.pccs.as_deref(), args.cacert.as_deref())?
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "give --collateral DIR or --pccs URL (no pccs_url in {})",
+                crate::serve_cmd::QCNL_CONF
+            )
+        })?;
+    let files = crate::serve_cmd::fetch_verified(&client, quote, anchor)?;
+    Ok(Collateral::from_files(|n| files.get(n).cloned())?)
+}
+
 pub fn run(args: VerifyArgs) -> anyhow::Result<u8> {
     let quote_bytes =
         std::fs::read(&args.quote).with_context(|| format!("reading {}", args.quote.display()))?;
-    let collateral = match read_collateral(&args.collateral) {
-        Ok(c) => c,
-        Err(e) if args.json => {
-            print_json(&quote_bytes, Err(&CannotRun(format!("{e:#}"))));
-            return Ok(EXIT_CANNOT_RUN);
-        }
-        Err(e) => return Err(e),
-    };
     let anchor = match &args.root_ca {
         Some(path) => {
             let bytes =
@@ -91,6 +107,18 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<u8> {
                 .with_context(|| format!("root CA {}", path.display()))?
         }
         None => TrustAnchor::intel_sgx_root(),
+    };
+    let loaded = match &args.collateral {
+        Some(dir) => read_collateral(dir),
+        None => fetch_collateral(&args, &quote_bytes, &anchor),
+    };
+    let collateral = match loaded {
+        Ok(c) => c,
+        Err(e) if args.json => {
+            print_json(&quote_bytes, Err(&CannotRun(format!("{e:#}"))));
+            return Ok(EXIT_CANNOT_RUN);
+        }
+        Err(e) => return Err(e),
     };
     let now = args
         .at

@@ -1,0 +1,177 @@
+//! A client of any PCCS-compatible server (Intel PCS, Intel PCCS, another Scute): fetches the
+//! collateral set of one platform in the `shared/vectors` file layout. Nothing here is trusted:
+//! callers verify the set against their roots before they use or store it.
+
+use crate::error::ServerError;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Largest response accepted from a collateral server; Intel's largest item (a TDX TCB Info)
+/// is tens of KiB.
+pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+const INTEL_PCS_HOST: &str = "api.trustedservices.intel.com";
+
+/// A PCCS-compatible server, by base URL (with or without `/sgx/certification/v4`).
+#[derive(Clone)]
+pub struct PccsClient {
+    http: reqwest::Client,
+    base: String,
+    api_key: Option<String>,
+}
+
+fn fetch_err(url: &str, reason: impl std::fmt::Display) -> ServerError {
+    ServerError::Fetch {
+        url: url.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+impl PccsClient {
+    /// `cacert`: a PEM CA certificate trusted besides the public web roots (a private PCCS).
+    /// `api_key` goes out as `Ocp-Apim-Subscription-Key`, which Intel PCS wants.
+    pub fn new(
+        url: &str,
+        cacert: Option<&[u8]>,
+        api_key: Option<String>,
+    ) -> Result<Self, ServerError> {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let mut builder = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .redirect(reqwest::redirect::Policy::none());
+        if let Some(pem) = cacert {
+            let cert = reqwest::Certificate::from_pem(pem).map_err(|e| fetch_err(url, e))?;
+            builder = builder.add_root_certificate(cert);
+        }
+        let base = url
+            .trim_end_matches('/')
+            .trim_end_matches("/sgx/certification/v4")
+            .trim_end_matches("/tdx/certification/v4")
+            .to_string();
+        Ok(Self {
+            http: builder.build().map_err(|e| fetch_err(url, e))?,
+            base,
+            api_key,
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    fn is_intel_pcs(&self) -> bool {
+        reqwest::Url::parse(&self.base)
+            .ok()
+            .and_then(|u| u.host_str().map(|h| h == INTEL_PCS_HOST))
+            .unwrap_or(false)
+    }
+
+    /// GET `url`, requiring 200 and a body of at most `MAX_RESPONSE_BYTES`.
+    async fn get(&self, url: &str) -> Result<(reqwest::header::HeaderMap, Vec<u8>), ServerError> {
+        let mut request = self.http.get(url);
+        if let Some(key) = &self.api_key {
+            request = request.header("Ocp-Apim-Subscription-Key", key);
+        }
+        let mut response = request.send().await.map_err(|e| fetch_err(url, e))?;
+        if response.status() != reqwest::StatusCode::OK {
+            return Err(fetch_err(url, format!("HTTP {}", response.status())));
+        }
+        if response
+            .content_length()
+            .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64)
+        {
+            return Err(fetch_err(url, "response over the size limit"));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| fetch_err(url, e))? {
+            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+                return Err(fetch_err(url, "response over the size limit"));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((response.headers().clone(), body))
+    }
+
+    fn chain(
+        headers: &reqwest::header::HeaderMap,
+        names: &[&str],
+        url: &str,
+    ) -> Result<Vec<u8>, ServerError> {
+        let value = names
+            .iter()
+            .find_map(|n| headers.get(*n))
+            .ok_or_else(|| fetch_err(url, format!("no {} header", names.join(" or "))))?;
+        Ok(percent_encoding::percent_decode(value.as_bytes()).collect())
+    }
+
+    /// The collateral of one platform: TCB Info of `tee` for `fmspc`, QE Identity of `tee`, the
+    /// PCK CRL of `ca`, the Root CA CRL, and their issuer chains, as `shared/vectors` files.
+    /// The URLs and headers are those of the PCS v4 API, which PCCS mirrors.
+    pub async fn fetch_set(
+        &self,
+        tee: &str,
+        fmspc: &str,
+        ca: &str,
+    ) -> Result<BTreeMap<String, Vec<u8>>, ServerError> {
+        let mut files = BTreeMap::new();
+        let base = &self.base;
+        let url = format!("{base}/{tee}/certification/v4/tcb?fmspc={fmspc}");
+        let (headers, body) = self.get(&url).await?;
+        files.insert(
+            "tcb_info_issuer_chain.pem".into(),
+            Self::chain(
+                &headers,
+                &["TCB-Info-Issuer-Chain", "SGX-TCB-Info-Issuer-Chain"],
+                &url,
+            )?,
+        );
+        files.insert("tcb_info.json".into(), body);
+
+        let url = format!("{base}/{tee}/certification/v4/qe/identity");
+        let (headers, body) = self.get(&url).await?;
+        files.insert(
+            "qe_identity_issuer_chain.pem".into(),
+            Self::chain(&headers, &["SGX-Enclave-Identity-Issuer-Chain"], &url)?,
+        );
+        files.insert("qe_identity.json".into(), body);
+
+        let url = format!("{base}/sgx/certification/v4/pckcrl?ca={ca}&encoding=der");
+        let (headers, body) = self.get(&url).await?;
+        files.insert(
+            "pck_crl_issuer_chain.pem".into(),
+            Self::chain(&headers, &["SGX-PCK-CRL-Issuer-Chain"], &url)?,
+        );
+        files.insert("pck_crl.der".into(), body);
+
+        if self.is_intel_pcs() {
+            // PCS has no rootcacrl route; the Root CA CRL is at the distribution point of
+            // Intel's root, which is fixed (not taken from the response: no open proxy).
+            let url = "https://certificates.trustedservices.intel.com/IntelSGXRootCA.der";
+            files.insert("root_ca_crl.der".into(), self.get(url).await?.1);
+        } else {
+            // PCCS answers the Root CA CRL as hex text (dcap-qvl's collateral client expects
+            // the same), Scute too.
+            let url = format!("{base}/sgx/certification/v4/rootcacrl");
+            let (_, body) = self.get(&url).await?;
+            let text = String::from_utf8(body).map_err(|e| fetch_err(&url, e))?;
+            let der = hex::decode(text.trim()).map_err(|e| fetch_err(&url, e))?;
+            files.insert("root_ca_crl.der".into(), der);
+        }
+        Ok(files)
+    }
+
+    /// The set a quote needs, chosen by the FMSPC and PCK CA in its certification data (the
+    /// same choice dcap-qvl's client makes). Returns (tee, files).
+    pub async fn fetch_for_quote(
+        &self,
+        quote: &[u8],
+    ) -> Result<(&'static str, BTreeMap<String, Vec<u8>>), ServerError> {
+        let bad = |reason: String| fetch_err(&self.base, format!("the quote: {reason}"));
+        let decoded = scute_quote::Quote::decode(quote).map_err(|e| bad(e.to_string()))?;
+        let (pck, ca) = scute_dcap::quote_platform(&decoded).map_err(|e| bad(e.to_string()))?;
+        let tee = decoded.tee_type().name();
+        let files = self
+            .fetch_set(tee, &hex::encode(pck.fmspc), ca.name())
+            .await?;
+        Ok((tee, files))
+    }
+}

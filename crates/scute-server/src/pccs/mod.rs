@@ -1,0 +1,555 @@
+//! The PCCS v4 read API (`/sgx|tdx/certification/v4/...`) over the collateral this service
+//! holds, byte for byte as Intel signed it, with PCCS's headers and status codes; misses are
+//! filled from an upstream (verified before stored), and stored sets are refreshed in time.
+
+pub mod client;
+mod platform;
+pub(crate) mod refresh;
+
+use crate::error::ApiError;
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, put};
+use axum::Router;
+use client::PccsClient;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+type Shared = State<Arc<AppState>>;
+
+/// encodeURIComponent's set: what PCS and PCCS escape in issuer-chain headers.
+const URI_COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'!')
+    .remove(b'~')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')');
+
+/// How often a miss may re-read the store (sets imported by another process appear then).
+const RELOAD_AFTER: Duration = Duration::from_secs(2);
+
+/// One item as served: the body and its percent-encoded issuer chain.
+#[derive(Clone)]
+struct Item {
+    body: Bytes,
+    chain: HeaderValue,
+    /// Orders candidates for the same route: the newest issue wins.
+    issued: i64,
+}
+
+/// A stored set, as refresh sees it.
+#[derive(Clone)]
+pub(crate) struct SetKey {
+    pub fmspc: String,
+    pub ca: String,
+    pub tee: String,
+    pub next_update: i64,
+}
+
+/// Everything servable, rebuilt from the store whenever the store changes.
+#[derive(Default)]
+struct Index {
+    tcb: HashMap<(String, String), Item>,
+    qe: HashMap<String, Item>,
+    pck_crl: HashMap<String, Item>,
+    root_crl_hex: Option<Bytes>,
+    sgx_tcb_info: HashMap<String, Arc<scute_dcap::VerifiedCollateral>>,
+    sets: Vec<SetKey>,
+}
+
+pub(crate) struct Pccs {
+    index: RwLock<Arc<Index>>,
+    loaded: RwLock<Option<Instant>>,
+    pub(crate) upstream: Option<PccsClient>,
+    fill_lock: tokio::sync::Mutex<()>,
+    pub(crate) refreshes_ok: AtomicU64,
+    pub(crate) refreshes_failed: AtomicU64,
+    pub(crate) upstream_rejected: AtomicU64,
+    pub(crate) last_refresh: AtomicI64,
+}
+
+fn chain_header(pem: &[u8]) -> Option<HeaderValue> {
+    let text = std::str::from_utf8(pem).ok()?;
+    HeaderValue::from_str(&utf8_percent_encode(text, URI_COMPONENT).to_string()).ok()
+}
+
+/// DER of a CRL stored as DER or PEM.
+fn crl_der(bytes: &[u8]) -> Option<Vec<u8>> {
+    if !bytes.starts_with(b"-----BEGIN") {
+        return Some(bytes.to_vec());
+    }
+    let text = std::str::from_utf8(bytes).ok()?;
+    let body: String = text
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect::<Vec<_>>()
+        .concat();
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(body.trim())
+        .ok()
+}
+
+fn insert_newest<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Item>, key: K, item: Item) {
+    match map.get(&key) {
+        Some(old) if old.issued >= item.issued => {}
+        _ => {
+            map.insert(key, item);
+        }
+    }
+}
+
+impl Pccs {
+    pub(crate) fn new(upstream: Option<PccsClient>) -> Self {
+        Self {
+            index: RwLock::new(Arc::new(Index::default())),
+            loaded: RwLock::new(None),
+            upstream,
+            fill_lock: tokio::sync::Mutex::new(()),
+            refreshes_ok: AtomicU64::new(0),
+            refreshes_failed: AtomicU64::new(0),
+            upstream_rejected: AtomicU64::new(0),
+            last_refresh: AtomicI64::new(0),
+        }
+    }
+
+    fn current(&self) -> Arc<Index> {
+        self.index
+            .read()
+            .map(|i| i.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    pub(crate) fn sets(&self) -> Vec<SetKey> {
+        self.current().sets.clone()
+    }
+
+    /// Rebuilds the index from every stored set, verifying each again (a set that no longer
+    /// verifies under the configured roots is not served).
+    pub(crate) async fn reload(&self, state: &AppState) -> Result<(), ApiError> {
+        let mut index = Index::default();
+        for (fmspc, ca, tee, files_json, updated) in state.store.collateral_sets().await? {
+            let Ok(collateral) = crate::collateral::collateral_from_json(&files_json) else {
+                continue;
+            };
+            let Ok(verified) = crate::collateral::verify_any(&collateral, &state.anchors) else {
+                eprintln!(
+                    "stored {tee} collateral for FMSPC {fmspc} no longer verifies; not served"
+                );
+                continue;
+            };
+            let (Some(tcb_chain), Some(qe_chain), Some(crl_chain), Some(pck_crl), Some(root_crl)) = (
+                chain_header(&collateral.tcb_info_issuer_chain),
+                chain_header(&collateral.qe_identity_issuer_chain),
+                chain_header(&collateral.pck_crl_issuer_chain),
+                crl_der(&collateral.pck_crl),
+                crl_der(&collateral.root_ca_crl),
+            ) else {
+                continue;
+            };
+            let tcb_issued = verified.tcb_info().issue_date;
+            insert_newest(
+                &mut index.tcb,
+                (tee.clone(), fmspc.clone()),
+                Item {
+                    body: Bytes::from(collateral.tcb_info.clone()),
+                    chain: tcb_chain,
+                    issued: tcb_issued,
+                },
+            );
+            insert_newest(
+                &mut index.qe,
+                tee.clone(),
+                Item {
+                    body: Bytes::from(collateral.qe_identity.clone()),
+                    chain: qe_chain,
+                    issued: verified.qe_identity().issue_date,
+                },
+            );
+            insert_newest(
+                &mut index.pck_crl,
+                ca.clone(),
+                Item {
+                    body: Bytes::from(pck_crl),
+                    chain: crl_chain,
+                    issued: updated,
+                },
+            );
+            // All sets carry the same Root CA CRL up to its reissue; the last stored wins.
+            index.root_crl_hex = Some(Bytes::from(hex::encode(root_crl)));
+            let next_update = verified
+                .joint_validity()
+                .map(|(_, end)| end)
+                .unwrap_or(verified.tcb_info().next_update);
+            if tee == "sgx" {
+                index.sgx_tcb_info.insert(fmspc.clone(), Arc::new(verified));
+            }
+            index.sets.push(SetKey {
+                fmspc,
+                ca,
+                tee,
+                next_update,
+            });
+        }
+        if let Ok(mut slot) = self.index.write() {
+            *slot = Arc::new(index);
+        }
+        if let Ok(mut slot) = self.loaded.write() {
+            *slot = Some(Instant::now());
+        }
+        Ok(())
+    }
+
+    /// On a miss: re-read the store (throttled), so another process's import is seen.
+    async fn reload_if_stale(&self, state: &AppState) -> Result<(), ApiError> {
+        let stale = self
+            .loaded
+            .read()
+            .map(|l| l.is_none_or(|t| t.elapsed() >= RELOAD_AFTER))
+            .unwrap_or(true);
+        if stale {
+            self.reload(state).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Fetches a platform's set from the upstream, verifies it, and stores it. A set that does not
+/// verify is logged, counted and not stored.
+pub(crate) async fn fill(
+    state: &AppState,
+    upstream: &PccsClient,
+    tee: &str,
+    fmspc: &str,
+    ca: &str,
+) -> Result<(), ApiError> {
+    let _one_at_a_time = state.pccs.fill_lock.lock().await;
+    let files = upstream.fetch_set(tee, fmspc, ca).await.map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "upstream_unavailable",
+            e.to_string(),
+        )
+    })?;
+    if let Err(e) =
+        crate::collateral::import(&state.store, &state.anchors, &files, crate::now()).await
+    {
+        state.pccs.upstream_rejected.fetch_add(1, Ordering::Relaxed);
+        eprintln!(
+            "upstream {} served {tee} collateral for FMSPC {fmspc} that was refused ({}: {}); nothing stored",
+            upstream.base_url(),
+            e.kind,
+            e.detail
+        );
+        return Err(ApiError::new(
+            StatusCode::BAD_GATEWAY,
+            "upstream_rejected",
+            format!(
+                "the upstream's collateral for FMSPC {fmspc} does not verify: {}",
+                e.detail
+            ),
+        ));
+    }
+    state.pccs.reload(state).await
+}
+
+/// The PCCS routes alone, for `--pccs-listen`.
+pub(crate) fn router(state: Arc<AppState>) -> Router {
+    routes()
+        .fallback(|| async { ApiError::not_found("no such route") })
+        .with_state(state)
+}
+
+/// The PCCS routes, merged into the service's router (and served alone on `--pccs-listen`).
+pub(crate) fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/sgx/certification/v4/tcb", get(sgx_tcb))
+        .route("/tdx/certification/v4/tcb", get(tdx_tcb))
+        .route("/sgx/certification/v4/qe/identity", get(sgx_qe))
+        .route("/tdx/certification/v4/qe/identity", get(tdx_qe))
+        .route("/sgx/certification/v4/qve/identity", get(qve))
+        .route("/sgx/certification/v4/pckcrl", get(pck_crl))
+        .route("/sgx/certification/v4/rootcacrl", get(root_crl))
+        .route("/sgx/certification/v4/pckcert", get(platform::pck_cert))
+        .route(
+            "/sgx/certification/v4/platformcollateral",
+            put(platform::put_platform_collateral),
+        )
+}
+
+type Params = Query<HashMap<String, String>>;
+
+fn bad_param(detail: impl Into<String>) -> ApiError {
+    ApiError::bad_request("pccs_bad_parameter", detail)
+}
+
+pub(crate) fn not_cached(detail: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "pccs_not_cached", detail)
+}
+
+/// `update=standard|early`; only the standard evaluation data set is held.
+fn check_update(params: &HashMap<String, String>) -> Result<(), ApiError> {
+    match params.get("update").map(String::as_str) {
+        None | Some("standard") => Ok(()),
+        Some("early") => Err(not_cached(
+            "only the standard TCB evaluation data set is cached (update=early is not)",
+        )),
+        Some(other) => Err(bad_param(format!(
+            "update must be standard or early, not {other:?}"
+        ))),
+    }
+}
+
+pub(crate) fn hex_param<const N: usize>(
+    params: &HashMap<String, String>,
+    name: &str,
+) -> Result<[u8; N], ApiError> {
+    let text = params
+        .get(name)
+        .ok_or_else(|| bad_param(format!("{name} is required ({} hex digits)", 2 * N)))?;
+    let bytes = hex::decode(text)
+        .ok()
+        .filter(|b| b.len() == N)
+        .ok_or_else(|| bad_param(format!("{name} must be {} hex digits", 2 * N)))?;
+    bytes
+        .try_into()
+        .map_err(|_| bad_param(format!("{name} must be {} hex digits", 2 * N)))
+}
+
+fn respond(
+    content_type: &'static str,
+    chain: Option<(&'static str, &HeaderValue)>,
+    body: Bytes,
+) -> Response {
+    let mut headers = HeaderMap::new();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Some((name, value)) = chain {
+        headers.insert(HeaderName::from_static(name), value.clone());
+    }
+    (StatusCode::OK, headers, body).into_response()
+}
+
+async fn tcb(
+    state: &AppState,
+    tee: &str,
+    params: &HashMap<String, String>,
+) -> Result<Response, ApiError> {
+    let fmspc = hex::encode(hex_param::<6>(params, "fmspc")?);
+    check_update(params)?;
+    let key = (tee.to_string(), fmspc.clone());
+    let mut item = state.pccs.current().tcb.get(&key).cloned();
+    if item.is_none() {
+        state.pccs.reload_if_stale(state).await?;
+        item = state.pccs.current().tcb.get(&key).cloned();
+    }
+    if item.is_none() {
+        if let Some(upstream) = &state.pccs.upstream {
+            // This route names no PCK CA; either CA's CRL completes the set.
+            let mut outcome = fill(state, upstream, tee, &fmspc, "processor").await;
+            if matches!(&outcome, Err(e) if e.kind == "upstream_unavailable") {
+                outcome = fill(state, upstream, tee, &fmspc, "platform").await;
+            }
+            outcome?;
+            item = state.pccs.current().tcb.get(&key).cloned();
+        }
+    }
+    let item = item.ok_or_else(|| {
+        not_cached(format!(
+            "no {} TCB Info is cached for FMSPC {fmspc}: import it with `scute collateral import DIR`, \
+             PUT /sgx/certification/v4/platformcollateral, or start the service with --upstream URL",
+            tee.to_uppercase()
+        ))
+    })?;
+    Ok(respond(
+        "application/json",
+        Some(("tcb-info-issuer-chain", &item.chain)),
+        item.body,
+    ))
+}
+
+async fn sgx_tcb(State(state): Shared, Query(params): Params) -> Result<Response, ApiError> {
+    tcb(&state, "sgx", &params).await
+}
+
+async fn tdx_tcb(State(state): Shared, Query(params): Params) -> Result<Response, ApiError> {
+    tcb(&state, "tdx", &params).await
+}
+
+async fn qe(
+    state: &AppState,
+    tee: &str,
+    params: &HashMap<String, String>,
+) -> Result<Response, ApiError> {
+    check_update(params)?;
+    let mut item = state.pccs.current().qe.get(tee).cloned();
+    if item.is_none() {
+        state.pccs.reload_if_stale(state).await?;
+        item = state.pccs.current().qe.get(tee).cloned();
+    }
+    let item = item.ok_or_else(|| {
+        not_cached(format!(
+            "no {} QE Identity is cached: import a {tee} collateral set (`scute collateral import DIR`) \
+             or fetch one through --upstream with a TCB Info request for the platform's FMSPC",
+            tee.to_uppercase()
+        ))
+    })?;
+    Ok(respond(
+        "application/json",
+        Some(("sgx-enclave-identity-issuer-chain", &item.chain)),
+        item.body,
+    ))
+}
+
+async fn sgx_qe(State(state): Shared, Query(params): Params) -> Result<Response, ApiError> {
+    qe(&state, "sgx", &params).await
+}
+
+async fn tdx_qe(State(state): Shared, Query(params): Params) -> Result<Response, ApiError> {
+    qe(&state, "tdx", &params).await
+}
+
+async fn qve(State(state): Shared, Query(params): Params) -> Result<Response, ApiError> {
+    check_update(&params)?;
+    let (body, chain) = state.store.pccs_item("qve_identity").await?.ok_or_else(|| {
+        not_cached("no QvE Identity is cached: PUT /sgx/certification/v4/platformcollateral with a qveidentity")
+    })?;
+    let chain = chain_header(chain.as_bytes()).ok_or_else(|| ApiError::internal("stored chain"))?;
+    Ok(respond(
+        "application/json",
+        Some(("sgx-enclave-identity-issuer-chain", &chain)),
+        Bytes::from(body),
+    ))
+}
+
+async fn pck_crl(State(state): Shared, Query(params): Params) -> Result<Response, ApiError> {
+    let ca = match params.get("ca").map(String::as_str) {
+        Some(ca @ ("processor" | "platform")) => ca.to_string(),
+        Some(other) => {
+            return Err(bad_param(format!(
+                "ca must be processor or platform, not {other:?}"
+            )))
+        }
+        None => return Err(bad_param("ca is required (processor or platform)")),
+    };
+    let der = match params.get("encoding").map(String::as_str) {
+        Some("der") => true,
+        None => false,
+        Some(other) => {
+            return Err(bad_param(format!(
+                "encoding must be der when given, not {other:?}"
+            )))
+        }
+    };
+    let mut item = state.pccs.current().pck_crl.get(&ca).cloned();
+    if item.is_none() {
+        state.pccs.reload_if_stale(&state).await?;
+        item = state.pccs.current().pck_crl.get(&ca).cloned();
+    }
+    let item = item.ok_or_else(|| {
+        not_cached(format!(
+            "no PCK CRL of the {ca} CA is cached: import a collateral set for a platform whose PCK \
+             certificate the {ca} CA issued"
+        ))
+    })?;
+    let chain = Some(("sgx-pck-crl-issuer-chain", &item.chain));
+    Ok(if der {
+        respond("application/pkix-crl", chain, item.body)
+    } else {
+        respond(
+            "application/x-pem-file",
+            chain,
+            Bytes::from(hex::encode(&item.body)),
+        )
+    })
+}
+
+async fn root_crl(State(state): Shared) -> Result<Response, ApiError> {
+    let mut body = state.pccs.current().root_crl_hex.clone();
+    if body.is_none() {
+        state.pccs.reload_if_stale(&state).await?;
+        body = state.pccs.current().root_crl_hex.clone();
+    }
+    let body = body.ok_or_else(|| {
+        not_cached(
+            "no Root CA CRL is cached: import any collateral set (`scute collateral import DIR`)",
+        )
+    })?;
+    Ok(respond("application/pkix-crl", None, body))
+}
+
+/// The SGX TCB Info of `fmspc`, verified, for PCK certificate selection.
+pub(crate) async fn sgx_tcb_info(
+    state: &AppState,
+    fmspc: &str,
+) -> Result<Option<Arc<scute_dcap::VerifiedCollateral>>, ApiError> {
+    if let Some(v) = state.pccs.current().sgx_tcb_info.get(fmspc) {
+        return Ok(Some(v.clone()));
+    }
+    state.pccs.reload_if_stale(state).await?;
+    Ok(state.pccs.current().sgx_tcb_info.get(fmspc).cloned())
+}
+
+/// Admin check for PCCS admin routes: `Authorization: Bearer T` or PCCS's `admin-token: T`.
+pub(crate) fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    use aws_lc_rs::digest::{digest, SHA256};
+    let presented = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .or_else(|| headers.get("admin-token").and_then(|v| v.to_str().ok()))
+        .ok_or_else(ApiError::unauthorized)?;
+    let hash = digest(&SHA256, presented.trim().as_bytes());
+    aws_lc_rs::constant_time::verify_slices_are_equal(hash.as_ref(), &state.admin_token_sha256)
+        .map_err(|_| ApiError::unauthorized())
+}
+
+impl Pccs {
+    /// Freshness and refresh outcomes, in the Prometheus text format.
+    pub(crate) fn render_metrics(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        let _ = writeln!(out, "# HELP scute_collateral_next_update_seconds When each stored collateral set stops being valid (Unix time).\n# TYPE scute_collateral_next_update_seconds gauge");
+        for s in self.sets() {
+            let _ = writeln!(
+                out,
+                "scute_collateral_next_update_seconds{{tee=\"{}\",fmspc=\"{}\",ca=\"{}\"}} {}",
+                s.tee, s.fmspc, s.ca, s.next_update
+            );
+        }
+        let _ = writeln!(out, "# HELP scute_collateral_refresh_total Background refreshes by result.\n# TYPE scute_collateral_refresh_total counter");
+        let _ = writeln!(
+            out,
+            "scute_collateral_refresh_total{{result=\"ok\"}} {}",
+            self.refreshes_ok.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "scute_collateral_refresh_total{{result=\"failed\"}} {}",
+            self.refreshes_failed.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(out, "# HELP scute_collateral_upstream_rejected_total Upstream collateral refused because it did not verify.\n# TYPE scute_collateral_upstream_rejected_total counter");
+        let _ = writeln!(
+            out,
+            "scute_collateral_upstream_rejected_total {}",
+            self.upstream_rejected.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(out, "# HELP scute_collateral_last_refresh_seconds Unix time of the last successful refresh.\n# TYPE scute_collateral_last_refresh_seconds gauge");
+        let _ = writeln!(
+            out,
+            "scute_collateral_last_refresh_seconds {}",
+            self.last_refresh.load(Ordering::Relaxed)
+        );
+        out
+    }
+}

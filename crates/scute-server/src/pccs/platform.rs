@@ -1,0 +1,394 @@
+//! Registered platforms: `GET /pckcert` (Intel's PCK certificate selection over the platform's
+//! stored certificates) and the admin `PUT /platformcollateral` import of the JSON that
+//! PccsAdminTool exports; everything in it is verified before anything is stored.
+
+use super::{hex_param, not_cached, require_admin, Shared};
+use crate::error::ApiError;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::Query;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use scute_dcap::{select_pck_cert, Collateral, PckTcb, RawTcb};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, HashMap};
+
+/// `GET /sgx/certification/v4/pckcert?qeid=&cpusvn=&pcesvn=&pceid=[&encrypted_ppid=]`.
+/// `pcesvn` is the little-endian hex of the 16-bit SVN, as dcap-qvl and QPL send it.
+pub(crate) async fn pck_cert(
+    axum::extract::State(state): Shared,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let qe_id = hex::encode(hex_param::<16>(&params, "qeid")?);
+    let cpu_svn = hex_param::<16>(&params, "cpusvn")?;
+    let pce_svn = u16::from_le_bytes(hex_param::<2>(&params, "pcesvn")?);
+    let pce_id = hex::encode(hex_param::<2>(&params, "pceid")?);
+    if let Some(ppid) = params.get("encrypted_ppid") {
+        if hex::decode(ppid).is_err() {
+            return Err(ApiError::bad_request(
+                "pccs_bad_parameter",
+                "encrypted_ppid must be hex",
+            ));
+        }
+    }
+    let rows = state.store.pck_certs(&qe_id, &pce_id).await?;
+    let unregistered = || {
+        not_cached(format!(
+            "no PCK certificate of platform qeid={qe_id} pceid={pce_id} covers cpusvn={} pcesvn={pce_svn}: \
+             register the platform's PCK certificates with PUT /sgx/certification/v4/platformcollateral",
+            hex::encode(cpu_svn)
+        ))
+    };
+    let Some((_, fmspc, ..)) = rows.first() else {
+        return Err(unregistered());
+    };
+    let tcb_info = super::sgx_tcb_info(&state, fmspc).await?.ok_or_else(|| {
+        not_cached(format!(
+            "no SGX TCB Info is cached for FMSPC {fmspc}, which PCK certificate selection needs"
+        ))
+    })?;
+    let mut tcbs = Vec::with_capacity(rows.len());
+    for (_, _, _, cert, chain) in &rows {
+        let chain_pem = format!("{cert}\n{chain}");
+        let ext = tcb_info
+            .verify_pck_certificate(chain_pem.as_bytes())
+            .map_err(|e| ApiError::internal(format!("stored PCK certificate: {e}")))?;
+        tcbs.push(ext.tcb);
+    }
+    let chosen = select_pck_cert(RawTcb { cpu_svn, pce_svn }, &tcbs, tcb_info.tcb_info())
+        .and_then(|i| rows.get(i).zip(tcbs.get(i)))
+        .ok_or_else(unregistered)?;
+    let ((_, fmspc, ca, cert, chain), tcb) = chosen;
+    let tcbm = format!(
+        "{}{}",
+        hex::encode_upper(tcb.cpu_svn),
+        hex::encode_upper((tcb.pce_svn as u16).to_le_bytes())
+    );
+    let mut headers = HeaderMap::new();
+    let header = |v: &str| HeaderValue::from_str(v).map_err(ApiError::internal);
+    headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-pem-file"),
+    );
+    headers.insert(HeaderName::from_static("sgx-tcbm"), header(&tcbm)?);
+    headers.insert(
+        HeaderName::from_static("sgx-fmspc"),
+        header(&fmspc.to_uppercase())?,
+    );
+    headers.insert(
+        HeaderName::from_static("sgx-pck-certificate-ca-type"),
+        header(ca)?,
+    );
+    headers.insert(
+        HeaderName::from_static("sgx-pck-certificate-issuer-chain"),
+        super::chain_header(chain.as_bytes()).ok_or_else(|| ApiError::internal("stored chain"))?,
+    );
+    Ok((StatusCode::OK, headers, cert.clone()).into_response())
+}
+
+#[derive(Deserialize)]
+struct PlatformCollateral {
+    #[serde(default)]
+    #[allow(dead_code)]
+    platforms: Vec<Value>,
+    collaterals: Collaterals,
+}
+
+#[derive(Deserialize)]
+struct Collaterals {
+    #[serde(default)]
+    pck_certs: Vec<PlatformCerts>,
+    #[serde(default)]
+    tcbinfos: Vec<TcbInfos>,
+    #[serde(default)]
+    pckcacrl: BTreeMap<String, String>,
+    #[serde(default)]
+    qeidentity: String,
+    #[serde(default)]
+    tdqeidentity: String,
+    #[serde(default)]
+    qveidentity: String,
+    certificates: Certificates,
+    rootcacrl: String,
+}
+
+#[derive(Deserialize)]
+struct PlatformCerts {
+    qe_id: String,
+    pce_id: String,
+    certs: Vec<TcbCert>,
+}
+
+#[derive(Deserialize)]
+struct TcbCert {
+    cert: String,
+}
+
+#[derive(Deserialize)]
+struct TcbInfos {
+    fmspc: String,
+    #[serde(default)]
+    sgx_tcbinfo: Option<Box<RawValue>>,
+    #[serde(default)]
+    tdx_tcbinfo: Option<Box<RawValue>>,
+}
+
+#[derive(Deserialize)]
+struct Certificates {
+    #[serde(rename = "SGX-PCK-Certificate-Issuer-Chain", default)]
+    pck: BTreeMap<String, String>,
+    #[serde(rename = "TCB-Info-Issuer-Chain", alias = "SGX-TCB-Info-Issuer-Chain")]
+    tcb_info: String,
+    #[serde(rename = "SGX-Enclave-Identity-Issuer-Chain")]
+    enclave_identity: String,
+}
+
+fn bad(detail: impl Into<String>) -> ApiError {
+    ApiError::bad_request("bad_field", detail)
+}
+
+fn unescape(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
+    let bytes: Vec<u8> = percent_encoding::percent_decode_str(text).collect();
+    if bytes.is_empty() {
+        return Err(bad(format!("{field} is empty")));
+    }
+    Ok(bytes)
+}
+
+/// A PCS body given either as its text or as the parsed object; the object is written back
+/// compactly in its own member order (serde_transcode), which is how Intel signs it. Anything
+/// else fails signature verification later and is refused.
+fn signed_body(raw: &RawValue) -> Result<Vec<u8>, ApiError> {
+    if let Ok(text) = serde_json::from_str::<String>(raw.get()) {
+        return Ok(text.into_bytes());
+    }
+    let mut out = Vec::new();
+    let mut de = serde_json::Deserializer::from_str(raw.get());
+    serde_transcode::transcode(&mut de, &mut serde_json::Serializer::new(&mut out))
+        .map_err(|e| bad(format!("collateral JSON: {e}")))?;
+    Ok(out)
+}
+
+fn crl(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
+    let text = text.trim();
+    if text.starts_with("-----BEGIN") {
+        return Ok(text.as_bytes().to_vec());
+    }
+    hex::decode(text).map_err(|e| bad(format!("{field}: {e}")))
+}
+
+/// `PUT /sgx/certification/v4/platformcollateral` (admin): the collateral and PCK certificates
+/// PccsAdminTool exports. All of it verifies, or nothing is stored.
+pub(crate) async fn put_platform_collateral(
+    axum::extract::State(state): Shared,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Json<Value>, ApiError> {
+    require_admin(&state, &headers)?;
+    let bytes = raw.map_err(|e| ApiError::new(e.status(), "bad_body", e.body_text()))?;
+    let input: PlatformCollateral = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::bad_request("malformed_json", format!("request body: {e}")))?;
+    let c = &input.collaterals;
+    let root_crl = crl("rootcacrl", &c.rootcacrl)?;
+    let tcb_chain = unescape("TCB-Info-Issuer-Chain", &c.certificates.tcb_info)?;
+    let identity_chain = unescape(
+        "SGX-Enclave-Identity-Issuer-Chain",
+        &c.certificates.enclave_identity,
+    )?;
+
+    // One set per FMSPC, TEE and PCK CA with a CRL in the upload.
+    let mut sets: Vec<BTreeMap<String, Vec<u8>>> = Vec::new();
+    for info in &c.tcbinfos {
+        for (tee, tcb, identity) in [
+            ("sgx", &info.sgx_tcbinfo, &c.qeidentity),
+            ("tdx", &info.tdx_tcbinfo, &c.tdqeidentity),
+        ] {
+            let Some(tcb) = tcb else { continue };
+            if identity.is_empty() {
+                return Err(bad(format!(
+                    "a {tee} TCB Info for FMSPC {} needs the {tee} QE identity",
+                    info.fmspc
+                )));
+            }
+            for (ca_key, crl_text) in &c.pckcacrl {
+                let ca = match ca_key.as_str() {
+                    "processorCrl" => "processor",
+                    "platformCrl" => "platform",
+                    other => {
+                        return Err(bad(format!(
+                            "pckcacrl.{other} is not processorCrl or platformCrl"
+                        )))
+                    }
+                };
+                let chain = c
+                    .certificates
+                    .pck
+                    .iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case(ca))
+                    .map(|(_, v)| unescape("SGX-PCK-Certificate-Issuer-Chain", v))
+                    .transpose()?
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "no SGX-PCK-Certificate-Issuer-Chain for the {ca} CA"
+                        ))
+                    })?;
+                let files = BTreeMap::from([
+                    ("tcb_info.json".to_string(), signed_body(tcb)?),
+                    ("tcb_info_issuer_chain.pem".into(), tcb_chain.clone()),
+                    ("qe_identity.json".into(), identity.as_bytes().to_vec()),
+                    (
+                        "qe_identity_issuer_chain.pem".into(),
+                        identity_chain.clone(),
+                    ),
+                    (
+                        if crl_text.trim().starts_with("-----") {
+                            "pck_crl.pem"
+                        } else {
+                            "pck_crl.der"
+                        }
+                        .into(),
+                        crl(ca_key, crl_text)?,
+                    ),
+                    ("pck_crl_issuer_chain.pem".into(), chain),
+                    (
+                        if root_crl.starts_with(b"-----") {
+                            "root_ca_crl.pem"
+                        } else {
+                            "root_ca_crl.der"
+                        }
+                        .into(),
+                        root_crl.clone(),
+                    ),
+                ]);
+                sets.push(files);
+            }
+        }
+    }
+
+    // Verify every set, then every PCK certificate and the QvE identity against them.
+    let mut verified = Vec::with_capacity(sets.len());
+    for files in &sets {
+        let collateral = Collateral::from_files(|n| files.get(n).cloned())
+            .map_err(|e| ApiError::bad_request("collateral_incomplete", e.to_string()))?;
+        let v = crate::collateral::verify_any(&collateral, &state.anchors)
+            .map_err(|e| rejected(format!("{}: {e}", e.kind())))?;
+        verified.push(v);
+    }
+    let mut certs = Vec::new();
+    for platform in &c.pck_certs {
+        let qe_id =
+            hex::decode(&platform.qe_id).map_err(|_| bad("pck_certs[].qe_id must be hex"))?;
+        let pce_id =
+            hex::decode(&platform.pce_id).map_err(|_| bad("pck_certs[].pce_id must be hex"))?;
+        for entry in &platform.certs {
+            let cert = String::from_utf8(unescape("pck_certs[].certs[].cert", &entry.cert)?)
+                .map_err(|_| bad("pck_certs[].certs[].cert must be PEM"))?;
+            let mut accepted = None;
+            for (files, v) in sets.iter().zip(&verified) {
+                let Some(chain) = files.get("pck_crl_issuer_chain.pem") else {
+                    continue;
+                };
+                let chain = String::from_utf8_lossy(chain).to_string();
+                if v.tcb_info().tee != scute_dcap::CollateralTee::Sgx {
+                    continue;
+                }
+                if let Ok(ext) = v.verify_pck_certificate(format!("{cert}\n{chain}").as_bytes()) {
+                    if ext.fmspc == v.tcb_info().fmspc {
+                        accepted = Some((
+                            ext,
+                            v.pck_ca().map(|c| c.name()).unwrap_or("processor"),
+                            chain,
+                        ));
+                        break;
+                    }
+                }
+            }
+            let (ext, ca, chain) = accepted.ok_or_else(|| {
+                rejected("a PCK certificate does not verify against the uploaded collateral (its FMSPC's SGX TCB Info, PCK CRL and issuer chain)")
+            })?;
+            certs.push((
+                hex::encode(&qe_id),
+                hex::encode(&pce_id),
+                tcbm(&ext.tcb),
+                hex::encode(ext.fmspc),
+                ca,
+                cert,
+                chain,
+            ));
+        }
+    }
+    let qve = if c.qveidentity.is_empty() {
+        None
+    } else {
+        let files = sets
+            .iter()
+            .find(|f| {
+                verified
+                    .iter()
+                    .any(|v| v.tcb_info().tee == scute_dcap::CollateralTee::Sgx)
+                    && !f.is_empty()
+            })
+            .ok_or_else(|| bad("a qveidentity needs an SGX TCB Info in the same upload"))?;
+        let collateral = Collateral::from_files(|n| {
+            if n == "qe_identity.json" {
+                Some(c.qveidentity.as_bytes().to_vec())
+            } else {
+                files.get(n).cloned()
+            }
+        })
+        .map_err(|e| ApiError::bad_request("collateral_incomplete", e.to_string()))?;
+        crate::collateral::verify_any(&collateral, &state.anchors)
+            .map_err(|e| rejected(format!("QvE identity: {}: {e}", e.kind())))?;
+        Some(c.qveidentity.clone())
+    };
+
+    let now = crate::now();
+    let mut stored = Vec::new();
+    for files in &sets {
+        let (fmspc, ca, tee) =
+            crate::collateral::import(&state.store, &state.anchors, files, now).await?;
+        stored.push(json!({"fmspc": fmspc, "ca": ca, "tee": tee}));
+    }
+    for (qe_id, pce_id, tcbm, fmspc, ca, cert, chain) in &certs {
+        state
+            .store
+            .put_pck_cert(qe_id, pce_id, tcbm, fmspc, ca, cert, chain, now)
+            .await?;
+    }
+    if let Some(qve) = &qve {
+        state
+            .store
+            .put_pccs_item(
+                "qve_identity",
+                qve,
+                &String::from_utf8_lossy(&identity_chain),
+                now,
+            )
+            .await?;
+    }
+    state.pccs.reload(&state).await?;
+    Ok(Json(json!({
+        "collateral": stored,
+        "pck_certificates": certs.len(),
+        "qve_identity": qve.is_some(),
+    })))
+}
+
+fn tcbm(tcb: &PckTcb) -> String {
+    format!(
+        "{}{}",
+        hex::encode_upper(tcb.cpu_svn),
+        hex::encode_upper((tcb.pce_svn as u16).to_le_bytes())
+    )
+}
+
+fn rejected(detail: impl Into<String>) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "collateral_rejected",
+        detail,
+    )
+}

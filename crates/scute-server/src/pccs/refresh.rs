@@ -1,0 +1,44 @@
+//! Background refresh: each stored set is fetched again from the upstream before it stops
+//! being valid; a failed refresh keeps the last valid set and is counted in `/metrics`.
+
+use crate::AppState;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long before a set's end of validity it is refreshed.
+const AHEAD_SECS: i64 = 24 * 3600;
+/// How often the sets are looked at.
+const TICK: Duration = Duration::from_secs(60);
+
+pub(crate) async fn run(state: Arc<AppState>) {
+    loop {
+        refresh_due(&state, crate::now()).await;
+        tokio::time::sleep(TICK).await;
+    }
+}
+
+/// Refreshes every set whose validity ends within `AHEAD_SECS` of `now`.
+pub(crate) async fn refresh_due(state: &AppState, now: i64) {
+    let Some(upstream) = &state.pccs.upstream else {
+        return;
+    };
+    for set in state.pccs.sets() {
+        if set.next_update - AHEAD_SECS > now {
+            continue;
+        }
+        match super::fill(state, upstream, &set.tee, &set.fmspc, &set.ca).await {
+            Ok(()) => {
+                state.pccs.refreshes_ok.fetch_add(1, Ordering::Relaxed);
+                state.pccs.last_refresh.store(now, Ordering::Relaxed);
+            }
+            Err(e) => {
+                state.pccs.refreshes_failed.fetch_add(1, Ordering::Relaxed);
+                eprintln!(
+                    "refreshing {} collateral for FMSPC {}: {}; keeping the stored set",
+                    set.tee, set.fmspc, e.detail
+                );
+            }
+        }
+    }
+}

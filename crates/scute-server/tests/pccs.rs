@@ -1,0 +1,511 @@
+//! The PCCS v4 routes over real sockets: dcap-qvl's own collateral client fetches from
+//! `scute serve` and the result verifies to the vector's verdict; a second service fills its
+//! cache from the first; tampered upstream collateral is refused; every error path.
+
+use scute_server::Config;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+const VECTORS: &str = "../../../shared/vectors";
+
+fn case(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join(VECTORS)
+        .join(name)
+}
+
+fn files(name: &str) -> BTreeMap<String, Vec<u8>> {
+    scute_dcap::Collateral::FILE_NAMES
+        .iter()
+        .filter_map(|n| {
+            std::fs::read(case(name).join(n))
+                .ok()
+                .map(|b| (n.to_string(), b))
+        })
+        .collect()
+}
+
+fn expected(name: &str) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(case(name).join("expected.json")).unwrap()).unwrap()
+}
+
+struct Service {
+    url: String,
+    _dir: tempfile::TempDir,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Service {
+    async fn start(import: &[&str], tweak: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        for name in import {
+            scute_server::import_collateral(&data, &[], &files(name))
+                .await
+                .unwrap();
+        }
+        let mut config = Config {
+            listen: "127.0.0.1:0".into(),
+            data_dir: data.clone(),
+            ..Config::default()
+        };
+        tweak(&mut config);
+        let running = scute_server::start(config).await.unwrap();
+        let url = format!("http://{}", running.addr);
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            running
+                .serve(async {
+                    let _ = rx.await;
+                })
+                .await
+                .unwrap();
+        });
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        Self {
+            url,
+            _dir: dir,
+            stop: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    async fn stop(mut self) {
+        let _ = self.stop.take().map(|tx| tx.send(()));
+        if let Some(task) = self.task.take() {
+            task.abort();
+            let _ = task.await;
+        }
+    }
+}
+
+async fn get(url: &str) -> reqwest::Response {
+    reqwest::Client::new().get(url).send().await.unwrap()
+}
+
+/// dcap-qvl's client (its `collateral` module: pckcrl?ca=…&encoding=der, tcb?fmspc=…&update=standard,
+/// qe/identity?update=standard, rootcacrl as hex) against our routes, then dcap-qvl's verifier.
+async fn dcap_qvl_verifies(url: &str, name: &str) {
+    let quote = std::fs::read(case(name).join("quote.bin")).unwrap();
+    let collateral = dcap_qvl::collateral::CollateralClient::with_default_http(url)
+        .unwrap()
+        .fetch(&quote)
+        .await
+        .unwrap();
+    let exp = expected(name);
+    let at = exp["verify_time_unix"].as_u64().unwrap();
+    let report = dcap_qvl::verify::verify(&quote, &collateral, at).unwrap();
+    assert_eq!(
+        report.status,
+        exp["result"]["tcb_status"].as_str().unwrap(),
+        "{name}"
+    );
+    // Byte for byte what the vector holds.
+    assert_eq!(
+        collateral.pck_crl,
+        std::fs::read(case(name).join("pck_crl.der")).unwrap()
+    );
+    assert_eq!(
+        collateral.root_ca_crl,
+        std::fs::read(case(name).join("root_ca_crl.der")).unwrap()
+    );
+}
+
+#[tokio::test]
+async fn dcap_qvl_client_fetches_and_verifies_sgx_and_tdx() {
+    let service = Service::start(&["dcapqvl-sgx-v3", "dcapqvl-tdx-v4"], |_| {}).await;
+    dcap_qvl_verifies(&service.url, "dcapqvl-sgx-v3").await;
+    dcap_qvl_verifies(&service.url, "dcapqvl-tdx-v4").await;
+
+    let tdx = files("dcapqvl-tdx-v4");
+    let fmspc = expected("dcapqvl-tdx-v4")["result"]["claims"]["fmspc"]
+        .as_str()
+        .unwrap()
+        .to_uppercase();
+    let r = get(&format!(
+        "{}/tdx/certification/v4/tcb?fmspc={fmspc}",
+        service.url
+    ))
+    .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "application/json");
+    let chain = r.headers()["tcb-info-issuer-chain"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        chain.starts_with("-----BEGIN%20CERTIFICATE-----%0A"),
+        "{chain}"
+    );
+    let decoded: Vec<u8> = percent_encoding::percent_decode_str(&chain).collect();
+    assert_eq!(decoded, tdx["tcb_info_issuer_chain.pem"]);
+    assert_eq!(
+        r.bytes().await.unwrap().as_ref(),
+        tdx["tcb_info.json"].as_slice()
+    );
+
+    let r = get(&format!(
+        "{}/sgx/certification/v4/pckcrl?ca=processor",
+        service.url
+    ))
+    .await;
+    assert_eq!(r.status(), 200);
+    assert!(r.headers().contains_key("sgx-pck-crl-issuer-chain"));
+    let hex_text = r.text().await.unwrap();
+    assert!(hex::decode(&hex_text).is_ok());
+    let r = get(&format!(
+        "{}/tdx/certification/v4/qe/identity?update=standard",
+        service.url
+    ))
+    .await;
+    assert!(r
+        .headers()
+        .contains_key("sgx-enclave-identity-issuer-chain"));
+    assert_eq!(
+        r.bytes().await.unwrap().as_ref(),
+        tdx["qe_identity.json"].as_slice()
+    );
+    service.stop().await;
+}
+
+async fn problem(url: &str, status: u16, kind: &str) -> serde_json::Value {
+    let r = get(url).await;
+    assert_eq!(r.status().as_u16(), status, "{url}");
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["type"], format!("urn:scute:problem:{kind}"), "{url}");
+    body
+}
+
+#[tokio::test]
+async fn error_paths_say_what_to_do() {
+    let service = Service::start(&["dcapqvl-sgx-v3"], |_| {}).await;
+    let u = &service.url;
+    for bad in [
+        "fmspc=00A06711",
+        "fmspc=zz0000000000",
+        "",
+        "fmspc=00a067110000&update=late",
+    ] {
+        problem(
+            &format!("{u}/sgx/certification/v4/tcb?{bad}"),
+            400,
+            "pccs_bad_parameter",
+        )
+        .await;
+    }
+    problem(
+        &format!("{u}/sgx/certification/v4/pckcrl?ca=other"),
+        400,
+        "pccs_bad_parameter",
+    )
+    .await;
+    problem(
+        &format!("{u}/sgx/certification/v4/pckcrl"),
+        400,
+        "pccs_bad_parameter",
+    )
+    .await;
+    problem(
+        &format!("{u}/sgx/certification/v4/pckcrl?ca=processor&encoding=pem"),
+        400,
+        "pccs_bad_parameter",
+    )
+    .await;
+    let body = problem(
+        &format!("{u}/sgx/certification/v4/tcb?fmspc=112233445566"),
+        404,
+        "pccs_not_cached",
+    )
+    .await;
+    let detail = body["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("112233445566") && detail.contains("scute collateral import"),
+        "{detail}"
+    );
+    // SGX is held for this FMSPC, TDX is not.
+    problem(
+        &format!("{u}/tdx/certification/v4/tcb?fmspc=00a067110000"),
+        404,
+        "pccs_not_cached",
+    )
+    .await;
+    problem(
+        &format!("{u}/tdx/certification/v4/qe/identity"),
+        404,
+        "pccs_not_cached",
+    )
+    .await;
+    problem(
+        &format!("{u}/sgx/certification/v4/pckcrl?ca=platform"),
+        404,
+        "pccs_not_cached",
+    )
+    .await;
+    problem(
+        &format!("{u}/sgx/certification/v4/qve/identity"),
+        404,
+        "pccs_not_cached",
+    )
+    .await;
+    problem(
+        &format!("{u}/sgx/certification/v4/pckcert?qeid=00&cpusvn=00&pcesvn=00&pceid=00"),
+        400,
+        "pccs_bad_parameter",
+    )
+    .await;
+    let r = reqwest::Client::new()
+        .put(format!("{u}/sgx/certification/v4/platformcollateral"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    service.stop().await;
+}
+
+#[tokio::test]
+async fn a_second_service_fills_from_the_first_and_keeps_it_when_the_first_is_down() {
+    let first = Service::start(&["dcapqvl-tdx-v4"], |_| {}).await;
+    let first_url = first.url.clone();
+    let second = Service::start(&[], |c| c.pccs_url = Some(first_url.clone())).await;
+    let fmspc = expected("dcapqvl-tdx-v4")["result"]["claims"]["fmspc"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let route = format!("/tdx/certification/v4/tcb?fmspc={fmspc}");
+    let from_first = get(&format!("{}{route}", first.url))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    let r = get(&format!("{}{route}", second.url)).await;
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    let r = get(&format!("{}{route}", second.url)).await;
+    assert_eq!(r.bytes().await.unwrap(), from_first);
+    // Now the rest of the set is served by the second alone, also to dcap-qvl.
+    first.stop().await;
+    let r = get(&format!("{}{route}", second.url)).await;
+    assert_eq!(r.status(), 200);
+    dcap_qvl_verifies(&second.url, "dcapqvl-tdx-v4").await;
+    second.stop().await;
+}
+
+/// An upstream that serves the TDX vector with one byte of TCB Info changed.
+async fn tampering_upstream() -> String {
+    use axum::http::HeaderMap;
+    use axum::routing::get;
+    let f = files("dcapqvl-tdx-v4");
+    let enc = |b: &[u8]| {
+        percent_encoding::utf8_percent_encode(
+            std::str::from_utf8(b).unwrap(),
+            percent_encoding::NON_ALPHANUMERIC,
+        )
+        .to_string()
+    };
+    let tcb = String::from_utf8(f["tcb_info.json"].clone())
+        .unwrap()
+        .replacen("UpToDate", "OutOfDate", 1);
+    let with = |name: &'static str, chain: String, body: Vec<u8>| {
+        move || {
+            let (chain, body) = (chain.clone(), body.clone());
+            async move {
+                let mut h = HeaderMap::new();
+                h.insert(name, chain.parse().unwrap());
+                (h, body)
+            }
+        }
+    };
+    let app = axum::Router::new()
+        .route(
+            "/tdx/certification/v4/tcb",
+            get(with(
+                "tcb-info-issuer-chain",
+                enc(&f["tcb_info_issuer_chain.pem"]),
+                tcb.into_bytes(),
+            )),
+        )
+        .route(
+            "/tdx/certification/v4/qe/identity",
+            get(with(
+                "sgx-enclave-identity-issuer-chain",
+                enc(&f["qe_identity_issuer_chain.pem"]),
+                f["qe_identity.json"].clone(),
+            )),
+        )
+        .route(
+            "/sgx/certification/v4/pckcrl",
+            get(with(
+                "sgx-pck-crl-issuer-chain",
+                enc(&f["pck_crl_issuer_chain.pem"]),
+                f["pck_crl.der"].clone(),
+            )),
+        )
+        .route(
+            "/sgx/certification/v4/rootcacrl",
+            get(with(
+                "x-unused",
+                String::new(),
+                hex::encode(&f["root_ca_crl.der"]).into_bytes(),
+            )),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+#[tokio::test]
+async fn tampered_upstream_collateral_is_refused_and_nothing_is_stored() {
+    let upstream = tampering_upstream().await;
+    let service = Service::start(&[], |c| c.pccs_url = Some(upstream.clone())).await;
+    let fmspc = expected("dcapqvl-tdx-v4")["result"]["claims"]["fmspc"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let url = format!("{}/tdx/certification/v4/tcb?fmspc={fmspc}", service.url);
+    problem(&url, 502, "upstream_rejected").await;
+    // Nothing was stored: the QE identity of that set is not served either.
+    problem(
+        &format!("{}/tdx/certification/v4/qe/identity", service.url),
+        404,
+        "pccs_not_cached",
+    )
+    .await;
+    let metrics = get(&format!("{}/metrics", service.url))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("scute_collateral_upstream_rejected_total 1"),
+        "{metrics}"
+    );
+    service.stop().await;
+}
+
+#[tokio::test]
+async fn an_unreachable_upstream_is_a_502_not_a_hang() {
+    let service = Service::start(&[], |c| c.pccs_url = Some("http://127.0.0.1:1".into())).await;
+    problem(
+        &format!(
+            "{}/sgx/certification/v4/tcb?fmspc=00a067110000",
+            service.url
+        ),
+        502,
+        "upstream_unavailable",
+    )
+    .await;
+    service.stop().await;
+}
+
+/// PccsAdminTool's `platform_collaterals.json` for the SGX vector's platform: its PCK
+/// certificate (from the quote), the FMSPC's SGX TCB Info as an object, CRLs in hex.
+fn platform_collateral(qe_id: &str) -> (String, String) {
+    let f = files("dcapqvl-sgx-v3");
+    let quote_bytes = std::fs::read(case("dcapqvl-sgx-v3").join("quote.bin")).unwrap();
+    let quote = scute_quote::Quote::decode(&quote_bytes).unwrap();
+    let pem = std::str::from_utf8(quote.signature.certification_data.pck_chain_pem().unwrap())
+        .unwrap()
+        .trim_end_matches('\0')
+        .to_string();
+    let end = "-----END CERTIFICATE-----";
+    let cut = pem.find(end).unwrap() + end.len();
+    let (leaf, chain) = (pem[..cut].to_string(), pem[cut..].trim().to_string() + "\n");
+    let enc = |t: &str| {
+        percent_encoding::utf8_percent_encode(t, percent_encoding::NON_ALPHANUMERIC).to_string()
+    };
+    let text = |n: &str| String::from_utf8(f[n].clone()).unwrap();
+    let tcb: serde_json::Value = serde_json::from_slice(&f["tcb_info.json"]).unwrap();
+    let body = serde_json::json!({
+        "platforms": [],
+        "collaterals": {
+            "version": 4,
+            "pck_certs": [{"qe_id": qe_id, "pce_id": "0000", "enc_ppid": "", "platform_manifest": "",
+                           "certs": [{"tcbm": "", "tcb": {}, "cert": enc(&leaf)}]}],
+            "tcbinfos": [{"fmspc": "00a067110000", "sgx_tcbinfo": tcb}],
+            "pckcacrl": {"processorCrl": hex::encode(&f["pck_crl.der"])},
+            "qeidentity": text("qe_identity.json"),
+            "tdqeidentity": "",
+            "qveidentity": "",
+            "certificates": {
+                "SGX-PCK-Certificate-Issuer-Chain": {"PROCESSOR": enc(&chain)},
+                "TCB-Info-Issuer-Chain": enc(&text("tcb_info_issuer_chain.pem")),
+                "SGX-Enclave-Identity-Issuer-Chain": enc(&text("qe_identity_issuer_chain.pem")),
+            },
+            "rootcacrl": hex::encode(&f["root_ca_crl.der"]),
+        }
+    });
+    (body.to_string(), leaf)
+}
+
+#[tokio::test]
+async fn pck_certificate_selection_on_the_sgx_vectors_platform() {
+    let service = Service::start(&[], |_| {}).await;
+    let admin = std::fs::read_to_string(service._dir.path().join("data/admin-token")).unwrap();
+    let qe_id = "00112233445566778899aabbccddeeff";
+    let (body, leaf) = platform_collateral(qe_id);
+    let put = |token: String, body: String| {
+        reqwest::Client::new()
+            .put(format!(
+                "{}/sgx/certification/v4/platformcollateral",
+                service.url
+            ))
+            .header("admin-token", token.trim())
+            .body(body)
+            .send()
+    };
+    // A PCK certificate that does not chain to the uploaded CRL issuer is refused whole.
+    let bad = body.replacen("MIIE", "MIIF", 1);
+    assert_eq!(put(admin.clone(), bad).await.unwrap().status(), 422);
+    let r = put(admin.clone(), body).await.unwrap();
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+
+    // The certificate's own TCB (from its SGX extension): cpusvn 0b0b0202ff01…, PCESVN 13.
+    let cert_cpusvn = "0b0b0202ff0100000000000000000000";
+    let ask = |cpusvn: &str, pcesvn: u16| {
+        format!(
+            "{}/sgx/certification/v4/pckcert?qeid={qe_id}&cpusvn={cpusvn}&pcesvn={}&pceid=0000&encrypted_ppid=00",
+            service.url,
+            hex::encode(pcesvn.to_le_bytes())
+        )
+    };
+    for (cpusvn, pcesvn) in [
+        (cert_cpusvn, 13),                        // exact TCB
+        ("0b0b1a18ffff04000000000000000000", 13), // higher CPUSVN (the quote's)
+        (cert_cpusvn, 14),                        // higher PCESVN
+    ] {
+        let r = get(&ask(cpusvn, pcesvn)).await;
+        assert_eq!(r.status(), 200, "{cpusvn} {pcesvn}");
+        assert_eq!(
+            r.headers()["sgx-tcbm"],
+            "0B0B0202FF01000000000000000000000D00"
+        );
+        assert_eq!(r.headers()["sgx-fmspc"], "00A067110000");
+        assert_eq!(r.headers()["sgx-pck-certificate-ca-type"], "processor");
+        assert!(r.headers().contains_key("sgx-pck-certificate-issuer-chain"));
+        assert_eq!(r.text().await.unwrap(), leaf);
+    }
+    for (cpusvn, pcesvn) in [(cert_cpusvn, 12), ("0b0a0202ff0100000000000000000000", 13)] {
+        problem(&ask(cpusvn, pcesvn), 404, "pccs_not_cached").await;
+    }
+    // Another platform is not registered.
+    problem(
+        &ask(cert_cpusvn, 13).replace(qe_id, "ffeeddccbbaa99887766554433221100"),
+        404,
+        "pccs_not_cached",
+    )
+    .await;
+    // The import also filled the collateral routes.
+    let r = get(&format!(
+        "{}/sgx/certification/v4/tcb?fmspc=00A067110000",
+        service.url
+    ))
+    .await;
+    assert_eq!(
+        r.bytes().await.unwrap().as_ref(),
+        files("dcapqvl-sgx-v3")["tcb_info.json"].as_slice()
+    );
+    service.stop().await;
+}
