@@ -7,9 +7,11 @@ mod appraisal;
 mod collateral;
 mod config;
 mod error;
+mod kbs;
 mod metrics;
 mod nonce;
 mod openapi;
+mod pipeline;
 mod secrets;
 mod store;
 mod token;
@@ -17,6 +19,7 @@ mod token;
 pub use appraisal::{DEFAULT_POLICY, DEFAULT_POLICY_ID};
 pub use config::Config;
 pub use error::{ApiError, ServerError, PROBLEM_TYPE_PREFIX};
+pub use kbs::{DEFAULT_RESOURCE_POLICY, SESSION_COOKIE};
 pub use store::Store;
 pub use token::EAR_PROFILE;
 
@@ -43,6 +46,10 @@ pub(crate) struct AppState {
     anchors: Vec<TrustAnchor>,
     admin_token_sha256: Vec<u8>,
     metrics: metrics::Metrics,
+    sealer: secrets::Sealer,
+    resource_policy: RwLock<Arc<regorus::Engine>>,
+    token_verifier: token::Verifier,
+    kbs_auths: std::sync::atomic::AtomicU64,
 }
 
 pub(crate) async fn load_policies(store: &Store) -> Result<Policies, String> {
@@ -133,6 +140,13 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         }
     };
     let policies = load_policies(&store).await.map_err(ServerError::Config)?;
+    let resource_policy = {
+        let rego = store.kbs_resource_policy().await?;
+        let rego = rego.as_deref().unwrap_or(kbs::DEFAULT_RESOURCE_POLICY);
+        kbs::compile_resource_policy(rego)
+            .map_err(|e| ServerError::Config(format!("stored resource policy: {e}")))?
+    };
+    let token_verifier = token::Verifier::new(&signer, &config.kbs_trusted_jwks)?;
     let anchors = trust_anchors(&config)?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
@@ -154,6 +168,10 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         anchors,
         admin_token_sha256,
         metrics: metrics::Metrics::default(),
+        sealer,
+        resource_policy: RwLock::new(Arc::new(resource_policy)),
+        token_verifier,
+        kbs_auths: std::sync::atomic::AtomicU64::new(0),
     });
     Ok(Running {
         addr,
