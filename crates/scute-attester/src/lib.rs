@@ -33,6 +33,9 @@ pub struct Evidence {
 pub trait Attester: Send + Sync {
     /// A short name for messages ("tdx (configfs-tsm)", "sgx (gramine)", ...).
     fn name(&self) -> &'static str;
+    /// The kind of TEE this attester's quotes come from (known before collecting, for
+    /// protocols that name the TEE first, like the KBS handshake).
+    fn tee(&self) -> TeeType;
     /// Evidence whose quote carries exactly `report_data`.
     fn collect(&self, report_data: &[u8; 64]) -> Result<Evidence, AttesterError>;
 }

@@ -5,6 +5,7 @@
 use crate::error::io;
 use crate::files::{read_bounded, read_text, write};
 use crate::{checked_quote, Attester, AttesterError, Evidence};
+use scute_quote::TeeType;
 use std::path::{Path, PathBuf};
 
 /// The library-OS protocol both use: write the report data to one file, read the quote from
@@ -43,6 +44,10 @@ impl Attester for Gramine {
         "sgx (gramine)"
     }
 
+    fn tee(&self) -> TeeType {
+        TeeType::Sgx
+    }
+
     fn collect(&self, report_data: &[u8; 64]) -> Result<Evidence, AttesterError> {
         if !self.root.is_dir() {
             return Err(AttesterError::NotAvailable {
@@ -79,6 +84,10 @@ impl Occlum {
 impl Attester for Occlum {
     fn name(&self) -> &'static str {
         "sgx (occlum)"
+    }
+
+    fn tee(&self) -> TeeType {
+        TeeType::Sgx
     }
 
     fn collect(&self, report_data: &[u8; 64]) -> Result<Evidence, AttesterError> {

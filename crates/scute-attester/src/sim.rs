@@ -5,6 +5,7 @@
 use crate::error::io;
 use crate::files::write_atomic;
 use crate::{Attester, AttesterError, Evidence};
+use scute_quote::TeeType;
 use scute_sim::{CollateralOptions, Simulator, Tee, Workload};
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -121,6 +122,13 @@ impl Attester for Simulated {
         }
     }
 
+    fn tee(&self) -> TeeType {
+        match self.tee {
+            Tee::Sgx => TeeType::Sgx,
+            Tee::Tdx => TeeType::Tdx,
+        }
+    }
+
     fn collect(&self, report_data: &[u8; 64]) -> Result<Evidence, AttesterError> {
         self.ensure_collateral()?;
         let version = if self.tee == Tee::Sgx { 3 } else { 4 };
@@ -131,6 +139,7 @@ impl Attester for Simulated {
             report_data: *report_data,
             rtmrs: None,
             tee_tcb_svn2: None,
+            mr_config_id: None,
         };
         let quote = self.sim.quote(&workload)?;
         Ok(Evidence {

@@ -5,6 +5,7 @@
 use crate::error::io;
 use crate::files::{read_bounded, read_text, write};
 use crate::{checked_quote, Attester, AttesterError, Evidence};
+use scute_quote::TeeType;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -105,6 +106,10 @@ impl Drop for Entry {
 impl Attester for TsmReport {
     fn name(&self) -> &'static str {
         "tdx (configfs-tsm)"
+    }
+
+    fn tee(&self) -> TeeType {
+        TeeType::Tdx
     }
 
     fn collect(&self, report_data: &[u8; 64]) -> Result<Evidence, AttesterError> {

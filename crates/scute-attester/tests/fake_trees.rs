@@ -32,6 +32,7 @@ fn sim_quote(tee: Tee, report_data: [u8; 64]) -> Vec<u8> {
         report_data,
         rtmrs: None,
         tee_tcb_svn2: None,
+        mr_config_id: None,
     })
     .unwrap()
     .encode()

@@ -1,9 +1,9 @@
 //! The HTTP API, declared in one router. Handlers extract, call the domain, map errors to
 //! problem JSON. Admin routes need the admin bearer token.
 
-use crate::appraisal::{claims, status_name, tier, DEFAULT_POLICY_ID};
+use crate::appraisal::DEFAULT_POLICY_ID;
 use crate::error::ApiError;
-use crate::eventlog_claims::replay_event_log;
+use crate::pipeline::{self, Tee};
 use crate::AppState;
 use aws_lc_rs::constant_time::verify_slices_are_equal;
 use aws_lc_rs::digest::{digest, SHA256, SHA384};
@@ -17,8 +17,6 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use scute_dcap::{quote_platform, VerifyOptions};
-use scute_quote::Quote;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -48,6 +46,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .merge(crate::pccs::routes())
+        .merge(crate::kbs::routes())
         .fallback(|| async { ApiError::not_found("no such route") })
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -72,7 +71,7 @@ async fn count_requests(
 }
 
 /// The request body, or 413 when it is over the limit.
-fn body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
+pub(crate) fn body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
     body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
@@ -91,7 +90,7 @@ fn json_body<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, ApiError> 
         .map_err(|e| ApiError::bad_request("malformed_json", format!("request body: {e}")))
 }
 
-fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+pub(crate) fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
     let presented = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -164,8 +163,8 @@ async fn attest_inner(
     bytes: &[u8],
 ) -> Result<(String, String, String), ApiError> {
     let request: AttestRequest = json_body(bytes)?;
-    let quote_bytes = b64("evidence.quote", &request.evidence.quote)?;
-    let eventlog = request
+    let quote = b64("evidence.quote", &request.evidence.quote)?;
+    let cc_eventlog = request
         .evidence
         .cc_eventlog
         .as_deref()
@@ -178,23 +177,20 @@ async fn attest_inner(
     let nonce_text = runtime
         .get("nonce")
         .and_then(Value::as_str)
-        .ok_or_else(|| ApiError::bad_request("bad_field", "runtime_data.nonce must be a string"))?;
-    let nonce = b64("runtime_data.nonce", nonce_text)?;
-    if !matches!(request.tee.as_str(), "sgx" | "tdx") {
-        return Err(ApiError::bad_request(
-            "bad_field",
-            format!("tee must be \"sgx\" or \"tdx\", not {:?}", request.tee),
-        ));
-    }
-    let policy_ids = request
-        .policy_ids
-        .unwrap_or_else(|| vec![DEFAULT_POLICY_ID.to_string()]);
-    if policy_ids.is_empty() {
-        return Err(ApiError::bad_request(
-            "bad_field",
-            "policy_ids must name at least one policy",
-        ));
-    }
+        .ok_or_else(|| ApiError::bad_request("bad_field", "runtime_data.nonce must be a string"))?
+        .to_string();
+    let nonce = b64("runtime_data.nonce", &nonce_text)?;
+    let tee = match Tee::from_name(&request.tee) {
+        Some(tee @ (Tee::Sgx | Tee::Tdx)) => tee,
+        _ => {
+            return Err(ApiError::bad_request(
+                "bad_field",
+                format!("tee must be \"sgx\" or \"tdx\", not {:?}", request.tee),
+            ))
+        }
+    };
+    let extra_policy_ids = request.policy_ids.unwrap_or_default();
+    crate::appraisal::check_request_policy_ids(&extra_policy_ids)?;
 
     // Freshness: the nonce is ours, unused and unexpired, and it is spent now.
     let now = crate::now();
@@ -213,109 +209,29 @@ async fn attest_inner(
 
     // Binding: report_data = SHA-384(JCS(runtime_data)) ‖ 16 zero bytes.
     let canonical = serde_jcs::to_vec(&request.runtime_data).map_err(ApiError::internal)?;
-    let mut expected = digest(&SHA384, &canonical).as_ref().to_vec();
-    expected.resize(64, 0);
-    let quote = Quote::decode(&quote_bytes)
-        .map_err(|e| rejected("evidence_rejected", format!("quote_decode: {e}")))?;
-    if quote.tee_type().name() != request.tee {
-        return Err(ApiError::bad_request(
-            "bad_field",
-            format!(
-                "tee is {:?} but the quote is {}",
-                request.tee,
-                quote.tee_type().name()
-            ),
-        ));
-    }
-    if quote.report_data().as_slice() != expected.as_slice() {
-        return Err(rejected("report_data_mismatch", "the quote's report_data is not SHA-384 of the canonical runtime_data followed by 16 zero bytes"));
-    }
-
-    // Authenticity: the warm collateral for this platform, then the quote.
-    let (pck, ca) = quote_platform(&quote)
-        .map_err(|e| rejected("evidence_rejected", format!("{}: {e}", e.kind())))?;
-    let collateral = state
-        .collateral
-        .get(
-            &state.store,
-            &state.anchors,
-            &hex::encode(pck.fmspc),
-            ca.name(),
-            quote.tee_type().name(),
-        )
-        .await?;
-    // Debug TEEs pass verification here so the policy can mark them contraindicated.
-    let options = VerifyOptions {
-        allow_debug: true,
-        ..VerifyOptions::default()
-    };
-    let verified = collateral
-        .verify_quote(&quote_bytes, now, options)
-        .map_err(|e| rejected("evidence_rejected", format!("{}: {e}", e.kind())))?;
-
-    let log_claims = match eventlog {
-        Some(bytes) => Some(replay_event_log(&verified, &bytes)?),
-        None => None,
-    };
-    let claims = claims(&verified, &request.runtime_data, log_claims);
-
-    // Appraisal: every policy named, the worst tier wins, any denial refuses.
-    let policies = state
-        .policies
-        .read()
-        .map_err(|_| ApiError::internal("policy lock"))?
-        .clone();
-    let mut vector: BTreeMap<String, i64> = BTreeMap::new();
-    let mut denials = Vec::new();
-    for id in &policy_ids {
-        if !policies.contains(id) {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "policy_not_found",
-                format!("no policy {id:?}"),
-            ));
-        }
-        let (v, deny) = policies
-            .evaluate(id, &claims)
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "policy_failed", e))?;
-        for (claim, value) in v {
-            let slot = vector.entry(claim).or_insert(value);
-            if tier(value) > tier(*slot) {
-                *slot = value;
-            }
-        }
-        denials.extend(deny);
-    }
-    if !denials.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "policy_denied",
-            denials.join("; "),
-        ));
-    }
-    let status = status_name(vector.values().map(|v| tier(*v)).max().unwrap_or(0));
-    let ear = json!({
-        "eat_profile": crate::token::EAR_PROFILE,
-        "iat": now,
-        // A result is no fresher than the collateral that vouched for it.
-        "exp": (now + state.config.token_lifetime_secs as i64).min(verified.collateral_expires()),
-        "eat_nonce": nonce_text,
-        "ear_verifier_id": { "developer": "https://github.com/scute", "build": concat!("scute ", env!("CARGO_PKG_VERSION")) },
-        "ear_status": status,
-        "submods": {
-            "cpu0": {
-                "ear_status": status,
-                "ear_trustworthiness_vector": vector,
-                "ear_appraisal_policy_ids": policy_ids,
-                "ear_veraison_annotated_evidence": claims,
-            }
-        }
-    });
-    let token = state.signer.sign(&ear).map_err(ApiError::internal)?;
+    let mut expected_report_data = [0u8; 64];
+    expected_report_data[..48].copy_from_slice(digest(&SHA384, &canonical).as_ref());
+    let appraised = pipeline::appraise(
+        state,
+        pipeline::Appraise {
+            evidence: pipeline::Evidence::Dcap {
+                tee,
+                quote,
+                cc_eventlog,
+            },
+            expected_report_data,
+            runtime_data: request.runtime_data,
+            nonce: nonce_text,
+            init_data: None,
+            extra_policy_ids,
+        },
+        now,
+    )
+    .await?;
     Ok((
-        token,
-        verified.tcb_status().name().to_string(),
-        status.to_string(),
+        appraised.token,
+        appraised.tcb_status,
+        appraised.status.to_string(),
     ))
 }
 
@@ -355,14 +271,19 @@ async fn put_policy(
     raw: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, ApiError> {
     require_admin(&state, &headers)?;
-    valid_name("policy id", &id)?;
     let bytes = body(raw)?;
     let rego = std::str::from_utf8(&bytes)
         .map_err(|_| ApiError::bad_request("bad_body", "policy must be UTF-8 Rego text"))?;
-    crate::appraisal::compile(&id, rego).map_err(|e| ApiError::bad_request("policy_invalid", e))?;
-    state.store.put_policy(&id, rego, crate::now()).await?;
-    rebuild_policies(&state).await?;
+    store_policy(&state, &id, rego).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Checks, stores and activates an attestation policy (both doors' admin routes).
+pub(crate) async fn store_policy(state: &AppState, id: &str, rego: &str) -> Result<(), ApiError> {
+    valid_name("policy id", id)?;
+    crate::appraisal::compile(id, rego).map_err(|e| ApiError::bad_request("policy_invalid", e))?;
+    state.store.put_policy(id, rego, crate::now()).await?;
+    rebuild_policies(state).await
 }
 
 async fn get_policy(

@@ -223,3 +223,35 @@ pub fn claims(verified: &VerifiedQuote, runtime_data: &Value, event_log: Option<
     }
     claims
 }
+
+/// Most policies one request may add.
+pub const MAX_REQUEST_POLICIES: usize = 16;
+
+pub fn check_request_policy_ids(ids: &[String]) -> Result<(), crate::ApiError> {
+    if ids.len() > MAX_REQUEST_POLICIES {
+        return Err(crate::ApiError::bad_request(
+            "bad_field",
+            format!(
+                "policy_ids names {} policies; at most {MAX_REQUEST_POLICIES}",
+                ids.len()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The relying side chooses the judge: the mandatory policies always apply, a request can only
+/// add to them. Order kept, duplicates dropped.
+pub fn applied_policy_ids(
+    config: &crate::Config,
+    extra: &[String],
+) -> Result<Vec<String>, crate::ApiError> {
+    check_request_policy_ids(extra)?;
+    let mut ids: Vec<String> = Vec::new();
+    for id in config.mandatory_policies.iter().chain(extra) {
+        if !ids.contains(id) {
+            ids.push(id.clone());
+        }
+    }
+    Ok(ids)
+}

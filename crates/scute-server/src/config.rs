@@ -31,6 +31,18 @@ pub struct Config {
     pub tls_key: Option<PathBuf>,
     /// Also serve the PCCS routes alone on this address.
     pub pccs_listen: Option<String>,
+    /// Policies evaluated on every attestation, whatever the request names.
+    pub mandatory_policies: Vec<String>,
+    /// Accept the Confidential Containers `sample` TEE (no hardware; never affirming by default).
+    pub allow_sample_tee: bool,
+    /// How long a KBS session may go from `/auth` to `/attest`, and how long an attested
+    /// session's cookie may fetch resources (never past its token's expiry).
+    pub kbs_session_lifetime_secs: u64,
+    /// Largest resource the key broker stores.
+    pub kbs_max_resource_bytes: usize,
+    /// JWKS files of other token issuers whose EAR tokens the key broker accepts as bearer
+    /// credentials (this service's own key is always accepted).
+    pub kbs_trusted_jwks: Vec<PathBuf>,
 }
 
 impl Default for Config {
@@ -48,6 +60,11 @@ impl Default for Config {
             tls_cert: None,
             tls_key: None,
             pccs_listen: None,
+            mandatory_policies: vec![crate::DEFAULT_POLICY_ID.to_string()],
+            allow_sample_tee: false,
+            kbs_session_lifetime_secs: 300,
+            kbs_max_resource_bytes: 256 * 1024,
+            kbs_trusted_jwks: Vec::new(),
         }
     }
 }

@@ -11,7 +11,9 @@ mod eventlog_claims;
 mod metrics;
 mod nonce;
 mod openapi;
+mod kbs;
 mod pccs;
+mod pipeline;
 mod secrets;
 mod store;
 mod tls;
@@ -21,6 +23,7 @@ pub use appraisal::{DEFAULT_POLICY, DEFAULT_POLICY_ID};
 pub use config::Config;
 pub use error::{ApiError, ServerError, PROBLEM_TYPE_PREFIX};
 pub use pccs::client::{PccsClient, MAX_RESPONSE_BYTES};
+pub use kbs::{DEFAULT_RESOURCE_POLICY, SESSION_COOKIE};
 pub use store::Store;
 pub use tls::{serve_tls, server_config as tls_server_config};
 pub use token::EAR_PROFILE;
@@ -49,6 +52,10 @@ pub(crate) struct AppState {
     admin_token_sha256: Vec<u8>,
     metrics: metrics::Metrics,
     pccs: pccs::Pccs,
+    sealer: secrets::Sealer,
+    resource_policy: RwLock<Arc<regorus::Engine>>,
+    token_verifier: token::Verifier,
+    kbs_auths: std::sync::atomic::AtomicU64,
 }
 
 pub(crate) async fn load_policies(store: &Store) -> Result<Policies, String> {
@@ -158,6 +165,13 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         }
     };
     let policies = load_policies(&store).await.map_err(ServerError::Config)?;
+    let resource_policy = {
+        let rego = store.kbs_resource_policy().await?;
+        let rego = rego.as_deref().unwrap_or(kbs::DEFAULT_RESOURCE_POLICY);
+        kbs::compile_resource_policy(rego)
+            .map_err(|e| ServerError::Config(format!("stored resource policy: {e}")))?
+    };
+    let token_verifier = token::Verifier::new(&signer, &config.kbs_trusted_jwks)?;
     let anchors = trust_anchors(&config)?;
     store.ensure_pccs_schema().await?;
     let upstream = pccs_client(&config)?;
@@ -201,6 +215,10 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         admin_token_sha256,
         metrics: metrics::Metrics::default(),
         pccs: pccs::Pccs::new(upstream),
+        sealer,
+        resource_policy: RwLock::new(Arc::new(resource_policy)),
+        token_verifier,
+        kbs_auths: std::sync::atomic::AtomicU64::new(0),
     });
     state
         .pccs

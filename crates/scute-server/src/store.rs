@@ -10,12 +10,17 @@ pub struct Store {
     pool: AnyPool,
 }
 
-const SCHEMA: [&str; 4] = [
+const SCHEMA: [&str; 7] = [
     "CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, sealed BLOB NOT NULL)",
     "CREATE TABLE IF NOT EXISTS policies (id TEXT PRIMARY KEY, rego TEXT NOT NULL, updated BIGINT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS reference_values (name TEXT PRIMARY KEY, value_json TEXT NOT NULL, updated BIGINT NOT NULL)",
     // Intel publishes an SGX and a TDX TCB Info for the same FMSPC: the TEE is part of the key.
     "CREATE TABLE IF NOT EXISTS collateral (fmspc TEXT NOT NULL, ca TEXT NOT NULL, tee TEXT NOT NULL, files_json TEXT NOT NULL, updated BIGINT NOT NULL, PRIMARY KEY (fmspc, ca, tee))",
+    // Key broker sessions, keyed by SHA-256 of the cookie (a database reader cannot ride one).
+    "CREATE TABLE IF NOT EXISTS kbs_sessions (id_sha256 TEXT PRIMARY KEY, tee TEXT NOT NULL, nonce TEXT NOT NULL, hash_alg TEXT NOT NULL, nonce_spent INTEGER NOT NULL, expires BIGINT NOT NULL, token TEXT)",
+    // Resources sealed with the master key; the path is the associated data.
+    "CREATE TABLE IF NOT EXISTS kbs_resources (path TEXT PRIMARY KEY, sealed BLOB NOT NULL, updated BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS kbs_resource_policy (id TEXT PRIMARY KEY, rego TEXT NOT NULL, updated BIGINT NOT NULL)",
 ];
 
 impl Store {
@@ -161,6 +166,130 @@ impl Store {
             .await?;
         Ok(())
     }
+
+    pub async fn put_kbs_session(&self, session: &KbsSession) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO kbs_sessions (id_sha256, tee, nonce, hash_alg, nonce_spent, expires, token) VALUES ($1, $2, $3, $4, 0, $5, NULL)")
+            .bind(&session.id_sha256)
+            .bind(&session.tee)
+            .bind(&session.nonce)
+            .bind(&session.hash_alg)
+            .bind(session.expires)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn kbs_session(&self, id_sha256: &str) -> Result<Option<KbsSession>, sqlx::Error> {
+        let row = sqlx::query("SELECT id_sha256, tee, nonce, hash_alg, nonce_spent, expires, token FROM kbs_sessions WHERE id_sha256 = $1")
+            .bind(id_sha256)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| {
+            Ok(KbsSession {
+                id_sha256: r.try_get(0)?,
+                tee: r.try_get(1)?,
+                nonce: r.try_get(2)?,
+                hash_alg: r.try_get(3)?,
+                nonce_spent: r.try_get::<i64, _>(4)? != 0,
+                expires: r.try_get(5)?,
+                token: r.try_get(6)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Spends a session's nonce: true only for the one caller that found it unspent and live.
+    pub async fn spend_kbs_nonce(&self, id_sha256: &str, now: i64) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query("UPDATE kbs_sessions SET nonce_spent = 1 WHERE id_sha256 = $1 AND nonce_spent = 0 AND expires >= $2")
+            .bind(id_sha256)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn attest_kbs_session(
+        &self,
+        id_sha256: &str,
+        token: &str,
+        expires: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE kbs_sessions SET token = $2, expires = $3 WHERE id_sha256 = $1")
+            .bind(id_sha256)
+            .bind(token)
+            .bind(expires)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn purge_kbs_sessions(&self, now: i64) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM kbs_sessions WHERE expires < $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    pub async fn kbs_resource(&self, path: &str) -> Result<Option<Vec<u8>>, sqlx::Error> {
+        let row = sqlx::query("SELECT sealed FROM kbs_resources WHERE path = $1")
+            .bind(path)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| r.try_get::<Vec<u8>, _>(0)).transpose()
+    }
+
+    pub async fn put_kbs_resource(
+        &self,
+        path: &str,
+        sealed: &[u8],
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO kbs_resources (path, sealed, updated) VALUES ($1, $2, $3) ON CONFLICT (path) DO UPDATE SET sealed = excluded.sealed, updated = excluded.updated")
+            .bind(path)
+            .bind(sealed.to_vec())
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete_kbs_resource(&self, path: &str) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM kbs_resources WHERE path = $1")
+            .bind(path)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    pub async fn kbs_resource_policy(&self) -> Result<Option<String>, sqlx::Error> {
+        let row = sqlx::query("SELECT rego FROM kbs_resource_policy WHERE id = 'resource'")
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| r.try_get::<String, _>(0)).transpose()
+    }
+
+    pub async fn put_kbs_resource_policy(&self, rego: &str, now: i64) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO kbs_resource_policy (id, rego, updated) VALUES ('resource', $1, $2) ON CONFLICT (id) DO UPDATE SET rego = excluded.rego, updated = excluded.updated")
+            .bind(rego)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+/// A key broker session as stored.
+#[derive(Debug, Clone)]
+pub struct KbsSession {
+    pub id_sha256: String,
+    pub tee: String,
+    pub nonce: String,
+    pub hash_alg: String,
+    pub nonce_spent: bool,
+    pub expires: i64,
+    /// The EAR token once the session attested.
+    pub token: Option<String>,
 }
 
 /// The collateral service's tables: PCK certificates of registered platforms and items that

@@ -78,3 +78,58 @@ impl Signer {
         jsonwebtoken::encode(&header, claims, &self.key)
     }
 }
+
+/// Verifies EAR tokens presented as bearer credentials: this service's own key, and the keys
+/// of the other issuers whose JWKS files the operator configured (never a key the token names
+/// for itself).
+pub struct Verifier {
+    keys: Vec<(Option<String>, jsonwebtoken::DecodingKey)>,
+}
+
+impl Verifier {
+    pub fn new(signer: &Signer, trusted_jwks: &[std::path::PathBuf]) -> Result<Self, ServerError> {
+        let mut keys = Vec::new();
+        let mut add_set = |origin: &str, set: &Value| -> Result<(), ServerError> {
+            let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(set.clone())
+                .map_err(|e| ServerError::Config(format!("JWKS {origin}: {e}")))?;
+            for jwk in &set.keys {
+                let key = jsonwebtoken::DecodingKey::from_jwk(jwk)
+                    .map_err(|e| ServerError::Config(format!("JWKS {origin}: {e}")))?;
+                keys.push((jwk.common.key_id.clone(), key));
+            }
+            Ok(())
+        };
+        add_set("of this service", &signer.jwks())?;
+        for path in trusted_jwks {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| ServerError::Config(format!("JWKS {}: {e}", path.display())))?;
+            let set: Value = serde_json::from_str(&text)
+                .map_err(|e| ServerError::Config(format!("JWKS {}: {e}", path.display())))?;
+            add_set(&path.display().to_string(), &set)?;
+        }
+        Ok(Self { keys })
+    }
+
+    /// The claims of a token signed ES256 by a trusted key and not expired.
+    pub fn verify(&self, token: &str) -> Result<Value, String> {
+        let header = jsonwebtoken::decode_header(token).map_err(|e| format!("token: {e}"))?;
+        if header.alg != Algorithm::ES256 {
+            return Err(format!("token algorithm {:?} is not ES256", header.alg));
+        }
+        let mut validation = jsonwebtoken::Validation::new(Algorithm::ES256);
+        validation.validate_aud = false;
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp"]);
+        let mut last = "no trusted key signed this token".to_string();
+        for (kid, key) in &self.keys {
+            if header.kid.is_some() && kid.is_some() && header.kid != *kid {
+                continue;
+            }
+            match jsonwebtoken::decode::<Value>(token, key, &validation) {
+                Ok(data) => return Ok(data.claims),
+                Err(e) => last = format!("token: {e}"),
+            }
+        }
+        Err(last)
+    }
+}

@@ -620,9 +620,10 @@ async fn a_restart_keeps_policies_reference_values_collateral_and_keys() {
     let (s, b, _) = h.attest(json!({}), Some("kept"), |_| {}).await;
     assert_eq!(s, StatusCode::OK, "{b}");
     let claims = h.verify_token(b["token"].as_str().unwrap()).await;
+    // The kept policy is applied beside the mandatory default one.
     assert_eq!(
-        claims["submods"]["cpu0"]["ear_trustworthiness_vector"],
-        json!({"hardware": 3})
+        claims["submods"]["cpu0"]["ear_appraisal_policy_ids"],
+        json!(["default", "kept"])
     );
 }
 

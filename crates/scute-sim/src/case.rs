@@ -149,6 +149,7 @@ pub fn case(spec: &CaseSpec) -> Result<SimCase, SimError> {
         report_data: spec.report_data,
         rtmrs: None,
         tee_tcb_svn2: None,
+        mr_config_id: None,
     };
     let mut quote = sim.quote(&workload)?;
     if let Some(tamper) = spec.tamper {

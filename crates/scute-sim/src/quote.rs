@@ -22,6 +22,8 @@ pub struct Workload {
     pub rtmrs: Option<[[u8; 48]; 4]>,
     /// TDX 1.5 (v5): TEE_TCB_SVN2, the module running now; the launch module's when `None`.
     pub tee_tcb_svn2: Option<[u8; 16]>,
+    /// TDX MRCONFIGID (e.g. the digest of the guest's init-data); zeros when `None`.
+    pub mr_config_id: Option<[u8; 48]>,
 }
 
 impl Workload {
@@ -33,6 +35,7 @@ impl Workload {
             report_data,
             rtmrs: None,
             tee_tcb_svn2: None,
+            mr_config_id: None,
         }
     }
 }
@@ -92,7 +95,7 @@ fn body(seed: u64, platform: &Platform, w: &Workload) -> Result<Body, SimError> 
                 td_attributes: attrs.to_le_bytes(),
                 xfam: 0x0006_02e7u64.to_le_bytes(),
                 mr_td: derive_bytes(seed, "mr-td"),
-                mr_config_id: [0; 48],
+                mr_config_id: w.mr_config_id.unwrap_or([0; 48]),
                 mr_owner: [0; 48],
                 mr_owner_config: [0; 48],
                 rtmr: w.rtmrs.unwrap_or([

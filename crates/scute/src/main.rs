@@ -16,6 +16,7 @@ mod eventlog_cmd;
 mod files;
 mod quote_cmd;
 mod ratls_cmd;
+mod secret_cmd;
 mod serve_cmd;
 mod sim_cmd;
 mod verify_cmd;
@@ -56,6 +57,9 @@ enum Command {
     /// RA-TLS: attested TLS servers and clients, certificate inspection.
     #[command(subcommand)]
     Ratls(ratls_cmd::RaTlsCommand),
+    /// Secrets from a key broker (Confidential Containers KBS protocol).
+    #[command(subcommand)]
+    Secret(secret_cmd::SecretCommand),
     /// The simulated TEE: quotes and collateral from a test PKI.
     #[command(subcommand)]
     Sim(sim_cmd::SimCommand),
@@ -83,6 +87,7 @@ fn main() -> ExitCode {
         Command::Quote(args) => quote_cmd::run(args),
         Command::Ratls(command) => ratls_cmd::run(command),
         Command::Eventlog(command) => eventlog_cmd::run(command),
+        Command::Secret(command) => secret_cmd::run(command),
     };
     match result {
         Ok(code) => ExitCode::from(code),

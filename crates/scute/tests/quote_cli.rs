@@ -74,6 +74,7 @@ fn sgx_through_a_gramine_tree() {
         report_data,
         rtmrs: None,
         tee_tcb_svn2: None,
+        mr_config_id: None,
     };
     std::fs::write(
         gramine.join("quote"),

@@ -1,0 +1,573 @@
+//! The key broker's front door: the Confidential Containers KBS protocol 0.4.0 under `/kbs/v0`
+//! (auth → attest → resource), translated onto the shared appraisal pipeline; sessions and
+//! sealed resources live in the store; resource release is decided by a Rego policy.
+//!
+//! Wire behaviour follows the guest-components client (`kbs_protocol/src/client/rcar_client.rs`):
+//! it begins with `GET /resource/...`, runs the handshake on a 401, keeps the
+//! `kbs-session-id` cookie in its cookie store, and parses every error body as kbs-types
+//! `ErrorInformation {type, detail}` (our problem JSON carries both).
+
+use crate::api::require_admin;
+use crate::error::ApiError;
+use crate::pipeline::{self, Evidence, Tee};
+use crate::AppState;
+use aws_lc_rs::digest::{digest, SHA256};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine as _;
+use regorus::{Engine, Value as RegoValue};
+use scute_kbs::{
+    init_data_digest, runtime_data_digest, Attestation, Challenge, HashAlgorithm, RecipientKey,
+    Request, PROTOCOL_VERSION,
+};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+type Shared = State<Arc<AppState>>;
+
+pub const SESSION_COOKIE: &str = "kbs-session-id";
+
+/// The shipped resource policy: release only when every submodule of the result is affirming.
+pub const DEFAULT_RESOURCE_POLICY: &str = r#"package policy
+
+import rego.v1
+
+default allow := false
+
+allow if {
+	count(input.submods) > 0
+	every _, submod in input.submods {
+		submod.ear_status == "affirming"
+	}
+}
+"#;
+
+pub fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/kbs/v0/auth", post(auth))
+        .route("/kbs/v0/attest", post(attest))
+        .route(
+            "/kbs/v0/resource/{repository}/{kind}/{tag}",
+            axum::routing::get(get_resource)
+                .post(put_resource)
+                .put(put_resource)
+                .delete(delete_resource),
+        )
+        .route("/kbs/v0/resource-policy", post(set_resource_policy))
+        .route("/kbs/v0/attestation-policy", post(set_attestation_policy))
+}
+
+/// Compiles a resource policy: `package policy` with a boolean `allow`.
+pub fn compile_resource_policy(rego: &str) -> Result<Engine, String> {
+    let mut engine = Engine::new();
+    let package = engine
+        .add_policy("resource-policy.rego".into(), rego.to_string())
+        .map_err(|e| e.to_string())?;
+    if package != "data.policy" {
+        return Err(format!(
+            "resource policy declares {package}; it must be `package policy`"
+        ));
+    }
+    Ok(engine)
+}
+
+fn unauthorized(kind: &'static str, detail: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, kind, detail)
+}
+
+fn json_body<T: for<'de> Deserialize<'de>>(
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<T, ApiError> {
+    let bytes = crate::api::body(raw)?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::bad_request("malformed_json", format!("request body: {e}")))
+}
+
+fn session_key(id: &str) -> String {
+    hex::encode(digest(&SHA256, id.as_bytes()))
+}
+
+fn set_cookie(id: &str, max_age_secs: i64) -> Result<HeaderValue, ApiError> {
+    let cookie = cookie::Cookie::build((SESSION_COOKIE, id.to_string()))
+        .path("/kbs/v0")
+        .http_only(true)
+        .same_site(cookie::SameSite::Strict)
+        .max_age(cookie::time::Duration::seconds(max_age_secs.max(0)));
+    HeaderValue::from_str(&cookie.to_string()).map_err(ApiError::internal)
+}
+
+fn session_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == SESSION_COOKIE)
+        .map(|c| c.value().to_string())
+}
+
+/// `POST /kbs/v0/auth`: a session with a fresh nonce, and the hash algorithm to bind with.
+async fn auth(
+    State(state): Shared,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let request: Request = json_body(raw)?;
+    if request.version != PROTOCOL_VERSION {
+        return Err(unauthorized(
+            "protocol_version",
+            format!(
+                "KBS protocol version {:?} is not supported; this broker speaks {PROTOCOL_VERSION}",
+                request.version
+            ),
+        ));
+    }
+    let tee = match Tee::from_name(&request.tee) {
+        Some(Tee::Sample) if !state.config.allow_sample_tee => {
+            return Err(unauthorized(
+                "tee_not_supported",
+                "the sample TEE proves nothing; it is refused unless allow_sample_tee = true",
+            ))
+        }
+        Some(tee) => tee,
+        None => {
+            return Err(unauthorized(
+                "tee_not_supported",
+                format!("TEE {:?} is not supported (tdx, sgx)", request.tee),
+            ))
+        }
+    };
+    let algorithm = HashAlgorithm::select(&request.extra_params)
+        .map_err(|e| ApiError::bad_request("bad_field", e.to_string()))?;
+    let now = crate::now();
+    let id = URL_SAFE_NO_PAD.encode(crate::secrets::random_bytes::<32>());
+    let nonce = STANDARD.encode(crate::secrets::random_bytes::<32>());
+    let lifetime = state.config.kbs_session_lifetime_secs as i64;
+    state
+        .store
+        .put_kbs_session(&crate::store::KbsSession {
+            id_sha256: session_key(&id),
+            tee: tee.name().to_string(),
+            nonce: nonce.clone(),
+            hash_alg: algorithm.name().to_string(),
+            nonce_spent: false,
+            expires: now + lifetime,
+            token: None,
+        })
+        .await?;
+    if state
+        .kbs_auths
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        % 1024
+        == 1023
+    {
+        state.store.purge_kbs_sessions(now).await?;
+    }
+    let challenge = Challenge {
+        nonce,
+        extra_params: json!({ "selected-hash-algorithm": algorithm.name() }),
+    };
+    let mut response = Json(challenge).into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, set_cookie(&id, lifetime)?);
+    Ok(response)
+}
+
+fn evidence_field(evidence: &Value, field: &str) -> Result<Option<Vec<u8>>, ApiError> {
+    match evidence.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => STANDARD.decode(text.trim()).map(Some).map_err(|e| {
+            ApiError::bad_request(
+                "malformed_base64",
+                format!("tee-evidence.primary_evidence.{field}: {e}"),
+            )
+        }),
+        Some(_) => Err(ApiError::bad_request(
+            "bad_field",
+            format!("tee-evidence.primary_evidence.{field} must be a base64 string"),
+        )),
+    }
+}
+
+/// The TEE's evidence as the CoCo attesters send it: TDX `{"quote", "cc_eventlog"}`, SGX
+/// `{"quote"}`, sample `{"svn", "report_data"}` (base64 standard).
+fn primary_evidence(tee: Tee, evidence: &Value) -> Result<Evidence, ApiError> {
+    let required = |field: &str| {
+        evidence_field(evidence, field)?.ok_or_else(|| {
+            ApiError::bad_request(
+                "bad_field",
+                format!(
+                    "tee-evidence.primary_evidence.{field} is required for {}",
+                    tee.name()
+                ),
+            )
+        })
+    };
+    Ok(match tee {
+        Tee::Tdx => Evidence::Dcap {
+            tee,
+            quote: required("quote")?,
+            cc_eventlog: evidence_field(evidence, "cc_eventlog")?,
+        },
+        Tee::Sgx => Evidence::Dcap {
+            tee,
+            quote: required("quote")?,
+            cc_eventlog: None,
+        },
+        Tee::Sample => Evidence::Sample {
+            report_data: required("report_data")?,
+        },
+    })
+}
+
+/// `POST /kbs/v0/attest`: the session's nonce, bound with the TEE key into the evidence.
+async fn attest(
+    State(state): Shared,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let now = crate::now();
+    let id = session_id(&headers).ok_or_else(|| {
+        unauthorized(
+            "session_missing",
+            "no kbs-session-id cookie: POST /kbs/v0/auth first",
+        )
+    })?;
+    let key = session_key(&id);
+    let session = state
+        .store
+        .kbs_session(&key)
+        .await?
+        .filter(|s| s.expires >= now)
+        .ok_or_else(|| unauthorized("session_unknown", "the KBS session is unknown or expired"))?;
+    let attestation: Attestation = json_body(raw)?;
+    if attestation.runtime_data.nonce != session.nonce {
+        return Err(unauthorized(
+            "nonce_mismatch",
+            "runtime-data.nonce is not this session's challenge",
+        ));
+    }
+    if !state.store.spend_kbs_nonce(&key, now).await? {
+        return Err(unauthorized(
+            "nonce_replayed",
+            "this session's challenge was already used: POST /kbs/v0/auth again",
+        ));
+    }
+    let tee_pubkey = &attestation.runtime_data.tee_pubkey;
+    RecipientKey::from_jwk(tee_pubkey)
+        .map_err(|e| ApiError::bad_request("bad_field", format!("runtime-data.{e}")))?;
+    let tee = Tee::from_name(&session.tee).ok_or_else(|| ApiError::internal("session tee"))?;
+    let algorithm = HashAlgorithm::from_name(&session.hash_alg).map_err(ApiError::internal)?;
+    let bound = runtime_data_digest(
+        algorithm,
+        &session.nonce,
+        tee_pubkey,
+        &attestation.tee_evidence.additional_evidence,
+    )
+    .map_err(|e| ApiError::bad_request("bad_field", e.to_string()))?;
+    let mut expected_report_data = [0u8; 64];
+    let n = bound.len().min(64);
+    expected_report_data[..n].copy_from_slice(&bound[..n]);
+
+    let init_data = match &attestation.init_data {
+        None => None,
+        Some(init) => {
+            let digest = init_data_digest(&init.format, &init.body)
+                .map_err(|e| ApiError::bad_request("bad_field", e.to_string()))?;
+            let data = toml::from_str::<toml::Table>(&init.body)
+                .ok()
+                .and_then(|t| t.get("data").cloned())
+                .and_then(|d| serde_json::to_value(d).ok())
+                .unwrap_or(Value::Null);
+            let claims = json!({ "digest": hex::encode(&digest), "data": data });
+            Some((digest, claims))
+        }
+    };
+    let appraised = pipeline::appraise(
+        &state,
+        pipeline::Appraise {
+            evidence: primary_evidence(tee, &attestation.tee_evidence.primary_evidence)?,
+            expected_report_data,
+            runtime_data: serde_json::to_value(&attestation.runtime_data)
+                .map_err(ApiError::internal)?,
+            nonce: session.nonce.clone(),
+            init_data,
+            extra_policy_ids: Vec::new(),
+        },
+        now,
+    )
+    .await;
+    let seconds = 0.0;
+    let appraised = match appraised {
+        Ok(a) => {
+            state.metrics.verdict(&a.tcb_status, a.status, seconds);
+            a
+        }
+        Err(e) => {
+            state.metrics.verdict("none", e.kind, seconds);
+            return Err(e);
+        }
+    };
+    let expires = (now + state.config.kbs_session_lifetime_secs as i64).min(appraised.expires);
+    state
+        .store
+        .attest_kbs_session(&key, &appraised.token, expires)
+        .await?;
+    let mut response = Json(json!({ "token": appraised.token })).into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, set_cookie(&id, expires - now)?);
+    Ok(response)
+}
+
+/// The verified EAR claims of the requester: from `Authorization: Bearer <token>`, or from the
+/// attested session the cookie names.
+async fn credentials(state: &AppState, headers: &HeaderMap, now: i64) -> Result<Value, ApiError> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    let token = match (bearer, session_id(headers)) {
+        (Some(token), _) => token.trim().to_string(),
+        (None, Some(id)) => state
+            .store
+            .kbs_session(&session_key(&id))
+            .await?
+            .filter(|s| s.expires >= now)
+            .and_then(|s| s.token)
+            .ok_or_else(|| {
+                unauthorized("token_not_found", "the session has not attested or has expired")
+            })?,
+        (None, None) => {
+            return Err(unauthorized(
+                "token_not_found",
+                "attest first: POST /kbs/v0/auth, then /kbs/v0/attest (or send Authorization: Bearer <token>)",
+            ))
+        }
+    };
+    state
+        .token_verifier
+        .verify(&token)
+        .map_err(|e| unauthorized("token_invalid", e))
+}
+
+/// Trustee's resource policies read EAR -00 member names (`ear.status`, ...); ours read the -03
+/// names. The policy input carries both, so either kind of policy reads the same verdict.
+fn with_legacy_names(mut claims: Value) -> Value {
+    if let Some(submods) = claims.get_mut("submods").and_then(Value::as_object_mut) {
+        for submod in submods.values_mut() {
+            let Some(object) = submod.as_object_mut() else {
+                continue;
+            };
+            for (new, old) in [
+                ("ear_status", "ear.status"),
+                ("ear_trustworthiness_vector", "ear.trustworthiness-vector"),
+                ("ear_appraisal_policy_ids", "ear.appraisal-policy-id"),
+                (
+                    "ear_veraison_annotated_evidence",
+                    "ear.veraison.annotated-evidence",
+                ),
+            ] {
+                if let Some(v) = object.get(new).cloned() {
+                    object.insert(old.to_string(), v);
+                }
+            }
+        }
+    }
+    claims
+}
+
+fn resource_path(repository: &str, kind: &str, tag: &str) -> Result<String, ApiError> {
+    for part in [repository, kind, tag] {
+        let ok = !part.is_empty()
+            && part.len() <= 128
+            && part != "."
+            && part != ".."
+            && part
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+        if !ok {
+            return Err(ApiError::bad_request(
+                "bad_field",
+                "resource path segments must be 1-128 of [A-Za-z0-9._-]",
+            ));
+        }
+    }
+    Ok(format!("{repository}/{kind}/{tag}"))
+}
+
+fn sealed_name(path: &str) -> String {
+    format!("kbs-resource/{path}")
+}
+
+/// `GET /kbs/v0/resource/<repository>/<type>/<tag>`: the resource, as a JWE to the attested key.
+async fn get_resource(
+    State(state): Shared,
+    Path((repository, kind, tag)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let now = crate::now();
+    let path = resource_path(&repository, &kind, &tag)?;
+    let claims = credentials(&state, &headers, now).await?;
+    let engine = state
+        .resource_policy
+        .read()
+        .map_err(|_| ApiError::internal("resource policy lock"))?
+        .clone();
+    let mut engine = (*engine).clone();
+    let data =
+        json!({ "plugin": "resource", "resource-path": [repository, kind, tag], "query": {} });
+    let rego = |e: String| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "policy_failed", e);
+    engine
+        .add_data(RegoValue::from_json_str(&data.to_string()).map_err(|e| rego(e.to_string()))?)
+        .map_err(|e| rego(e.to_string()))?;
+    engine.set_input(
+        RegoValue::from_json_str(&with_legacy_names(claims.clone()).to_string())
+            .map_err(|e| rego(e.to_string()))?,
+    );
+    let allowed = engine
+        .eval_rule("data.policy.allow".into())
+        .map_err(|e| rego(e.to_string()))?;
+    if allowed != RegoValue::Bool(true) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "policy_denied",
+            format!("the resource policy does not release {path} to this attestation result"),
+        ));
+    }
+    let sealed = state
+        .store
+        .kbs_resource(&path)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no resource {path}")))?;
+    let secret = state
+        .sealer
+        .open_sealed(&sealed_name(&path), &sealed)
+        .map_err(ApiError::internal)?;
+    let tee_pubkey = claims
+        .pointer("/submods/cpu0/ear_veraison_annotated_evidence/runtime_data/tee-pubkey")
+        .ok_or_else(|| {
+            unauthorized(
+                "token_invalid",
+                "the attestation result binds no tee-pubkey",
+            )
+        })?;
+    let recipient = RecipientKey::from_jwk(tee_pubkey)
+        .map_err(|e| unauthorized("token_invalid", e.to_string()))?;
+    let jwe = scute_kbs::encrypt(&recipient, &secret).map_err(ApiError::internal)?;
+    state.metrics.request("kbs_release", 200);
+    Ok(Json(jwe).into_response())
+}
+
+async fn put_resource(
+    State(state): Shared,
+    Path((repository, kind, tag)): Path<(String, String, String)>,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<StatusCode, ApiError> {
+    require_admin(&state, &headers)?;
+    let path = resource_path(&repository, &kind, &tag)?;
+    let bytes = crate::api::body(raw)?;
+    if bytes.len() > state.config.kbs_max_resource_bytes {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!(
+                "resources are at most {} bytes",
+                state.config.kbs_max_resource_bytes
+            ),
+        ));
+    }
+    let sealed = state
+        .sealer
+        .seal(&sealed_name(&path), &bytes)
+        .map_err(ApiError::internal)?;
+    state
+        .store
+        .put_kbs_resource(&path, &sealed, crate::now())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn delete_resource(
+    State(state): Shared,
+    Path((repository, kind, tag)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    require_admin(&state, &headers)?;
+    let path = resource_path(&repository, &kind, &tag)?;
+    if !state.store.delete_kbs_resource(&path).await? {
+        return Err(ApiError::not_found(format!("no resource {path}")));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Policies arrive base64 (Trustee's admin client sends URL-safe without padding; accept the
+/// standard alphabet too).
+fn policy_text(field: &str, text: &str) -> Result<String, ApiError> {
+    let text = text.trim();
+    let bytes = URL_SAFE_NO_PAD
+        .decode(text.trim_end_matches('='))
+        .or_else(|_| STANDARD.decode(text))
+        .map_err(|e| ApiError::bad_request("malformed_base64", format!("{field}: {e}")))?;
+    String::from_utf8(bytes)
+        .map_err(|_| ApiError::bad_request("bad_field", format!("{field} must be UTF-8 Rego")))
+}
+
+async fn set_resource_policy(
+    State(state): Shared,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<StatusCode, ApiError> {
+    require_admin(&state, &headers)?;
+    #[derive(Deserialize)]
+    struct Body {
+        policy: String,
+    }
+    let body: Body = json_body(raw)?;
+    let rego = policy_text("policy", &body.policy)?;
+    let engine =
+        compile_resource_policy(&rego).map_err(|e| ApiError::bad_request("policy_invalid", e))?;
+    state
+        .store
+        .put_kbs_resource_policy(&rego, crate::now())
+        .await?;
+    *state
+        .resource_policy
+        .write()
+        .map_err(|_| ApiError::internal("resource policy lock"))? = Arc::new(engine);
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn set_attestation_policy(
+    State(state): Shared,
+    headers: HeaderMap,
+    raw: Result<Bytes, BytesRejection>,
+) -> Result<StatusCode, ApiError> {
+    require_admin(&state, &headers)?;
+    #[derive(Deserialize)]
+    struct Body {
+        #[serde(rename = "type")]
+        kind: String,
+        policy_id: String,
+        policy: String,
+    }
+    let body: Body = json_body(raw)?;
+    if body.kind != "rego" {
+        return Err(ApiError::bad_request(
+            "bad_field",
+            format!("policy type must be \"rego\", not {:?}", body.kind),
+        ));
+    }
+    let rego = policy_text("policy", &body.policy)?;
+    crate::api::store_policy(&state, &body.policy_id, &rego).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

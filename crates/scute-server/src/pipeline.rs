@@ -1,0 +1,284 @@
+//! The appraisal pipeline every front door shares (`/v1/attest`, the KBS): evidence → verified
+//! evidence → claims → policies → a signed EAR. Front doors translate their wire format into an
+//! [`Appraise`] (having spent their own kind of nonce) and the result back; nothing here knows
+//! about HTTP bodies, cookies or sessions.
+
+use crate::appraisal::{claims, status_name, tier};
+use crate::error::ApiError;
+use crate::AppState;
+use axum::http::StatusCode;
+use scute_dcap::{quote_platform, VerifyOptions};
+use scute_quote::Quote;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// The TEEs the pipeline can appraise, as front doors name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tee {
+    Sgx,
+    Tdx,
+    /// Confidential Containers' `sample` TEE: nothing to verify; refused unless configured.
+    Sample,
+}
+
+impl Tee {
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "sgx" => Some(Self::Sgx),
+            "tdx" => Some(Self::Tdx),
+            "sample" => Some(Self::Sample),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sgx => "sgx",
+            Self::Tdx => "tdx",
+            Self::Sample => "sample",
+        }
+    }
+}
+
+/// Evidence as decoded from a front door's wire format (bytes, not base64).
+pub enum Evidence {
+    /// An SGX or TDX quote, and for TDX optionally the CCEL event log.
+    Dcap {
+        tee: Tee,
+        quote: Vec<u8>,
+        cc_eventlog: Option<Vec<u8>>,
+    },
+    /// The `sample` TEE's claim of its report data (nothing vouches for it).
+    Sample { report_data: Vec<u8> },
+}
+
+/// One appraisal request.
+pub struct Appraise {
+    pub evidence: Evidence,
+    /// What the evidence's report data must be, all 64 bytes (the front door's binding rule).
+    pub expected_report_data: [u8; 64],
+    /// Exposed to policies as `input.runtime_data` and kept in the token's claims.
+    pub runtime_data: Value,
+    /// `eat_nonce` of the token.
+    pub nonce: String,
+    /// When present: the digest that TDX MRCONFIGID must carry (zero-padded), and the claims
+    /// (`input.init_data`) that digest proves.
+    pub init_data: Option<(Vec<u8>, Value)>,
+    /// Policies the requester adds to the mandatory ones.
+    pub extra_policy_ids: Vec<String>,
+}
+
+/// The verdict: the signed token and what it says.
+pub struct Appraised {
+    pub token: String,
+    pub tcb_status: String,
+    pub status: &'static str,
+    pub expires: i64,
+}
+
+fn rejected(kind: &'static str, detail: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, kind, detail)
+}
+
+/// Verified evidence in the one shape the rest of the pipeline consumes.
+struct Verified {
+    claims: Value,
+    tcb_status: String,
+    /// The instant after which the verdict is no longer vouched for (collateral expiry).
+    expires: i64,
+}
+
+pub async fn appraise(
+    state: &AppState,
+    request: Appraise,
+    now: i64,
+) -> Result<Appraised, ApiError> {
+    let verified = verify_evidence(state, &request, now).await?;
+    let mut claims = verified.claims;
+    claims["runtime_data"] = request.runtime_data.clone();
+    if let Some((_, init_claims)) = &request.init_data {
+        claims["init_data"] = init_claims.clone();
+    }
+
+    let policy_ids =
+        crate::appraisal::applied_policy_ids(&state.config, &request.extra_policy_ids)?;
+    let policies = state
+        .policies
+        .read()
+        .map_err(|_| ApiError::internal("policy lock"))?
+        .clone();
+    let mut vector: BTreeMap<String, i64> = BTreeMap::new();
+    let mut denials = Vec::new();
+    for id in &policy_ids {
+        if !policies.contains(id) {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "policy_not_found",
+                format!("no policy {id:?}"),
+            ));
+        }
+        let (v, deny) = policies
+            .evaluate(id, &claims)
+            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "policy_failed", e))?;
+        for (claim, value) in v {
+            let slot = vector.entry(claim).or_insert(value);
+            if tier(value) > tier(*slot) {
+                *slot = value;
+            }
+        }
+        denials.extend(deny);
+    }
+    if !denials.is_empty() {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "policy_denied",
+            denials.join("; "),
+        ));
+    }
+    let status = status_name(vector.values().map(|v| tier(*v)).max().unwrap_or(0));
+    // A result is no fresher than the collateral that vouched for it.
+    let expires = (now + state.config.token_lifetime_secs as i64).min(verified.expires);
+    let ear = json!({
+        "eat_profile": crate::token::EAR_PROFILE,
+        "iat": now,
+        "exp": expires,
+        "eat_nonce": request.nonce,
+        "ear_verifier_id": { "developer": "https://github.com/scute", "build": concat!("scute ", env!("CARGO_PKG_VERSION")) },
+        "ear_status": status,
+        "submods": {
+            "cpu0": {
+                "ear_status": status,
+                "ear_trustworthiness_vector": vector,
+                "ear_appraisal_policy_ids": policy_ids,
+                "ear_veraison_annotated_evidence": claims,
+            }
+        }
+    });
+    let token = state.signer.sign(&ear).map_err(ApiError::internal)?;
+    Ok(Appraised {
+        token,
+        tcb_status: verified.tcb_status,
+        status,
+        expires,
+    })
+}
+
+/// Per-TEE verification: authenticity, the report-data binding and the init-data binding.
+async fn verify_evidence(
+    state: &AppState,
+    request: &Appraise,
+    now: i64,
+) -> Result<Verified, ApiError> {
+    match &request.evidence {
+        Evidence::Dcap {
+            tee,
+            quote,
+            cc_eventlog,
+        } => verify_dcap(state, request, *tee, quote, cc_eventlog.as_deref(), now).await,
+        Evidence::Sample { report_data } => {
+            if !state.config.allow_sample_tee {
+                return Err(rejected(
+                    "evidence_rejected",
+                    "the sample TEE proves nothing and is refused (allow_sample_tee = false)",
+                ));
+            }
+            let mut padded = report_data.clone();
+            padded.resize(64, 0);
+            if padded.as_slice() != request.expected_report_data.as_slice() {
+                return Err(rejected(
+                    "report_data_mismatch",
+                    "the sample evidence's report_data does not bind the runtime data",
+                ));
+            }
+            if request.init_data.is_some() {
+                return Err(rejected(
+                    "init_data_mismatch",
+                    "init-data cannot be bound by the sample TEE",
+                ));
+            }
+            Ok(Verified {
+                // No hardware vouches: nothing a policy could mistake for a verified claim.
+                claims: json!({ "tee": "sample", "tcb_status": "None", "debug": true, "measurements": {} }),
+                tcb_status: "None".into(),
+                expires: now + state.config.token_lifetime_secs as i64,
+            })
+        }
+    }
+}
+
+async fn verify_dcap(
+    state: &AppState,
+    request: &Appraise,
+    tee: Tee,
+    quote_bytes: &[u8],
+    cc_eventlog: Option<&[u8]>,
+    now: i64,
+) -> Result<Verified, ApiError> {
+    let quote = Quote::decode(quote_bytes)
+        .map_err(|e| rejected("evidence_rejected", format!("quote_decode: {e}")))?;
+    if quote.tee_type().name() != tee.name() {
+        return Err(ApiError::bad_request(
+            "bad_field",
+            format!(
+                "tee is {:?} but the quote is {}",
+                tee.name(),
+                quote.tee_type().name()
+            ),
+        ));
+    }
+    if quote.report_data().as_slice() != request.expected_report_data.as_slice() {
+        return Err(rejected(
+            "report_data_mismatch",
+            "the quote's report_data does not bind the runtime data",
+        ));
+    }
+
+    // Authenticity: the warm collateral for this platform, then the quote.
+    let (pck, ca) = quote_platform(&quote)
+        .map_err(|e| rejected("evidence_rejected", format!("{}: {e}", e.kind())))?;
+    let collateral = state
+        .collateral
+        .get(
+            &state.store,
+            &state.anchors,
+            &hex::encode(pck.fmspc),
+            ca.name(),
+            quote.tee_type().name(),
+        )
+        .await?;
+    // Debug TEEs pass verification here so the policy can mark them contraindicated.
+    let options = VerifyOptions {
+        allow_debug: true,
+        ..VerifyOptions::default()
+    };
+    let verified = collateral
+        .verify_quote(quote_bytes, now, options)
+        .map_err(|e| rejected("evidence_rejected", format!("{}: {e}", e.kind())))?;
+
+    if let Some((digest, _)) = &request.init_data {
+        let td = verified.quote().body.td10().ok_or_else(|| {
+            rejected(
+                "init_data_mismatch",
+                "init-data is bound by TDX MRCONFIGID; this quote has none",
+            )
+        })?;
+        let mut expected = digest.clone();
+        expected.resize(48, 0);
+        if td.mr_config_id.as_slice() != expected.as_slice() {
+            return Err(rejected(
+                "init_data_mismatch",
+                "the quote's MRCONFIGID is not the digest of the init-data sent",
+            ));
+        }
+    }
+
+    let log_claims = match cc_eventlog {
+        Some(bytes) => Some(crate::eventlog_claims::replay_event_log(&verified, bytes)?),
+        None => None,
+    };
+    Ok(Verified {
+        claims: claims(&verified, &Value::Null, log_claims),
+        tcb_status: verified.tcb_status().name().to_string(),
+        expires: verified.collateral_expires(),
+    })
+}

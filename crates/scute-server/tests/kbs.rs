@@ -1,0 +1,805 @@
+//! The key broker end to end: a real server on a loopback socket and store, the guest side
+//! speaking KBS 0.4.0 with the Confidential Containers client's own wire types (`kbs-types`)
+//! and cookie handling (reqwest's cookie store, as guest-components does), quotes from the
+//! simulated TEE. Every refusal is checked to release nothing.
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine as _;
+use reqwest::StatusCode;
+use scute_kbs::{runtime_data_digest, FlattenedJwe, HashAlgorithm, TeeKeyPair};
+use scute_server::Config;
+use scute_sim::{CollateralOptions, Simulator, Tee, Workload};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+const SECRET: &[u8] = b"the image decryption key: 0123456789abcdef";
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+struct Broker {
+    dir: tempfile::TempDir,
+    sim: Simulator,
+    url: String,
+    admin: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Broker {
+    async fn start(tweak: impl FnOnce(&mut Config)) -> Self {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let dir = tempfile::tempdir().unwrap();
+        let sim = Simulator::new(7, now()).unwrap();
+        let root = dir.path().join("sim-root.pem");
+        std::fs::write(&root, sim.root_ca_pem()).unwrap();
+        for tee in [Tee::Tdx, Tee::Sgx] {
+            let files: BTreeMap<String, Vec<u8>> = sim
+                .collateral(&CollateralOptions::valid_at(tee, now()))
+                .unwrap()
+                .into_iter()
+                .map(|(n, b)| (n.to_string(), b))
+                .collect();
+            scute_server::import_collateral(
+                &dir.path().join("data"),
+                std::slice::from_ref(&root),
+                &files,
+            )
+            .await
+            .unwrap();
+        }
+        let broker = Self::boot(dir, sim, tweak).await;
+        broker.register_reference_values().await;
+        broker
+    }
+
+    /// The operator's reference values for the simulated workloads, so that the default
+    /// policy can affirm `executables`.
+    async fn register_reference_values(&self) {
+        let http = reqwest::Client::new();
+        for (tee, name) in [(Tee::Tdx, "mr_td"), (Tee::Sgx, "mr_enclave")] {
+            let version = if tee == Tee::Tdx { 4 } else { 3 };
+            let quote = self
+                .sim
+                .quote(&Workload::new(tee, version, [0; 64]))
+                .unwrap();
+            let report = scute_dcap::report_json(&quote.body);
+            let r = http
+                .put(format!("{}/v1/reference-values/{name}", self.url))
+                .bearer_auth(&self.admin)
+                .json(&json!([report[name]]))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        }
+    }
+
+    async fn boot(dir: tempfile::TempDir, sim: Simulator, tweak: impl FnOnce(&mut Config)) -> Self {
+        let mut config = Config {
+            listen: "127.0.0.1:0".into(),
+            data_dir: dir.path().join("data"),
+            trust_roots: vec![dir.path().join("sim-root.pem")],
+            ..Config::default()
+        };
+        tweak(&mut config);
+        let running = scute_server::start(config).await.unwrap();
+        let url = format!("http://{}", running.addr);
+        let admin = match running.new_admin_token.clone() {
+            Some(t) => t,
+            None => std::fs::read_to_string(dir.path().join("data/admin-token"))
+                .unwrap()
+                .trim()
+                .to_string(),
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            running
+                .serve(async {
+                    let _ = rx.await;
+                })
+                .await
+                .unwrap();
+        });
+        Self {
+            dir,
+            sim,
+            url,
+            admin,
+            shutdown: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    async fn restart(mut self) -> Self {
+        let _ = self.shutdown.take().unwrap().send(());
+        self.task.take().unwrap().await.unwrap();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        let sim = Simulator::new(7, now()).unwrap();
+        Self::boot(dir, sim, |_| {}).await
+    }
+
+    fn kbs(&self, path: &str) -> String {
+        format!("{}/kbs/v0/{path}", self.url)
+    }
+
+    async fn put_resource(&self, path: &str, bytes: &[u8]) -> StatusCode {
+        reqwest::Client::new()
+            .post(self.kbs(&format!("resource/{path}")))
+            .bearer_auth(&self.admin)
+            .body(bytes.to_vec())
+            .send()
+            .await
+            .unwrap()
+            .status()
+    }
+
+    async fn set_resource_policy(&self, rego: &str) -> StatusCode {
+        reqwest::Client::new()
+            .post(self.kbs("resource-policy"))
+            .bearer_auth(&self.admin)
+            .json(&json!({ "policy": URL_SAFE_NO_PAD.encode(rego) }))
+            .send()
+            .await
+            .unwrap()
+            .status()
+    }
+}
+
+/// A guest: its cookie-keeping HTTP client, its in-memory key, and its TEE.
+struct Guest {
+    http: reqwest::Client,
+    key: TeeKeyPair,
+    tee: Tee,
+    debug: bool,
+    /// The init-data TOML the host gave this guest (MRCONFIGID carries its digest).
+    init_data: Option<String>,
+}
+
+impl Guest {
+    fn new(tee: Tee) -> Self {
+        Self {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .build()
+                .unwrap(),
+            key: TeeKeyPair::generate().unwrap(),
+            tee,
+            debug: false,
+            init_data: None,
+        }
+    }
+
+    fn tee_name(&self) -> &'static str {
+        match self.tee {
+            Tee::Tdx => "tdx",
+            Tee::Sgx => "sgx",
+        }
+    }
+
+    async fn auth(&self, broker: &Broker, version: &str, tee: &str) -> reqwest::Response {
+        let request = json!({
+            "version": version,
+            "tee": tee,
+            "extra-params": { "supported-hash-algorithms": ["sha256", "sha384", "sha512"] },
+        });
+        self.http
+            .post(broker.kbs("auth"))
+            .json(&request)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The kbs-types challenge of a successful /auth.
+    async fn challenge(&self, broker: &Broker) -> kbs_types::Challenge {
+        let r = self.auth(broker, "0.4.0", self.tee_name()).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let cookie = r.headers()["set-cookie"].to_str().unwrap().to_string();
+        assert!(cookie.starts_with("kbs-session-id="), "{cookie}");
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("Max-Age="),
+            "{cookie}"
+        );
+        r.json().await.unwrap()
+    }
+
+    /// The evidence a CoCo attester would produce for `report_data`.
+    fn evidence(&self, broker: &Broker, report_data: [u8; 64]) -> Value {
+        let version = if self.tee == Tee::Tdx { 4 } else { 3 };
+        let mut w = Workload::new(self.tee, version, report_data);
+        w.debug = self.debug;
+        if let Some(toml) = &self.init_data {
+            let digest = HashAlgorithm::Sha384.digest(toml.as_bytes());
+            let mut mr = [0u8; 48];
+            mr.copy_from_slice(&digest);
+            w.mr_config_id = Some(mr);
+        }
+        let quote = STANDARD.encode(broker.sim.quote(&w).unwrap().encode());
+        match self.tee {
+            Tee::Tdx => json!({ "quote": quote, "cc_eventlog": null }),
+            Tee::Sgx => json!({ "quote": quote }),
+        }
+    }
+
+    fn report_data(&self, nonce: &str, additional: &str) -> [u8; 64] {
+        let digest = runtime_data_digest(
+            HashAlgorithm::Sha384,
+            nonce,
+            &self.key.public_jwk(),
+            additional,
+        )
+        .unwrap();
+        let mut rd = [0u8; 64];
+        rd[..48].copy_from_slice(&digest);
+        rd
+    }
+
+    fn attestation(&self, nonce: &str, evidence: Value) -> Value {
+        let mut body = json!({
+            "runtime-data": { "nonce": nonce, "tee-pubkey": self.key.public_jwk() },
+            "tee-evidence": { "primary_evidence": evidence, "additional_evidence": "" },
+        });
+        if let Some(toml) = &self.init_data {
+            body["init-data"] = json!({ "format": "toml", "body": toml });
+        }
+        body
+    }
+
+    async fn post_attest(&self, broker: &Broker, body: &Value) -> (StatusCode, Value) {
+        let r = self
+            .http
+            .post(broker.kbs("attest"))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The whole handshake; returns the token.
+    async fn attest(&self, broker: &Broker) -> (StatusCode, Value) {
+        let challenge = self.challenge(broker).await;
+        assert_eq!(challenge.extra_params["selected-hash-algorithm"], "sha384");
+        let evidence = self.evidence(broker, self.report_data(&challenge.nonce, ""));
+        self.post_attest(broker, &self.attestation(&challenge.nonce, evidence))
+            .await
+    }
+
+    async fn get(&self, broker: &Broker, path: &str) -> reqwest::Response {
+        self.http
+            .get(broker.kbs(&format!("resource/{path}")))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The client's own parse of our answer, then our guest key opens it.
+    async fn open(&self, response: reqwest::Response) -> Vec<u8> {
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.unwrap();
+        let parsed: kbs_types::Response = serde_json::from_value(body.clone()).unwrap();
+        assert_eq!(parsed.protected.alg, "ECDH-ES+A256KW");
+        assert_eq!(parsed.protected.enc, "A256GCM");
+        let jwe: FlattenedJwe = serde_json::from_value(body).unwrap();
+        assert_eq!(
+            parsed.protected.generate_aad().unwrap(),
+            jwe.protected.as_bytes()
+        );
+        self.key.decrypt(&jwe).unwrap()
+    }
+}
+
+async fn error_info(response: reqwest::Response) -> (StatusCode, kbs_types::ErrorInformation) {
+    let status = response.status();
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_tdx_guest_gets_its_secret_after_a_401() {
+    let broker = Broker::start(|_| {}).await;
+    assert_eq!(
+        broker.put_resource("default/key/image", SECRET).await,
+        StatusCode::NO_CONTENT
+    );
+    let guest = Guest::new(Tee::Tdx);
+
+    // The client begins here, without credentials, and handshakes on the 401.
+    let (status, info) = error_info(guest.get(&broker, "default/key/image").await).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(info.error_type.ends_with("token_not_found"), "{info:?}");
+
+    let (status, body) = guest.attest(&broker).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let token = body["token"].as_str().unwrap();
+    // The client parses the payload itself: unpadded base64url JSON with a numeric exp.
+    let payload = token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    assert!(claims["exp"].as_i64().unwrap() > now());
+    assert_eq!(claims["ear_status"], "affirming");
+    assert_eq!(
+        claims["submods"]["cpu0"]["ear_veraison_annotated_evidence"]["runtime_data"]["tee-pubkey"],
+        guest.key.public_jwk()
+    );
+
+    let secret = guest
+        .open(guest.get(&broker, "default/key/image").await)
+        .await;
+    assert_eq!(secret, SECRET);
+    // A missing resource is a 404, not a release of something else.
+    let (status, _) = error_info(guest.get(&broker, "default/key/other").await).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_sgx_guest_gets_its_secret() {
+    let broker = Broker::start(|_| {}).await;
+    broker.put_resource("repo/sgx/key", SECRET).await;
+    let guest = Guest::new(Tee::Sgx);
+    let (status, body) = guest.attest(&broker).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        guest.open(guest.get(&broker, "repo/sgx/key").await).await,
+        SECRET
+    );
+}
+
+#[tokio::test]
+async fn josekit_opens_releases_to_ec_and_rsa_keys() {
+    use josekit::jwe::{ECDH_ES_A256KW, RSA_OAEP_256};
+    let broker = Broker::start(|_| {}).await;
+    broker.put_resource("default/key/image", SECRET).await;
+    let ec = ECDH_ES_A256KW
+        .generate_ec_key_pair(josekit::jwk::alg::ec::EcCurve::P256)
+        .unwrap();
+    let rsa = RSA_OAEP_256.generate_key_pair(2048).unwrap();
+    let cases: Vec<(josekit::jwk::Jwk, Box<dyn josekit::jwe::JweDecrypter>)> = vec![
+        (
+            ec.to_jwk_public_key(),
+            Box::new(
+                ECDH_ES_A256KW
+                    .decrypter_from_jwk(&ec.to_jwk_key_pair())
+                    .unwrap(),
+            ),
+        ),
+        (
+            rsa.to_jwk_public_key(),
+            Box::new(
+                RSA_OAEP_256
+                    .decrypter_from_jwk(&rsa.to_jwk_key_pair())
+                    .unwrap(),
+            ),
+        ),
+    ];
+    for (public, decrypter) in cases {
+        let guest = Guest::new(Tee::Tdx);
+        let tee_pubkey = serde_json::to_value(public.as_ref()).unwrap();
+        let challenge = guest.challenge(&broker).await;
+        let digest =
+            runtime_data_digest(HashAlgorithm::Sha384, &challenge.nonce, &tee_pubkey, "").unwrap();
+        let mut rd = [0u8; 64];
+        rd[..48].copy_from_slice(&digest);
+        let mut body = guest.attestation(&challenge.nonce, guest.evidence(&broker, rd));
+        body["runtime-data"]["tee-pubkey"] = tee_pubkey;
+        let (status, answer) = guest.post_attest(&broker, &body).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let r = guest.get(&broker, "default/key/image").await;
+        assert_eq!(r.status(), StatusCode::OK);
+        let text = r.text().await.unwrap();
+        let (plain, _) = josekit::jwe::deserialize_json(&text, decrypter.as_ref()).unwrap();
+        assert_eq!(plain, SECRET);
+    }
+}
+
+#[tokio::test]
+async fn the_resource_policy_decides_and_reads_trustee_names_too() {
+    let broker = Broker::start(|_| {}).await;
+    broker.put_resource("open/key/a", SECRET).await;
+    broker.put_resource("closed/key/b", SECRET).await;
+    let only_open = r#"package policy
+import rego.v1
+default allow := false
+allow if {
+	data["resource-path"][0] == "open"
+	input.ear_status == "affirming"
+}
+"#;
+    assert_eq!(
+        broker.set_resource_policy(only_open).await,
+        StatusCode::NO_CONTENT
+    );
+    let guest = Guest::new(Tee::Tdx);
+    assert_eq!(guest.attest(&broker).await.0, StatusCode::OK);
+    assert_eq!(
+        guest.open(guest.get(&broker, "open/key/a").await).await,
+        SECRET
+    );
+    let (status, info) = error_info(guest.get(&broker, "closed/key/b").await).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(info.error_type.ends_with("policy_denied"));
+
+    // Trustee's sample affirming.rego, written for EAR -00 member names, works unchanged.
+    let trustee = "package policy\nimport rego.v1\n\ndefault allow = false\n\nallow if {\n    not any_not_affirming\n    count(input.submods) > 0\n\n}\n\nany_not_affirming if {\n    some _, submod in input.submods\n    submod[\"ear.status\"] != \"affirming\"\n}\n";
+    assert_eq!(
+        broker.set_resource_policy(trustee).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        guest.open(guest.get(&broker, "closed/key/b").await).await,
+        SECRET
+    );
+
+    // A policy that is not `package policy` is refused at upload.
+    assert_eq!(
+        broker
+            .set_resource_policy("package scute\nallow := true\n")
+            .await,
+        StatusCode::BAD_REQUEST
+    );
+}
+
+#[tokio::test]
+async fn a_debug_td_attests_but_gets_nothing() {
+    let broker = Broker::start(|_| {}).await;
+    broker.put_resource("default/key/image", SECRET).await;
+    let mut guest = Guest::new(Tee::Tdx);
+    guest.debug = true;
+    let (status, body) = guest.attest(&broker).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, _) = error_info(guest.get(&broker, "default/key/image").await).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn binding_and_freshness_are_enforced() {
+    let broker = Broker::start(|_| {}).await;
+    broker.put_resource("default/key/image", SECRET).await;
+
+    // Wrong nonce: a nonce of the guest's choosing.
+    let guest = Guest::new(Tee::Tdx);
+    let _ = guest.challenge(&broker).await;
+    let forged = STANDARD.encode([9u8; 32]);
+    let body = guest.attestation(
+        &forged,
+        guest.evidence(&broker, guest.report_data(&forged, "")),
+    );
+    let (status, _) = guest.post_attest(&broker, &body).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // Unbound report data: the quote binds another key.
+    let guest = Guest::new(Tee::Tdx);
+    let challenge = guest.challenge(&broker).await;
+    let other = Guest::new(Tee::Tdx);
+    let body = guest.attestation(
+        &challenge.nonce,
+        guest.evidence(&broker, other.report_data(&challenge.nonce, "")),
+    );
+    let (status, problem) = guest.post_attest(&broker, &body).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(problem["type"]
+        .as_str()
+        .unwrap()
+        .ends_with("report_data_mismatch"));
+    // The additional evidence is bound too: changing it after quoting breaks the binding.
+    let challenge = guest.challenge(&broker).await;
+    let mut body = guest.attestation(
+        &challenge.nonce,
+        guest.evidence(&broker, guest.report_data(&challenge.nonce, "")),
+    );
+    body["tee-evidence"]["additional_evidence"] = json!("{\"nvidia\":[\"gpu\",{}]}");
+    assert_eq!(
+        guest.post_attest(&broker, &body).await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+
+    // Single use: a second attest on the same session is refused, even with fresh evidence.
+    let guest = Guest::new(Tee::Tdx);
+    let challenge = guest.challenge(&broker).await;
+    let body = guest.attestation(
+        &challenge.nonce,
+        guest.evidence(&broker, guest.report_data(&challenge.nonce, "")),
+    );
+    assert_eq!(guest.post_attest(&broker, &body).await.0, StatusCode::OK);
+    let (status, problem) = guest.post_attest(&broker, &body).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(problem["type"]
+        .as_str()
+        .unwrap()
+        .ends_with("nonce_replayed"));
+
+    // Nothing was released to the refused guests (they have no attested session).
+    for path in ["default/key/image"] {
+        let g = Guest::new(Tee::Tdx);
+        assert_eq!(
+            g.get(&broker, path).await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+}
+
+#[tokio::test]
+async fn another_sessions_cookie_does_not_carry_its_challenge() {
+    let broker = Broker::start(|_| {}).await;
+    broker.put_resource("default/key/image", SECRET).await;
+    // Guest A gets a challenge; guest B (its own session) tries to answer A's challenge.
+    let a = Guest::new(Tee::Tdx);
+    let challenge_a = a.challenge(&broker).await;
+    let b = Guest::new(Tee::Tdx);
+    let _ = b.challenge(&broker).await;
+    let body = b.attestation(
+        &challenge_a.nonce,
+        b.evidence(&broker, b.report_data(&challenge_a.nonce, "")),
+    );
+    assert_eq!(
+        b.post_attest(&broker, &body).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    // A made-up cookie is no session.
+    let forged = reqwest::Client::new()
+        .get(broker.kbs("resource/default/key/image"))
+        .header(
+            "cookie",
+            "kbs-session-id=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn sessions_expire() {
+    let broker = Broker::start(|c| c.kbs_session_lifetime_secs = 1).await;
+    broker.put_resource("default/key/image", SECRET).await;
+    let guest = Guest::new(Tee::Tdx);
+    let challenge = guest.challenge(&broker).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let body = guest.attestation(
+        &challenge.nonce,
+        guest.evidence(&broker, guest.report_data(&challenge.nonce, "")),
+    );
+    let (status, problem) = guest.post_attest(&broker, &body).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{problem}");
+    // An attested session's cookie stops working too.
+    let guest = Guest::new(Tee::Tdx);
+    assert_eq!(guest.attest(&broker).await.0, StatusCode::OK);
+    assert_eq!(
+        guest.get(&broker, "default/key/image").await.status(),
+        StatusCode::OK
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    // reqwest drops the expired cookie itself; present it by hand, as a replaying client would.
+    let r = guest.get(&broker, "default/key/image").await;
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn other_versions_and_the_sample_tee_are_refused() {
+    let broker = Broker::start(|_| {}).await;
+    let guest = Guest::new(Tee::Tdx);
+    let (status, info) = error_info(guest.auth(&broker, "0.3.0", "tdx").await).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(info.detail.contains("0.4.0"), "{info:?}");
+    let (status, info) = error_info(guest.auth(&broker, "0.4.0", "sample").await).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(info.detail.contains("allow_sample_tee"), "{info:?}");
+    let (status, _) = error_info(guest.auth(&broker, "0.4.0", "snp").await).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn an_allowed_sample_tee_is_never_affirming() {
+    let broker = Broker::start(|c| c.allow_sample_tee = true).await;
+    broker.put_resource("default/key/image", SECRET).await;
+    let guest = Guest::new(Tee::Tdx);
+    let r = guest.auth(&broker, "0.4.0", "sample").await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let challenge: kbs_types::Challenge = r.json().await.unwrap();
+    let digest = runtime_data_digest(
+        HashAlgorithm::Sha384,
+        &challenge.nonce,
+        &guest.key.public_jwk(),
+        "",
+    )
+    .unwrap();
+    let evidence = json!({ "svn": "1", "report_data": STANDARD.encode(&digest) });
+    let (status, body) = guest
+        .post_attest(&broker, &guest.attestation(&challenge.nonce, evidence))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let payload = body["token"].as_str().unwrap().split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    assert_ne!(claims["ear_status"], "affirming");
+    assert_eq!(
+        guest.get(&broker, "default/key/image").await.status(),
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn bearer_tokens_from_this_service_or_configured_issuers() {
+    let other = Broker::start(|_| {}).await;
+    let other_jwks: Value = reqwest::get(format!("{}/.well-known/jwks.json", other.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let broker = Broker::start(|_| {}).await;
+    broker.put_resource("default/key/image", SECRET).await;
+    let guest = Guest::new(Tee::Tdx);
+    let (_, body) = guest.attest(&broker).await;
+    let token = body["token"].as_str().unwrap().to_string();
+
+    // Passport mode: a client with no cookie, only the token.
+    let bearer = |token: String| {
+        let url = broker.kbs("resource/default/key/image");
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(guest.open(bearer(token.clone()).await).await, SECRET);
+    // A token whose payload was edited does not verify.
+    let parts: Vec<&str> = token.split('.').collect();
+    let mut claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    claims["exp"] = json!(now() + 86_400);
+    let edited = format!(
+        "{}.{}.{}",
+        parts[0],
+        URL_SAFE_NO_PAD.encode(claims.to_string()),
+        parts[2]
+    );
+    assert_eq!(bearer(edited).await.status(), StatusCode::UNAUTHORIZED);
+
+    // A token from another issuer is refused until its JWKS is configured.
+    let outsider = Guest::new(Tee::Tdx);
+    let (_, body) = outsider.attest(&other).await;
+    let foreign = body["token"].as_str().unwrap().to_string();
+    assert_eq!(
+        bearer(foreign.clone()).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let jwks_path: PathBuf = broker.dir.path().join("other-jwks.json");
+    std::fs::write(&jwks_path, other_jwks.to_string()).unwrap();
+    let broker = broker
+        .restart_with(move |c| c.kbs_trusted_jwks = vec![jwks_path])
+        .await;
+    let r = reqwest::Client::new()
+        .get(broker.kbs("resource/default/key/image"))
+        .bearer_auth(&foreign)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(outsider.open(r).await, SECRET);
+}
+
+impl Broker {
+    async fn restart_with(mut self, tweak: impl FnOnce(&mut Config)) -> Self {
+        let _ = self.shutdown.take().unwrap().send(());
+        self.task.take().unwrap().await.unwrap();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        let sim = Simulator::new(7, now()).unwrap();
+        Self::boot(dir, sim, tweak).await
+    }
+}
+
+#[tokio::test]
+async fn init_data_must_be_what_mrconfigid_carries() {
+    let broker = Broker::start(|_| {}).await;
+    broker.put_resource("default/key/image", SECRET).await;
+    let toml = "algorithm = \"sha384\"\nversion = \"0.1.0\"\n\n[data]\n\"aa.toml\" = \"url = 'http://kbs'\"\n";
+    let mut guest = Guest::new(Tee::Tdx);
+    guest.init_data = Some(toml.to_string());
+    let (status, body) = guest.attest(&broker).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let payload = body["token"].as_str().unwrap().split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    let init = &claims["submods"]["cpu0"]["ear_veraison_annotated_evidence"]["init_data"];
+    assert_eq!(init["data"]["aa.toml"], "url = 'http://kbs'");
+
+    // The host changes the init-data after launch: MRCONFIGID no longer matches.
+    let challenge = guest.challenge(&broker).await;
+    let evidence = guest.evidence(&broker, guest.report_data(&challenge.nonce, ""));
+    let mut body = guest.attestation(&challenge.nonce, evidence);
+    body["init-data"]["body"] = json!(toml.replace("http://kbs", "http://evil"));
+    let (status, problem) = guest.post_attest(&broker, &body).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(problem["type"]
+        .as_str()
+        .unwrap()
+        .ends_with("init_data_mismatch"));
+}
+
+#[tokio::test]
+async fn resources_are_sealed_at_rest_kept_across_restarts_and_deletable() {
+    let broker = Broker::start(|_| {}).await;
+    let marker = b"PLAINTEXT-MARKER-7f3a9c";
+    assert_eq!(
+        broker.put_resource("default/key/marker", marker).await,
+        StatusCode::NO_CONTENT
+    );
+    let broker = broker.restart().await;
+    let data = broker.dir.path().join("data");
+    for entry in std::fs::read_dir(&data).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        assert!(
+            !bytes.windows(marker.len()).any(|w| w == marker),
+            "plaintext found in the data directory"
+        );
+    }
+    let guest = Guest::new(Tee::Tdx);
+    assert_eq!(guest.attest(&broker).await.0, StatusCode::OK);
+    assert_eq!(
+        guest
+            .open(guest.get(&broker, "default/key/marker").await)
+            .await,
+        marker
+    );
+    let del = reqwest::Client::new()
+        .delete(broker.kbs("resource/default/key/marker"))
+        .bearer_auth(&broker.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(del.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        guest.get(&broker, "default/key/marker").await.status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn admin_routes_need_the_admin_token() {
+    let broker = Broker::start(|c| c.kbs_max_resource_bytes = 16).await;
+    let http = reqwest::Client::new();
+    let policy = json!({ "policy": URL_SAFE_NO_PAD.encode("package policy\nallow := true\n") });
+    let attestation_policy = json!({ "type": "rego", "policy_id": "p", "policy": URL_SAFE_NO_PAD.encode(scute_server::DEFAULT_POLICY) });
+    for token in [None, Some("wrong")] {
+        let with = |b: reqwest::RequestBuilder| match token {
+            Some(t) => b.bearer_auth(t),
+            None => b,
+        };
+        let requests = vec![
+            with(http.post(broker.kbs("resource/a/b/c")).body("x")),
+            with(http.put(broker.kbs("resource/a/b/c")).body("x")),
+            with(http.delete(broker.kbs("resource/a/b/c"))),
+            with(http.post(broker.kbs("resource-policy")).json(&policy)),
+            with(
+                http.post(broker.kbs("attestation-policy"))
+                    .json(&attestation_policy),
+            ),
+        ];
+        for request in requests {
+            assert_eq!(
+                request.send().await.unwrap().status(),
+                StatusCode::UNAUTHORIZED
+            );
+        }
+    }
+    // With the token: the attestation policy is stored, oversize resources are refused.
+    let r = http
+        .post(broker.kbs("attestation-policy"))
+        .bearer_auth(&broker.admin)
+        .json(&attestation_policy)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        broker.put_resource("a/b/c", &[0u8; 17]).await,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    assert_eq!(
+        broker.put_resource("a/../c", b"x").await,
+        StatusCode::NOT_FOUND,
+        "a path that is not three segments matches no route"
+    );
+}
