@@ -1,14 +1,17 @@
 //! The HTTP API, declared in one router. Handlers extract, call the domain, map errors to
 //! problem JSON. Admin routes need the admin bearer token.
 
-use crate::appraisal::{claims, status_name, tier, DEFAULT_POLICY_ID};
+mod attest;
+
+pub use attest::{parse as parse_attest_request, report_data_for, AttestRequest, MAX_POLICY_IDS};
+
+use crate::appraisal::DEFAULT_POLICY_ID;
 use crate::error::ApiError;
 use crate::AppState;
 use aws_lc_rs::constant_time::verify_slices_are_equal;
-use aws_lc_rs::digest::{digest, SHA256, SHA384};
+use aws_lc_rs::digest::{digest, SHA256};
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, MatchedPath, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -16,13 +19,11 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use scute_dcap::{quote_platform, VerifyOptions};
-use scute_quote::Quote;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 type Shared = State<Arc<AppState>>;
 
@@ -69,19 +70,36 @@ async fn count_requests(
     response
 }
 
-/// The request body, or 413 when it is over the limit.
-fn body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
-    body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "request body is over the size limit",
-            )
-        } else {
-            ApiError::bad_request("bad_body", e.body_text())
-        }
-    })
+/// A request body, read whole within the body timeout and the size limit (413 over it, 408
+/// when the client is too slow), so a stalled body cannot hold a connection.
+struct Body(Bytes);
+
+impl FromRequest<Arc<AppState>> for Body {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &Arc<AppState>) -> Result<Self, ApiError> {
+        let limit = Duration::from_secs(state.config.body_read_timeout_secs);
+        let read = tokio::time::timeout(limit, Bytes::from_request(request, state))
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "body_timeout",
+                    "the request body did not arrive in time",
+                )
+            })?;
+        read.map(Body).map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "request body is over the size limit",
+                )
+            } else {
+                ApiError::bad_request("bad_body", e.body_text())
+            }
+        })
+    }
 }
 
 fn json_body<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, ApiError> {
@@ -100,36 +118,11 @@ fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> 
         .map_err(|_| ApiError::unauthorized())
 }
 
-async fn challenge(State(state): Shared) -> Result<Json<Value>, ApiError> {
-    let now = crate::now();
-    let (nonce, expires) = state.nonces.issue(now).map_err(|_| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "too_many_challenges",
-            "too many outstanding challenges; retry shortly",
-        )
-    })?;
-    Ok(Json(
+async fn challenge(State(state): Shared) -> Json<Value> {
+    let (nonce, expires) = state.nonces.issue(crate::now());
+    Json(
         json!({ "nonce": STANDARD.encode(nonce), "expires_at": scute_dcap::format_rfc3339(expires) }),
-    ))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Evidence {
-    quote: String,
-    #[serde(default)]
-    cc_eventlog: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AttestRequest {
-    tee: String,
-    evidence: Evidence,
-    runtime_data: Value,
-    #[serde(default)]
-    policy_ids: Option<Vec<String>>,
+    )
 }
 
 fn b64(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
@@ -142,179 +135,18 @@ fn rejected(kind: &'static str, detail: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, kind, detail)
 }
 
-async fn attest(
-    State(state): Shared,
-    raw: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
+async fn attest(State(state): Shared, Body(bytes): Body) -> Result<Json<Value>, ApiError> {
     let started = Instant::now();
-    let outcome = attest_inner(&state, &body(raw)?).await;
+    let outcome = match attest::parse(&bytes) {
+        Ok(request) => attest::attest(&state, request, crate::now()).await,
+        Err(e) => Err(e),
+    };
     let seconds = started.elapsed().as_secs_f64();
     match &outcome {
-        Ok((_, tcb, status)) => state.metrics.verdict(tcb, status, seconds),
+        Ok(a) => state.metrics.verdict(a.tcb_status, a.ear_status, seconds),
         Err(e) => state.metrics.verdict("none", e.kind, seconds),
     }
-    outcome.map(|(token, _, _)| Json(json!({ "token": token })))
-}
-
-/// (token, TCB status, EAR status)
-async fn attest_inner(
-    state: &AppState,
-    bytes: &[u8],
-) -> Result<(String, String, String), ApiError> {
-    let request: AttestRequest = json_body(bytes)?;
-    let quote_bytes = b64("evidence.quote", &request.evidence.quote)?;
-    let eventlog = request
-        .evidence
-        .cc_eventlog
-        .as_deref()
-        .map(|t| b64("evidence.cc_eventlog", t))
-        .transpose()?;
-    let runtime = request
-        .runtime_data
-        .as_object()
-        .ok_or_else(|| ApiError::bad_request("bad_field", "runtime_data must be a JSON object"))?;
-    let nonce_text = runtime
-        .get("nonce")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ApiError::bad_request("bad_field", "runtime_data.nonce must be a string"))?;
-    let nonce = b64("runtime_data.nonce", nonce_text)?;
-    if !matches!(request.tee.as_str(), "sgx" | "tdx") {
-        return Err(ApiError::bad_request(
-            "bad_field",
-            format!("tee must be \"sgx\" or \"tdx\", not {:?}", request.tee),
-        ));
-    }
-    let policy_ids = request
-        .policy_ids
-        .unwrap_or_else(|| vec![DEFAULT_POLICY_ID.to_string()]);
-    if policy_ids.is_empty() {
-        return Err(ApiError::bad_request(
-            "bad_field",
-            "policy_ids must name at least one policy",
-        ));
-    }
-
-    // Freshness: the nonce is ours, unused and unexpired, and it is spent now.
-    let now = crate::now();
-    state.nonces.consume(&nonce, now).map_err(|e| match e {
-        crate::nonce::NonceError::Expired => {
-            rejected("nonce_expired", "the challenge nonce has expired")
-        }
-        crate::nonce::NonceError::Replayed => {
-            rejected("nonce_replayed", "the challenge nonce was already used")
-        }
-        _ => rejected(
-            "nonce_unknown",
-            "the challenge nonce was not issued by this service",
-        ),
-    })?;
-
-    // Binding: report_data = SHA-384(JCS(runtime_data)) ‖ 16 zero bytes.
-    let canonical = serde_jcs::to_vec(&request.runtime_data).map_err(ApiError::internal)?;
-    let mut expected = digest(&SHA384, &canonical).as_ref().to_vec();
-    expected.resize(64, 0);
-    let quote = Quote::decode(&quote_bytes)
-        .map_err(|e| rejected("evidence_rejected", format!("quote_decode: {e}")))?;
-    if quote.tee_type().name() != request.tee {
-        return Err(ApiError::bad_request(
-            "bad_field",
-            format!(
-                "tee is {:?} but the quote is {}",
-                request.tee,
-                quote.tee_type().name()
-            ),
-        ));
-    }
-    if quote.report_data().as_slice() != expected.as_slice() {
-        return Err(rejected("report_data_mismatch", "the quote's report_data is not SHA-384 of the canonical runtime_data followed by 16 zero bytes"));
-    }
-
-    // Authenticity: the warm collateral for this platform, then the quote.
-    let (pck, ca) = quote_platform(&quote)
-        .map_err(|e| rejected("evidence_rejected", format!("{}: {e}", e.kind())))?;
-    let collateral = state
-        .collateral
-        .get(
-            &state.store,
-            &state.anchors,
-            &hex::encode(pck.fmspc),
-            ca.name(),
-            quote.tee_type().name(),
-        )
-        .await?;
-    // Debug TEEs pass verification here so the policy can mark them contraindicated.
-    let options = VerifyOptions {
-        allow_debug: true,
-        ..VerifyOptions::default()
-    };
-    let verified = collateral
-        .verify_quote(&quote_bytes, now, options)
-        .map_err(|e| rejected("evidence_rejected", format!("{}: {e}", e.kind())))?;
-
-    let log_claims = match eventlog {
-        Some(bytes) => Some(replay_event_log(&verified, &bytes)?),
-        None => None,
-    };
-    let claims = claims(&verified, &request.runtime_data, log_claims);
-
-    // Appraisal: every policy named, the worst tier wins, any denial refuses.
-    let policies = state
-        .policies
-        .read()
-        .map_err(|_| ApiError::internal("policy lock"))?
-        .clone();
-    let mut vector: BTreeMap<String, i64> = BTreeMap::new();
-    let mut denials = Vec::new();
-    for id in &policy_ids {
-        if !policies.contains(id) {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "policy_not_found",
-                format!("no policy {id:?}"),
-            ));
-        }
-        let (v, deny) = policies
-            .evaluate(id, &claims)
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "policy_failed", e))?;
-        for (claim, value) in v {
-            let slot = vector.entry(claim).or_insert(value);
-            if tier(value) > tier(*slot) {
-                *slot = value;
-            }
-        }
-        denials.extend(deny);
-    }
-    if !denials.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "policy_denied",
-            denials.join("; "),
-        ));
-    }
-    let status = status_name(vector.values().map(|v| tier(*v)).max().unwrap_or(0));
-    let ear = json!({
-        "eat_profile": crate::token::EAR_PROFILE,
-        "iat": now,
-        // A result is no fresher than the collateral that vouched for it.
-        "exp": (now + state.config.token_lifetime_secs as i64).min(verified.collateral_expires()),
-        "eat_nonce": nonce_text,
-        "ear_verifier_id": { "developer": "https://github.com/scute", "build": concat!("scute ", env!("CARGO_PKG_VERSION")) },
-        "ear_status": status,
-        "submods": {
-            "cpu0": {
-                "ear_status": status,
-                "ear_trustworthiness_vector": vector,
-                "ear_appraisal_policy_ids": policy_ids,
-                "ear_veraison_annotated_evidence": claims,
-            }
-        }
-    });
-    let token = state.signer.sign(&ear).map_err(ApiError::internal)?;
-    Ok((
-        token,
-        verified.tcb_status().name().to_string(),
-        status.to_string(),
-    ))
+    outcome.map(|a| Json(json!({ "token": a.token })))
 }
 
 /// Replays a TDX CCEL against the verified RTMRs; a log that does not reach them is rejected.
@@ -391,11 +223,10 @@ async fn put_policy(
     State(state): Shared,
     Path(id): Path<String>,
     headers: HeaderMap,
-    raw: Result<Bytes, BytesRejection>,
+    Body(bytes): Body,
 ) -> Result<StatusCode, ApiError> {
     require_admin(&state, &headers)?;
     valid_name("policy id", &id)?;
-    let bytes = body(raw)?;
     let rego = std::str::from_utf8(&bytes)
         .map_err(|_| ApiError::bad_request("bad_body", "policy must be UTF-8 Rego text"))?;
     crate::appraisal::compile(&id, rego).map_err(|e| ApiError::bad_request("policy_invalid", e))?;
@@ -437,6 +268,13 @@ async fn delete_policy(
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
     require_admin(&state, &headers)?;
+    if id != DEFAULT_POLICY_ID && state.config.mandatory_policies.contains(&id) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "policy_mandatory",
+            format!("policy {id:?} is mandatory in this service's configuration"),
+        ));
+    }
     if !state.store.delete_policy(&id).await? {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -452,11 +290,11 @@ async fn put_reference(
     State(state): Shared,
     Path(name): Path<String>,
     headers: HeaderMap,
-    raw: Result<Bytes, BytesRejection>,
+    Body(bytes): Body,
 ) -> Result<StatusCode, ApiError> {
     require_admin(&state, &headers)?;
     valid_name("reference value name", &name)?;
-    let values: Vec<Value> = json_body(&body(raw)?)?;
+    let values: Vec<Value> = json_body(&bytes)?;
     let text = serde_json::to_string(&values).map_err(ApiError::internal)?;
     state
         .store
@@ -499,14 +337,14 @@ async fn delete_reference(
 async fn import_collateral(
     State(state): Shared,
     headers: HeaderMap,
-    raw: Result<Bytes, BytesRejection>,
+    Body(bytes): Body,
 ) -> Result<Json<Value>, ApiError> {
     require_admin(&state, &headers)?;
     #[derive(Deserialize)]
     struct Import {
         files: BTreeMap<String, String>,
     }
-    let request: Import = json_body(&body(raw)?)?;
+    let request: Import = json_body(&bytes)?;
     let mut files = BTreeMap::new();
     for (name, text) in &request.files {
         files.insert(name.clone(), b64(&format!("files.{name}"), text)?);

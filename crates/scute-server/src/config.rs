@@ -1,4 +1,5 @@
 //! Service settings: defaults, a TOML file, and command-line overrides (applied by the binary).
+//! The limits here bound what one client can hold: connections, time per read, policies named.
 
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -19,6 +20,17 @@ pub struct Config {
     pub token_lifetime_secs: u64,
     /// Largest accepted request body.
     pub max_body_bytes: usize,
+    /// Policies applied to every attestation; a request's `policy_ids` can only add to them.
+    pub mandatory_policies: Vec<String>,
+    /// Time a client has to send a request's headers (also the wait for the next request on a
+    /// kept-alive connection, which hyper times the same way).
+    pub header_read_timeout_secs: u64,
+    /// Time a client has to send a request's whole body once its headers are in.
+    pub body_read_timeout_secs: u64,
+    /// A connection that moves no bytes either way for this long is closed.
+    pub idle_timeout_secs: u64,
+    /// Connections served at once; more are answered 503 and closed.
+    pub max_connections: usize,
 }
 
 impl Default for Config {
@@ -30,6 +42,11 @@ impl Default for Config {
             nonce_lifetime_secs: 300,
             token_lifetime_secs: 600,
             max_body_bytes: 1024 * 1024,
+            mandatory_policies: vec![crate::DEFAULT_POLICY_ID.to_string()],
+            header_read_timeout_secs: 10,
+            body_read_timeout_secs: 30,
+            idle_timeout_secs: 60,
+            max_connections: 4096,
         }
     }
 }

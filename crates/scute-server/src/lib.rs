@@ -1,6 +1,7 @@
 //! The attestation service: one process, an embedded store, and the HTTP API of
 //! challenge → evidence → verification (scute-dcap, warm collateral) → event-log replay →
-//! Rego appraisal → signed EAR token. `start` binds, `Running::wait` serves.
+//! Rego appraisal → signed EAR token. `start` binds, `Running::serve` serves under the
+//! configured connection and time limits.
 
 mod api;
 mod appraisal;
@@ -11,9 +12,11 @@ mod metrics;
 mod nonce;
 mod openapi;
 mod secrets;
+mod serve;
 mod store;
 mod token;
 
+pub use api::{parse_attest_request, report_data_for, AttestRequest, MAX_POLICY_IDS};
 pub use appraisal::{DEFAULT_POLICY, DEFAULT_POLICY_ID};
 pub use config::Config;
 pub use error::{ApiError, ServerError, PROBLEM_TYPE_PREFIX};
@@ -27,7 +30,8 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-const MAX_OUTSTANDING_NONCES: usize = 1_000_000;
+/// How often spent nonces past their expiry are forgotten.
+const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 pub(crate) fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
@@ -43,6 +47,7 @@ pub(crate) struct AppState {
     anchors: Vec<TrustAnchor>,
     admin_token_sha256: Vec<u8>,
     metrics: metrics::Metrics,
+    limits: serve::Limits,
 }
 
 pub(crate) async fn load_policies(store: &Store) -> Result<Policies, String> {
@@ -85,8 +90,10 @@ fn trust_anchors(config: &Config) -> Result<Vec<TrustAnchor>, ServerError> {
     Ok(anchors)
 }
 
+/// Creates the data directory 0700, or checks that an existing one is not writable by group or
+/// others (who could swap the key, the store or the admin token under us).
 fn create_data_dir(dir: &Path) -> Result<(), ServerError> {
-    use std::os::unix::fs::DirBuilderExt;
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     let io = |e: std::io::Error| ServerError::DataDir {
         path: dir.display().to_string(),
         source: e,
@@ -97,6 +104,13 @@ fn create_data_dir(dir: &Path) -> Result<(), ServerError> {
             .mode(0o700)
             .create(dir)
             .map_err(io)?;
+    }
+    let mode = std::fs::metadata(dir).map_err(io)?.permissions().mode();
+    if mode & 0o022 != 0 {
+        return Err(ServerError::DataDirWritableByOthers {
+            path: dir.display().to_string(),
+            mode: mode & 0o7777,
+        });
     }
     Ok(())
 }
@@ -109,6 +123,8 @@ pub struct Running {
     pub new_admin_token: Option<String>,
     listener: tokio::net::TcpListener,
     router: axum::Router,
+    limits: serve::Limits,
+    store: Store,
 }
 
 /// Opens (or creates) the data directory, keys and store, and binds the listen address.
@@ -132,7 +148,22 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
             (hash, Some(token))
         }
     };
+    let nonces = nonce::Nonces::load_or_create(&store, &sealer, config.nonce_lifetime_secs).await?;
     let policies = load_policies(&store).await.map_err(ServerError::Config)?;
+    if let Some(missing) = config
+        .mandatory_policies
+        .iter()
+        .find(|id| !policies.contains(id))
+    {
+        return Err(ServerError::Config(format!(
+            "mandatory policy {missing:?} is neither built in nor stored"
+        )));
+    }
+    if config.max_connections == 0 {
+        return Err(ServerError::Config(
+            "max_connections must be at least 1".into(),
+        ));
+    }
     let anchors = trust_anchors(&config)?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
@@ -145,9 +176,10 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         source: e,
     })?;
     let state = Arc::new(AppState {
-        nonces: nonce::Nonces::new(config.nonce_lifetime_secs, MAX_OUTSTANDING_NONCES),
+        nonces,
+        limits: serve::Limits::of(&config),
         config,
-        store,
+        store: store.clone(),
         signer,
         collateral: collateral::CollateralCache::default(),
         policies: RwLock::new(Arc::new(policies)),
@@ -159,7 +191,9 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         addr,
         new_admin_token,
         listener,
+        limits: state.limits,
         router: api::router(state),
+        store,
     })
 }
 
@@ -169,9 +203,18 @@ impl Running {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
+        let store = self.store;
+        let purge = tokio::spawn(async move {
+            let mut every = tokio::time::interval(PURGE_EVERY);
+            loop {
+                every.tick().await;
+                // A failed purge only delays forgetting; the next tick retries.
+                let _ = store.purge_spent_nonces(now()).await;
+            }
+        });
+        serve::serve(self.listener, self.router, self.limits, shutdown).await;
+        purge.abort();
+        Ok(())
     }
 }
 
