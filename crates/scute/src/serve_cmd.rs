@@ -9,7 +9,9 @@ use std::path::PathBuf;
 #[derive(Args)]
 pub struct ServeArgs {
     /// A TOML file with any of: listen, data_dir, trust_roots, nonce_lifetime_secs,
-    /// token_lifetime_secs, max_body_bytes. Command-line options override it.
+    /// token_lifetime_secs, max_body_bytes, mandatory_policies, header_read_timeout_secs,
+    /// body_read_timeout_secs, idle_timeout_secs, max_connections. Command-line options
+    /// override it.
     #[arg(long)]
     config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8080].
@@ -27,6 +29,13 @@ pub struct ServeArgs {
     /// Seconds an issued token stays valid [default: 600].
     #[arg(long)]
     token_lifetime: Option<u64>,
+    /// A policy applied to every attestation (repeat for several; replaces the configured
+    /// list) [default: default].
+    #[arg(long = "mandatory-policy")]
+    mandatory_policies: Vec<String>,
+    /// Connections served at once; more are answered 503 [default: 4096].
+    #[arg(long)]
+    max_connections: Option<usize>,
 }
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<u8> {
@@ -50,6 +59,12 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     }
     if let Some(s) = args.token_lifetime {
         config.token_lifetime_secs = s;
+    }
+    if !args.mandatory_policies.is_empty() {
+        config.mandatory_policies = args.mandatory_policies;
+    }
+    if let Some(n) = args.max_connections {
+        config.max_connections = n;
     }
     let data_dir = config.data_dir.clone();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
