@@ -134,7 +134,7 @@ fn main() {
                 let Ok(r) = h.post(format!("{b}/v1/challenge")).send().await else { return false };
                 let Ok(challenge) = r.json::<Value>().await else { return false };
                 let runtime = json!({ "nonce": challenge["nonce"] });
-                let Ok(canonical) = serde_jcs::to_vec(&runtime) else { return false };
+                let Ok(canonical) = serde_json_canonicalizer::to_vec(&runtime) else { return false };
                 let mut report_data = [0u8; 64];
                 report_data[..48].copy_from_slice(digest(&SHA384, &canonical).as_ref());
                 let Ok(quote) = s.quote(&Workload::new(Tee::Tdx, 4, report_data)) else { return false };

@@ -1,15 +1,17 @@
 //! The HTTP API, declared in one router. Handlers extract, call the domain, map errors to
 //! problem JSON. Admin routes need the admin bearer token.
 
+mod attest;
+
+pub use attest::{parse as parse_attest_request, report_data_for, AttestRequest, MAX_POLICY_IDS};
+
 use crate::appraisal::DEFAULT_POLICY_ID;
 use crate::error::ApiError;
-use crate::pipeline::{self, Tee};
 use crate::AppState;
 use aws_lc_rs::constant_time::verify_slices_are_equal;
-use aws_lc_rs::digest::{digest, SHA256, SHA384};
+use aws_lc_rs::digest::{digest, SHA256};
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, MatchedPath, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -21,7 +23,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 type Shared = State<Arc<AppState>>;
 
@@ -70,19 +72,36 @@ async fn count_requests(
     response
 }
 
-/// The request body, or 413 when it is over the limit.
-pub(crate) fn body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, ApiError> {
-    body.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                "request body is over the size limit",
-            )
-        } else {
-            ApiError::bad_request("bad_body", e.body_text())
-        }
-    })
+/// A request body, read whole within the body timeout and the size limit (413 over it, 408
+/// when the client is too slow), so a stalled body cannot hold a connection.
+pub(crate) struct Body(pub(crate) Bytes);
+
+impl FromRequest<Arc<AppState>> for Body {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &Arc<AppState>) -> Result<Self, ApiError> {
+        let limit = Duration::from_secs(state.config.body_read_timeout_secs);
+        let read = tokio::time::timeout(limit, Bytes::from_request(request, state))
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    "body_timeout",
+                    "the request body did not arrive in time",
+                )
+            })?;
+        read.map(Body).map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "request body is over the size limit",
+                )
+            } else {
+                ApiError::bad_request("bad_body", e.body_text())
+            }
+        })
+    }
 }
 
 fn json_body<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, ApiError> {
@@ -101,36 +120,11 @@ pub(crate) fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(),
         .map_err(|_| ApiError::unauthorized())
 }
 
-async fn challenge(State(state): Shared) -> Result<Json<Value>, ApiError> {
-    let now = crate::now();
-    let (nonce, expires) = state.nonces.issue(now).map_err(|_| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "too_many_challenges",
-            "too many outstanding challenges; retry shortly",
-        )
-    })?;
-    Ok(Json(
+async fn challenge(State(state): Shared) -> Json<Value> {
+    let (nonce, expires) = state.nonces.issue(crate::now());
+    Json(
         json!({ "nonce": STANDARD.encode(nonce), "expires_at": scute_dcap::format_rfc3339(expires) }),
-    ))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Evidence {
-    quote: String,
-    #[serde(default)]
-    cc_eventlog: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AttestRequest {
-    tee: String,
-    evidence: Evidence,
-    runtime_data: Value,
-    #[serde(default)]
-    policy_ids: Option<Vec<String>>,
+    )
 }
 
 fn b64(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
@@ -143,96 +137,18 @@ fn rejected(kind: &'static str, detail: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, kind, detail)
 }
 
-async fn attest(
-    State(state): Shared,
-    raw: Result<Bytes, BytesRejection>,
-) -> Result<Json<Value>, ApiError> {
+async fn attest(State(state): Shared, Body(bytes): Body) -> Result<Json<Value>, ApiError> {
     let started = Instant::now();
-    let outcome = attest_inner(&state, &body(raw)?).await;
+    let outcome = match attest::parse(&bytes) {
+        Ok(request) => attest::attest(&state, request, crate::now()).await,
+        Err(e) => Err(e),
+    };
     let seconds = started.elapsed().as_secs_f64();
     match &outcome {
-        Ok((_, tcb, status)) => state.metrics.verdict(tcb, status, seconds),
+        Ok(a) => state.metrics.verdict(&a.tcb_status, a.ear_status, seconds),
         Err(e) => state.metrics.verdict("none", e.kind, seconds),
     }
-    outcome.map(|(token, _, _)| Json(json!({ "token": token })))
-}
-
-/// (token, TCB status, EAR status)
-async fn attest_inner(
-    state: &AppState,
-    bytes: &[u8],
-) -> Result<(String, String, String), ApiError> {
-    let request: AttestRequest = json_body(bytes)?;
-    let quote = b64("evidence.quote", &request.evidence.quote)?;
-    let cc_eventlog = request
-        .evidence
-        .cc_eventlog
-        .as_deref()
-        .map(|t| b64("evidence.cc_eventlog", t))
-        .transpose()?;
-    let runtime = request
-        .runtime_data
-        .as_object()
-        .ok_or_else(|| ApiError::bad_request("bad_field", "runtime_data must be a JSON object"))?;
-    let nonce_text = runtime
-        .get("nonce")
-        .and_then(Value::as_str)
-        .ok_or_else(|| ApiError::bad_request("bad_field", "runtime_data.nonce must be a string"))?
-        .to_string();
-    let nonce = b64("runtime_data.nonce", &nonce_text)?;
-    let tee = match Tee::from_name(&request.tee) {
-        Some(tee @ (Tee::Sgx | Tee::Tdx)) => tee,
-        _ => {
-            return Err(ApiError::bad_request(
-                "bad_field",
-                format!("tee must be \"sgx\" or \"tdx\", not {:?}", request.tee),
-            ))
-        }
-    };
-    let extra_policy_ids = request.policy_ids.unwrap_or_default();
-    crate::appraisal::check_request_policy_ids(&extra_policy_ids)?;
-
-    // Freshness: the nonce is ours, unused and unexpired, and it is spent now.
-    let now = crate::now();
-    state.nonces.consume(&nonce, now).map_err(|e| match e {
-        crate::nonce::NonceError::Expired => {
-            rejected("nonce_expired", "the challenge nonce has expired")
-        }
-        crate::nonce::NonceError::Replayed => {
-            rejected("nonce_replayed", "the challenge nonce was already used")
-        }
-        _ => rejected(
-            "nonce_unknown",
-            "the challenge nonce was not issued by this service",
-        ),
-    })?;
-
-    // Binding: report_data = SHA-384(JCS(runtime_data)) ‖ 16 zero bytes.
-    let canonical = serde_jcs::to_vec(&request.runtime_data).map_err(ApiError::internal)?;
-    let mut expected_report_data = [0u8; 64];
-    expected_report_data[..48].copy_from_slice(digest(&SHA384, &canonical).as_ref());
-    let appraised = pipeline::appraise(
-        state,
-        pipeline::Appraise {
-            evidence: pipeline::Evidence::Dcap {
-                tee,
-                quote,
-                cc_eventlog,
-            },
-            expected_report_data,
-            runtime_data: request.runtime_data,
-            nonce: nonce_text,
-            init_data: None,
-            extra_policy_ids,
-        },
-        now,
-    )
-    .await?;
-    Ok((
-        appraised.token,
-        appraised.tcb_status,
-        appraised.status.to_string(),
-    ))
+    outcome.map(|a| Json(json!({ "token": a.token })))
 }
 
 async fn jwks(State(state): Shared) -> Json<Value> {
@@ -268,10 +184,9 @@ async fn put_policy(
     State(state): Shared,
     Path(id): Path<String>,
     headers: HeaderMap,
-    raw: Result<Bytes, BytesRejection>,
+    Body(bytes): Body,
 ) -> Result<StatusCode, ApiError> {
     require_admin(&state, &headers)?;
-    let bytes = body(raw)?;
     let rego = std::str::from_utf8(&bytes)
         .map_err(|_| ApiError::bad_request("bad_body", "policy must be UTF-8 Rego text"))?;
     store_policy(&state, &id, rego).await?;
@@ -319,6 +234,13 @@ async fn delete_policy(
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
     require_admin(&state, &headers)?;
+    if id != DEFAULT_POLICY_ID && state.config.mandatory_policies.contains(&id) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "policy_mandatory",
+            format!("policy {id:?} is mandatory in this service's configuration"),
+        ));
+    }
     if !state.store.delete_policy(&id).await? {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
@@ -334,11 +256,11 @@ async fn put_reference(
     State(state): Shared,
     Path(name): Path<String>,
     headers: HeaderMap,
-    raw: Result<Bytes, BytesRejection>,
+    Body(bytes): Body,
 ) -> Result<StatusCode, ApiError> {
     require_admin(&state, &headers)?;
     valid_name("reference value name", &name)?;
-    let values: Vec<Value> = json_body(&body(raw)?)?;
+    let values: Vec<Value> = json_body(&bytes)?;
     let text = serde_json::to_string(&values).map_err(ApiError::internal)?;
     state
         .store
@@ -381,14 +303,14 @@ async fn delete_reference(
 async fn import_collateral(
     State(state): Shared,
     headers: HeaderMap,
-    raw: Result<Bytes, BytesRejection>,
+    Body(bytes): Body,
 ) -> Result<Json<Value>, ApiError> {
     require_admin(&state, &headers)?;
     #[derive(Deserialize)]
     struct Import {
         files: BTreeMap<String, String>,
     }
-    let request: Import = json_body(&body(raw)?)?;
+    let request: Import = json_body(&bytes)?;
     let mut files = BTreeMap::new();
     for (name, text) in &request.files {
         files.insert(name.clone(), b64(&format!("files.{name}"), text)?);

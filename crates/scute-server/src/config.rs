@@ -1,4 +1,5 @@
 //! Service settings: defaults, a TOML file, and command-line overrides (applied by the binary).
+//! The limits here bound what one client can hold: connections, time per read, policies named.
 
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -31,8 +32,6 @@ pub struct Config {
     pub tls_key: Option<PathBuf>,
     /// Also serve the PCCS routes alone on this address.
     pub pccs_listen: Option<String>,
-    /// Policies evaluated on every attestation, whatever the request names.
-    pub mandatory_policies: Vec<String>,
     /// Accept the Confidential Containers `sample` TEE (no hardware; never affirming by default).
     pub allow_sample_tee: bool,
     /// How long a KBS session may go from `/auth` to `/attest`, and how long an attested
@@ -43,6 +42,17 @@ pub struct Config {
     /// JWKS files of other token issuers whose EAR tokens the key broker accepts as bearer
     /// credentials (this service's own key is always accepted).
     pub kbs_trusted_jwks: Vec<PathBuf>,
+    /// Policies applied to every attestation; a request's `policy_ids` can only add to them.
+    pub mandatory_policies: Vec<String>,
+    /// Time a client has to send a request's headers (also the wait for the next request on a
+    /// kept-alive connection, which hyper times the same way).
+    pub header_read_timeout_secs: u64,
+    /// Time a client has to send a request's whole body once its headers are in.
+    pub body_read_timeout_secs: u64,
+    /// A connection that moves no bytes either way for this long is closed.
+    pub idle_timeout_secs: u64,
+    /// Connections served at once; more are answered 503 and closed.
+    pub max_connections: usize,
 }
 
 impl Default for Config {
@@ -60,11 +70,15 @@ impl Default for Config {
             tls_cert: None,
             tls_key: None,
             pccs_listen: None,
-            mandatory_policies: vec![crate::DEFAULT_POLICY_ID.to_string()],
             allow_sample_tee: false,
             kbs_session_lifetime_secs: 300,
             kbs_max_resource_bytes: 256 * 1024,
             kbs_trusted_jwks: Vec::new(),
+            mandatory_policies: vec![crate::DEFAULT_POLICY_ID.to_string()],
+            header_read_timeout_secs: 10,
+            body_read_timeout_secs: 30,
+            idle_timeout_secs: 60,
+            max_connections: 4096,
         }
     }
 }

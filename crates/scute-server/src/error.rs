@@ -14,6 +14,8 @@ pub enum ServerError {
         path: String,
         source: std::io::Error,
     },
+    #[error("data directory {path} is writable by group or others (mode {mode:o}); chmod go-w it")]
+    DataDirWritableByOthers { path: String, mode: u32 },
     #[error("store: {0}")]
     Store(#[from] sqlx::Error),
     #[error("secret {name}: {reason}")]

@@ -7,13 +7,11 @@
 //! `kbs-session-id` cookie in its cookie store, and parses every error body as kbs-types
 //! `ErrorInformation {type, detail}` (our problem JSON carries both).
 
-use crate::api::require_admin;
+use crate::api::{require_admin, Body};
 use crate::error::ApiError;
 use crate::pipeline::{self, Evidence, Tee};
 use crate::AppState;
 use aws_lc_rs::digest::{digest, SHA256};
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -82,11 +80,8 @@ fn unauthorized(kind: &'static str, detail: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, kind, detail)
 }
 
-fn json_body<T: for<'de> Deserialize<'de>>(
-    raw: Result<Bytes, BytesRejection>,
-) -> Result<T, ApiError> {
-    let bytes = crate::api::body(raw)?;
-    serde_json::from_slice(&bytes)
+fn json_body<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes)
         .map_err(|e| ApiError::bad_request("malformed_json", format!("request body: {e}")))
 }
 
@@ -115,11 +110,8 @@ fn session_id(headers: &HeaderMap) -> Option<String> {
 }
 
 /// `POST /kbs/v0/auth`: a session with a fresh nonce, and the hash algorithm to bind with.
-async fn auth(
-    State(state): Shared,
-    raw: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let request: Request = json_body(raw)?;
+async fn auth(State(state): Shared, Body(bytes): Body) -> Result<Response, ApiError> {
+    let request: Request = json_body(&bytes)?;
     if request.version != PROTOCOL_VERSION {
         return Err(unauthorized(
             "protocol_version",
@@ -232,7 +224,7 @@ fn primary_evidence(tee: Tee, evidence: &Value) -> Result<Evidence, ApiError> {
 async fn attest(
     State(state): Shared,
     headers: HeaderMap,
-    raw: Result<Bytes, BytesRejection>,
+    Body(bytes): Body,
 ) -> Result<Response, ApiError> {
     let now = crate::now();
     let id = session_id(&headers).ok_or_else(|| {
@@ -248,7 +240,7 @@ async fn attest(
         .await?
         .filter(|s| s.expires >= now)
         .ok_or_else(|| unauthorized("session_unknown", "the KBS session is unknown or expired"))?;
-    let attestation: Attestation = json_body(raw)?;
+    let attestation: Attestation = json_body(&bytes)?;
     if attestation.runtime_data.nonce != session.nonce {
         return Err(unauthorized(
             "nonce_mismatch",
@@ -471,11 +463,10 @@ async fn put_resource(
     State(state): Shared,
     Path((repository, kind, tag)): Path<(String, String, String)>,
     headers: HeaderMap,
-    raw: Result<Bytes, BytesRejection>,
+    Body(bytes): Body,
 ) -> Result<StatusCode, ApiError> {
     require_admin(&state, &headers)?;
     let path = resource_path(&repository, &kind, &tag)?;
-    let bytes = crate::api::body(raw)?;
     if bytes.len() > state.config.kbs_max_resource_bytes {
         return Err(ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -525,14 +516,14 @@ fn policy_text(field: &str, text: &str) -> Result<String, ApiError> {
 async fn set_resource_policy(
     State(state): Shared,
     headers: HeaderMap,
-    raw: Result<Bytes, BytesRejection>,
+    Body(bytes): Body,
 ) -> Result<StatusCode, ApiError> {
     require_admin(&state, &headers)?;
     #[derive(Deserialize)]
-    struct Body {
+    struct Upload {
         policy: String,
     }
-    let body: Body = json_body(raw)?;
+    let body: Upload = json_body(&bytes)?;
     let rego = policy_text("policy", &body.policy)?;
     let engine =
         compile_resource_policy(&rego).map_err(|e| ApiError::bad_request("policy_invalid", e))?;
@@ -550,17 +541,17 @@ async fn set_resource_policy(
 async fn set_attestation_policy(
     State(state): Shared,
     headers: HeaderMap,
-    raw: Result<Bytes, BytesRejection>,
+    Body(bytes): Body,
 ) -> Result<StatusCode, ApiError> {
     require_admin(&state, &headers)?;
     #[derive(Deserialize)]
-    struct Body {
+    struct Upload {
         #[serde(rename = "type")]
         kind: String,
         policy_id: String,
         policy: String,
     }
-    let body: Body = json_body(raw)?;
+    let body: Upload = json_body(&bytes)?;
     if body.kind != "rego" {
         return Err(ApiError::bad_request(
             "bad_field",

@@ -1,6 +1,7 @@
 //! The attestation service: one process, an embedded store, and the HTTP API of
 //! challenge → evidence → verification (scute-dcap, warm collateral) → event-log replay →
-//! Rego appraisal → signed EAR token. `start` binds, `Running::wait` serves.
+//! Rego appraisal → signed EAR token. `start` binds, `Running::serve` serves under the
+//! configured connection and time limits.
 
 mod api;
 mod appraisal;
@@ -8,22 +9,24 @@ mod collateral;
 mod config;
 mod error;
 mod eventlog_claims;
+mod kbs;
 mod metrics;
 mod nonce;
 mod openapi;
-mod kbs;
 mod pccs;
 mod pipeline;
 mod secrets;
+mod serve;
 mod store;
 mod tls;
 mod token;
 
+pub use api::{parse_attest_request, report_data_for, AttestRequest, MAX_POLICY_IDS};
 pub use appraisal::{DEFAULT_POLICY, DEFAULT_POLICY_ID};
 pub use config::Config;
 pub use error::{ApiError, ServerError, PROBLEM_TYPE_PREFIX};
-pub use pccs::client::{PccsClient, MAX_RESPONSE_BYTES};
 pub use kbs::{DEFAULT_RESOURCE_POLICY, SESSION_COOKIE};
+pub use pccs::client::{PccsClient, MAX_RESPONSE_BYTES};
 pub use store::Store;
 pub use tls::{serve_tls, server_config as tls_server_config};
 pub use token::EAR_PROFILE;
@@ -35,7 +38,8 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
-const MAX_OUTSTANDING_NONCES: usize = 1_000_000;
+/// How often spent nonces past their expiry are forgotten.
+const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
 pub(crate) fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
@@ -56,6 +60,7 @@ pub(crate) struct AppState {
     resource_policy: RwLock<Arc<regorus::Engine>>,
     token_verifier: token::Verifier,
     kbs_auths: std::sync::atomic::AtomicU64,
+    limits: serve::Limits,
 }
 
 pub(crate) async fn load_policies(store: &Store) -> Result<Policies, String> {
@@ -98,8 +103,10 @@ fn trust_anchors(config: &Config) -> Result<Vec<TrustAnchor>, ServerError> {
     Ok(anchors)
 }
 
+/// Creates the data directory 0700, or checks that an existing one is not writable by group or
+/// others (who could swap the key, the store or the admin token under us).
 fn create_data_dir(dir: &Path) -> Result<(), ServerError> {
-    use std::os::unix::fs::DirBuilderExt;
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
     let io = |e: std::io::Error| ServerError::DataDir {
         path: dir.display().to_string(),
         source: e,
@@ -110,6 +117,13 @@ fn create_data_dir(dir: &Path) -> Result<(), ServerError> {
             .mode(0o700)
             .create(dir)
             .map_err(io)?;
+    }
+    let mode = std::fs::metadata(dir).map_err(io)?.permissions().mode();
+    if mode & 0o022 != 0 {
+        return Err(ServerError::DataDirWritableByOthers {
+            path: dir.display().to_string(),
+            mode: mode & 0o7777,
+        });
     }
     Ok(())
 }
@@ -127,6 +141,8 @@ pub struct Running {
     pccs: Option<(tokio::net::TcpListener, axum::Router)>,
     tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     state: Arc<AppState>,
+    limits: serve::Limits,
+    store: Store,
 }
 
 fn pccs_client(config: &Config) -> Result<Option<PccsClient>, ServerError> {
@@ -164,6 +180,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
             (hash, Some(token))
         }
     };
+    let nonces = nonce::Nonces::load_or_create(&store, &sealer, config.nonce_lifetime_secs).await?;
     let policies = load_policies(&store).await.map_err(ServerError::Config)?;
     let resource_policy = {
         let rego = store.kbs_resource_policy().await?;
@@ -172,6 +189,20 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
             .map_err(|e| ServerError::Config(format!("stored resource policy: {e}")))?
     };
     let token_verifier = token::Verifier::new(&signer, &config.kbs_trusted_jwks)?;
+    if let Some(missing) = config
+        .mandatory_policies
+        .iter()
+        .find(|id| !policies.contains(id))
+    {
+        return Err(ServerError::Config(format!(
+            "mandatory policy {missing:?} is neither built in nor stored"
+        )));
+    }
+    if config.max_connections == 0 {
+        return Err(ServerError::Config(
+            "max_connections must be at least 1".into(),
+        ));
+    }
     let anchors = trust_anchors(&config)?;
     store.ensure_pccs_schema().await?;
     let upstream = pccs_client(&config)?;
@@ -205,9 +236,10 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         source: e,
     })?;
     let state = Arc::new(AppState {
-        nonces: nonce::Nonces::new(config.nonce_lifetime_secs, MAX_OUTSTANDING_NONCES),
+        nonces,
+        limits: serve::Limits::of(&config),
         config,
-        store,
+        store: store.clone(),
         signer,
         collateral: collateral::CollateralCache::with_upstream(upstream.clone()),
         policies: RwLock::new(Arc::new(policies)),
@@ -230,11 +262,13 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         addr,
         new_admin_token,
         listener,
+        limits: state.limits,
         router: api::router(state.clone()),
         pccs_addr,
         pccs: pccs_listener.map(|l| (l, pccs::router(state.clone()))),
         tls,
         state,
+        store,
     })
 }
 
@@ -245,6 +279,16 @@ impl Running {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         tokio::spawn(pccs::refresh::run(self.state.clone()));
+        let store = self.store;
+        let purge = tokio::spawn(async move {
+            let mut every = tokio::time::interval(PURGE_EVERY);
+            loop {
+                every.tick().await;
+                // A failed purge only delays forgetting; the next tick retries.
+                let _ = store.purge_spent_nonces(now()).await;
+                let _ = store.purge_kbs_sessions(now()).await;
+            }
+        });
         let (tx, rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             shutdown.await;
@@ -258,26 +302,36 @@ impl Running {
                 listener,
                 router,
                 self.tls.clone(),
+                self.limits,
                 stopped(rx.clone()),
             ));
         }
-        serve_one(self.listener, self.router, self.tls, stopped(rx)).await
+        let served = serve_one(
+            self.listener,
+            self.router,
+            self.tls,
+            self.limits,
+            stopped(rx),
+        )
+        .await;
+        purge.abort();
+        served
     }
 }
 
-/// One listener, plain or TLS.
+/// One listener, plain (with the connection limits of `serve`) or TLS.
 async fn serve_one(
     listener: tokio::net::TcpListener,
     router: axum::Router,
     tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    limits: serve::Limits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     match tls {
         Some(config) => tls::serve_tls(listener, router, config, shutdown).await,
         None => {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(shutdown)
-                .await
+            serve::serve(listener, router, limits, shutdown).await;
+            Ok(())
         }
     }
 }

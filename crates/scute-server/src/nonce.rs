@@ -1,84 +1,104 @@
-//! Challenge nonces: 32 random bytes, single-use, expiring. Kept in memory (a nonce outlives
-//! no restart by design); used ones are remembered until they expire so a replay is named.
+//! Challenge nonces that prove themselves: 16 random bytes ‖ expiry (big-endian seconds) ‖
+//! HMAC-SHA256 of both under a key sealed in the store. Issuing keeps no state; a spent nonce is
+//! recorded in the store only until it expires, so replays are refused and memory stays flat.
 
-use std::collections::HashMap;
-use std::sync::Mutex;
+use crate::secrets::Sealer;
+use crate::store::Store;
+use crate::ServerError;
+use aws_lc_rs::hmac;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+const RANDOM_LEN: usize = 16;
+const BODY_LEN: usize = RANDOM_LEN + 8;
+pub const NONCE_LEN: usize = BODY_LEN + 32;
+const KEY_NAME: &str = "nonce-hmac-key";
+/// Keeps the MAC from meaning anything outside this use of the key.
+const LABEL: &[u8] = b"scute challenge nonce v1\0";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NonceError {
+    /// Not made by this service's key (or not a nonce at all).
     Unknown,
     Expired,
     Replayed,
-    /// Too many outstanding challenges.
-    Full,
-}
-
-#[derive(Clone, Copy)]
-struct Entry {
-    expires: i64,
-    used: bool,
+    Store(String),
 }
 
 pub struct Nonces {
+    key: hmac::Key,
     lifetime: i64,
-    limit: usize,
-    entries: Mutex<HashMap<[u8; 32], Entry>>,
-    issued: std::sync::atomic::AtomicU64,
 }
 
-/// Expired entries are swept this often (in issued nonces), so memory follows the live set.
-const SWEEP_EVERY: u64 = 4096;
-
 impl Nonces {
-    pub fn new(lifetime_secs: u64, limit: usize) -> Self {
+    pub fn new(key_bytes: &[u8], lifetime_secs: u64) -> Self {
         Self {
-            lifetime: lifetime_secs as i64,
-            limit,
-            entries: Mutex::new(HashMap::new()),
-            issued: std::sync::atomic::AtomicU64::new(0),
+            key: hmac::Key::new(hmac::HMAC_SHA256, key_bytes),
+            lifetime: i64::try_from(lifetime_secs).unwrap_or(i64::MAX),
         }
+    }
+
+    /// The key from the store, generated and sealed there on first start, so nonces outlive a
+    /// restart and replicas sharing the store accept each other's.
+    pub async fn load_or_create(
+        store: &Store,
+        sealer: &Sealer,
+        lifetime_secs: u64,
+    ) -> Result<Self, ServerError> {
+        let key = match store.secret(KEY_NAME).await? {
+            Some(sealed) => sealer.open_sealed(KEY_NAME, &sealed)?,
+            None => {
+                let fresh = crate::secrets::random_bytes::<32>().to_vec();
+                store
+                    .put_secret(KEY_NAME, &sealer.seal(KEY_NAME, &fresh)?)
+                    .await?;
+                fresh
+            }
+        };
+        Ok(Self::new(&key, lifetime_secs))
+    }
+
+    fn mac(&self, body: &[u8]) -> hmac::Tag {
+        hmac::sign(&self.key, &[LABEL, body].concat())
     }
 
     /// A fresh nonce and when it expires.
-    pub fn issue(&self, now: i64) -> Result<([u8; 32], i64), NonceError> {
-        let nonce = crate::secrets::random_bytes::<32>();
-        let expires = now + self.lifetime;
-        let mut entries = self.entries.lock().map_err(|_| NonceError::Full)?;
-        let count = self
-            .issued
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        if count % SWEEP_EVERY == SWEEP_EVERY - 1 {
-            entries.retain(|_, e| e.expires >= now);
-        }
-        if entries.len() >= self.limit {
-            entries.retain(|_, e| e.expires >= now);
-            if entries.len() >= self.limit {
-                return Err(NonceError::Full);
-            }
-        }
-        entries.insert(
-            nonce,
-            Entry {
-                expires,
-                used: false,
-            },
-        );
-        Ok((nonce, expires))
+    pub fn issue(&self, now: i64) -> (Vec<u8>, i64) {
+        let expires = now.saturating_add(self.lifetime);
+        let mut nonce = crate::secrets::random_bytes::<RANDOM_LEN>().to_vec();
+        nonce.extend_from_slice(&expires.to_be_bytes());
+        let tag = self.mac(&nonce);
+        nonce.extend_from_slice(tag.as_ref());
+        (nonce, expires)
     }
 
-    /// Consumes a nonce: it must have been issued, not used, and not expired.
-    pub fn consume(&self, nonce: &[u8], now: i64) -> Result<(), NonceError> {
-        let key: [u8; 32] = nonce.try_into().map_err(|_| NonceError::Unknown)?;
-        let mut entries = self.entries.lock().map_err(|_| NonceError::Unknown)?;
-        let entry = entries.get_mut(&key).ok_or(NonceError::Unknown)?;
-        if entry.used {
-            return Err(NonceError::Replayed);
+    /// Checks that `nonce` is ours and unexpired; returns its expiry. Spends nothing.
+    pub fn check(&self, nonce: &[u8], now: i64) -> Result<i64, NonceError> {
+        if nonce.len() != NONCE_LEN {
+            return Err(NonceError::Unknown);
         }
-        if now > entry.expires {
+        let (body, tag) = nonce.split_at(BODY_LEN);
+        // Constant time: the MAC is compared by aws-lc-rs, not here.
+        hmac::verify(&self.key, &[LABEL, body].concat(), tag).map_err(|_| NonceError::Unknown)?;
+        let expiry: [u8; 8] = body
+            .get(RANDOM_LEN..)
+            .and_then(|b| b.try_into().ok())
+            .ok_or(NonceError::Unknown)?;
+        let expires = i64::from_be_bytes(expiry);
+        if now > expires {
             return Err(NonceError::Expired);
         }
-        entry.used = true;
-        Ok(())
+        Ok(expires)
+    }
+
+    /// Checks and spends `nonce`: one atomic insert in the store, so of two concurrent spends
+    /// (on any replica sharing the store) exactly one succeeds.
+    pub async fn consume(&self, store: &Store, nonce: &[u8], now: i64) -> Result<(), NonceError> {
+        let expires = self.check(nonce, now)?;
+        let tag = nonce.get(BODY_LEN..).ok_or(NonceError::Unknown)?;
+        match store.spend_nonce(tag, expires).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(NonceError::Replayed),
+            Err(e) => Err(NonceError::Store(e.to_string())),
+        }
     }
 }
 
@@ -87,38 +107,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn single_use_and_expiring() {
-        let nonces = Nonces::new(10, 100);
-        let (n, expires) = nonces.issue(1000).unwrap();
+    fn a_nonce_checks_under_its_key_until_it_expires() {
+        let nonces = Nonces::new(&[1; 32], 10);
+        let (n, expires) = nonces.issue(1000);
+        assert_eq!(n.len(), NONCE_LEN);
         assert_eq!(expires, 1010);
-        assert_eq!(nonces.consume(&n, 1005), Ok(()));
-        assert_eq!(nonces.consume(&n, 1005), Err(NonceError::Replayed));
-        let (m, _) = nonces.issue(1000).unwrap();
-        assert_eq!(nonces.consume(&m, 1011), Err(NonceError::Expired));
-        assert_eq!(nonces.consume(&[7; 32], 1000), Err(NonceError::Unknown));
-        assert_eq!(nonces.consume(&[7; 5], 1000), Err(NonceError::Unknown));
+        assert_eq!(nonces.check(&n, 1010), Ok(1010));
+        assert_eq!(nonces.check(&n, 1011), Err(NonceError::Expired));
+        // Another key, any flipped bit, a moved expiry or a wrong length is unknown.
+        assert_eq!(
+            Nonces::new(&[2; 32], 10).check(&n, 1000),
+            Err(NonceError::Unknown)
+        );
+        for i in 0..n.len() {
+            let mut bad = n.clone();
+            bad[i] ^= 1;
+            assert_eq!(
+                nonces.check(&bad, 1000),
+                Err(NonceError::Unknown),
+                "byte {i}"
+            );
+        }
+        assert_eq!(nonces.check(&n[..40], 1000), Err(NonceError::Unknown));
+        assert_eq!(nonces.check(&[7; 32], 1000), Err(NonceError::Unknown));
     }
 
     #[test]
-    fn expired_nonces_are_swept() {
-        let nonces = Nonces::new(10, 1_000_000);
-        for _ in 0..SWEEP_EVERY {
-            nonces.issue(0).unwrap();
-        }
-        // The next sweep happens long after all of those expired.
-        for _ in 0..SWEEP_EVERY {
-            nonces.issue(1000).unwrap();
-        }
-        assert!(nonces.entries.lock().unwrap().len() <= SWEEP_EVERY as usize);
-    }
-
-    #[test]
-    fn outstanding_challenges_are_bounded() {
-        let nonces = Nonces::new(10, 2);
-        nonces.issue(0).unwrap();
-        nonces.issue(0).unwrap();
-        assert_eq!(nonces.issue(0).unwrap_err(), NonceError::Full);
-        // Expired ones make room.
-        assert!(nonces.issue(100).is_ok());
+    fn nonces_are_distinct() {
+        let nonces = Nonces::new(&[1; 32], 10);
+        let set: std::collections::HashSet<Vec<u8>> =
+            (0..1000).map(|_| nonces.issue(0).0).collect();
+        assert_eq!(set.len(), 1000);
     }
 }

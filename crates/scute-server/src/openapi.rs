@@ -27,7 +27,8 @@ pub fn document() -> Value {
                         "cc_eventlog": {"type": "string", "contentEncoding": "base64"}}},
                     "runtime_data": {"type": "object", "required": ["nonce"], "description":
                         "report_data must be SHA-384 of the RFC 8785 canonical JSON of this object, then 16 zero bytes"},
-                    "policy_ids": {"type": "array", "items": {"type": "string"}}}},
+                    "policy_ids": {"type": "array", "maxItems": 16, "items": {"type": "string"}, "description":
+                        "policies applied on top of the service's mandatory ones"}}},
                 "Token": {"type": "object", "required": ["token"], "properties": {"token": {"type": "string", "description": "EAR JWT, ES256"}}}
             }
         },
@@ -37,7 +38,7 @@ pub fn document() -> Value {
             "/v1/attest": {"post": {"summary": "Evidence in, EAR token out",
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AttestRequest"}}}},
                 "responses": {"200": {"description": "token", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Token"}}}},
-                    "400": problem(), "403": problem(), "404": problem(), "413": problem(), "422": problem()}}},
+                    "400": problem(), "403": problem(), "404": problem(), "408": problem(), "413": problem(), "422": problem(), "503": problem()}}},
             "/.well-known/jwks.json": {"get": {"summary": "Token verification keys", "responses": {"200": {"description": "JWK set"}}}},
             "/v1/policies/{id}": {
                 "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],

@@ -111,6 +111,12 @@ pub async fn appraise(
     let mut denials = Vec::new();
     for id in &policy_ids {
         if !policies.contains(id) {
+            if state.config.mandatory_policies.contains(id) {
+                // Checked at start and on delete; fail closed if it is gone anyway.
+                return Err(ApiError::internal(format!(
+                    "mandatory policy {id:?} is missing"
+                )));
+            }
             return Err(ApiError::new(
                 StatusCode::NOT_FOUND,
                 "policy_not_found",

@@ -1,5 +1,6 @@
 //! The embedded store: one SQLite file under the data directory, through sqlx's `Any` driver
-//! with portable SQL, so the same code can run on PostgreSQL. Secrets arrive here sealed.
+//! with portable SQL, so the same code can run on PostgreSQL. Secrets arrive here sealed; the
+//! database files are the owner's alone (0600) from before the first byte is written.
 
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::{AnyPool, Row};
@@ -10,7 +11,7 @@ pub struct Store {
     pool: AnyPool,
 }
 
-const SCHEMA: [&str; 7] = [
+const SCHEMA: [&str; 9] = [
     "CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, sealed BLOB NOT NULL)",
     "CREATE TABLE IF NOT EXISTS policies (id TEXT PRIMARY KEY, rego TEXT NOT NULL, updated BIGINT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS reference_values (name TEXT PRIMARY KEY, value_json TEXT NOT NULL, updated BIGINT NOT NULL)",
@@ -21,11 +22,42 @@ const SCHEMA: [&str; 7] = [
     // Resources sealed with the master key; the path is the associated data.
     "CREATE TABLE IF NOT EXISTS kbs_resources (path TEXT PRIMARY KEY, sealed BLOB NOT NULL, updated BIGINT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS kbs_resource_policy (id TEXT PRIMARY KEY, rego TEXT NOT NULL, updated BIGINT NOT NULL)",
+    // Spent challenge nonces (by MAC tag), kept only until the nonce would have expired anyway.
+    "CREATE TABLE IF NOT EXISTS spent_nonces (tag BLOB PRIMARY KEY, expires BIGINT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS spent_nonces_expires ON spent_nonces (expires)",
 ];
+
+/// The database and the journal files SQLite keeps beside it.
+const DB_FILES: [&str; 3] = ["scute.db", "scute.db-wal", "scute.db-shm"];
+
+/// Creates the database file 0600 (SQLite gives its -wal and -shm files the main file's mode)
+/// and takes group and world access away from any older files.
+fn restrict_db_files(data_dir: &Path) -> Result<(), sqlx::Error> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(data_dir.join(DB_FILES[0]))?;
+    for name in DB_FILES {
+        let path = data_dir.join(name);
+        match std::fs::metadata(&path) {
+            Ok(meta) if meta.permissions().mode() & 0o077 != 0 => {
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
 
 impl Store {
     pub async fn open(data_dir: &Path) -> Result<Self, sqlx::Error> {
         install_default_drivers();
+        restrict_db_files(data_dir)?;
         let url = format!("sqlite://{}?mode=rwc", data_dir.join("scute.db").display());
         let pool = AnyPoolOptions::new()
             .max_connections(4)
@@ -165,6 +197,36 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// Records a spent nonce; false when it was already spent. One statement, so two spends
+    /// racing (on this or another replica) cannot both succeed.
+    pub async fn spend_nonce(&self, tag: &[u8], expires: i64) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query(
+            "INSERT INTO spent_nonces (tag, expires) VALUES ($1, $2) ON CONFLICT (tag) DO NOTHING",
+        )
+        .bind(tag.to_vec())
+        .bind(expires)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Forgets spent nonces that have expired (a replay of one is refused as expired).
+    pub async fn purge_spent_nonces(&self, now: i64) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM spent_nonces WHERE expires < $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// How many spent nonces are remembered: the only per-challenge state the service keeps.
+    pub async fn spent_nonce_count(&self) -> Result<i64, sqlx::Error> {
+        let row = sqlx::query("SELECT COUNT(*) FROM spent_nonces")
+            .fetch_one(&self.pool)
+            .await?;
+        row.try_get(0)
     }
 
     pub async fn put_kbs_session(&self, session: &KbsSession) -> Result<(), sqlx::Error> {

@@ -119,7 +119,7 @@ impl Harness {
     }
 
     fn quote_for(&self, runtime_data: &Value, tweak: impl FnOnce(&mut Workload)) -> Vec<u8> {
-        let canonical = serde_jcs::to_vec(runtime_data).unwrap();
+        let canonical = serde_json_canonicalizer::to_vec(runtime_data).unwrap();
         let mut report_data = [0u8; 64];
         report_data[..48].copy_from_slice(digest(&SHA384, &canonical).as_ref());
         let mut w = Workload::new(Tee::Tdx, 4, report_data);
@@ -350,7 +350,7 @@ async fn evidence_from_an_untrusted_root_is_rejected() {
     let h = Harness::start(true, |_| {}).await;
     let nonce = h.challenge().await;
     let runtime = json!({ "nonce": nonce });
-    let canonical = serde_jcs::to_vec(&runtime).unwrap();
+    let canonical = serde_json_canonicalizer::to_vec(&runtime).unwrap();
     let mut rd = [0u8; 64];
     rd[..48].copy_from_slice(digest(&SHA384, &canonical).as_ref());
     // Another simulated machine (another root) with the same FMSPC.
@@ -594,7 +594,7 @@ async fn admin_calls_need_the_admin_token() {
 #[tokio::test]
 async fn a_restart_keeps_policies_reference_values_collateral_and_keys() {
     let h = Harness::start(true, |_| {}).await;
-    let policy = "package scute\nimport rego.v1\ntrust_vector := {\"hardware\": 3}\n";
+    let policy = "package scute\nimport rego.v1\ntrust_vector := {\"hardware\": 33}\n";
     h.admin_put("/v1/policies/kept", policy.into(), Some(&h.admin))
         .await;
     h.admin_put(
@@ -620,11 +620,10 @@ async fn a_restart_keeps_policies_reference_values_collateral_and_keys() {
     let (s, b, _) = h.attest(json!({}), Some("kept"), |_| {}).await;
     assert_eq!(s, StatusCode::OK, "{b}");
     let claims = h.verify_token(b["token"].as_str().unwrap()).await;
-    // The kept policy is applied beside the mandatory default one.
-    assert_eq!(
-        claims["submods"]["cpu0"]["ear_appraisal_policy_ids"],
-        json!(["default", "kept"])
-    );
+    // The stored policy is applied on top of the default one and its warning wins.
+    let sub = &claims["submods"]["cpu0"];
+    assert_eq!(sub["ear_trustworthiness_vector"]["hardware"], 33);
+    assert_eq!(sub["ear_appraisal_policy_ids"], json!(["default", "kept"]));
 }
 
 #[tokio::test]
@@ -768,7 +767,7 @@ async fn sgx_and_tdx_collateral_for_one_fmspc_live_side_by_side() {
 
     let nonce = h.challenge().await;
     let runtime = json!({ "nonce": nonce });
-    let canonical = serde_jcs::to_vec(&runtime).unwrap();
+    let canonical = serde_json_canonicalizer::to_vec(&runtime).unwrap();
     let mut rd = [0u8; 64];
     rd[..48].copy_from_slice(digest(&SHA384, &canonical).as_ref());
     let quote = h
@@ -806,4 +805,345 @@ async fn tokens_do_not_outlive_the_collateral() {
         lifetime <= 30 * 24 * 3600,
         "capped by the 30-day collateral: {lifetime}"
     );
+}
+
+#[tokio::test]
+async fn a_narrow_policy_named_by_the_attester_cannot_hide_a_debug_td() {
+    let h = Harness::start(true, |_| {}).await;
+    // A policy that only speaks to executables, and affirms them.
+    let narrow = "package scute\nimport rego.v1\ntrust_vector := {\"executables\": 2}\n";
+    let (s, b) = h
+        .admin_put("/v1/policies/narrow", narrow.into(), Some(&h.admin))
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{b}");
+    let (status, body, _) = h
+        .attest(json!({}), Some("narrow"), |w| w.debug = true)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let claims = h.verify_token(body["token"].as_str().unwrap()).await;
+    assert_eq!(claims["ear_status"], "contraindicated");
+    let sub = &claims["submods"]["cpu0"];
+    assert_eq!(sub["ear_status"], "contraindicated");
+    assert_eq!(sub["ear_trustworthiness_vector"]["hardware"], 96);
+    assert_eq!(
+        sub["ear_appraisal_policy_ids"],
+        json!(["default", "narrow"])
+    );
+}
+
+#[tokio::test]
+async fn configured_mandatory_policies_always_apply_and_cannot_be_deleted() {
+    let h = Harness::start(true, |_| {}).await;
+    let site = "package scute\nimport rego.v1\ntrust_vector := {\"configuration\": 40}\n";
+    h.admin_put("/v1/policies/site", site.into(), Some(&h.admin))
+        .await;
+    let (dir, sim) = h.stop().await;
+    let h = Harness::boot(dir, sim, |c| {
+        c.mandatory_policies = vec!["default".into(), "site".into()];
+    })
+    .await;
+    let (status, body, _) = h.attest(json!({}), None, |_| {}).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let claims = h.verify_token(body["token"].as_str().unwrap()).await;
+    let sub = &claims["submods"]["cpu0"];
+    assert_eq!(sub["ear_appraisal_policy_ids"], json!(["default", "site"]));
+    assert_eq!(sub["ear_trustworthiness_vector"]["configuration"], 40);
+    let r = h
+        .http
+        .delete(format!("{}/v1/policies/site", h.url))
+        .bearer_auth(&h.admin)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status();
+    assert_problem(
+        status,
+        &r.json().await.unwrap(),
+        StatusCode::CONFLICT,
+        "policy_mandatory",
+    );
+
+    // A mandatory policy that does not exist stops the service from starting.
+    let (dir, _) = h.stop().await;
+    let config = Config {
+        listen: "127.0.0.1:0".into(),
+        data_dir: dir.path().join("data"),
+        mandatory_policies: vec!["default".into(), "absent".into()],
+        ..Config::default()
+    };
+    assert!(matches!(
+        scute_server::start(config).await,
+        Err(scute_server::ServerError::Config(_))
+    ));
+}
+
+#[tokio::test]
+async fn seventeen_policy_ids_are_refused() {
+    let h = Harness::start(true, |_| {}).await;
+    let nonce = h.challenge().await;
+    let runtime = json!({ "nonce": nonce });
+    let quote = STANDARD.encode(h.quote_for(&runtime, |_| {}));
+    let ids: Vec<String> = (0..17).map(|_| "default".to_string()).collect();
+    let body = json!({ "tee": "tdx", "evidence": { "quote": quote }, "runtime_data": runtime, "policy_ids": ids });
+    let (s, b) = h.post_attest(&body).await;
+    assert_problem(s, &b, StatusCode::BAD_REQUEST, "bad_field");
+    // Sixteen is allowed (and repeats collapse), and the nonce was not spent by the refusal.
+    let ids: Vec<String> = (0..16).map(|_| "default".to_string()).collect();
+    let body = json!({ "tee": "tdx", "evidence": { "quote": quote }, "runtime_data": runtime, "policy_ids": ids });
+    let (s, b) = h.post_attest(&body).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let claims = h.verify_token(b["token"].as_str().unwrap()).await;
+    assert_eq!(
+        claims["submods"]["cpu0"]["ear_appraisal_policy_ids"],
+        json!(["default"])
+    );
+}
+
+/// Reads until the server closes the connection; panics if it is still open after `limit`.
+async fn read_until_closed(
+    stream: &mut tokio::net::TcpStream,
+    limit: std::time::Duration,
+) -> (String, std::time::Duration) {
+    use tokio::io::AsyncReadExt;
+    let started = std::time::Instant::now();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let left = limit.saturating_sub(started.elapsed());
+        match tokio::time::timeout(left, stream.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(n)) => out.extend_from_slice(&buf[..n]),
+            Err(_) => panic!("connection still open after {limit:?}"),
+        }
+    }
+    (
+        String::from_utf8_lossy(&out).into_owned(),
+        started.elapsed(),
+    )
+}
+
+async fn raw_connect(h: &Harness, sent: &str) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = tokio::net::TcpStream::connect(h.url.trim_start_matches("http://"))
+        .await
+        .unwrap();
+    stream.write_all(sent.as_bytes()).await.unwrap();
+    stream
+}
+
+const SECOND: std::time::Duration = std::time::Duration::from_secs(1);
+
+#[tokio::test]
+async fn a_connection_stalled_in_its_headers_is_closed_in_time() {
+    let h = Harness::start(false, |c| {
+        c.header_read_timeout_secs = 1;
+        c.idle_timeout_secs = 30;
+    })
+    .await;
+    let mut stream = raw_connect(&h, "POST /v1/challenge HTTP/1.1\r\nHost: x\r\n").await;
+    let (_, took) = read_until_closed(&mut stream, 5 * SECOND).await;
+    assert!(took >= SECOND * 9 / 10 && took < 3 * SECOND, "{took:?}");
+}
+
+#[tokio::test]
+async fn a_connection_stalled_in_its_body_is_answered_408_and_closed_in_time() {
+    let h = Harness::start(false, |c| {
+        c.body_read_timeout_secs = 1;
+        c.idle_timeout_secs = 30;
+    })
+    .await;
+    let mut stream = raw_connect(
+        &h,
+        "POST /v1/attest HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 60000\r\n\r\n{\"tee\":",
+    )
+    .await;
+    let (answer, took) = read_until_closed(&mut stream, 5 * SECOND).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer.contains("urn:scute:problem:body_timeout"),
+        "{answer}"
+    );
+    assert!(took >= SECOND * 9 / 10 && took < 3 * SECOND, "{took:?}");
+}
+
+#[tokio::test]
+async fn an_idle_kept_alive_connection_is_closed_in_time() {
+    let h = Harness::start(false, |c| {
+        c.header_read_timeout_secs = 30;
+        c.idle_timeout_secs = 1;
+    })
+    .await;
+    let mut stream = raw_connect(&h, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    let (answer, took) = read_until_closed(&mut stream, 5 * SECOND).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(took >= SECOND * 9 / 10 && took < 3 * SECOND, "{took:?}");
+}
+
+#[tokio::test]
+async fn connections_over_the_cap_are_answered_503_and_closed() {
+    let h = Harness::start(false, |c| c.max_connections = 2).await;
+    let first = raw_connect(&h, "").await;
+    let _second = raw_connect(&h, "").await;
+    // Let the accept loop take both before the third arrives.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let mut third = raw_connect(&h, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    let (answer, _) = read_until_closed(&mut third, 5 * SECOND).await;
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("urn:scute:problem:overloaded"), "{answer}");
+    assert!(
+        answer.to_ascii_lowercase().contains("retry-after: 1"),
+        "{answer}"
+    );
+    // A freed slot serves again.
+    drop(first);
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let r = reqwest::Client::new()
+        .get(format!("{}/healthz", h.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
+
+fn rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_challenge_flood_leaves_no_state_behind() {
+    const CHALLENGES: usize = 10_000;
+    const CLIENTS: usize = 16;
+    let h = Harness::start(true, |_| {}).await;
+    let first = h.challenge().await;
+    let rss_before = rss_kib();
+    let started = std::time::Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..CLIENTS {
+        let (http, url) = (h.http.clone(), h.url.clone());
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..CHALLENGES / CLIENTS {
+                let r = http
+                    .post(format!("{url}/v1/challenge"))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), StatusCode::OK);
+                r.bytes().await.unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    eprintln!(
+        "{CHALLENGES} challenges in {:?}; test process RSS {:?} KiB before, {:?} KiB after",
+        started.elapsed(),
+        rss_before,
+        rss_kib()
+    );
+    // Nothing is remembered per challenge: the only nonce table is the spent one, still empty.
+    let store = scute_server::Store::open(&h.dir.path().join("data"))
+        .await
+        .unwrap();
+    assert_eq!(store.spent_nonce_count().await.unwrap(), 0);
+    // And the flood did not push out earlier challenges.
+    let runtime = json!({ "nonce": first });
+    let body = json!({ "tee": "tdx", "evidence": { "quote": STANDARD.encode(h.quote_for(&runtime, |_| {})) }, "runtime_data": runtime });
+    let (s, b) = h.post_attest(&body).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(store.spent_nonce_count().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn nonces_and_their_spending_survive_a_restart() {
+    let h = Harness::start(true, |_| {}).await;
+    let spent = h.challenge().await;
+    let unspent = h.challenge().await;
+    let body_for = |h: &Harness, nonce: &str| {
+        let runtime = json!({ "nonce": nonce });
+        json!({ "tee": "tdx", "evidence": { "quote": STANDARD.encode(h.quote_for(&runtime, |_| {})) }, "runtime_data": runtime })
+    };
+    let spent_body = body_for(&h, &spent);
+    assert_eq!(h.post_attest(&spent_body).await.0, StatusCode::OK);
+    let (dir, sim) = h.stop().await;
+    let h = Harness::boot(dir, sim, |_| {}).await;
+    let (s, b) = h.post_attest(&body_for(&h, &unspent)).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let (s, b) = h.post_attest(&spent_body).await;
+    assert_problem(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "nonce_replayed");
+}
+
+#[tokio::test]
+async fn a_nonce_with_a_forged_expiry_is_unknown() {
+    let h = Harness::start(true, |_| {}).await;
+    let mut nonce = STANDARD.decode(h.challenge().await).unwrap();
+    // Bytes 16..24 are the expiry: push it a day later.
+    let expiry = i64::from_be_bytes(nonce[16..24].try_into().unwrap()) + 86_400;
+    nonce[16..24].copy_from_slice(&expiry.to_be_bytes());
+    let runtime = json!({ "nonce": STANDARD.encode(&nonce) });
+    let body = json!({ "tee": "tdx", "evidence": { "quote": STANDARD.encode(h.quote_for(&runtime, |_| {})) }, "runtime_data": runtime });
+    let (s, b) = h.post_attest(&body).await;
+    assert_problem(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "nonce_unknown");
+}
+
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[tokio::test]
+async fn database_files_are_private_even_if_they_were_not() {
+    let h = Harness::start(true, |_| {}).await;
+    let (status, body, _) = h.attest(json!({}), None, |_| {}).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let data = h.dir.path().join("data");
+    for name in ["scute.db", "scute.db-wal", "scute.db-shm"] {
+        assert_eq!(mode(&data.join(name)), 0o600, "{name}");
+    }
+    let (dir, sim) = h.stop().await;
+    // Files left readable by an older version or a careless copy are closed again at start.
+    let data = dir.path().join("data");
+    for name in ["scute.db", "scute.db-wal", "scute.db-shm"] {
+        let path = data.join(name);
+        if path.exists() {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+    }
+    let h = Harness::boot(dir, sim, |_| {}).await;
+    let data = h.dir.path().join("data");
+    for name in ["scute.db", "scute.db-wal", "scute.db-shm"] {
+        let path = data.join(name);
+        if path.exists() {
+            assert_eq!(mode(&path), 0o600, "{name}");
+        }
+    }
+    assert_eq!(mode(&data.join("scute.db")), 0o600);
+}
+
+#[tokio::test]
+async fn a_data_directory_others_can_write_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    for bits in [0o770, 0o702, 0o777] {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        std::fs::create_dir(&data).unwrap();
+        std::fs::set_permissions(&data, std::fs::Permissions::from_mode(bits)).unwrap();
+        let config = Config {
+            listen: "127.0.0.1:0".into(),
+            data_dir: data.clone(),
+            ..Config::default()
+        };
+        match scute_server::start(config).await {
+            Err(scute_server::ServerError::DataDirWritableByOthers { mode, .. }) => {
+                assert_eq!(mode, bits)
+            }
+            Err(e) => panic!("{bits:o}: {e}"),
+            Ok(_) => panic!("{bits:o}: started"),
+        }
+        // Refused before anything was written into it.
+        assert_eq!(std::fs::read_dir(&data).unwrap().count(), 0, "{bits:o}");
+    }
 }

@@ -73,8 +73,13 @@ impl Service {
             .to_string();
         let runtime = json!({ "nonce": nonce });
         let mut report_data = [0u8; 64];
-        report_data[..48]
-            .copy_from_slice(digest(&SHA384, &serde_jcs::to_vec(&runtime).unwrap()).as_ref());
+        report_data[..48].copy_from_slice(
+            digest(
+                &SHA384,
+                &serde_json_canonicalizer::to_vec(&runtime).unwrap(),
+            )
+            .as_ref(),
+        );
         let mut workload = Workload::new(Tee::Tdx, 4, report_data);
         workload.rtmrs = Some(rtmrs);
         let quote = self.sim.quote(&workload).unwrap().encode();

@@ -70,7 +70,8 @@ async fn failure(response: reqwest::Response) -> String {
 
 /// report_data for runtime data: SHA-384 of its RFC 8785 canonical form, then 16 zero bytes.
 pub fn report_data_for(runtime_data: &Value) -> anyhow::Result<[u8; 64]> {
-    let canonical = serde_jcs::to_vec(runtime_data).context("canonicalising runtime data")?;
+    let canonical =
+        serde_json_canonicalizer::to_vec(runtime_data).context("canonicalising runtime data")?;
     let mut out = [0u8; 64];
     out[..48].copy_from_slice(digest(&SHA384, &canonical).as_ref());
     Ok(out)

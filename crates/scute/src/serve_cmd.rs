@@ -9,7 +9,9 @@ use std::path::PathBuf;
 #[derive(Args)]
 pub struct ServeArgs {
     /// A TOML file with any of: listen, data_dir, trust_roots, nonce_lifetime_secs,
-    /// token_lifetime_secs, max_body_bytes. Command-line options override it.
+    /// token_lifetime_secs, max_body_bytes, mandatory_policies, header_read_timeout_secs,
+    /// body_read_timeout_secs, idle_timeout_secs, max_connections. Command-line options
+    /// override it.
     #[arg(long)]
     config: Option<PathBuf>,
     /// Address to listen on [default: 127.0.0.1:8080].
@@ -40,6 +42,13 @@ pub struct ServeArgs {
     /// Also serve the PCCS routes alone on this address.
     #[arg(long)]
     pccs_listen: Option<String>,
+    /// A policy applied to every attestation (repeat for several; replaces the configured
+    /// list) [default: default].
+    #[arg(long = "mandatory-policy")]
+    mandatory_policies: Vec<String>,
+    /// Connections served at once; more are answered 503 [default: 4096].
+    #[arg(long)]
+    max_connections: Option<usize>,
 }
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<u8> {
@@ -80,6 +89,12 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     } else {
         "http"
     };
+    if !args.mandatory_policies.is_empty() {
+        config.mandatory_policies = args.mandatory_policies;
+    }
+    if let Some(n) = args.max_connections {
+        config.max_connections = n;
+    }
     let data_dir = config.data_dir.clone();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {

@@ -1,0 +1,229 @@
+//! The connection loop: hyper's HTTP/1 server under explicit bounds — a cap on connections
+//! served at once (the rest get a 503 problem and are closed), a header read timeout, and an idle
+//! timeout on every connection — with graceful shutdown that lets requests in flight finish.
+
+use crate::error::ApiError;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::IntoResponse;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use std::future::Future;
+use std::pin::{pin, Pin};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+
+/// Refusals answered at once beyond the cap; past these, extra connections are just closed.
+const REFUSALS_AT_ONCE: usize = 64;
+
+#[derive(Clone, Copy)]
+pub(crate) struct Limits {
+    pub header_read: Duration,
+    pub idle: Duration,
+    pub max_connections: usize,
+}
+
+impl Limits {
+    pub fn of(config: &crate::Config) -> Self {
+        Self {
+            header_read: Duration::from_secs(config.header_read_timeout_secs),
+            idle: Duration::from_secs(config.idle_timeout_secs),
+            max_connections: config.max_connections,
+        }
+    }
+}
+
+pub(crate) async fn serve(
+    listener: TcpListener,
+    router: axum::Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) {
+    let permits = Arc::new(Semaphore::new(limits.max_connections));
+    let refusals = Arc::new(Semaphore::new(REFUSALS_AT_ONCE));
+    let (closing_tx, closing_rx) = watch::channel(false);
+    let mut shutdown = pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                // Out of file descriptors or a connection reset before accept: neither is
+                // fatal, and retrying at once would spin.
+                Err(_) => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        if let Ok(permit) = permits.clone().try_acquire_owned() {
+            tokio::spawn(connection(
+                stream,
+                router.clone(),
+                limits,
+                closing_rx.clone(),
+                permit,
+            ));
+        } else if let Ok(permit) = refusals.clone().try_acquire_owned() {
+            tokio::spawn(refuse(stream, limits, permit));
+        }
+    }
+    drop(listener);
+    let _ = closing_tx.send(true);
+    drop(closing_rx);
+    // Every connection holds a receiver; they are all gone once the last one has finished.
+    closing_tx.closed().await;
+}
+
+async fn connection(
+    stream: TcpStream,
+    router: axum::Router,
+    limits: Limits,
+    mut closing: watch::Receiver<bool>,
+    _permit: OwnedSemaphorePermit,
+) {
+    let _ = stream.set_nodelay(true);
+    let activity = Arc::new(Activity::new());
+    let io = TokioIo::new(Watched {
+        inner: stream,
+        activity: activity.clone(),
+    });
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read)
+        .keep_alive(true);
+    let mut conn = pin!(builder.serve_connection(io, TowerToHyperService::new(router)));
+    let mut idle = pin!(activity.idle_for(limits.idle));
+    tokio::select! {
+        _ = conn.as_mut() => return,
+        () = idle.as_mut() => return,
+        _ = closing.wait_for(|closing| *closing) => conn.as_mut().graceful_shutdown(),
+    }
+    // Shutting down: the request in flight may finish, but an idle client cannot hold us.
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        () = idle.as_mut() => {}
+    }
+}
+
+/// Over the connection cap: a 503 problem, then close.
+async fn refuse(stream: TcpStream, limits: Limits, _permit: OwnedSemaphorePermit) {
+    let service = hyper::service::service_fn(|_request| async {
+        let mut response = ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            "the service is at its connection limit; retry shortly",
+        )
+        .into_response();
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            HeaderValue::from_static("1"),
+        );
+        Ok::<_, std::convert::Infallible>(response)
+    });
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read)
+        .keep_alive(false);
+    let conn = builder.serve_connection(TokioIo::new(stream), service);
+    let _ = tokio::time::timeout(limits.header_read + Duration::from_secs(1), conn).await;
+}
+
+/// When a connection last moved a byte, in milliseconds since it opened.
+struct Activity {
+    opened: Instant,
+    last_ms: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            opened: Instant::now(),
+            last_ms: AtomicU64::new(0),
+        }
+    }
+
+    fn touch(&self) {
+        let ms = u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.last_ms.store(ms, Ordering::Relaxed);
+    }
+
+    /// Resolves once no byte has moved for `limit`.
+    async fn idle_for(&self, limit: Duration) {
+        loop {
+            let last = self.opened + Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
+            let deadline = last + limit;
+            if Instant::now() >= deadline {
+                return;
+            }
+            tokio::time::sleep_until(deadline).await;
+        }
+    }
+}
+
+/// A socket that records its activity.
+struct Watched {
+    inner: TcpStream,
+    activity: Arc<Activity>,
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.activity.touch();
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        polled
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
+            self.activity.touch();
+        }
+        polled
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
