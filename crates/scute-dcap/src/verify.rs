@@ -155,13 +155,9 @@ impl VerifiedQuote {
     pub fn shortfalls(&self) -> &[Shortfall] {
         &self.shortfalls
     }
+    /// Whether the host can read or observe the TEE (`Body::is_debug`, the one debug rule).
     pub fn is_debug(&self) -> bool {
-        match &self.quote.body {
-            Body::Sgx(r) => r.is_debug(),
-            other => other
-                .td10()
-                .is_some_and(|td| td.td_attributes() & td_attributes::DEBUG != 0),
-        }
+        self.quote.body.is_debug()
     }
 }
 
@@ -887,19 +883,16 @@ fn match_platform_level<'a>(
 }
 
 fn check_attributes(body: &Body, options: VerifyOptions) -> Result<(), DcapError> {
-    if let Body::Sgx(report) = body {
-        if report.is_debug() && !options.allow_debug {
-            return Err(DcapError::Debug("enclave"));
-        }
-        return Ok(());
+    if body.is_debug() && !options.allow_debug {
+        return Err(DcapError::Debug(match body {
+            Body::Sgx(_) => "enclave",
+            _ => "TD",
+        }));
     }
     let Some(td) = body.td10() else {
         return Ok(());
     };
     let attrs = td.td_attributes();
-    if attrs & (td_attributes::DEBUG | td_attributes::TUD_PROFILING) != 0 && !options.allow_debug {
-        return Err(DcapError::Debug("TD"));
-    }
     if attrs & td_attributes::RESERVED_MBZ != 0 {
         return Err(DcapError::TdAttributes("reserved bits are set"));
     }
