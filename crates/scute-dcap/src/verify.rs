@@ -51,10 +51,7 @@ impl TrustAnchor {
     pub fn from_certificate(bytes: &[u8]) -> Result<Self, DcapError> {
         let cert = cert_from_pem_or_der(bytes, "trusted root certificate")?;
         Ok(Self {
-            root: PinnedRoot {
-                key: cert.key,
-                der: Some(cert.der),
-            },
+            root: PinnedRoot { der: cert.der },
         })
     }
 }
