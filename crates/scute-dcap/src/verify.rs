@@ -33,8 +33,8 @@ const PCK_CHAIN_ITEMS: &[Item] = &[
 
 const PCK_CACHE_LIMIT: usize = 4096;
 
-/// The root every chain must end in, pinned by public key and certificate (never by name:
-/// Intel's pre-production root has the same subject).
+/// The root every chain must end in, pinned as its exact certificate (never by name: Intel's
+/// pre-production root has the same subject).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrustAnchor {
     root: PinnedRoot,

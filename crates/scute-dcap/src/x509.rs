@@ -307,8 +307,8 @@ impl Cert {
     }
 
     /// Checks the root of a chain against the pinned root: the same certificate, byte for byte.
-    /// A root with the pinned key but other bytes (re-encoded, re-issued) is refused, as dcap-qvl
-    /// refuses it, so no byte of the chain's root goes unauthenticated.
+    /// A root with the pinned key but other bytes (re-encoded, re-issued) is refused, so no byte
+    /// of the chain's root goes unauthenticated.
     pub(crate) fn check_is_root(&self, pinned: &PinnedRoot) -> Result<(), DcapError> {
         if self.der != pinned.der {
             return Err(DcapError::UntrustedRoot { item: self.item });
