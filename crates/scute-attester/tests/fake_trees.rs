@@ -22,8 +22,15 @@ fn now() -> i64 {
         .as_secs() as i64
 }
 
+/// One simulated machine for the whole file: its root is pinned by exact bytes, and a second
+/// `Simulator::new` would sign a new root certificate (ECDSA signatures are randomised).
+fn shared_sim() -> &'static Simulator {
+    static SIM: std::sync::OnceLock<Simulator> = std::sync::OnceLock::new();
+    SIM.get_or_init(|| Simulator::new(7, 1_790_000_000).unwrap())
+}
+
 fn sim_quote(tee: Tee, report_data: [u8; 64]) -> Vec<u8> {
-    let sim = Simulator::new(7, 1_790_000_000).unwrap();
+    let sim = shared_sim();
     let version = if tee == Tee::Sgx { 3 } else { 4 };
     sim.quote(&Workload {
         tee,
@@ -161,7 +168,7 @@ fn tdx_through_configfs_tsm_yields_a_quote_that_verifies() {
         Some(&b"fake event log"[..])
     );
     // The quote is real: it verifies under the simulator's root.
-    let sim = Simulator::new(7, 1_790_000_000).unwrap();
+    let sim = shared_sim();
     let files = sim
         .collateral(&scute_sim::CollateralOptions::valid_at(
             Tee::Tdx,

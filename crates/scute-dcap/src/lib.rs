@@ -24,7 +24,7 @@ pub use collateral::{
 pub use error::DcapError;
 pub use pck::{PckExtension, PckTcb, PlatformConfiguration, SgxType};
 pub use pck_select::{select_pck_cert, RawTcb};
-pub use report::report_json;
+pub use report::{attributes_json, report_json};
 pub use status::TcbStatus;
 pub use time::{format_rfc3339, UnixTime};
 pub use verify::{

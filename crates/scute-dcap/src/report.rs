@@ -80,3 +80,13 @@ pub fn report_json(body: &Body) -> Value {
     }
     Value::Object(out)
 }
+
+/// The attribute flags the debug rule reads (SGX ATTRIBUTES.FLAGS, TDX TD_ATTRIBUTES) as a claim:
+/// `flags` is the 64-bit value in hex (not the report's little-endian bytes), `set` names each
+/// set bit. Whether they make the TEE a debug one is `Body::is_debug`.
+pub fn attributes_json(body: &Body) -> Value {
+    json!({
+        "flags": format!("{:016x}", body.attribute_flags()),
+        "set": body.attribute_names(),
+    })
+}

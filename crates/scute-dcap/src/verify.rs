@@ -33,8 +33,8 @@ const PCK_CHAIN_ITEMS: &[Item] = &[
 
 const PCK_CACHE_LIMIT: usize = 4096;
 
-/// The root every chain must end in, pinned by public key and certificate (never by name:
-/// Intel's pre-production root has the same subject).
+/// The root every chain must end in, pinned as its exact certificate (never by name: Intel's
+/// pre-production root has the same subject).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrustAnchor {
     root: PinnedRoot,
@@ -51,10 +51,7 @@ impl TrustAnchor {
     pub fn from_certificate(bytes: &[u8]) -> Result<Self, DcapError> {
         let cert = cert_from_pem_or_der(bytes, "trusted root certificate")?;
         Ok(Self {
-            root: PinnedRoot {
-                key: cert.key,
-                der: Some(cert.der),
-            },
+            root: PinnedRoot { der: cert.der },
         })
     }
 }
@@ -155,13 +152,9 @@ impl VerifiedQuote {
     pub fn shortfalls(&self) -> &[Shortfall] {
         &self.shortfalls
     }
+    /// Whether the host can read or observe the TEE (`Body::is_debug`, the one debug rule).
     pub fn is_debug(&self) -> bool {
-        match &self.quote.body {
-            Body::Sgx(r) => r.is_debug(),
-            other => other
-                .td10()
-                .is_some_and(|td| td.td_attributes() & td_attributes::DEBUG != 0),
-        }
+        self.quote.body.is_debug()
     }
 }
 
@@ -893,19 +886,16 @@ fn match_platform_level<'a>(
 }
 
 fn check_attributes(body: &Body, options: VerifyOptions) -> Result<(), DcapError> {
-    if let Body::Sgx(report) = body {
-        if report.is_debug() && !options.allow_debug {
-            return Err(DcapError::Debug("enclave"));
-        }
-        return Ok(());
+    if body.is_debug() && !options.allow_debug {
+        return Err(DcapError::Debug(match body {
+            Body::Sgx(_) => "enclave",
+            _ => "TD",
+        }));
     }
     let Some(td) = body.td10() else {
         return Ok(());
     };
     let attrs = td.td_attributes();
-    if attrs & (td_attributes::DEBUG | td_attributes::TUD_PROFILING) != 0 && !options.allow_debug {
-        return Err(DcapError::Debug("TD"));
-    }
     if attrs & td_attributes::RESERVED_MBZ != 0 {
         return Err(DcapError::TdAttributes("reserved bits are set"));
     }

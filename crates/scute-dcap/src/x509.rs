@@ -1,23 +1,83 @@
 //! Certificates and CRLs reduced to what DCAP needs, copied out of the parser so they can be
 //! cached: raw names, serials, validity, the P-256/P-384 key, and signatures checked with ring
-//! over the exact to-be-signed bytes.
+//! over the exact to-be-signed bytes. Only strict PEM around strict DER gets this far.
 
 use crate::error::{DcapError, Item};
 use crate::time::{UnixTime, Validity};
 use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
 use std::collections::HashSet;
 use x509_parser::certificate::X509CertificateParser;
-use x509_parser::error::PEMError;
 use x509_parser::extensions::BasicConstraints;
 use x509_parser::nom::Parser;
 use x509_parser::oid_registry::{
     Oid, OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_NIST_EC_P384, OID_SIG_ECDSA_WITH_SHA256,
     OID_SIG_ECDSA_WITH_SHA384, OID_X509_EXT_BASIC_CONSTRAINTS,
 };
-use x509_parser::pem::Pem;
 use x509_parser::prelude::FromDer;
 use x509_parser::revocation_list::CertificateRevocationList;
 use x509_parser::x509::{AlgorithmIdentifier, SubjectPublicKeyInfo};
+
+/// Intel's QVL reads certificates with OpenSSL, which takes DER only. x509-parser is lenient
+/// (it compares tag numbers, not classes or forms), so every certificate is first decoded by a
+/// strict DER decoder, and the algorithm outside the signed part must be the one inside it
+/// (RFC 5280 §4.1.1.2). Both decoders read the same bytes: what x509-parser extracts is DER.
+fn check_der_certificate(der: &[u8]) -> Result<(), String> {
+    use x509_cert::der::Decode;
+    let cert = x509_cert::Certificate::from_der(der).map_err(|e| format!("not DER: {e}"))?;
+    if cert.signature_algorithm() != cert.tbs_certificate().signature() {
+        return Err("signatureAlgorithm differs from the signed TBSCertificate.signature".into());
+    }
+    Ok(())
+}
+
+/// The CRL counterpart of `check_der_certificate` (RFC 5280 §5.1.1.2).
+fn check_der_crl(der: &[u8]) -> Result<(), String> {
+    use x509_cert::der::Decode;
+    let crl = x509_cert::crl::CertificateList::<x509_cert::certificate::Rfc5280>::from_der(der)
+        .map_err(|e| format!("not DER: {e}"))?;
+    if crl.signature_algorithm != crl.tbs_cert_list.signature {
+        return Err("signatureAlgorithm differs from the signed TBSCertList.signature".into());
+    }
+    Ok(())
+}
+
+/// The blocks of a PEM text, each decoded by RFC 7468's strict grammar (the END label must be
+/// the BEGIN label, Base64 without stray characters). Only whitespace may come before or between
+/// blocks; after the last one whitespace and NULs may follow (quotes NUL-terminate their
+/// certification data). OpenSSL, and so Intel's QVL, refuses anything else.
+pub(crate) fn pem_blocks(text: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
+    const BEGIN: &[u8] = b"-----BEGIN ";
+    const END: &[u8] = b"-----END ";
+    const DASHES: &[u8] = b"-----";
+    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+    let mut blocks = Vec::new();
+    let mut rest = text;
+    loop {
+        rest = rest.trim_ascii_start();
+        if rest.iter().all(|&b| b == 0 || b.is_ascii_whitespace()) {
+            break;
+        }
+        if !rest.starts_with(BEGIN) {
+            return Err("text outside PEM blocks".into());
+        }
+        // The block runs to the dashes closing its END line's label.
+        let block_len = find(rest, END)
+            .and_then(|end| {
+                let label_at = end + END.len();
+                let close = find(rest.get(label_at..)?, DASHES)?;
+                Some(label_at + close + DASHES.len())
+            })
+            .ok_or("PEM block without an END line")?;
+        let (block, tail) = rest.split_at_checked(block_len).ok_or("PEM block length")?;
+        let (label, der) = pem_rfc7468::decode_vec(block).map_err(|e| format!("PEM: {e}"))?;
+        blocks.push((label.to_string(), der));
+        rest = tail;
+    }
+    if blocks.is_empty() {
+        return Err("no PEM block".into());
+    }
+    Ok(blocks)
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Curve {
@@ -167,6 +227,7 @@ impl Cert {
         let bad = |reason: String| DcapError::Certificate { item, reason };
         // Only basicConstraints and the raw SGX extension are read: skipping the deep parse of
         // every other extension is a measurable part of cold verification.
+        check_der_certificate(der).map_err(bad)?;
         let mut parser = X509CertificateParser::new().with_deep_parse_extensions(false);
         let (rest, cert) = parser.parse(der).map_err(|e| bad(e.to_string()))?;
         if !rest.is_empty() {
@@ -245,32 +306,21 @@ impl Cert {
         Ok(())
     }
 
-    /// Checks the root of a chain against the pinned root: the same certificate, byte for byte,
-    /// or a certificate with the pinned key whose self-signature verifies (a re-issued root).
-    /// Either way no byte of the chain's root goes unauthenticated.
+    /// Checks the root of a chain against the pinned root: the same certificate, byte for byte.
+    /// A root with the pinned key but other bytes (re-encoded, re-issued) is refused, so no byte
+    /// of the chain's root goes unauthenticated.
     pub(crate) fn check_is_root(&self, pinned: &PinnedRoot) -> Result<(), DcapError> {
-        if self.key != pinned.key {
+        if self.der != pinned.der {
             return Err(DcapError::UntrustedRoot { item: self.item });
-        }
-        let identical = pinned.der.as_deref() == Some(self.der.as_slice());
-        if !identical
-            && (self.subject != self.issuer || !self.is_ca || !self.signed.verified_by(&self.key))
-        {
-            return Err(DcapError::Certificate {
-                item: self.item,
-                reason: "root has the pinned key but is not a valid self-signed CA certificate"
-                    .into(),
-            });
         }
         Ok(())
     }
 }
 
-/// The root every chain must end in: its key, and the exact certificate when known.
+/// The root every chain must end in: the exact certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PinnedRoot {
-    pub key: PublicKey,
-    pub der: Option<Vec<u8>>,
+    pub der: Vec<u8>,
 }
 
 fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
@@ -278,9 +328,9 @@ fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
     bytes.get(start..).unwrap_or_default()
 }
 
-/// Decodes every certificate of a PEM bundle and orders them leaf first by their names (files
-/// in the wild list chains root first too). Bytes outside PEM blocks (a trailing NUL in quotes)
-/// are ignored. `items` names the expected certificates, leaf first. Certificates found in
+/// Decodes every certificate of a PEM bundle (`pem_blocks`; blocks of other labels are skipped)
+/// and orders them leaf first by their names (files in the wild list chains root first too).
+/// `items` names the expected certificates, leaf first. Certificates found in
 /// `known(der)` are taken from there instead of being parsed again.
 pub fn parse_pem_chain(
     pem_bytes: &[u8],
@@ -293,17 +343,11 @@ pub fn parse_pem_chain(
         reason,
     };
     let mut certs = Vec::with_capacity(items.len());
-    for block in Pem::iter_from_buffer(pem_bytes) {
-        let block = match block {
-            Ok(block) => block,
-            // Whatever follows the last block (a NUL, a newline) is not a certificate.
-            Err(PEMError::MissingHeader) => break,
-            Err(e) => return Err(bad(format!("PEM: {e}"))),
-        };
-        if block.label == "CERTIFICATE" {
-            match known(&block.contents) {
+    for (label, der) in pem_blocks(pem_bytes).map_err(bad)? {
+        if label == "CERTIFICATE" {
+            match known(&der) {
                 Some(cert) => certs.push(cert),
-                None => certs.push(Cert::from_der(&block.contents, first)?),
+                None => certs.push(Cert::from_der(&der, first)?),
             }
         }
     }
@@ -358,15 +402,20 @@ impl Crl {
         let bad = |reason: String| DcapError::CollateralDecode { item, reason };
         let der_owned;
         let der: &[u8] = if bytes.starts_with(b"-----BEGIN") {
-            let block = Pem::iter_from_buffer(bytes)
-                .next()
-                .ok_or_else(|| bad("empty PEM".into()))?;
-            der_owned = block.map_err(|e| bad(format!("PEM: {e}")))?.contents;
+            der_owned = match pem_blocks(bytes).map_err(bad)?.as_mut_slice() {
+                [(label, der)] if label == "X509 CRL" => std::mem::take(der),
+                _ => return Err(bad("PEM CRL must be one X509 CRL block".into())),
+            };
             &der_owned
         } else {
             bytes
         };
-        let (_, crl) = CertificateRevocationList::from_der(der).map_err(|e| bad(e.to_string()))?;
+        check_der_crl(der).map_err(bad)?;
+        let (rest, crl) =
+            CertificateRevocationList::from_der(der).map_err(|e| bad(e.to_string()))?;
+        if !rest.is_empty() {
+            return Err(bad("trailing bytes after the CRL".into()));
+        }
         let next_update = crl
             .next_update()
             .ok_or_else(|| bad("CRL has no nextUpdate".into()))?;

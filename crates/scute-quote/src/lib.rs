@@ -16,4 +16,6 @@ mod report;
 
 pub use error::QuoteError;
 pub use quote::{CertificationData, Header, Quote, QuoteSignature, TeeType, INTEL_QE_VENDOR_ID};
-pub use report::{td_attributes, Body, EnclaveReport, TdReport10, TdReport15, TdReport15Ex};
+pub use report::{
+    sgx_attributes, td_attributes, Body, EnclaveReport, TdReport10, TdReport15, TdReport15Ex,
+};

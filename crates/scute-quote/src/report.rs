@@ -26,12 +26,52 @@ pub struct EnclaveReport {
     pub report_data: [u8; 64],
 }
 
+/// SGX ATTRIBUTES.FLAGS bits (Intel SDM vol. 3D §38.7.1, SECS.ATTRIBUTES).
+pub mod sgx_attributes {
+    pub const INIT: u64 = 1 << 0;
+    pub const DEBUG: u64 = 1 << 1;
+    pub const MODE64BIT: u64 = 1 << 2;
+    pub const PROVISIONKEY: u64 = 1 << 4;
+    pub const EINITTOKEN_KEY: u64 = 1 << 5;
+    pub const CET: u64 = 1 << 6;
+    pub const KSS: u64 = 1 << 7;
+    pub const AEXNOTIFY: u64 = 1 << 10;
+
+    /// The names of the flags set in `flags`; bits without a name as `BIT<n>`.
+    pub fn names(flags: u64) -> Vec<String> {
+        super::bit_names(
+            flags,
+            &[
+                (INIT, "INIT"),
+                (DEBUG, "DEBUG"),
+                (MODE64BIT, "MODE64BIT"),
+                (PROVISIONKEY, "PROVISIONKEY"),
+                (EINITTOKEN_KEY, "EINITTOKEN_KEY"),
+                (CET, "CET"),
+                (KSS, "KSS"),
+                (AEXNOTIFY, "AEXNOTIFY"),
+            ],
+        )
+    }
+}
+
+fn bit_names(flags: u64, named: &[(u64, &str)]) -> Vec<String> {
+    (0..64)
+        .map(|bit| 1u64 << bit)
+        .filter(|mask| flags & mask != 0)
+        .map(|mask| match named.iter().find(|(m, _)| *m == mask) {
+            Some((_, name)) => name.to_string(),
+            None => format!("BIT{}", mask.trailing_zeros()),
+        })
+        .collect()
+}
+
 impl EnclaveReport {
     pub const LEN: usize = 384;
-    const DEBUG_FLAG: u8 = 0x02;
 
-    pub fn is_debug(&self) -> bool {
-        self.attributes[0] & Self::DEBUG_FLAG != 0
+    /// ATTRIBUTES.FLAGS: the first eight bytes of ATTRIBUTES, little-endian.
+    pub fn attribute_flags(&self) -> u64 {
+        u64::from_le_bytes(self.attributes.first_chunk().copied().unwrap_or_default())
     }
 
     pub(crate) fn decode(r: &mut Reader<'_>) -> Result<Self, QuoteError> {
@@ -107,16 +147,48 @@ pub struct TdReport10 {
     pub report_data: [u8; 64],
 }
 
-/// TD attribute bits the verifier and appraisal care about (TDX module ABI, TDATTRIBUTES).
+/// TD_ATTRIBUTES bits (Intel TDX module ABI spec, TD_ATTRIBUTES; Linux `asm/shared/tdx.h`).
 pub mod td_attributes {
     pub const DEBUG: u64 = 1 << 0;
-    /// Bits 4..6 of the TUD group: performance profiling features that also expose the TD.
-    pub const TUD_PROFILING: u64 = 0x70;
+    pub const HGS_PLUS_PROF: u64 = 1 << 4;
+    pub const PERF_PROF: u64 = 1 << 5;
+    pub const PMT_PROF: u64 = 1 << 6;
+    /// The TUD group (bits 0..=7): DEBUG and the profiling features. Any of them lets the host
+    /// observe the TD, so any of them makes it a debug TD.
+    pub const TUD: u64 = 0xff;
+    pub const ICSSD: u64 = 1 << 16;
     pub const SERVTD_EXT: u64 = 1 << 17;
+    pub const LASS: u64 = 1 << 27;
     pub const SEPT_VE_DISABLE: u64 = 1 << 28;
     pub const MIGRATABLE: u64 = 1 << 29;
+    pub const PKS: u64 = 1 << 30;
+    pub const KL: u64 = 1 << 31;
+    pub const TPA: u64 = 1 << 62;
+    pub const PERFMON: u64 = 1 << 63;
     /// Bits that TDX 1.5 requires to be zero: 1..=3, 7..=15, 23..=26, 32..=61.
     pub const RESERVED_MBZ: u64 = 0x0e | 0xff80 | 0x0780_0000 | 0x3fff_ffff_0000_0000;
+
+    /// The names of the bits set in `attributes`; bits without a name as `BIT<n>`.
+    pub fn names(attributes: u64) -> Vec<String> {
+        super::bit_names(
+            attributes,
+            &[
+                (DEBUG, "DEBUG"),
+                (HGS_PLUS_PROF, "HGS_PLUS_PROF"),
+                (PERF_PROF, "PERF_PROF"),
+                (PMT_PROF, "PMT_PROF"),
+                (ICSSD, "ICSSD"),
+                (SERVTD_EXT, "SERVTD_EXT"),
+                (LASS, "LASS"),
+                (SEPT_VE_DISABLE, "SEPT_VE_DISABLE"),
+                (MIGRATABLE, "MIGRATABLE"),
+                (PKS, "PKS"),
+                (KL, "KL"),
+                (TPA, "TPA"),
+                (PERFMON, "PERFMON"),
+            ],
+        )
+    }
 }
 
 impl TdReport10 {
@@ -285,6 +357,32 @@ impl Body {
             Body::Td10(r) => &r.report_data,
             Body::Td15(r) => &r.base.report_data,
             Body::Td15Ex(r) => &r.base.base.report_data,
+        }
+    }
+
+    /// The one debug rule: whether the host can read or observe this TEE. SGX:
+    /// ATTRIBUTES.DEBUG. TDX: any bit of the TUD group of TD_ATTRIBUTES (DEBUG, and the
+    /// profiling bits, which the TDX module only grants alongside debug-grade access).
+    pub fn is_debug(&self) -> bool {
+        match self.td10() {
+            None => self.attribute_flags() & sgx_attributes::DEBUG != 0,
+            Some(td) => td.td_attributes() & td_attributes::TUD != 0,
+        }
+    }
+
+    /// The attribute flags the debug rule reads: SGX ATTRIBUTES.FLAGS or TD_ATTRIBUTES.
+    pub fn attribute_flags(&self) -> u64 {
+        match self {
+            Body::Sgx(r) => r.attribute_flags(),
+            other => other.td10().map_or(0, TdReport10::td_attributes),
+        }
+    }
+
+    /// The names of the set attribute flags (`sgx_attributes::names`, `td_attributes::names`).
+    pub fn attribute_names(&self) -> Vec<String> {
+        match self {
+            Body::Sgx(r) => sgx_attributes::names(r.attribute_flags()),
+            other => td_attributes::names(other.attribute_flags()),
         }
     }
 

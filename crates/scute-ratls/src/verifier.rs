@@ -51,6 +51,9 @@ pub struct PeerIdentity {
     pub format: &'static str,
     pub tcb_status: TcbStatus,
     pub advisory_ids: Vec<String>,
+    /// The host can read or observe the peer (scute-dcap's one debug rule); only ever true
+    /// when `Expectations::allow_debug` let it through.
+    pub debug: bool,
     /// The quote's report body (scute-dcap's JSON field names).
     pub report: Value,
 }
@@ -157,6 +160,7 @@ pub fn verify_peer(
         format: evidence.format,
         tcb_status: verified.tcb_status(),
         advisory_ids: verified.advisory_ids().to_vec(),
+        debug: verified.is_debug(),
         report,
     })
 }

@@ -213,6 +213,7 @@ pub fn claims(verified: &VerifiedQuote, runtime_data: &Value, event_log: Option<
         "tcb_evaluation_data_number": verified.tcb_evaluation_data_number(),
         "fmspc": hex::encode(verified.pck().fmspc),
         "debug": verified.is_debug(),
+        "attributes": scute_dcap::attributes_json(&quote.body),
         "collateral_expires": format_rfc3339(verified.collateral_expires()),
         "measurements": measurements(&report),
         "report": report,

@@ -102,7 +102,7 @@ impl Harness {
             task.await.unwrap();
         }
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
-        (dir, Simulator::new(1, now()).unwrap())
+        (dir, Simulator::from_state(&self.sim.to_state()).unwrap())
     }
 
     async fn challenge(&self) -> String {

@@ -117,7 +117,7 @@ impl Broker {
         let _ = self.shutdown.take().unwrap().send(());
         self.task.take().unwrap().await.unwrap();
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
-        let sim = Simulator::new(7, now()).unwrap();
+        let sim = Simulator::from_state(&self.sim.to_state()).unwrap();
         Self::boot(dir, sim, |_| {}).await
     }
 
@@ -686,7 +686,7 @@ impl Broker {
         let _ = self.shutdown.take().unwrap().send(());
         self.task.take().unwrap().await.unwrap();
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
-        let sim = Simulator::new(7, now()).unwrap();
+        let sim = Simulator::from_state(&self.sim.to_state()).unwrap();
         Self::boot(dir, sim, tweak).await
     }
 }

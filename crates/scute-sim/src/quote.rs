@@ -163,6 +163,12 @@ impl QuotingEnclave {
     }
 }
 
+impl QuotingEnclave {
+    pub(crate) fn sign(&self, message: &[u8]) -> Result<[u8; 64], SimError> {
+        self.attestation_key.sign(message)
+    }
+}
+
 pub(crate) fn quote(
     qe: &QuotingEnclave,
     seed: u64,
@@ -211,6 +217,6 @@ pub(crate) fn quote(
         },
         padding_len: 0,
     };
-    quote.signature.signature = qe.attestation_key.sign(&quote.signed_bytes())?;
+    quote.signature.signature = qe.sign(&quote.signed_bytes())?;
     Ok(quote)
 }

@@ -162,4 +162,11 @@ impl Simulator {
     pub fn quote(&self, workload: &Workload) -> Result<scute_quote::Quote, SimError> {
         quote(&self.qe, self.seed, &self.platform, workload)
     }
+
+    /// Signs `quote` again with the attestation key, as the QE would have signed it: for
+    /// genuine quotes of bodies no `Workload` describes (TD attributes, say).
+    pub fn resign(&self, quote: &mut scute_quote::Quote) -> Result<(), SimError> {
+        quote.signature.signature = self.qe.sign(&quote.signed_bytes())?;
+        Ok(())
+    }
 }
