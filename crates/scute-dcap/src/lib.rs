@@ -28,6 +28,6 @@ pub use report::{attributes_json, report_json};
 pub use status::TcbStatus;
 pub use time::{format_rfc3339, UnixTime};
 pub use verify::{
-    quote_platform, verify, verify_collateral, LevelVerdict, PckCa, Shortfall, TrustAnchor,
-    VerifiedCollateral, VerifiedQuote, VerifyOptions,
+    authenticated_quote_platform, quote_platform, verify, verify_collateral, LevelVerdict, PckCa,
+    Shortfall, TrustAnchor, VerifiedCollateral, VerifiedQuote, VerifyOptions,
 };

@@ -233,6 +233,21 @@ pub fn quote_platform(quote: &Quote) -> Result<(PckExtension, PckCa), DcapError>
     Ok((PckExtension::of(leaf)?, ca))
 }
 
+/// `quote_platform`, once the quote's PCK chain verifies up to `anchor` (signatures only: no
+/// validity windows, no CRLs). What a service checks before it asks anyone else for the
+/// collateral a quote names: a self-made chain can name any FMSPC.
+pub fn authenticated_quote_platform(
+    quote: &Quote,
+    anchor: &TrustAnchor,
+) -> Result<(PckExtension, PckCa), DcapError> {
+    let cert_data = &quote.signature.certification_data;
+    let pem = cert_data
+        .pck_chain_pem()
+        .ok_or(DcapError::PckChainMissing(cert_data.cert_type))?;
+    ChainChecker::new(&anchor.root, None).parse_and_check(pem, PCK_CHAIN_ITEMS)?;
+    quote_platform(quote)
+}
+
 /// One-shot verification: authenticate the collateral, then the quote, at `now`.
 pub fn verify(
     quote: &[u8],

@@ -90,7 +90,8 @@ pub fn compile(id: &str, rego: &str) -> Result<Engine, String> {
 /// Compiled policies with the current reference values loaded as `data.reference`.
 #[derive(Default)]
 pub struct Policies {
-    engines: HashMap<String, Arc<Engine>>,
+    /// Each policy, and whether it declares `deny`.
+    engines: HashMap<String, (Arc<Engine>, bool)>,
 }
 
 impl Policies {
@@ -102,7 +103,10 @@ impl Policies {
         let mut add = |id: &str, rego: &str| -> Result<(), String> {
             let mut engine = compile(id, rego).map_err(|e| format!("policy {id}: {e}"))?;
             engine.add_data(data.clone()).map_err(|e| e.to_string())?;
-            engines.insert(id.to_string(), Arc::new(engine));
+            let has_deny = engine
+                .has_declared_rule_rooted_at(&format!("{id}.rego"), "deny")
+                .map_err(|e| format!("policy {id}: {e}"))?;
+            engines.insert(id.to_string(), (Arc::new(engine), has_deny));
             Ok(())
         };
         add(DEFAULT_POLICY_ID, DEFAULT_POLICY)?;
@@ -122,7 +126,7 @@ impl Policies {
         id: &str,
         claims: &Value,
     ) -> Result<(BTreeMap<String, i64>, Vec<String>), String> {
-        let engine = self
+        let (engine, has_deny) = self
             .engines
             .get(id)
             .ok_or_else(|| format!("no policy {id:?}"))?;
@@ -135,13 +139,22 @@ impl Policies {
             &vector.to_json_str().map_err(|e| e.to_string())?,
         )
         .map_err(|e| format!("policy {id}: trust_vector is not an object of integers: {e}"))?;
-        let deny = match engine.eval_rule("data.scute.deny".into()) {
-            Ok(v) if v != RegoValue::Undefined => {
-                let text = v.to_json_str().map_err(|e| e.to_string())?;
-                serde_json::from_str::<Vec<String>>(&text)
-                    .map_err(|e| format!("policy {id}: deny is not a set of strings: {e}"))?
+        // A declared `deny` that fails to evaluate fails the appraisal: an error is not "no
+        // reasons to deny" (the attester may have chosen input that makes the rule fail).
+        let deny = if !*has_deny {
+            Vec::new()
+        } else {
+            match engine
+                .eval_rule("data.scute.deny".into())
+                .map_err(|e| format!("policy {id}: deny: {e}"))?
+            {
+                RegoValue::Undefined => Vec::new(),
+                v => {
+                    let text = v.to_json_str().map_err(|e| e.to_string())?;
+                    serde_json::from_str::<Vec<String>>(&text)
+                        .map_err(|e| format!("policy {id}: deny is not a set of strings: {e}"))?
+                }
             }
-            _ => Vec::new(),
         };
         Ok((vector, deny))
     }

@@ -15,6 +15,10 @@ use std::time::{Duration, Instant};
 /// How long a verified set is used before the store is asked whether it changed (a set
 /// imported by another process, `scute collateral import`, is seen within this time).
 const RECHECK: Duration = Duration::from_secs(30);
+/// After the upstream failed to give a set, how long before it is asked for that set again.
+const MISS_RETRY: Duration = Duration::from_secs(60);
+/// Most platforms remembered as upstream misses (forgotten all at once past this).
+const MISS_LIMIT: usize = 4096;
 
 struct Cached {
     verified: Arc<VerifiedCollateral>,
@@ -27,6 +31,8 @@ pub struct CollateralCache {
     sets: RwLock<HashMap<(String, String, String), Cached>>,
     /// Asked for a set the store lacks (`pccs_url`); its answer is verified before storing.
     upstream: Option<crate::PccsClient>,
+    /// Sets the upstream recently failed to give, and when.
+    misses: std::sync::Mutex<HashMap<(String, String, String), Instant>>,
 }
 
 /// The first anchor under which the collateral verifies.
@@ -93,9 +99,13 @@ impl CollateralCache {
         Self {
             sets: RwLock::default(),
             upstream,
+            misses: std::sync::Mutex::default(),
         }
     }
 
+    /// The verified set for a platform. On a miss in the store, the upstream is asked only when
+    /// `authentic()` says the platform is vouched for by a trusted root (its PCK chain), and not
+    /// again for `MISS_RETRY` after it failed.
     pub async fn get(
         &self,
         store: &Store,
@@ -103,6 +113,7 @@ impl CollateralCache {
         fmspc: &str,
         ca: &str,
         tee: &str,
+        authentic: impl FnOnce() -> bool,
     ) -> Result<Arc<VerifiedCollateral>, ApiError> {
         let key = (fmspc.to_string(), ca.to_string(), tee.to_string());
         let known = self.sets.read().ok().and_then(|sets| {
@@ -113,8 +124,18 @@ impl CollateralCache {
             return Ok(verified.clone());
         }
         let mut stored = store.collateral(fmspc, ca, tee).await?;
+        let recently_missed = || {
+            self.misses
+                .lock()
+                .ok()
+                .and_then(|m| m.get(&key).map(|at| at.elapsed() < MISS_RETRY))
+                .unwrap_or(false)
+        };
         if let (None, Some(upstream)) = (&stored, &self.upstream) {
-            match upstream.fetch_set(tee, fmspc, ca).await {
+            if recently_missed() || !authentic() {
+                // Not asked: a platform no trusted root vouches for, or one just asked for.
+            } else {
+                match upstream.fetch_set(tee, fmspc, ca).await {
                 Ok(files) => match import(store, anchors, &files, crate::now()).await {
                     Ok(_) => stored = store.collateral(fmspc, ca, tee).await?,
                     Err(e) => eprintln!(
@@ -123,6 +144,15 @@ impl CollateralCache {
                     ),
                 },
                 Err(e) => eprintln!("collateral for FMSPC {fmspc}: {e}"),
+            }
+                if stored.is_none() {
+                    if let Ok(mut misses) = self.misses.lock() {
+                        if misses.len() >= MISS_LIMIT {
+                            misses.clear();
+                        }
+                        misses.insert(key.clone(), Instant::now());
+                    }
+                }
             }
         }
         let (files_json, updated) = stored.ok_or_else(|| {

@@ -250,6 +250,13 @@ async fn verify_dcap(
             &hex::encode(pck.fmspc),
             ca.name(),
             quote.tee_type().name(),
+            // Only a chain a trusted root vouches for may make us ask the upstream.
+            || {
+                state
+                    .anchors
+                    .iter()
+                    .any(|a| scute_dcap::authenticated_quote_platform(&quote, a).is_ok())
+            },
         )
         .await?;
     // Debug TEEs pass verification here so the policy can mark them contraindicated.
