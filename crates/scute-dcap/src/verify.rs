@@ -458,6 +458,11 @@ impl VerifiedCollateral {
         (self.pck_crl.number, self.root_crl.number)
     }
 
+    /// thisUpdate of the PCK CRL and of the Root CA CRL: what orders two sets' CRLs.
+    pub fn crl_issue_dates(&self) -> (UnixTime, UnixTime) {
+        (self.pck_crl.this_update, self.root_crl.this_update)
+    }
+
     /// The window in which every piece of this collateral is valid, if there is one.
     pub fn joint_validity(&self) -> Option<(UnixTime, UnixTime)> {
         let start = self.windows.iter().map(|w| w.not_before).max()?;

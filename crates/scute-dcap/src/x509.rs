@@ -393,6 +393,9 @@ pub struct Crl {
     pub issuer: Vec<u8>,
     pub validity: Validity,
     pub number: Option<u64>,
+    /// thisUpdate: when the issuer produced this CRL (Intel's CRL numbers stay 1, so this is
+    /// what orders two CRLs of one issuer).
+    pub this_update: i64,
     revoked: HashSet<Vec<u8>>,
 }
 
@@ -448,6 +451,7 @@ impl Crl {
                 not_after: next_update.timestamp(),
             },
             number: crl.crl_number().and_then(|n| u64::try_from(n).ok()),
+            this_update: crl.last_update().timestamp(),
             revoked,
         })
     }

@@ -71,15 +71,60 @@ pub async fn import(
     files: &BTreeMap<String, Vec<u8>>,
     now: i64,
 ) -> Result<(String, String, String), ApiError> {
+    import_expecting(store, anchors, files, now, None).await
+}
+
+fn rejected(detail: String) -> ApiError {
+    ApiError::new(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "collateral_rejected",
+        detail,
+    )
+}
+
+/// Where `new` is older than `old` (the stored set under the same key): a lower TCB
+/// evaluation data number, an earlier-issued TCB Info, QE Identity, PCK CRL or Root CA CRL.
+fn older_than(new: &VerifiedCollateral, old: &VerifiedCollateral) -> Option<String> {
+    let (nt, ot) = (new.tcb_info(), old.tcb_info());
+    let (nq, oq) = (new.qe_identity(), old.qe_identity());
+    let (n_pck, n_root) = new.crl_issue_dates();
+    let (o_pck, o_root) = old.crl_issue_dates();
+    let checks = [
+        (
+            "TCB Info tcbEvaluationDataNumber",
+            i64::from(nt.tcb_evaluation_data_number),
+            i64::from(ot.tcb_evaluation_data_number),
+        ),
+        ("TCB Info issueDate", nt.issue_date, ot.issue_date),
+        (
+            "QE Identity tcbEvaluationDataNumber",
+            i64::from(nq.tcb_evaluation_data_number),
+            i64::from(oq.tcb_evaluation_data_number),
+        ),
+        ("QE Identity issueDate", nq.issue_date, oq.issue_date),
+        ("PCK CRL thisUpdate", n_pck, o_pck),
+        ("Root CA CRL thisUpdate", n_root, o_root),
+    ];
+    checks
+        .iter()
+        .find(|(_, n, o)| n < o)
+        .map(|(what, n, o)| format!("{what} {n} is older than the stored set's {o}"))
+}
+
+/// `import`, refusing a set that is not for `expected` (fmspc, ca, tee) when given (what an
+/// upstream was asked for), whose QE Identity is not its TEE's, or that is older than the set
+/// stored under its key (no rollback to collateral Intel has since superseded).
+pub(crate) async fn import_expecting(
+    store: &Store,
+    anchors: &[TrustAnchor],
+    files: &BTreeMap<String, Vec<u8>>,
+    now: i64,
+    expected: Option<(&str, &str, &str)>,
+) -> Result<(String, String, String), ApiError> {
     let collateral = Collateral::from_files(|name| files.get(name).cloned())
         .map_err(|e| ApiError::bad_request("collateral_incomplete", e.to_string()))?;
-    let verified = verify_any(&collateral, anchors).map_err(|e| {
-        ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "collateral_rejected",
-            format!("{}: {e}", e.kind()),
-        )
-    })?;
+    let verified =
+        verify_any(&collateral, anchors).map_err(|e| rejected(format!("{}: {e}", e.kind())))?;
     let fmspc = hex::encode(verified.tcb_info().fmspc);
     let ca = verified
         .pck_ca()
@@ -87,6 +132,37 @@ pub async fn import(
         .unwrap_or("unknown")
         .to_string();
     let tee = format!("{:?}", verified.tcb_info().tee).to_lowercase();
+    let qe_id = match verified.tcb_info().tee {
+        scute_dcap::CollateralTee::Sgx => "QE",
+        scute_dcap::CollateralTee::Tdx => "TD_QE",
+    };
+    if verified.qe_identity().id != qe_id {
+        return Err(rejected(format!(
+            "the QE Identity is {:?}, not the {tee} QE's ({qe_id:?})",
+            verified.qe_identity().id
+        )));
+    }
+    if let Some((want_fmspc, want_ca, want_tee)) = expected {
+        if (fmspc.as_str(), ca.as_str(), tee.as_str())
+            != (&*want_fmspc.to_lowercase(), want_ca, want_tee)
+        {
+            return Err(rejected(format!(
+                "asked for the {want_tee} set of FMSPC {want_fmspc} ({want_ca} CA), got the {tee} set of FMSPC {fmspc} ({ca} CA)"
+            )));
+        }
+    }
+    if let Some((stored_json, _)) = store.collateral(&fmspc, &ca, &tee).await? {
+        let stored = collateral_from_json(&stored_json)
+            .ok()
+            .and_then(|c| verify_any(&c, anchors).ok());
+        if let Some(reason) = stored.and_then(|old| older_than(&verified, &old)) {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "collateral_rollback",
+                format!("the {tee} collateral for FMSPC {fmspc} ({ca} CA) is older than the stored set: {reason}"),
+            ));
+        }
+    }
     let encoded: BTreeMap<&String, String> =
         files.iter().map(|(k, v)| (k, STANDARD.encode(v))).collect();
     let json = serde_json::to_string(&encoded).map_err(ApiError::internal)?;
@@ -136,7 +212,7 @@ impl CollateralCache {
                 // Not asked: a platform no trusted root vouches for, or one just asked for.
             } else {
                 match upstream.fetch_set(tee, fmspc, ca).await {
-                Ok(files) => match import(store, anchors, &files, crate::now()).await {
+                Ok(files) => match import_expecting(store, anchors, &files, crate::now(), Some((fmspc, ca, tee))).await {
                     Ok(_) => stored = store.collateral(fmspc, ca, tee).await?,
                     Err(e) => eprintln!(
                         "{} served {tee} collateral for FMSPC {fmspc} that was refused ({}: {}); nothing stored",

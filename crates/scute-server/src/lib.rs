@@ -327,13 +327,9 @@ async fn serve_one(
     limits: serve::Limits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    match tls {
-        Some(config) => tls::serve_tls(listener, router, config, shutdown).await,
-        None => {
-            serve::serve(listener, router, limits, shutdown).await;
-            Ok(())
-        }
-    }
+    // TLS or not, the same cap and timeouts.
+    serve::serve(listener, router, limits, tls, shutdown).await;
+    Ok(())
 }
 
 impl Running {

@@ -39,12 +39,17 @@ impl Limits {
     }
 }
 
+/// Serves `router` on `listener`, over TLS when `tls` is given: the handshake, like the request
+/// head, must finish within the header read timeout, and TLS connections count against the
+/// same cap and idle timeout as plain ones.
 pub(crate) async fn serve(
     listener: TcpListener,
     router: axum::Router,
     limits: Limits,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     shutdown: impl Future<Output = ()>,
 ) {
+    let tls = tls.map(tokio_rustls::TlsAcceptor::from);
     let permits = Arc::new(Semaphore::new(limits.max_connections));
     let refusals = Arc::new(Semaphore::new(REFUSALS_AT_ONCE));
     let (closing_tx, closing_rx) = watch::channel(false);
@@ -67,11 +72,12 @@ pub(crate) async fn serve(
                 stream,
                 router.clone(),
                 limits,
+                tls.clone(),
                 closing_rx.clone(),
                 permit,
             ));
         } else if let Ok(permit) = refusals.clone().try_acquire_owned() {
-            tokio::spawn(refuse(stream, limits, permit));
+            tokio::spawn(refuse(stream, limits, tls.clone(), permit));
         }
     }
     drop(listener);
@@ -85,15 +91,36 @@ async fn connection(
     stream: TcpStream,
     router: axum::Router,
     limits: Limits,
-    mut closing: watch::Receiver<bool>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    closing: watch::Receiver<bool>,
     _permit: OwnedSemaphorePermit,
 ) {
     let _ = stream.set_nodelay(true);
     let activity = Arc::new(Activity::new());
-    let io = TokioIo::new(Watched {
+    let watched = Watched {
         inner: stream,
         activity: activity.clone(),
-    });
+    };
+    match tls {
+        None => serve_http(TokioIo::new(watched), router, limits, closing, activity).await,
+        Some(acceptor) => {
+            let handshake = tokio::time::timeout(limits.header_read, acceptor.accept(watched));
+            if let Ok(Ok(stream)) = handshake.await {
+                serve_http(TokioIo::new(stream), router, limits, closing, activity).await;
+            }
+        }
+    }
+}
+
+async fn serve_http<I>(
+    io: I,
+    router: axum::Router,
+    limits: Limits,
+    mut closing: watch::Receiver<bool>,
+    activity: Arc<Activity>,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -113,8 +140,31 @@ async fn connection(
     }
 }
 
-/// Over the connection cap: a 503 problem, then close.
-async fn refuse(stream: TcpStream, limits: Limits, _permit: OwnedSemaphorePermit) {
+/// Over the connection cap: a 503 problem, then close (over TLS after a bounded handshake).
+async fn refuse(
+    stream: TcpStream,
+    limits: Limits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    _permit: OwnedSemaphorePermit,
+) {
+    let deadline = limits.header_read + Duration::from_secs(1);
+    let _ = tokio::time::timeout(deadline, async move {
+        match tls {
+            None => refuse_http(TokioIo::new(stream), limits).await,
+            Some(acceptor) => {
+                if let Ok(stream) = acceptor.accept(stream).await {
+                    refuse_http(TokioIo::new(stream), limits).await;
+                }
+            }
+        }
+    })
+    .await;
+}
+
+async fn refuse_http<I>(io: I, limits: Limits)
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
     let service = hyper::service::service_fn(|_request| async {
         let mut response = ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -133,8 +183,7 @@ async fn refuse(stream: TcpStream, limits: Limits, _permit: OwnedSemaphorePermit
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read)
         .keep_alive(false);
-    let conn = builder.serve_connection(TokioIo::new(stream), service);
-    let _ = tokio::time::timeout(limits.header_read + Duration::from_secs(1), conn).await;
+    let _ = builder.serve_connection(io, service).await;
 }
 
 /// When a connection last moved a byte, in milliseconds since it opened.

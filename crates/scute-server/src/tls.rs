@@ -31,36 +31,16 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<rustls::ServerConfig
     Ok(Arc::new(config))
 }
 
-/// Serves `router` over TLS on `listener` until `shutdown` resolves. A failed handshake
-/// drops that connection only.
+/// Serves `router` over TLS on `listener` until `shutdown` resolves, under the default
+/// connection cap and header, idle and handshake timeouts (`scute serve` passes its own). A
+/// failed handshake drops that connection only.
 pub async fn serve_tls(
     listener: tokio::net::TcpListener,
     router: axum::Router,
     config: Arc<rustls::ServerConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let acceptor = tokio_rustls::TlsAcceptor::from(config);
-    tokio::pin!(shutdown);
-    loop {
-        let (tcp, _) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(_) => continue,
-            },
-            () = &mut shutdown => return Ok(()),
-        };
-        let acceptor = acceptor.clone();
-        let router = router.clone();
-        tokio::spawn(async move {
-            let handshake =
-                tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(tcp));
-            let Ok(Ok(stream)) = handshake.await else {
-                return;
-            };
-            let service = hyper_util::service::TowerToHyperService::new(router);
-            let _ = hyper::server::conn::http1::Builder::new()
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await;
-        });
-    }
+    let limits = crate::serve::Limits::of(&crate::Config::default());
+    crate::serve::serve(listener, router, limits, Some(config), shutdown).await;
+    Ok(())
 }

@@ -63,7 +63,8 @@ struct Index {
     tcb: HashMap<(String, String), Item>,
     qe: HashMap<String, Item>,
     pck_crl: HashMap<String, Item>,
-    root_crl_hex: Option<Bytes>,
+    /// The Root CA CRL with the latest thisUpdate of any stored set.
+    root_crl_hex: Option<(i64, Bytes)>,
     sgx_tcb_info: HashMap<String, Arc<scute_dcap::VerifiedCollateral>>,
     sets: Vec<SetKey>,
 }
@@ -103,7 +104,8 @@ fn crl_der(bytes: &[u8]) -> Option<Vec<u8>> {
 
 fn insert_newest<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Item>, key: K, item: Item) {
     match map.get(&key) {
-        Some(old) if old.issued >= item.issued => {}
+        // Ties go to the set stored last (the store lists sets oldest first).
+        Some(old) if old.issued > item.issued => {}
         _ => {
             map.insert(key, item);
         }
@@ -139,7 +141,7 @@ impl Pccs {
     /// verifies under the configured roots is not served).
     pub(crate) async fn reload(&self, state: &AppState) -> Result<(), ApiError> {
         let mut index = Index::default();
-        for (fmspc, ca, tee, files_json, updated) in state.store.collateral_sets().await? {
+        for (fmspc, ca, tee, files_json, _updated) in state.store.collateral_sets().await? {
             let Ok(collateral) = crate::collateral::collateral_from_json(&files_json) else {
                 continue;
             };
@@ -159,6 +161,7 @@ impl Pccs {
                 continue;
             };
             let tcb_issued = verified.tcb_info().issue_date;
+            let (pck_crl_issued, root_crl_issued) = verified.crl_issue_dates();
             insert_newest(
                 &mut index.tcb,
                 (tee.clone(), fmspc.clone()),
@@ -183,11 +186,19 @@ impl Pccs {
                 Item {
                     body: Bytes::from(pck_crl),
                     chain: crl_chain,
-                    issued: updated,
+                    // The newest CRL of this CA, whichever set brought it (a set stored later
+                    // with an older CRL must not un-revoke a certificate).
+                    issued: pck_crl_issued,
                 },
             );
-            // All sets carry the same Root CA CRL up to its reissue; the last stored wins.
-            index.root_crl_hex = Some(Bytes::from(hex::encode(root_crl)));
+            // All sets carry the same Root CA CRL up to its reissue; the newest wins.
+            if index
+                .root_crl_hex
+                .as_ref()
+                .is_none_or(|(issued, _)| *issued <= root_crl_issued)
+            {
+                index.root_crl_hex = Some((root_crl_issued, Bytes::from(hex::encode(root_crl))));
+            }
             let next_update = verified
                 .joint_validity()
                 .map(|(_, end)| end)
@@ -242,8 +253,14 @@ pub(crate) async fn fill(
             e.to_string(),
         )
     })?;
-    if let Err(e) =
-        crate::collateral::import(&state.store, &state.anchors, &files, crate::now()).await
+    if let Err(e) = crate::collateral::import_expecting(
+        &state.store,
+        &state.anchors,
+        &files,
+        crate::now(),
+        Some((fmspc, ca, tee)),
+    )
+    .await
     {
         state.pccs.upstream_rejected.fetch_add(1, Ordering::Relaxed);
         eprintln!(
@@ -266,8 +283,10 @@ pub(crate) async fn fill(
 
 /// The PCCS routes alone, for `--pccs-listen`.
 pub(crate) fn router(state: Arc<AppState>) -> Router {
+    let limit = state.config.max_body_bytes;
     routes()
         .fallback(|| async { ApiError::not_found("no such route") })
+        .layer(axum::extract::DefaultBodyLimit::max(limit))
         .with_state(state)
 }
 
@@ -475,10 +494,10 @@ async fn pck_crl(State(state): Shared, Query(params): Params) -> Result<Response
 }
 
 async fn root_crl(State(state): Shared) -> Result<Response, ApiError> {
-    let mut body = state.pccs.current().root_crl_hex.clone();
+    let mut body = state.pccs.current().root_crl_hex.clone().map(|(_, b)| b);
     if body.is_none() {
         state.pccs.reload_if_stale(&state).await?;
-        body = state.pccs.current().root_crl_hex.clone();
+        body = state.pccs.current().root_crl_hex.clone().map(|(_, b)| b);
     }
     let body = body.ok_or_else(|| {
         not_cached(

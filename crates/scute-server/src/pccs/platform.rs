@@ -4,8 +4,6 @@
 
 use super::{hex_param, not_cached, require_admin, Shared};
 use crate::error::ApiError;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::Query;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -184,11 +182,12 @@ fn crl(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
 /// PccsAdminTool exports. All of it verifies, or nothing is stored.
 pub(crate) async fn put_platform_collateral(
     axum::extract::State(state): Shared,
-    headers: HeaderMap,
-    raw: Result<Bytes, BytesRejection>,
+    request: axum::extract::Request,
 ) -> Result<Json<Value>, ApiError> {
-    require_admin(&state, &headers)?;
-    let bytes = raw.map_err(|e| ApiError::new(e.status(), "bad_body", e.body_text()))?;
+    // Authorized before a byte of the body is read, which then has the body timeout.
+    require_admin(&state, request.headers())?;
+    let crate::api::Body(bytes) =
+        <crate::api::Body as axum::extract::FromRequest<_>>::from_request(request, &state).await?;
     let input: PlatformCollateral = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::bad_request("malformed_json", format!("request body: {e}")))?;
     let c = &input.collaterals;
@@ -296,7 +295,8 @@ pub(crate) async fn put_platform_collateral(
                     continue;
                 }
                 if let Ok(ext) = v.verify_pck_certificate(format!("{cert}\n{chain}").as_bytes()) {
-                    if ext.fmspc == v.tcb_info().fmspc {
+                    // The certificate names its platform's PCE ID: it is filed under that one.
+                    if ext.fmspc == v.tcb_info().fmspc && ext.pce_id.as_slice() == pce_id {
                         accepted = Some((
                             ext,
                             v.pck_ca().map(|c| c.name()).unwrap_or("processor"),
@@ -307,7 +307,7 @@ pub(crate) async fn put_platform_collateral(
                 }
             }
             let (ext, ca, chain) = accepted.ok_or_else(|| {
-                rejected("a PCK certificate does not verify against the uploaded collateral (its FMSPC's SGX TCB Info, PCK CRL and issuer chain)")
+                rejected("a PCK certificate does not verify against the uploaded collateral (its FMSPC's SGX TCB Info, PCK CRL and issuer chain), or its PCE ID is not pck_certs[].pce_id")
             })?;
             certs.push((
                 hex::encode(&qe_id),
