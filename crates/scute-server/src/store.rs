@@ -61,6 +61,17 @@ impl Store {
         let url = format!("sqlite://{}?mode=rwc", data_dir.join("scute.db").display());
         let pool = AnyPoolOptions::new()
             .max_connections(4)
+            // WAL with synchronous=NORMAL: a commit survives a crash of the process (the WAL is
+            // written before the call returns); only an OS crash or power loss can lose the last
+            // commits, never corrupt the file. FULL would fsync on every spent nonce and session.
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    sqlx::query("PRAGMA synchronous=NORMAL")
+                        .execute(conn)
+                        .await?;
+                    Ok(())
+                })
+            })
             .connect(&url)
             .await?;
         sqlx::query("PRAGMA journal_mode=WAL")
