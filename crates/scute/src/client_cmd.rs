@@ -3,7 +3,6 @@
 use crate::quote_cmd::TeeArgs;
 use crate::EXIT_REJECTED;
 use anyhow::{bail, Context};
-use aws_lc_rs::digest::{digest, SHA384};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use clap::Args;
@@ -68,15 +67,6 @@ async fn failure(response: reqwest::Response) -> String {
     }
 }
 
-/// report_data for runtime data: SHA-384 of its RFC 8785 canonical form, then 16 zero bytes.
-pub fn report_data_for(runtime_data: &Value) -> anyhow::Result<[u8; 64]> {
-    let canonical =
-        serde_json_canonicalizer::to_vec(runtime_data).context("canonicalising runtime data")?;
-    let mut out = [0u8; 64];
-    out[..48].copy_from_slice(digest(&SHA384, &canonical).as_ref());
-    Ok(out)
-}
-
 pub fn attest(args: AttestArgs) -> anyhow::Result<u8> {
     let mut runtime_data: Map<String, Value> = match &args.runtime_data {
         Some(text) => match serde_json::from_str(text).context("--runtime-data is not JSON")? {
@@ -110,7 +100,10 @@ pub fn attest(args: AttestArgs) -> anyhow::Result<u8> {
         runtime_data.insert("nonce".into(), Value::String(nonce));
         let runtime_data = Value::Object(runtime_data);
         let evidence = attester
-            .collect(&report_data_for(&runtime_data)?)
+            .collect(
+                &scute_server::report_data_for(&runtime_data)
+                    .map_err(|e| anyhow::anyhow!("runtime data: {}", e.detail))?,
+            )
             .context("collecting evidence")?;
         let mut body = json!({
             "tee": evidence.tee.name(),
