@@ -724,6 +724,20 @@ async fn health_metrics_and_openapi_are_served() {
         "/v1/policies/{id}",
         "/v1/reference-values/{name}",
         "/v1/collateral",
+        "/kbs/v0/auth",
+        "/kbs/v0/attest",
+        "/kbs/v0/resource/{repository}/{kind}/{tag}",
+        "/kbs/v0/resource-policy",
+        "/kbs/v0/attestation-policy",
+        "/sgx/certification/v4/tcb",
+        "/tdx/certification/v4/tcb",
+        "/sgx/certification/v4/qe/identity",
+        "/tdx/certification/v4/qe/identity",
+        "/sgx/certification/v4/qve/identity",
+        "/sgx/certification/v4/pckcrl",
+        "/sgx/certification/v4/rootcacrl",
+        "/sgx/certification/v4/pckcert",
+        "/sgx/certification/v4/platformcollateral",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path}");
     }

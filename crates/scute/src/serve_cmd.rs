@@ -186,19 +186,20 @@ pub fn pccs_client(
     )?))
 }
 
-/// Fetches and verifies (under `anchor`) the collateral for `quote`.
+/// Fetches and verifies (under `anchor`) the collateral for `quote`: the files as fetched and
+/// the verified set. Starts its own async runtime, so it must not run on one.
 pub fn fetch_verified(
     client: &scute_server::PccsClient,
     quote: &[u8],
     anchor: &scute_dcap::TrustAnchor,
-) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
+) -> anyhow::Result<(BTreeMap<String, Vec<u8>>, scute_dcap::VerifiedCollateral)> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let (_, files) = runtime.block_on(client.fetch_for_quote(quote))?;
     let collateral = scute_dcap::Collateral::from_files(|n| files.get(n).cloned())?;
-    scute_dcap::verify_collateral(&collateral, anchor).map_err(|e| {
+    let verified = scute_dcap::verify_collateral(&collateral, anchor).map_err(|e| {
         anyhow::anyhow!("collateral from {} does not verify: {e}", client.base_url())
     })?;
-    Ok(files)
+    Ok((files, verified))
 }
 
 fn fetch(args: FetchArgs) -> anyhow::Result<u8> {
@@ -212,7 +213,7 @@ fn fetch(args: FetchArgs) -> anyhow::Result<u8> {
         None => scute_dcap::TrustAnchor::intel_sgx_root(),
     };
     let files = match fetch_verified(&client, &quote, &anchor) {
-        Ok(f) => f,
+        Ok((f, _)) => f,
         Err(e) => {
             eprintln!("scute: {e:#}");
             return Ok(crate::EXIT_REJECTED);
