@@ -3,6 +3,10 @@
 //! run, on plain HTTP and on TLS (keep-alive, as QCNL connects), with 1 and with N connections.
 //! Intel's PCCS serves that route at about 1,600–1,900 requests/s on this machine.
 //!
+//! The clients are reqwest in this process, sharing the cores with the server; when `wrk`
+//! (Debian's package) is installed, the same phases also run from it, a separate and much
+//! lighter client process, which measures the server rather than the client.
+//!
 //! `cargo bench -p scute-server --bench pccs -- [connections] [seconds]` (defaults 16 and 5).
 
 use scute_server::Config;
@@ -110,7 +114,7 @@ fn main() {
                 .map(|n| n.get())
                 .unwrap_or(1)
         );
-        for (scheme, base) in [("http", plain), ("https", tls)] {
+        for (scheme, base) in [("http", plain.clone()), ("https", tls.clone())] {
             for clients in [1, connections] {
                 let http = reqwest::Client::builder()
                     .add_root_certificate(ca.clone())
@@ -134,6 +138,8 @@ fn main() {
                         }
                     }
                 };
+                // Warm-up (connections, caches), not counted.
+                run_clients(clients, 1, get(format!("{base}/healthz"), None)).await;
                 let (failures, latencies) =
                     run_clients(clients, seconds, get(format!("{base}/healthz"), None)).await;
                 let floor = report(
@@ -158,5 +164,42 @@ fn main() {
                 );
             }
         }
+        if std::process::Command::new("wrk").arg("--version").output().is_err() {
+            println!("(wrk is not installed: no separate-process client phases)");
+            return;
+        }
+        println!("wrk, one thread, a separate process:");
+        // wrk connects by address; the certificate names localhost, which wrk does not check.
+        for (scheme, base) in [("http", plain), ("https", tls.replace("localhost", "127.0.0.1"))] {
+            for clients in [1, connections] {
+                let floor = wrk(&format!("{base}/healthz"), clients, seconds);
+                let rate = wrk(&format!("{base}/tdx/certification/v4/tcb?fmspc={fmspc}"), clients, seconds);
+                println!(
+                    "{scheme:<5} x{clients:<3} healthz {floor:>8.0}/s  tdx tcb {rate:>8.0}/s  tcb/healthz {:.3}; vs Intel's PCCS at 1,900/s: {:.1}x",
+                    rate / floor,
+                    rate / 1900.0
+                );
+            }
+        }
     });
+}
+
+/// Requests per second that `wrk` reaches on `url` with `connections` kept-alive connections
+/// (non-2xx answers are counted by wrk and make this panic: the numbers would be meaningless).
+fn wrk(url: &str, connections: usize, seconds: u64) -> f64 {
+    let out = std::process::Command::new("wrk")
+        .args([
+            "-t1",
+            &format!("-c{connections}"),
+            &format!("-d{seconds}s"),
+            url,
+        ])
+        .output()
+        .expect("wrk");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("Non-2xx"), "wrk saw errors: {text}");
+    text.lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no rate in wrk's output: {text}"))
 }

@@ -317,9 +317,9 @@ async fn nonces_are_single_use_known_and_fresh() {
 
 #[tokio::test]
 async fn an_expired_nonce_is_refused() {
-    let h = Harness::start(true, |c| c.nonce_lifetime_secs = 0).await;
+    let h = Harness::start(true, |c| c.nonce_lifetime_secs = 1).await;
     let nonce = h.challenge().await;
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let runtime = json!({ "nonce": nonce });
     let body = json!({ "tee": "tdx", "evidence": { "quote": STANDARD.encode(h.quote_for(&runtime, |_| {})) }, "runtime_data": runtime });
     let (s, b) = h.post_attest(&body).await;
