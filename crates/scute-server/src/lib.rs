@@ -17,6 +17,7 @@ mod pccs;
 mod pipeline;
 mod secrets;
 mod serve;
+mod snp;
 mod store;
 mod tls;
 mod token;
@@ -53,6 +54,8 @@ pub(crate) struct AppState {
     collateral: collateral::CollateralCache,
     policies: RwLock<Arc<Policies>>,
     anchors: Vec<TrustAnchor>,
+    /// The ARKs SEV-SNP chains may end in: AMD's pinned roots and `snp_trust_roots`.
+    snp_roots: scute_snp::TrustRoots,
     admin_token_sha256: Vec<u8>,
     metrics: metrics::Metrics,
     pccs: pccs::Pccs,
@@ -101,6 +104,40 @@ fn trust_anchors(config: &Config) -> Result<Vec<TrustAnchor>, ServerError> {
         anchors.push(TrustAnchor::from_certificate(&bytes).map_err(|e| err(e.to_string()))?);
     }
     Ok(anchors)
+}
+
+fn load_snp_roots(config: &Config) -> Result<scute_snp::TrustRoots, ServerError> {
+    let mut roots = scute_snp::TrustRoots::amd();
+    for path in &config.snp_trust_roots {
+        let err = |reason: String| ServerError::TrustRoot {
+            path: path.display().to_string(),
+            reason,
+        };
+        let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+        roots = roots.with_ark(&bytes).map_err(|e| err(e.to_string()))?;
+    }
+    Ok(roots)
+}
+
+/// Imports an SEV-SNP VCEK or VLEK (DER or PEM) and optionally its KDS `cert_chain` into the
+/// store of `data_dir`, verified first against AMD's roots and `snp_trust_roots`. Returns the
+/// name it is filed under.
+pub async fn import_snp_collateral(
+    data_dir: &Path,
+    snp_trust_roots: &[std::path::PathBuf],
+    vek: &[u8],
+    chain: Option<&[u8]>,
+) -> Result<String, String> {
+    create_data_dir(data_dir).map_err(|e| e.to_string())?;
+    let store = Store::open(data_dir).await.map_err(|e| e.to_string())?;
+    let config = Config {
+        snp_trust_roots: snp_trust_roots.to_vec(),
+        ..Config::default()
+    };
+    let roots = load_snp_roots(&config).map_err(|e| e.to_string())?;
+    snp::import(&store, &roots, vek, chain, now())
+        .await
+        .map_err(|e| format!("{}: {}", e.kind, e.detail))
 }
 
 /// Creates the data directory 0700, or checks that an existing one is not writable by group or
@@ -204,6 +241,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         ));
     }
     let anchors = trust_anchors(&config)?;
+    let snp_roots = load_snp_roots(&config)?;
     store.ensure_pccs_schema().await?;
     let upstream = pccs_client(&config)?;
     let tls = match (&config.tls_cert, &config.tls_key) {
@@ -244,6 +282,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         collateral: collateral::CollateralCache::with_upstream(upstream.clone()),
         policies: RwLock::new(Arc::new(policies)),
         anchors,
+        snp_roots,
         admin_token_sha256,
         metrics: metrics::Metrics::default(),
         pccs: pccs::Pccs::new(upstream),

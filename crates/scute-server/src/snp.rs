@@ -1,0 +1,393 @@
+//! AMD SEV-SNP in the service: evidence as Confidential Containers' attester sends it, the
+//! VCEK/VLEK from the evidence or the store (imported offline, verified before stored), the
+//! report_data and HOST_DATA (init-data) bindings, and the claims policies read.
+//!
+//! Wire format: guest-components `attestation-agent/attester/src/snp/mod.rs` serialises
+//! `SnpEvidence { attestation_report: sev::firmware::guest::AttestationReport, cert_chain:
+//! Option<Vec<sev::firmware::host::CertTableEntry>> }` with serde_json, and trustee
+//! `deps/verifier/src/snp/mod.rs` reads the same struct (and hashes `bincode::serialize` of
+//! the report, i.e. its raw layout). The report is a serde struct of every field of the raw
+//! layout, reserved ones included, so it is re-assembled here into the exact 1184 bytes the
+//! firmware signed; any field missing, unknown or out of range is refused.
+
+use crate::error::ApiError;
+use crate::store::Store;
+use axum::http::StatusCode;
+use scute_snp::{inspect_vek, CertRole, Collateral, SnpError, TrustRoots, VerifiedReport};
+use serde_json::{json, Map, Value};
+
+fn rejected(kind: &'static str, detail: impl Into<String>) -> ApiError {
+    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, kind, detail)
+}
+
+fn bad(detail: impl Into<String>) -> ApiError {
+    ApiError::bad_request("bad_field", detail)
+}
+
+/// SNP evidence, decoded from a front door: the raw report and what endorses it.
+#[derive(Debug, Clone, Default)]
+pub struct SnpEvidence {
+    pub report: Vec<u8>,
+    /// VCEK or VLEK (DER or PEM), if the guest sent one.
+    pub vek: Option<Vec<u8>>,
+    /// ASK/ASVK then ARK (PEM), if the guest sent them.
+    pub chain: Option<Vec<u8>>,
+}
+
+/// One field of the sev crate's `AttestationReport` serde form, in layout order.
+enum Field {
+    U8,
+    U32,
+    U64,
+    Bytes(usize),
+    Tcb,
+    Signature,
+}
+
+/// The raw layout as sev (≤ 4.x, the version guest-components' `get_ext_report` returns)
+/// names it; alternatives are accepted for names that changed.
+const LAYOUT: &[(&[&str], Field)] = &[
+    (&["version"], Field::U32),
+    (&["guest_svn"], Field::U32),
+    (&["policy"], Field::U64),
+    (&["family_id"], Field::Bytes(16)),
+    (&["image_id"], Field::Bytes(16)),
+    (&["vmpl"], Field::U32),
+    (&["sig_algo"], Field::U32),
+    (&["current_tcb"], Field::Tcb),
+    (&["plat_info"], Field::U64),
+    (&["_author_key_en", "author_key_en"], Field::U32),
+    (&["_reserved_0"], Field::U32),
+    (&["report_data"], Field::Bytes(64)),
+    (&["measurement"], Field::Bytes(48)),
+    (&["host_data"], Field::Bytes(32)),
+    (&["id_key_digest"], Field::Bytes(48)),
+    (&["author_key_digest"], Field::Bytes(48)),
+    (&["report_id"], Field::Bytes(32)),
+    (&["report_id_ma"], Field::Bytes(32)),
+    (&["reported_tcb"], Field::Tcb),
+    (&["_reserved_1"], Field::Bytes(24)),
+    (&["chip_id"], Field::Bytes(64)),
+    (&["committed_tcb"], Field::Tcb),
+    (&["current_build"], Field::U8),
+    (&["current_minor"], Field::U8),
+    (&["current_major"], Field::U8),
+    (&["_reserved_2"], Field::U8),
+    (&["committed_build"], Field::U8),
+    (&["committed_minor"], Field::U8),
+    (&["committed_major"], Field::U8),
+    (&["_reserved_3"], Field::U8),
+    (&["launch_tcb"], Field::Tcb),
+    (&["_reserved_4"], Field::Bytes(168)),
+    (&["signature"], Field::Signature),
+];
+
+fn take<'a>(object: &'a Map<String, Value>, names: &[&str], seen: &mut usize) -> Option<&'a Value> {
+    let value = names.iter().find_map(|n| object.get(*n))?;
+    *seen += 1;
+    Some(value)
+}
+
+fn uint(value: &Value, max: u64, field: &str) -> Result<u64, ApiError> {
+    value.as_u64().filter(|v| *v <= max).ok_or_else(|| {
+        bad(format!(
+            "attestation_report.{field} is not an integer ≤ {max}"
+        ))
+    })
+}
+
+fn bytes(value: &Value, len: usize, field: &str) -> Result<Vec<u8>, ApiError> {
+    let items = value
+        .as_array()
+        .filter(|a| a.len() == len)
+        .ok_or_else(|| bad(format!("attestation_report.{field} is not {len} bytes")))?;
+    items
+        .iter()
+        .map(|v| uint(v, 255, field).map(|b| b as u8))
+        .collect()
+}
+
+fn object<'a>(value: &'a Value, field: &str) -> Result<&'a Map<String, Value>, ApiError> {
+    value
+        .as_object()
+        .ok_or_else(|| bad(format!("attestation_report.{field} is not an object")))
+}
+
+/// Every member of `object` must have been read.
+fn no_other_members(object: &Map<String, Value>, seen: usize, field: &str) -> Result<(), ApiError> {
+    if object.len() != seen {
+        return Err(bad(format!(
+            "attestation_report{field} has members this layout does not know"
+        )));
+    }
+    Ok(())
+}
+
+fn tcb(value: &Value, field: &str, out: &mut Vec<u8>) -> Result<(), ApiError> {
+    let o = object(value, field)?;
+    let mut seen = 0;
+    let byte = |names: &[&str], seen: &mut usize| -> Result<u8, ApiError> {
+        let v = take(o, names, seen)
+            .ok_or_else(|| bad(format!("attestation_report.{field}.{} missing", names[0])))?;
+        Ok(uint(v, 255, field)? as u8)
+    };
+    let bl = byte(&["bootloader", "boot_loader"], &mut seen)?;
+    let tee = byte(&["tee"], &mut seen)?;
+    let reserved = take(o, &["_reserved", "reserved"], &mut seen)
+        .ok_or_else(|| bad(format!("attestation_report.{field}._reserved missing")))?;
+    let reserved = bytes(reserved, 4, field)?;
+    let snp = byte(&["snp"], &mut seen)?;
+    let ucode = byte(&["microcode"], &mut seen)?;
+    no_other_members(o, seen, &format!(".{field}"))?;
+    out.extend_from_slice(&[bl, tee]);
+    out.extend_from_slice(&reserved);
+    out.extend_from_slice(&[snp, ucode]);
+    Ok(())
+}
+
+/// Re-assembles the raw report from the sev crate's serde form (or takes it as base64 text).
+pub fn report_from_json(value: &Value) -> Result<Vec<u8>, ApiError> {
+    if let Some(text) = value.as_str() {
+        return crate::api::b64("attestation_report", text);
+    }
+    let o = object(value, "")?;
+    let mut out = Vec::with_capacity(scute_snp::REPORT_LEN);
+    let mut seen = 0;
+    for (names, kind) in LAYOUT {
+        let name = names[0];
+        let v = take(o, names, &mut seen)
+            .ok_or_else(|| bad(format!("attestation_report.{name} missing")))?;
+        match kind {
+            Field::U8 => out.push(uint(v, 255, name)? as u8),
+            Field::U32 => {
+                out.extend_from_slice(&(uint(v, u32::MAX.into(), name)? as u32).to_le_bytes())
+            }
+            Field::U64 => out.extend_from_slice(&uint(v, u64::MAX, name)?.to_le_bytes()),
+            Field::Bytes(len) => out.extend_from_slice(&bytes(v, *len, name)?),
+            Field::Tcb => tcb(v, name, &mut out)?,
+            Field::Signature => {
+                let s = object(v, name)?;
+                let mut seen_sig = 0;
+                for (names, len) in [
+                    (&["r"][..], 72),
+                    (&["s"][..], 72),
+                    (&["_reserved", "reserved"][..], 368),
+                ] {
+                    let part = take(s, names, &mut seen_sig).ok_or_else(|| {
+                        bad(format!("attestation_report.signature.{} missing", names[0]))
+                    })?;
+                    out.extend_from_slice(&bytes(part, len, "signature")?);
+                }
+                no_other_members(s, seen_sig, ".signature")?;
+            }
+        }
+    }
+    no_other_members(o, seen, "")?;
+    Ok(out)
+}
+
+/// `{"attestation_report": ..., "cert_chain": [{"cert_type": "VCEK", "data": [..]}, ...] | null}`.
+pub fn coco_evidence(evidence: &Value) -> Result<SnpEvidence, ApiError> {
+    let report = evidence.get("attestation_report").ok_or_else(|| {
+        bad("tee-evidence.primary_evidence.attestation_report is required for snp")
+    })?;
+    let report = report_from_json(report)?;
+    let mut out = SnpEvidence {
+        report,
+        ..SnpEvidence::default()
+    };
+    let (mut ask, mut ark) = (None, None);
+    if let Some(entries) = evidence.get("cert_chain").and_then(Value::as_array) {
+        for entry in entries {
+            let kind = entry
+                .get("cert_type")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let data = entry
+                .get("data")
+                .and_then(Value::as_array)
+                .ok_or_else(|| bad("cert_chain entry without data"))?;
+            let data: Vec<u8> = data
+                .iter()
+                .map(|v| uint(v, 255, "cert_chain.data").map(|b| b as u8))
+                .collect::<Result<_, _>>()?;
+            let slot = match kind {
+                "VCEK" | "VLEK" => &mut out.vek,
+                "ASK" => &mut ask,
+                "ARK" => &mut ark,
+                _ => continue,
+            };
+            if slot.replace(data).is_some() {
+                return Err(bad(format!("cert_chain holds more than one {kind}")));
+            }
+        }
+    }
+    if let (Some(ask), Some(ark)) = (ask, ark) {
+        out.chain = Some(scute_snp::pem_chain(&[&ask, &ark]).into_bytes());
+    }
+    Ok(out)
+}
+
+/// Store names: VCEKs by chip and TCB, VLEKs by TCB, the chains by product and kind.
+fn vcek_name(hwid: &[u8], tcb: &[u8; 8]) -> String {
+    format!("snp-vcek/{}/{}", hex::encode(hwid), hex::encode(tcb))
+}
+fn vlek_name(tcb: &[u8; 8]) -> String {
+    format!("snp-vlek/{}", hex::encode(tcb))
+}
+fn chain_name(product: scute_snp::Product, kind: CertRole) -> String {
+    format!("snp-chain/{}/{}", product.name(), kind.name())
+}
+
+/// The TCB bytes a VEK certifies, in its product's layout.
+fn vek_tcb(info: &scute_snp::VekInfo) -> Option<[u8; 8]> {
+    let layout = info.product?.tcb_layout();
+    let spl = |n: u32| info.spls.iter().find(|(k, _)| *k == n).map(|(_, v)| *v);
+    let mut out = [0u8; 8];
+    for (slot, field) in out.iter_mut().zip(layout.fields()) {
+        *slot = match field {
+            scute_snp::TcbField::BootLoader => spl(1)?,
+            scute_snp::TcbField::Tee => spl(2)?,
+            scute_snp::TcbField::Snp => spl(3)?,
+            scute_snp::TcbField::Microcode => spl(8)?,
+            scute_snp::TcbField::Fmc => spl(9)?,
+            scute_snp::TcbField::Reserved(_) => 0,
+        };
+    }
+    Some(out)
+}
+
+/// Verifies a VCEK or VLEK (and its chain, if given) at `now` and files it in the store.
+/// Returns the name it was filed under.
+pub async fn import(
+    store: &Store,
+    roots: &TrustRoots,
+    vek: &[u8],
+    chain: Option<&[u8]>,
+    now: i64,
+) -> Result<String, ApiError> {
+    let collateral = Collateral {
+        vek,
+        chain,
+        crl: None,
+    };
+    let (product, kind) = scute_snp::verify_chain(&collateral, roots, now)
+        .map_err(|e| rejected("collateral_rejected", format!("{}: {e}", e.kind())))?;
+    let info = inspect_vek(vek).map_err(|e| rejected("collateral_rejected", e.to_string()))?;
+    let tcb =
+        vek_tcb(&info).ok_or_else(|| rejected("collateral_rejected", "VEK without its SPLs"))?;
+    let name = match (kind, &info.hwid) {
+        (CertRole::Vcek, Some(hwid)) => vcek_name(hwid, &tcb),
+        _ => vlek_name(&tcb),
+    };
+    store.put_secret(&name, vek).await?;
+    if let Some(chain) = chain {
+        let intermediate = if kind == CertRole::Vlek {
+            CertRole::Asvk
+        } else {
+            CertRole::Ask
+        };
+        store
+            .put_secret(&chain_name(product, intermediate), chain)
+            .await?;
+    }
+    Ok(name)
+}
+
+/// The stored VEK (and chain) a report needs, if any.
+async fn stored(
+    store: &Store,
+    report: &scute_snp::Report,
+) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>), ApiError> {
+    let tcb = report.reported_tcb.0;
+    let (name, kind) = match report.signing_key() {
+        scute_snp::SigningKey::Vlek => (vlek_name(&tcb), CertRole::Asvk),
+        _ => {
+            // Turin HWIDs are the first 8 bytes of chip_id.
+            let long = vcek_name(&report.chip_id, &tcb);
+            match store.secret(&long).await? {
+                Some(_) => (long, CertRole::Ask),
+                None => (
+                    vcek_name(report.chip_id.get(..8).unwrap_or_default(), &tcb),
+                    CertRole::Ask,
+                ),
+            }
+        }
+    };
+    let Some(vek) = store.secret(&name).await? else {
+        return Ok((None, None));
+    };
+    let chain = match inspect_vek(&vek).ok().and_then(|i| i.product) {
+        Some(product) => store.secret(&chain_name(product, kind)).await?,
+        None => None,
+    };
+    Ok((Some(vek), chain))
+}
+
+/// Authenticity of SNP evidence: the endorsement key from the evidence or the store, verified
+/// to a trusted ARK at `now`.
+pub async fn verify(
+    store: &Store,
+    roots: &TrustRoots,
+    evidence: &SnpEvidence,
+    now: i64,
+) -> Result<VerifiedReport, ApiError> {
+    let report = scute_snp::Report::decode(&evidence.report)
+        .map_err(|e| rejected("evidence_rejected", format!("{}: {e}", e.kind())))?;
+    let (vek, chain) = match &evidence.vek {
+        Some(vek) => (Some(vek.clone()), evidence.chain.clone()),
+        None => {
+            let (vek, chain) = stored(store, &report).await?;
+            (vek, evidence.chain.clone().or(chain))
+        }
+    };
+    let vek = vek.ok_or_else(|| {
+        rejected(
+            "collateral_missing",
+            "no VCEK/VLEK in the evidence and none stored for this chip and TCB (import it with POST /v1/collateral)",
+        )
+    })?;
+    let collateral = Collateral {
+        vek: &vek,
+        chain: chain.as_deref(),
+        crl: None,
+    };
+    scute_snp::verify(&evidence.report, &collateral, roots, now)
+        .map_err(|e: SnpError| rejected("evidence_rejected", format!("{}: {e}", e.kind())))
+}
+
+/// The measurements a policy compares with reference values.
+fn measurements(report: &Value) -> Value {
+    let keys = [
+        "measurement",
+        "host_data",
+        "family_id",
+        "image_id",
+        "id_key_digest",
+    ];
+    Value::Object(
+        keys.iter()
+            .filter_map(|k| report.get(*k).map(|v| (k.to_string(), v.clone())))
+            .collect(),
+    )
+}
+
+/// SEV-SNP has no TCB status from AMD: a verified report's endorsement key is AMD's for
+/// exactly the reported TCB. This names that state for tokens and metrics.
+pub const TCB_STATUS: &str = "VekEndorsed";
+
+/// Claims about a verified report.
+pub fn claims(verified: &VerifiedReport) -> Value {
+    let report = scute_snp::report_json(verified);
+    json!({
+        "tee": "snp",
+        "quote_version": verified.report().version,
+        "tcb_status": TCB_STATUS,
+        "debug": verified.is_debug(),
+        "product": verified.product().name(),
+        "signing_key": verified.signer().name(),
+        "collateral_expires": scute_dcap::format_rfc3339(verified.expires()),
+        "measurements": measurements(&report),
+        "report": report,
+    })
+}
