@@ -23,6 +23,10 @@ pub struct ServeArgs {
     /// Also trust this root CA certificate (PEM or DER), e.g. a simulator's root_ca.pem.
     #[arg(long = "trust-root")]
     trust_roots: Vec<PathBuf>,
+    /// Also trust this AMD ARK (PEM or DER, CN=ARK-<product>) for SEV-SNP besides AMD's
+    /// pinned roots, e.g. a simulator's.
+    #[arg(long = "snp-trust-root")]
+    snp_trust_roots: Vec<PathBuf>,
     /// Seconds a challenge nonce stays valid [default: 300].
     #[arg(long)]
     nonce_lifetime: Option<u64>,
@@ -67,6 +71,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<u8> {
         config.data_dir = dir;
     }
     config.trust_roots.extend(args.trust_roots);
+    config.snp_trust_roots.extend(args.snp_trust_roots);
     if let Some(s) = args.nonce_lifetime {
         config.nonce_lifetime_secs = s;
     }
@@ -241,6 +246,9 @@ pub struct ImportArgs {
     /// Also trust this root CA certificate, e.g. a simulator's root_ca.pem.
     #[arg(long = "trust-root")]
     trust_roots: Vec<PathBuf>,
+    /// SEV-SNP (a directory with vcek.der or vlek.der): also trust this ARK.
+    #[arg(long = "snp-trust-root")]
+    snp_trust_roots: Vec<PathBuf>,
 }
 
 /// The collateral files present in `dir`.
@@ -270,8 +278,27 @@ pub fn collateral(command: CollateralCommand) -> anyhow::Result<u8> {
         CollateralCommand::Import(args) => args,
         CollateralCommand::Fetch(args) => return fetch(args),
     };
-    let files = read_collateral_files(&args.dir)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    // SEV-SNP: a VCEK or VLEK with, optionally, KDS's cert_chain beside it.
+    if args.dir.join("vcek.der").is_file() || args.dir.join("vlek.der").is_file() {
+        let (vek, chain, _) = crate::verify_snp::read_snp_collateral(&args.dir)?;
+        return match runtime.block_on(scute_server::import_snp_collateral(
+            &args.data_dir,
+            &args.snp_trust_roots,
+            &vek,
+            chain.as_deref(),
+        )) {
+            Ok(name) => {
+                outln!("imported SEV-SNP {name} into {}", args.data_dir.display());
+                Ok(0)
+            }
+            Err(e) => {
+                eprintln!("scute: {e}");
+                Ok(crate::EXIT_REJECTED)
+            }
+        };
+    }
+    let files = read_collateral_files(&args.dir)?;
     match runtime.block_on(scute_server::import_collateral(
         &args.data_dir,
         &args.trust_roots,

@@ -153,3 +153,26 @@ fn the_dcap_contract_is_unchanged_without_tee() {
     assert_eq!(out["tee"], "tdx");
     assert!(out.get("debug").is_none());
 }
+
+#[test]
+fn collateral_import_files_a_verified_vcek_and_refuses_an_expired_vlek() {
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().join("data");
+    let import = |case: &str| {
+        Command::new(env!("CARGO_BIN_EXE_scute"))
+            .args(["collateral", "import"])
+            .arg(vectors_dir().join(case))
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .output()
+            .unwrap()
+    };
+    // Verified at the wall clock: the Milan VCEK is valid until 2030.
+    let out = import("snp-virtee-milan-vcek");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("imported SEV-SNP snp-vcek/"));
+    // The VLEK expired on 2025-12-10: not stored.
+    let out = import("snp-trustee-milan-vlek");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("collateral_expired"));
+}
