@@ -176,3 +176,19 @@ fn collateral_import_files_a_verified_vcek_and_refuses_an_expired_vlek() {
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("collateral_expired"));
 }
+
+#[test]
+fn quote_tee_snp_without_configfs_tsm_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_scute"))
+        .args(["quote", "--tee", "snp", "--report-data", "00", "--out"])
+        .arg(tmp.path().join("r.bin"))
+        .arg("--tsm-root")
+        .arg(tmp.path().join("tsm"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("configfs-tsm"), "{err}");
+    assert!(!tmp.path().join("r.bin").exists());
+}
