@@ -17,6 +17,10 @@ pub struct Config {
     /// Extra AMD ARK certificates (PEM or DER, `CN=ARK-<product>`) trusted for SEV-SNP besides
     /// AMD's pinned Milan, Genoa and Turin roots, e.g. a simulator's.
     pub snp_trust_roots: Vec<PathBuf>,
+    /// An AMD KDS-compatible server (`https://kdsintf.amd.com`) asked for the VCEK of a report
+    /// that carries none and whose VCEK is not stored; what it sends is stored only after the
+    /// report verifies with it.
+    pub snp_kds_url: Option<String>,
     /// How long a challenge nonce may be used.
     pub nonce_lifetime_secs: u64,
     /// How long an issued token is valid.
@@ -65,6 +69,7 @@ impl Default for Config {
             data_dir: PathBuf::from("scute-data"),
             trust_roots: Vec::new(),
             snp_trust_roots: Vec::new(),
+            snp_kds_url: None,
             nonce_lifetime_secs: 300,
             token_lifetime_secs: 600,
             max_body_bytes: 1024 * 1024,

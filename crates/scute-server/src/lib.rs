@@ -56,6 +56,8 @@ pub(crate) struct AppState {
     anchors: Vec<TrustAnchor>,
     /// The ARKs SEV-SNP chains may end in: AMD's pinned roots and `snp_trust_roots`.
     snp_roots: scute_snp::TrustRoots,
+    /// Where VCEKs missing from evidence and store are fetched (`snp_kds_url`).
+    snp_kds: Option<snp::Kds>,
     admin_token_sha256: Vec<u8>,
     metrics: metrics::Metrics,
     pccs: pccs::Pccs,
@@ -242,6 +244,11 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     }
     let anchors = trust_anchors(&config)?;
     let snp_roots = load_snp_roots(&config)?;
+    let snp_kds = config
+        .snp_kds_url
+        .as_deref()
+        .map(snp::Kds::new)
+        .transpose()?;
     store.ensure_pccs_schema().await?;
     let upstream = pccs_client(&config)?;
     let tls = match (&config.tls_cert, &config.tls_key) {
@@ -283,6 +290,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         policies: RwLock::new(Arc::new(policies)),
         anchors,
         snp_roots,
+        snp_kds,
         admin_token_sha256,
         metrics: metrics::Metrics::default(),
         pccs: pccs::Pccs::new(upstream),

@@ -228,7 +228,14 @@ async fn verify_snp(
     evidence: &crate::snp::SnpEvidence,
     now: i64,
 ) -> Result<Verified, ApiError> {
-    let verified = crate::snp::verify(&state.store, &state.snp_roots, evidence, now).await?;
+    let verified = crate::snp::verify(
+        &state.store,
+        &state.snp_roots,
+        state.snp_kds.as_ref(),
+        evidence,
+        now,
+    )
+    .await?;
     let report = verified.report();
     if report.report_data != request.expected_report_data {
         return Err(rejected(

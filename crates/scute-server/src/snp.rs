@@ -324,21 +324,117 @@ async fn stored(
     Ok((Some(vek), chain))
 }
 
-/// Authenticity of SNP evidence: the endorsement key from the evidence or the store, verified
-/// to a trusted ARK at `now`.
+/// An AMD KDS-compatible upstream (`https://kdsintf.amd.com` or a mirror): VCEKs by chip and
+/// TCB, and the product's cert_chain (tee-formats.md §5 URL forms). Nothing it sends is
+/// trusted: a VCEK is stored only after the report it was fetched for verifies with it.
+pub struct Kds {
+    http: reqwest::Client,
+    base: String,
+}
+
+/// Largest KDS answer read (a VCEK is ~1.4 KB, a cert_chain ~4.6 KB).
+const MAX_KDS_BYTES: usize = 64 * 1024;
+
+impl Kds {
+    pub fn new(url: &str) -> Result<Self, crate::ServerError> {
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| crate::ServerError::Config(format!("snp_kds_url {url}: {e}")))?;
+        Ok(Self {
+            http,
+            base: url.trim_end_matches('/').to_string(),
+        })
+    }
+
+    async fn get(&self, url: &str) -> Result<Vec<u8>, String> {
+        let mut response = self.http.get(url).send().await.map_err(|e| e.to_string())?;
+        if response.status() != reqwest::StatusCode::OK {
+            return Err(format!("{url}: {}", response.status()));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+            if body.len() + chunk.len() > MAX_KDS_BYTES {
+                return Err(format!("{url}: answer larger than {MAX_KDS_BYTES} bytes"));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+
+    /// The VCEK and cert_chain for a VCEK-signed report: product from its CPUID (v3+), else
+    /// Milan then Genoa (v2 reports predate Turin); Turin's hwid is chip_id's first 8 bytes
+    /// and its query adds fmcSPL.
+    async fn fetch(&self, report: &scute_snp::Report) -> Result<(Vec<u8>, Vec<u8>), String> {
+        use scute_snp::{Product, TcbField};
+        let products = match report.cpuid() {
+            Some((f, m, _)) => Product::from_cpuid(f, m).into_iter().collect(),
+            None => vec![Product::Milan, Product::Genoa],
+        };
+        let mut last = "no product line for this report".to_string();
+        for product in products {
+            let layout = product.tcb_layout();
+            let spl = |field| report.reported_tcb.get(layout, field).unwrap_or(0);
+            let (hwid, fmc) = match product {
+                Product::Turin => (
+                    hex::encode(report.chip_id.get(..8).unwrap_or_default()),
+                    format!("fmcSPL={:02}&", spl(TcbField::Fmc)),
+                ),
+                _ => (hex::encode(report.chip_id), String::new()),
+            };
+            let url = format!(
+                "{}/vcek/v1/{}/{hwid}?{fmc}blSPL={:02}&teeSPL={:02}&snpSPL={:02}&ucodeSPL={:02}",
+                self.base,
+                product.name(),
+                spl(TcbField::BootLoader),
+                spl(TcbField::Tee),
+                spl(TcbField::Snp),
+                spl(TcbField::Microcode),
+            );
+            match self.get(&url).await {
+                Ok(vek) => {
+                    let chain_url = format!("{}/vcek/v1/{}/cert_chain", self.base, product.name());
+                    return Ok((vek, self.get(&chain_url).await?));
+                }
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+}
+
+/// Authenticity of SNP evidence: the endorsement key from the evidence, the store, or (for a
+/// VCEK-signed report with an unmasked chip ID) the KDS, verified to a trusted ARK at `now`.
 pub async fn verify(
     store: &Store,
     roots: &TrustRoots,
+    kds: Option<&Kds>,
     evidence: &SnpEvidence,
     now: i64,
 ) -> Result<VerifiedReport, ApiError> {
     let report = scute_snp::Report::decode(&evidence.report)
         .map_err(|e| rejected("evidence_rejected", format!("{}: {e}", e.kind())))?;
+    let mut fetched = false;
     let (vek, chain) = match &evidence.vek {
         Some(vek) => (Some(vek.clone()), evidence.chain.clone()),
         None => {
             let (vek, chain) = stored(store, &report).await?;
-            (vek, evidence.chain.clone().or(chain))
+            match (vek, kds) {
+                (Some(vek), _) => (Some(vek), evidence.chain.clone().or(chain)),
+                (None, Some(kds))
+                    if report.signing_key() == scute_snp::SigningKey::Vcek
+                        && !report.mask_chip_key() =>
+                {
+                    let (vek, chain) = kds.fetch(&report).await.map_err(|e| {
+                        rejected("collateral_missing", format!("no VCEK from the KDS: {e}"))
+                    })?;
+                    fetched = true;
+                    (Some(vek), Some(chain))
+                }
+                (None, _) => (None, evidence.chain.clone()),
+            }
         }
     };
     let vek = vek.ok_or_else(|| {
@@ -352,8 +448,13 @@ pub async fn verify(
         chain: chain.as_deref(),
         crl: None,
     };
-    scute_snp::verify(&evidence.report, &collateral, roots, now)
-        .map_err(|e: SnpError| rejected("evidence_rejected", format!("{}: {e}", e.kind())))
+    let verified = scute_snp::verify(&evidence.report, &collateral, roots, now)
+        .map_err(|e: SnpError| rejected("evidence_rejected", format!("{}: {e}", e.kind())))?;
+    if fetched {
+        // Cached only now that a report verified with it.
+        import(store, roots, &vek, chain.as_deref(), now).await?;
+    }
+    Ok(verified)
 }
 
 /// The measurements a policy compares with reference values.

@@ -56,16 +56,21 @@ struct Server {
 
 impl Server {
     async fn start(trust_sim: bool) -> Self {
+        Self::start_with(trust_sim, |_| {}).await
+    }
+
+    async fn start_with(trust_sim: bool, tweak: impl FnOnce(&mut Config)) -> Self {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let dir = tempfile::tempdir().unwrap();
         let ark = dir.path().join("sim-ark.pem");
         std::fs::write(&ark, pki().ark_pem()).unwrap();
-        let config = Config {
+        let mut config = Config {
             listen: "127.0.0.1:0".into(),
             data_dir: dir.path().join("data"),
             snp_trust_roots: if trust_sim { vec![ark] } else { Vec::new() },
             ..Config::default()
         };
+        tweak(&mut config);
         let running = scute_server::start(config).await.unwrap();
         let url = format!("http://{}", running.addr);
         let admin = running.new_admin_token.clone().unwrap();
@@ -537,4 +542,71 @@ async fn the_key_broker_refuses_replayed_unbound_debug_and_wrong_init_data_snp_g
             assert_eq!(problem_kind(&problem), "init_data_mismatch");
         }
     }
+}
+
+/// A KDS-compatible server: VCEKs by hwid and TCB query, the cert_chain; counts its answers.
+async fn fake_kds(
+    vcek_der: Vec<u8>,
+    hits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) -> String {
+    use axum::extract::{Path, RawQuery};
+    use axum::response::IntoResponse;
+    let chain = pki().cert_chain_pem(VekKind::Vcek);
+    let app = axum::Router::new().route(
+        "/vcek/v1/{product}/{hwid}",
+        axum::routing::get(
+            move |Path((product, hwid)): Path<(String, String)>, RawQuery(query): RawQuery| {
+                let (vcek_der, chain, hits) = (vcek_der.clone(), chain.clone(), hits.clone());
+                async move {
+                    if product != "Milan" {
+                        return StatusCode::NOT_FOUND.into_response();
+                    }
+                    if hwid == "cert_chain" {
+                        return chain.into_response();
+                    }
+                    let want = "blSPL=04&teeSPL=00&snpSPL=24&ucodeSPL=217";
+                    if hwid != hex::encode(CHIP) || query.as_deref() != Some(want) {
+                        return StatusCode::NOT_FOUND.into_response();
+                    }
+                    hits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    vcek_der.into_response()
+                }
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn a_missing_vcek_is_fetched_from_the_kds_verified_and_only_then_cached() {
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let kds = fake_kds(vcek().der.clone(), hits.clone()).await;
+    let s = Server::start_with(true, |c| c.snp_kds_url = Some(kds)).await;
+    for round in 0..2 {
+        let runtime = json!({ "nonce": s.challenge().await });
+        let report = signed_report(bound(&runtime), |_| {});
+        let (status, body) = s.attest(&v1_body(&runtime, &report, false)).await;
+        assert_eq!(status, StatusCode::OK, "round {round}: {body}");
+    }
+    // The second report was served from the store.
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+    // A KDS that answers with another chip's VCEK: the report does not verify, nothing is kept.
+    let other = pki()
+        .issue_vek(&pki().vek_spec(VekKind::Vcek, TCB, vec![0x77; 64]))
+        .unwrap();
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let kds = fake_kds(other.der.clone(), hits.clone()).await;
+    let s = Server::start_with(true, |c| c.snp_kds_url = Some(kds)).await;
+    for _ in 0..2 {
+        let runtime = json!({ "nonce": s.challenge().await });
+        let report = signed_report(bound(&runtime), |_| {});
+        let (status, body) = s.attest(&v1_body(&runtime, &report, false)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(problem_kind(&body), "evidence_rejected", "{body}");
+    }
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 2);
 }

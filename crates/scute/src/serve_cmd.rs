@@ -27,6 +27,10 @@ pub struct ServeArgs {
     /// pinned roots, e.g. a simulator's.
     #[arg(long = "snp-trust-root")]
     snp_trust_roots: Vec<PathBuf>,
+    /// Fetch SEV-SNP VCEKs missing from evidence and store from this AMD KDS-compatible server
+    /// (e.g. https://kdsintf.amd.com); stored only once a report verifies with them.
+    #[arg(long)]
+    snp_kds: Option<String>,
     /// Seconds a challenge nonce stays valid [default: 300].
     #[arg(long)]
     nonce_lifetime: Option<u64>,
@@ -72,6 +76,9 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     }
     config.trust_roots.extend(args.trust_roots);
     config.snp_trust_roots.extend(args.snp_trust_roots);
+    if let Some(url) = args.snp_kds {
+        config.snp_kds_url = Some(url);
+    }
     if let Some(s) = args.nonce_lifetime {
         config.nonce_lifetime_secs = s;
     }
