@@ -113,6 +113,12 @@ pub fn parse(bytes: &[u8]) -> Result<AttestRequest, ApiError> {
             ))
         }
     };
+    if tee != "snp" && (vcek.is_some() || cert_chain.is_some()) {
+        return Err(ApiError::bad_request(
+            "bad_field",
+            "evidence.vcek and evidence.cert_chain are for tee \"snp\"",
+        ));
+    }
     let requested = body.policy_ids.unwrap_or_default();
     if requested.len() > MAX_POLICY_IDS {
         return Err(ApiError::bad_request(
@@ -226,6 +232,19 @@ mod tests {
         assert_eq!(parse(&body(json!(ids))).unwrap_err().kind, "bad_field");
         let parsed = parse(&body(json!(["a", "b", "a"]))).unwrap();
         assert_eq!(parsed.extra_policy_ids, ["a", "b"]);
+    }
+
+    #[test]
+    fn snp_certificates_come_only_with_tee_snp() {
+        let body = |tee: &str| {
+            json!({"tee": tee, "evidence": {"quote": "AAAA", "vcek": "AAAA", "cert_chain": "AAAA"},
+                   "runtime_data": {"nonce": "AAAA"}})
+            .to_string()
+            .into_bytes()
+        };
+        let snp = parse(&body("snp")).unwrap();
+        assert_eq!(snp.vcek.as_deref(), Some(&[0u8, 0, 0][..]));
+        assert_eq!(parse(&body("tdx")).unwrap_err().kind, "bad_field");
     }
 
     #[test]
