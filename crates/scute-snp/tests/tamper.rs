@@ -216,6 +216,22 @@ fn a_report_from_another_chip_or_another_vcek_is_refused() {
 }
 
 #[test]
+fn the_hwid_may_be_raw_or_wrapped_in_an_octet_string() {
+    for wrapped in [true, false] {
+        let mut spec = pki().vek_spec(VekKind::Vcek, TCB, CHIP.to_vec());
+        spec.hwid_wrapped = wrapped;
+        let vek = pki().issue_vek(&spec).unwrap();
+        assert_eq!(
+            scute_snp::inspect_vek(&vek.der).unwrap().hwid.as_deref(),
+            Some(&CHIP[..])
+        );
+        let mut r = guest_report(Product::Milan, TCB, CHIP, [0; 64]);
+        let bytes = signed(&mut r, &vek);
+        check(&bytes, &vek.der, VekKind::Vcek).unwrap();
+    }
+}
+
+#[test]
 fn reported_tcb_must_be_the_vceks_spl_by_spl_reserved_bytes_included() {
     let vek = vcek(TCB, &CHIP);
     for (index, field) in [
@@ -508,6 +524,24 @@ fn turin_layout_reads_fmc_first_and_an_8_byte_hwid() {
     let claims = scute_snp::report_json(&v);
     assert_eq!(claims["reported_tcb"]["fmc"], 1);
     assert_eq!(claims["reported_tcb"]["snp"], 4);
+    // A Turin VCEK with a 64-byte HWID is not Turin's.
+    let long = pki
+        .issue_vek(&pki.vek_spec(VekKind::Vcek, tcb, chip.to_vec()))
+        .unwrap();
+    long.sign(&mut r).unwrap();
+    let c64 = Collateral {
+        vek: &long.der,
+        chain: Some(chain.as_bytes()),
+        crl: None,
+    };
+    assert!(matches!(
+        verify(&r.encode(), &c64, &roots, AT).unwrap_err(),
+        SnpError::Certificate {
+            role: CertRole::Vcek,
+            ..
+        }
+    ));
+    vek.sign(&mut r).unwrap();
     // The same bytes read in the Milan layout would not match: change the FMC SPL.
     r.reported_tcb = TcbVersion([2, 2, 3, 4, 0, 0, 0, 9]);
     vek.sign(&mut r).unwrap();
