@@ -36,6 +36,26 @@ fn amd_oid(tail: &[u64]) -> ObjectIdentifier {
 /// RSASSA-PSS with SHA-384, MGF1-SHA-384, salt 48, the trailer field spelled out as AMD's
 /// certificates do.
 fn write_pss(w: DERWriter<'_>) {
+    write_pss_params(w, PssParams::AMD)
+}
+
+/// The RSASSA-PSS parameters a certificate declares (the signature is always made with
+/// SHA-384 and salt 48): AMD's, or others to test that a verifier reads them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PssParams {
+    pub salt: u64,
+    /// Write the default trailer field (1) explicitly.
+    pub explicit_trailer: bool,
+}
+
+impl PssParams {
+    pub const AMD: Self = Self {
+        salt: 48,
+        explicit_trailer: true,
+    };
+}
+
+fn write_pss_params(w: DERWriter<'_>, params: PssParams) {
     w.write_sequence(|w| {
         w.next().write_oid(&oid(OID_RSASSA_PSS));
         w.next().write_sequence(|w| {
@@ -49,8 +69,11 @@ fn write_pss(w: DERWriter<'_>) {
                         .write_sequence(|w| w.next().write_oid(&oid(OID_SHA384)));
                 })
             });
-            w.next().write_tagged(Tag::context(2), |w| w.write_u64(48));
-            w.next().write_tagged(Tag::context(3), |w| w.write_u64(1));
+            w.next()
+                .write_tagged(Tag::context(2), |w| w.write_u64(params.salt));
+            if params.explicit_trailer {
+                w.next().write_tagged(Tag::context(3), |w| w.write_u64(1));
+            }
         });
     });
 }
@@ -80,6 +103,7 @@ struct Ext {
 }
 
 struct CertSpec<'a> {
+    pss: PssParams,
     serial: u64,
     issuer_cn: &'a str,
     subject_cn: &'a str,
@@ -102,7 +126,7 @@ fn certificate(spec: &CertSpec<'_>, issuer: &RsaKeyPair) -> Result<Vec<u8>, SimE
         w.write_sequence(|w| {
             w.next().write_tagged(Tag::context(0), |w| w.write_u64(2));
             w.next().write_u64(spec.serial);
-            write_pss(w.next());
+            write_pss_params(w.next(), spec.pss);
             write_name(w.next(), spec.issuer_cn);
             w.next().write_sequence(|w| {
                 w.next().write_utctime(&not_before);
@@ -128,7 +152,7 @@ fn certificate(spec: &CertSpec<'_>, issuer: &RsaKeyPair) -> Result<Vec<u8>, SimE
     Ok(yasna06::construct_der(|w| {
         w.write_sequence(|w| {
             w.next().write_der(&tbs);
-            write_pss(w.next());
+            write_pss_params(w.next(), spec.pss);
             w.next().write_bitvec_bytes(&signature, signature.len() * 8);
         })
     }))
@@ -166,6 +190,8 @@ pub struct VekSpec {
     pub hwid_wrapped: bool,
     pub not_before: i64,
     pub not_after: i64,
+    /// The signature parameters the certificate declares.
+    pub pss: PssParams,
 }
 
 /// A simulated endorsement key: its certificate and private key.
@@ -240,6 +266,7 @@ impl AmdPki {
         let ark_cn = format!("ARK-{p}");
         let not_after = not_before + 20 * YEAR;
         let mut spec = CertSpec {
+            pss: PssParams::AMD,
             serial: 1,
             issuer_cn: &ark_cn,
             subject_cn: &ark_cn,
@@ -300,6 +327,7 @@ impl AmdPki {
             hwid_wrapped: true,
             not_before: self.not_before,
             not_after: self.not_before + 7 * YEAR,
+            pss: PssParams::AMD,
         }
     }
 
@@ -369,6 +397,7 @@ impl AmdPki {
         };
         let der = certificate(
             &CertSpec {
+                pss: spec.pss,
                 serial: 0,
                 issuer_cn: &issuer_cn,
                 subject_cn: subject,

@@ -232,6 +232,51 @@ fn the_hwid_may_be_raw_or_wrapped_in_an_octet_string() {
 }
 
 #[test]
+fn the_declared_pss_parameters_must_be_sha384_salt_48_and_the_trailer_may_be_omitted() {
+    use scute_sim::amd::PssParams;
+    let mut r = guest_report(Product::Milan, TCB, CHIP, [0; 64]);
+    for (pss, ok) in [
+        (
+            PssParams {
+                salt: 48,
+                explicit_trailer: false,
+            },
+            true,
+        ),
+        (
+            PssParams {
+                salt: 32,
+                explicit_trailer: true,
+            },
+            false,
+        ),
+        (
+            PssParams {
+                salt: 0,
+                explicit_trailer: false,
+            },
+            false,
+        ),
+    ] {
+        let mut spec = pki().vek_spec(VekKind::Vcek, TCB, CHIP.to_vec());
+        spec.pss = pss;
+        let vek = pki().issue_vek(&spec).unwrap();
+        let bytes = signed(&mut r, &vek);
+        match check(&bytes, &vek.der, VekKind::Vcek) {
+            Ok(_) => assert!(ok, "{pss:?}"),
+            Err(SnpError::Certificate {
+                role: CertRole::Vcek,
+                reason,
+            }) => {
+                assert!(!ok, "{pss:?}: {reason}");
+                assert!(reason.contains("salt"), "{reason}");
+            }
+            Err(e) => panic!("{pss:?}: {e:?}"),
+        }
+    }
+}
+
+#[test]
 fn reported_tcb_must_be_the_vceks_spl_by_spl_reserved_bytes_included() {
     let vek = vcek(TCB, &CHIP);
     for (index, field) in [
