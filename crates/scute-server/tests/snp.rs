@@ -610,3 +610,51 @@ async fn a_missing_vcek_is_fetched_from_the_kds_verified_and_only_then_cached() 
     }
     assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
+
+#[tokio::test]
+async fn one_scute_serves_its_verified_vceks_to_another_as_a_kds() {
+    // The first service holds an imported VCEK and its chain.
+    let upstream = Server::start(true).await;
+    let r = upstream
+        .http
+        .post(format!("{}/v1/collateral", upstream.url))
+        .bearer_auth(&upstream.admin)
+        .json(&json!({ "files": {
+            "vcek.der": STANDARD.encode(&vcek().der),
+            "ask_ark_chain.pem": STANDARD.encode(pki().cert_chain_pem(VekKind::Vcek)),
+        }}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let got = upstream
+        .http
+        .get(format!(
+            "{}/vcek/v1/Milan/{}?blSPL=04&teeSPL=00&snpSPL=24&ucodeSPL=217",
+            upstream.url,
+            hex::encode(CHIP)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.status(), StatusCode::OK);
+    assert_eq!(got.bytes().await.unwrap().as_ref(), vcek().der.as_slice());
+    let missing = upstream
+        .http
+        .get(format!(
+            "{}/vcek/v1/Milan/{}?blSPL=05&teeSPL=00&snpSPL=24&ucodeSPL=217",
+            upstream.url,
+            hex::encode(CHIP)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    // The second fetches from it on a miss.
+    let url = upstream.url.clone();
+    let s = Server::start_with(true, |c| c.snp_kds_url = Some(url)).await;
+    let runtime = json!({ "nonce": s.challenge().await });
+    let report = signed_report(bound(&runtime), |_| {});
+    let (status, body) = s.attest(&v1_body(&runtime, &report, false)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
