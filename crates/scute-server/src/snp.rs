@@ -6,9 +6,11 @@
 //! `SnpEvidence { attestation_report: sev::firmware::guest::AttestationReport, cert_chain:
 //! Option<Vec<sev::firmware::host::CertTableEntry>> }` with serde_json, and trustee
 //! `deps/verifier/src/snp/mod.rs` reads the same struct (and hashes `bincode::serialize` of
-//! the report, i.e. its raw layout). The report is a serde struct of every field of the raw
-//! layout, reserved ones included, so it is re-assembled here into the exact 1184 bytes the
-//! firmware signed; any field missing, unknown or out of range is refused.
+//! the report, i.e. its raw layout). In sev ≤ 4.x the report is a serde struct of every field of
+//! the raw layout, reserved ones included; sev 6.x (guest-components' Cargo.toml today) names
+//! the fields and drops the reserved bytes, which are put back as the zeros the firmware writes.
+//! Either way the exact 1184 bytes are re-assembled and the signature decides; any member
+//! missing, unknown or out of range is refused.
 
 use crate::error::ApiError;
 use crate::store::Store;
@@ -151,6 +153,9 @@ pub fn report_from_json(value: &Value) -> Result<Vec<u8>, ApiError> {
         return crate::api::b64("attestation_report", text);
     }
     let o = object(value, "")?;
+    if o.contains_key("key_info") {
+        return report_from_sev6_json(o);
+    }
     let mut out = Vec::with_capacity(scute_snp::REPORT_LEN);
     let mut seen = 0;
     for (names, kind) in LAYOUT {
@@ -183,6 +188,163 @@ pub fn report_from_json(value: &Value) -> Result<Vec<u8>, ApiError> {
         }
     }
     no_other_members(o, seen, "")?;
+    Ok(out)
+}
+
+/// A sev 6.x TCB_VERSION `{fmc, bootloader, tee, snp, microcode}` as raw bytes.
+fn tcb6(value: &Value, field: &str, turin: bool) -> Result<[u8; 8], ApiError> {
+    let o = object(value, field)?;
+    let mut seen = 0;
+    let mut byte = |name: &str| -> Result<Option<u8>, ApiError> {
+        match take(o, &[name], &mut seen) {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => Ok(Some(uint(v, 255, field)? as u8)),
+        }
+    };
+    let fmc = byte("fmc")?;
+    let need = |v: Option<u8>, name: &str| {
+        v.ok_or_else(|| bad(format!("attestation_report.{field}.{name} missing")))
+    };
+    let bl = need(byte("bootloader")?, "bootloader")?;
+    let tee = need(byte("tee")?, "tee")?;
+    let snp = need(byte("snp")?, "snp")?;
+    let ucode = need(byte("microcode")?, "microcode")?;
+    no_other_members(o, seen, &format!(".{field}"))?;
+    Ok(if turin {
+        [fmc.unwrap_or(0), bl, tee, snp, 0, 0, 0, ucode]
+    } else {
+        if fmc.is_some() {
+            return Err(bad(format!(
+                "attestation_report.{field}.fmc on a pre-Turin report"
+            )));
+        }
+        [bl, tee, 0, 0, 0, 0, snp, ucode]
+    })
+}
+
+/// The serde form of sev 6.x (guest-components today), which names the fields but drops the
+/// reserved bytes: they are re-assembled as the zeros the firmware writes, so a report whose
+/// reserved bytes were not zero simply fails its signature.
+fn report_from_sev6_json(o: &Map<String, Value>) -> Result<Vec<u8>, ApiError> {
+    const KNOWN: [&str; 29] = [
+        "version",
+        "guest_svn",
+        "policy",
+        "family_id",
+        "image_id",
+        "vmpl",
+        "sig_algo",
+        "current_tcb",
+        "plat_info",
+        "key_info",
+        "report_data",
+        "measurement",
+        "host_data",
+        "id_key_digest",
+        "author_key_digest",
+        "report_id",
+        "report_id_ma",
+        "reported_tcb",
+        "cpuid_fam_id",
+        "cpuid_mod_id",
+        "cpuid_step",
+        "chip_id",
+        "committed_tcb",
+        "current",
+        "committed",
+        "launch_tcb",
+        "launch_mit_vector",
+        "current_mit_vector",
+        "signature",
+    ];
+    if let Some(other) = o.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        return Err(bad(format!(
+            "attestation_report.{other} is not a member this layout knows"
+        )));
+    }
+    let get = |name: &str| -> Result<&Value, ApiError> {
+        o.get(name)
+            .ok_or_else(|| bad(format!("attestation_report.{name} missing")))
+    };
+    let u32_of = |v: &Value, name: &str| uint(v, u32::MAX.into(), name).map(|v| v as u32);
+    let opt_u8 = |v: Option<&Value>, name: &str| -> Result<u8, ApiError> {
+        match v {
+            None | Some(Value::Null) => Ok(0),
+            Some(v) => Ok(uint(v, 255, name)? as u8),
+        }
+    };
+    let version = u32_of(get("version")?, "version")?;
+    let mut out = Vec::with_capacity(scute_snp::REPORT_LEN);
+    out.extend_from_slice(&version.to_le_bytes());
+    out.extend_from_slice(&u32_of(get("guest_svn")?, "guest_svn")?.to_le_bytes());
+    out.extend_from_slice(&uint(get("policy")?, u64::MAX, "policy")?.to_le_bytes());
+    out.extend_from_slice(&bytes(get("family_id")?, 16, "family_id")?);
+    out.extend_from_slice(&bytes(get("image_id")?, 16, "image_id")?);
+    out.extend_from_slice(&u32_of(get("vmpl")?, "vmpl")?.to_le_bytes());
+    out.extend_from_slice(&u32_of(get("sig_algo")?, "sig_algo")?.to_le_bytes());
+    // The TCB layout follows the product: Turin when its CPUID says so (v3+).
+    let cpuid = [
+        opt_u8(o.get("cpuid_fam_id"), "cpuid_fam_id")?,
+        opt_u8(o.get("cpuid_mod_id"), "cpuid_mod_id")?,
+        opt_u8(o.get("cpuid_step"), "cpuid_step")?,
+    ];
+    let turin =
+        scute_snp::Product::from_cpuid(cpuid[0], cpuid[1]) == Some(scute_snp::Product::Turin);
+    out.extend_from_slice(&tcb6(get("current_tcb")?, "current_tcb", turin)?);
+    out.extend_from_slice(&uint(get("plat_info")?, u64::MAX, "plat_info")?.to_le_bytes());
+    out.extend_from_slice(&u32_of(get("key_info")?, "key_info")?.to_le_bytes());
+    out.extend_from_slice(&[0; 4]);
+    for (name, len) in [
+        ("report_data", 64),
+        ("measurement", 48),
+        ("host_data", 32),
+        ("id_key_digest", 48),
+        ("author_key_digest", 48),
+        ("report_id", 32),
+        ("report_id_ma", 32),
+    ] {
+        out.extend_from_slice(&bytes(get(name)?, len, name)?);
+    }
+    out.extend_from_slice(&tcb6(get("reported_tcb")?, "reported_tcb", turin)?);
+    out.extend_from_slice(&cpuid);
+    out.extend_from_slice(&[0; 21]);
+    out.extend_from_slice(&bytes(get("chip_id")?, 64, "chip_id")?);
+    out.extend_from_slice(&tcb6(get("committed_tcb")?, "committed_tcb", turin)?);
+    for name in ["current", "committed"] {
+        let v = object(get(name)?, name)?;
+        let part = |p: &str| -> Result<u8, ApiError> {
+            let x = v
+                .get(p)
+                .ok_or_else(|| bad(format!("attestation_report.{name}.{p} missing")))?;
+            Ok(uint(x, 255, name)? as u8)
+        };
+        if v.len() != 3 {
+            return Err(bad(format!(
+                "attestation_report.{name} is not {{major, minor, build}}"
+            )));
+        }
+        out.extend_from_slice(&[part("build")?, part("minor")?, part("major")?, 0]);
+    }
+    out.extend_from_slice(&tcb6(get("launch_tcb")?, "launch_tcb", turin)?);
+    let mut tail = [0u8; 168];
+    for (at, name) in [(0usize, "launch_mit_vector"), (8, "current_mit_vector")] {
+        if let Some(v) = o.get(name).filter(|v| !v.is_null()) {
+            let value = uint(v, u64::MAX, name)?;
+            if let Some(slot) = tail.get_mut(at..at + 8) {
+                slot.copy_from_slice(&value.to_le_bytes());
+            }
+        }
+    }
+    out.extend_from_slice(&tail);
+    let sig = object(get("signature")?, "signature")?;
+    let mut seen_sig = 0;
+    for name in ["r", "s"] {
+        let part = take(sig, &[name], &mut seen_sig)
+            .ok_or_else(|| bad(format!("attestation_report.signature.{name} missing")))?;
+        out.extend_from_slice(&bytes(part, 72, "signature")?);
+    }
+    no_other_members(sig, seen_sig, ".signature")?;
+    out.extend_from_slice(&[0; 368]);
     Ok(out)
 }
 

@@ -336,6 +336,54 @@ fn sev_json(raw: &[u8]) -> Value {
     })
 }
 
+/// The serde form of sev 6.x (guest-components today): named fields, no reserved bytes.
+fn sev6_json(raw: &[u8]) -> Value {
+    let r = Report::decode(raw).unwrap();
+    let tcb = |t: &TcbVersion| json!({ "fmc": null, "bootloader": t.0[0], "tee": t.0[1], "snp": t.0[6], "microcode": t.0[7] });
+    let version = |v: &[u8; 4]| json!({ "major": v[2], "minor": v[1], "build": v[0] });
+    let (family, model, step) = r.cpuid().unwrap();
+    json!({
+        "version": r.version, "guest_svn": r.guest_svn, "policy": r.policy,
+        "family_id": r.family_id, "image_id": r.image_id, "vmpl": r.vmpl,
+        "sig_algo": r.signature_algo, "current_tcb": tcb(&r.current_tcb),
+        "plat_info": r.platform_info, "key_info": r.signer_info,
+        "report_data": r.report_data.to_vec(), "measurement": r.measurement.to_vec(),
+        "host_data": r.host_data, "id_key_digest": r.id_key_digest.to_vec(),
+        "author_key_digest": r.author_key_digest.to_vec(), "report_id": r.report_id,
+        "report_id_ma": r.report_id_ma, "reported_tcb": tcb(&r.reported_tcb),
+        "cpuid_fam_id": family, "cpuid_mod_id": model, "cpuid_step": step,
+        "chip_id": r.chip_id.to_vec(), "committed_tcb": tcb(&r.committed_tcb),
+        "current": version(&r.current_version), "committed": version(&r.committed_version),
+        "launch_tcb": tcb(&r.launch_tcb), "launch_mit_vector": null, "current_mit_vector": null,
+        "signature": { "r": r.signature_r.to_vec(), "s": r.signature_s.to_vec() },
+    })
+}
+
+#[tokio::test]
+async fn the_sev_6_evidence_form_is_reassembled_into_the_signed_bytes() {
+    let s = Server::start(true).await;
+    put_secret(&s).await;
+    let guest = Guest::new();
+    let nonce = guest.nonce(&s).await;
+    let report = signed_report(guest.report_data(&nonce), |_| {});
+    let mut body = guest.body(&nonce, &report, vcek(), VekKind::Vcek);
+    body["tee-evidence"]["primary_evidence"]["attestation_report"] = sev6_json(&report);
+    let (status, answer) = guest.post(&s, &body).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(guest.get(&s).await.status(), StatusCode::OK);
+    // A changed field in that form fails the signature.
+    let guest = Guest::new();
+    let nonce = guest.nonce(&s).await;
+    let report = signed_report(guest.report_data(&nonce), |_| {});
+    let mut body = guest.body(&nonce, &report, vcek(), VekKind::Vcek);
+    let mut form = sev6_json(&report);
+    form["guest_svn"] = json!(2);
+    body["tee-evidence"]["primary_evidence"]["attestation_report"] = form;
+    let (status, answer) = guest.post(&s, &body).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert_eq!(problem_kind(&answer), "evidence_rejected");
+}
+
 /// A KBS guest: cookie-keeping client and in-memory key.
 struct Guest {
     http: reqwest::Client,
