@@ -9,7 +9,8 @@ fuzz_target!(|data: &[u8]| {
     let Ok(request) = scute_server::parse_attest_request(data) else {
         return;
     };
-    assert!(matches!(request.tee, "sgx" | "tdx"));
+    assert!(matches!(request.tee, "sgx" | "tdx" | "snp"));
+    assert!(request.tee == "snp" || (request.vcek.is_none() && request.cert_chain.is_none()));
     assert!(request.extra_policy_ids.len() <= scute_server::MAX_POLICY_IDS);
     for (i, id) in request.extra_policy_ids.iter().enumerate() {
         assert!(

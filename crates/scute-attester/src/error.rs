@@ -19,8 +19,10 @@ pub enum AttesterError {
     },
     #[error("output path {0} has no file name")]
     NoFileName(PathBuf),
-    #[error("configfs-tsm provider is {0:?}, not tdx_guest")]
+    #[error("configfs-tsm provider is {0:?}, not the one asked for")]
     WrongProvider(String),
+    #[error("the TEE returned a malformed SEV-SNP report or certificate table: {0}")]
+    BadSnpReport(#[from] scute_snp::SnpError),
     #[error("report generation moved from {expected} to {found}: another writer used the same report entry")]
     GenerationChanged { expected: u64, found: u64 },
     #[error("{path} is not a decimal generation counter: {text:?}")]

@@ -13,7 +13,7 @@ pub use error::AttesterError;
 pub use files::write_atomic;
 pub use sgx::{Gramine, Occlum};
 pub use sim::Simulated;
-pub use tsm::TsmReport;
+pub use tsm::{SnpEvidence, TsmReport};
 
 use scute_quote::{Quote, TeeType};
 use std::path::PathBuf;

@@ -1,4 +1,4 @@
-//! TDX quotes through Linux configfs-tsm (`/sys/kernel/config/tsm/report`, Linux ≥ 6.7): one
+//! TDX quotes and SEV-SNP reports through Linux configfs-tsm (`/sys/kernel/config/tsm/report`, Linux ≥ 6.7): one
 //! private report entry per request; inblob in, outblob out, provider checked, and the
 //! generation counter proves nobody else wrote to the entry meanwhile (research §4.1).
 
@@ -119,6 +119,56 @@ impl Attester for TsmReport {
                 path: self.root.clone(),
             });
         }
+        let (outblob, _) = self.exchange("tdx_guest", report_data)?;
+        let (tee, quote) = checked_quote(outblob, report_data)?;
+        let cc_eventlog = match &self.ccel {
+            Some(path) if path.is_file() => Some(std::fs::read(path).map_err(io("reading", path))?),
+            _ => None,
+        };
+        Ok(Evidence {
+            tee,
+            quote,
+            cc_eventlog,
+        })
+    }
+}
+
+/// SEV-SNP evidence from configfs-tsm: the report (outblob) and the host's certificate table
+/// (auxblob; empty when the host supplies no certificates). Nothing here is verified.
+#[derive(Debug, Clone)]
+pub struct SnpEvidence {
+    pub report: Vec<u8>,
+    pub certs: scute_snp::CertTable,
+}
+
+impl TsmReport {
+    /// An SEV-SNP report for `report_data` (provider `sev_guest`), checked to be one report
+    /// that carries `report_data`, with the certificate table decoded by its GUIDs.
+    pub fn collect_snp(&self, report_data: &[u8; 64]) -> Result<SnpEvidence, AttesterError> {
+        if !self.is_present() {
+            return Err(AttesterError::NotAvailable {
+                backend: "configfs-tsm",
+                path: self.root.clone(),
+            });
+        }
+        let (report, auxblob) = self.exchange("sev_guest", report_data)?;
+        let decoded = scute_snp::Report::decode(&report)?;
+        if decoded.report_data != *report_data {
+            return Err(AttesterError::ReportDataMismatch);
+        }
+        Ok(SnpEvidence {
+            report,
+            certs: scute_snp::CertTable::decode(&auxblob)?,
+        })
+    }
+
+    /// One private report entry: provider checked, inblob written, outblob (and auxblob, empty
+    /// if absent) read, the generation proving no other writer.
+    fn exchange(
+        &self,
+        provider: &str,
+        report_data: &[u8; 64],
+    ) -> Result<(Vec<u8>, Vec<u8>), AttesterError> {
         let name = format!(
             "scute-{}-{}",
             std::process::id(),
@@ -128,9 +178,9 @@ impl Attester for TsmReport {
         std::fs::create_dir(&path).map_err(io("creating report entry", &path))?;
         let entry = Entry(path);
 
-        let provider = self.attribute(&entry.0.join("provider"))?;
-        if provider != "tdx_guest" {
-            return Err(AttesterError::WrongProvider(provider));
+        let found = self.attribute(&entry.0.join("provider"))?;
+        if found != provider {
+            return Err(AttesterError::WrongProvider(found));
         }
         let before = Self::generation(&entry.0)?;
         write(&entry.0.join("inblob"), report_data)?;
@@ -143,15 +193,12 @@ impl Attester for TsmReport {
                 found: after,
             });
         }
-        let (tee, quote) = checked_quote(outblob, report_data)?;
-        let cc_eventlog = match &self.ccel {
-            Some(path) if path.is_file() => Some(std::fs::read(path).map_err(io("reading", path))?),
-            _ => None,
+        let aux = entry.0.join("auxblob");
+        let auxblob = match read_bounded(&aux) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(io("reading", &aux)(e)),
         };
-        Ok(Evidence {
-            tee,
-            quote,
-            cc_eventlog,
-        })
+        Ok((outblob, auxblob))
     }
 }

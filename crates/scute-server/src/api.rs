@@ -50,6 +50,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics))
         .merge(crate::pccs::routes())
         .merge(crate::kbs::routes())
+        .merge(crate::snp::routes())
         .fallback(|| async { ApiError::not_found("no such route") })
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -128,7 +129,7 @@ async fn challenge(State(state): Shared) -> Json<Value> {
     )
 }
 
-fn b64(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
+pub(crate) fn b64(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
     STANDARD
         .decode(text.trim())
         .map_err(|e| ApiError::bad_request("malformed_base64", format!("{field}: {e}")))
@@ -346,6 +347,22 @@ async fn import_collateral(
     let mut files = BTreeMap::new();
     for (name, text) in &request.files {
         files.insert(name.clone(), b64(&format!("files.{name}"), text)?);
+    }
+    // SEV-SNP: a VCEK or VLEK, and optionally its KDS cert_chain.
+    let snp_vek = files.get("vcek.der").or_else(|| files.get("vlek.der"));
+    if let Some(vek) = snp_vek {
+        let chain = files
+            .get("ask_ark_chain.pem")
+            .or_else(|| files.get("asvk_ark_chain.pem"));
+        let name = crate::snp::import(
+            &state.store,
+            &state.snp_roots,
+            vek,
+            chain.map(Vec::as_slice),
+            crate::now(),
+        )
+        .await?;
+        return Ok(Json(json!({ "tee": "snp", "stored": name })));
     }
     let (fmspc, ca, tee) =
         crate::collateral::import(&state.store, &state.anchors, &files, crate::now()).await?;

@@ -10,8 +10,9 @@ use std::sync::Arc;
 
 pub const DEFAULT_POLICY_ID: &str = "default";
 
-/// The built-in policy: hardware affirming only when UpToDate; warning when hardening or
-/// configuration is needed; contraindicated when out of date or debug. Executables affirming only
+/// The built-in policy: hardware affirming only when UpToDate (SEV-SNP: when the chain and TCB
+/// match); warning when hardening or configuration is needed; contraindicated when out of date
+/// or debug. Executables affirming only
 /// when every measurement with reference values matches one of them.
 pub const DEFAULT_POLICY: &str = r#"package scute
 
@@ -33,6 +34,14 @@ hardware := 32 if {
 }
 
 hardware := 96 if input.tcb_status in {"OutOfDate", "OutOfDateConfigurationNeeded"}
+
+# SEV-SNP: verification proved the chain to AMD's root and that the VCEK/VLEK is AMD's for
+# exactly the reported TCB (AMD publishes no TCB status to rank it further).
+hardware := 2 if {
+	input.tee == "snp"
+	input.tcb_status == "VekEndorsed"
+	not input.debug
+}
 
 hardware := 96 if input.debug
 

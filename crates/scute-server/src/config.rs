@@ -14,6 +14,13 @@ pub struct Config {
     /// Extra root CA certificates (PEM or DER) trusted besides the Intel SGX Root CA, e.g. a
     /// simulator's root.
     pub trust_roots: Vec<PathBuf>,
+    /// Extra AMD ARK certificates (PEM or DER, `CN=ARK-<product>`) trusted for SEV-SNP besides
+    /// AMD's pinned Milan, Genoa and Turin roots, e.g. a simulator's.
+    pub snp_trust_roots: Vec<PathBuf>,
+    /// An AMD KDS-compatible server (`https://kdsintf.amd.com`) asked for the VCEK of a report
+    /// that carries none and whose VCEK is not stored; what it sends is stored only after the
+    /// report verifies with it.
+    pub snp_kds_url: Option<String>,
     /// How long a challenge nonce may be used.
     pub nonce_lifetime_secs: u64,
     /// How long an issued token is valid.
@@ -77,6 +84,8 @@ impl Default for Config {
             listen: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("scute-data"),
             trust_roots: Vec::new(),
+            snp_trust_roots: Vec::new(),
+            snp_kds_url: None,
             nonce_lifetime_secs: 300,
             token_lifetime_secs: 600,
             max_body_bytes: 1024 * 1024,
@@ -146,6 +155,7 @@ impl Config {
         ];
         let lists = [
             ("trust_roots", &self.trust_roots),
+            ("snp_trust_roots", &self.snp_trust_roots),
             ("kbs_trusted_jwks", &self.kbs_trusted_jwks),
         ];
         let named = files
@@ -169,9 +179,14 @@ impl Config {
                 );
             }
         }
-        if let Some(url) = &self.pccs_url {
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
-                return bad("pccs_url", format!("{url:?} is not an http(s) URL"));
+        for (key, url) in [
+            ("pccs_url", &self.pccs_url),
+            ("snp_kds_url", &self.snp_kds_url),
+        ] {
+            if let Some(url) = url {
+                if !(url.starts_with("https://") || url.starts_with("http://")) {
+                    return bad(key, format!("{url:?} is not an http(s) URL"));
+                }
             }
         }
         if self.mandatory_policies.is_empty() {

@@ -132,7 +132,7 @@ async fn auth(State(state): Shared, Body(bytes): Body) -> Result<Response, ApiEr
         None => {
             return Err(unauthorized(
                 "tee_not_supported",
-                format!("TEE {:?} is not supported (tdx, sgx)", request.tee),
+                format!("TEE {:?} is not supported (tdx, sgx, snp)", request.tee),
             ))
         }
     };
@@ -190,7 +190,7 @@ fn evidence_field(evidence: &Value, field: &str) -> Result<Option<Vec<u8>>, ApiE
 }
 
 /// The TEE's evidence as the CoCo attesters send it: TDX `{"quote", "cc_eventlog"}`, SGX
-/// `{"quote"}`, sample `{"svn", "report_data"}` (base64 standard).
+/// `{"quote"}`, SNP `{"attestation_report", "cert_chain"}` (`crate::snp`), sample `{"svn", "report_data"}` (base64 standard).
 fn primary_evidence(tee: Tee, evidence: &Value) -> Result<Evidence, ApiError> {
     let required = |field: &str| {
         evidence_field(evidence, field)?.ok_or_else(|| {
@@ -214,6 +214,7 @@ fn primary_evidence(tee: Tee, evidence: &Value) -> Result<Evidence, ApiError> {
             quote: required("quote")?,
             cc_eventlog: None,
         },
+        Tee::Snp => Evidence::Snp(crate::snp::coco_evidence(evidence)?),
         Tee::Sample => Evidence::Sample {
             report_data: required("report_data")?,
         },

@@ -18,6 +18,7 @@ mod pccs;
 mod pipeline;
 mod secrets;
 mod serve;
+mod snp;
 mod store;
 mod tls;
 mod token;
@@ -54,6 +55,10 @@ pub(crate) struct AppState {
     collateral: collateral::CollateralCache,
     policies: RwLock<Arc<Policies>>,
     anchors: Vec<TrustAnchor>,
+    /// The ARKs SEV-SNP chains may end in: AMD's pinned roots and `snp_trust_roots`.
+    snp_roots: scute_snp::TrustRoots,
+    /// Where VCEKs missing from evidence and store are fetched (`snp_kds_url`).
+    snp_kds: Option<snp::Kds>,
     admin_token_sha256: Vec<u8>,
     metrics: metrics::Metrics,
     pccs: pccs::Pccs,
@@ -183,6 +188,39 @@ fn trust_anchors(config: &Config) -> Result<Vec<TrustAnchor>, ServerError> {
     Ok(anchors)
 }
 
+fn load_snp_roots(config: &Config) -> Result<scute_snp::TrustRoots, ServerError> {
+    let mut roots = scute_snp::TrustRoots::amd();
+    for path in &config.snp_trust_roots {
+        let err = |reason: String| ServerError::TrustRoot {
+            path: path.display().to_string(),
+            reason,
+        };
+        let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+        roots = roots.with_ark(&bytes).map_err(|e| err(e.to_string()))?;
+    }
+    Ok(roots)
+}
+
+/// Imports an SEV-SNP VCEK or VLEK (DER or PEM) and optionally its KDS `cert_chain` into the
+/// store of `data_dir`, verified first against AMD's roots and `snp_trust_roots`. Returns the
+/// name it is filed under.
+pub async fn import_snp_collateral(
+    config: &Config,
+    vek: &[u8],
+    chain: Option<&[u8]>,
+) -> Result<String, String> {
+    if config.database_url.is_none() {
+        create_data_dir(&config.data_dir).map_err(|e| e.to_string())?;
+    }
+    let store = Store::connect(config.database_url.as_deref(), &config.data_dir)
+        .await
+        .map_err(|e| e.to_string())?;
+    let roots = load_snp_roots(config).map_err(|e| e.to_string())?;
+    snp::import(&store, &roots, vek, chain, now())
+        .await
+        .map_err(|e| format!("{}: {}", e.kind, e.detail))
+}
+
 /// Creates the data directory 0700, or checks that an existing one is not writable by group or
 /// others (who could swap the key, the store or the admin token under us).
 fn create_data_dir(dir: &Path) -> Result<(), ServerError> {
@@ -296,6 +334,12 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         ));
     }
     let anchors = trust_anchors(&config)?;
+    let snp_roots = load_snp_roots(&config)?;
+    let snp_kds = config
+        .snp_kds_url
+        .as_deref()
+        .map(snp::Kds::new)
+        .transpose()?;
     let upstream = pccs_client(&config)?;
     let tls = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
@@ -335,6 +379,8 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         collateral: collateral::CollateralCache::with_upstream(upstream.clone()),
         policies: RwLock::new(Arc::new(policies)),
         anchors,
+        snp_roots,
+        snp_kds,
         admin_token_sha256,
         metrics: metrics::Metrics::default(),
         pccs: pccs::Pccs::new(upstream),

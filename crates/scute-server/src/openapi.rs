@@ -35,10 +35,12 @@ pub fn document() -> Value {
                 "Challenge": {"type": "object", "required": ["nonce", "expires_at"], "properties": {
                     "nonce": {"type": "string", "contentEncoding": "base64"}, "expires_at": {"type": "string", "format": "date-time"}}},
                 "AttestRequest": {"type": "object", "required": ["tee", "evidence", "runtime_data"], "properties": {
-                    "tee": {"enum": ["sgx", "tdx"]},
+                    "tee": {"enum": ["sgx", "tdx", "snp"]},
                     "evidence": {"type": "object", "required": ["quote"], "properties": {
-                        "quote": {"type": "string", "contentEncoding": "base64"},
-                        "cc_eventlog": {"type": "string", "contentEncoding": "base64"}}},
+                        "quote": {"type": "string", "contentEncoding": "base64", "description": "the quote, or for snp the raw attestation report"},
+                        "cc_eventlog": {"type": "string", "contentEncoding": "base64"},
+                        "vcek": {"type": "string", "contentEncoding": "base64", "description": "snp: the VCEK or VLEK, DER or PEM"},
+                        "cert_chain": {"type": "string", "contentEncoding": "base64", "description": "snp: AMD KDS cert_chain (ASK or ASVK, then ARK), PEM"}}},
                     "runtime_data": {"type": "object", "required": ["nonce"], "description":
                         "report_data must be SHA-384 of the RFC 8785 canonical JSON of this object, then 16 zero bytes"},
                     "policy_ids": {"type": "array", "maxItems": 16, "items": {"type": "string"}, "description":

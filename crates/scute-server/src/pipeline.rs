@@ -17,6 +17,8 @@ use std::collections::BTreeMap;
 pub enum Tee {
     Sgx,
     Tdx,
+    /// AMD SEV-SNP.
+    Snp,
     /// Confidential Containers' `sample` TEE: nothing to verify; refused unless configured.
     Sample,
 }
@@ -26,6 +28,7 @@ impl Tee {
         match name {
             "sgx" => Some(Self::Sgx),
             "tdx" => Some(Self::Tdx),
+            "snp" => Some(Self::Snp),
             "sample" => Some(Self::Sample),
             _ => None,
         }
@@ -35,6 +38,7 @@ impl Tee {
         match self {
             Self::Sgx => "sgx",
             Self::Tdx => "tdx",
+            Self::Snp => "snp",
             Self::Sample => "sample",
         }
     }
@@ -48,6 +52,8 @@ pub enum Evidence {
         quote: Vec<u8>,
         cc_eventlog: Option<Vec<u8>>,
     },
+    /// An SEV-SNP report and what endorses it.
+    Snp(crate::snp::SnpEvidence),
     /// The `sample` TEE's claim of its report data (nothing vouches for it).
     Sample { report_data: Vec<u8> },
 }
@@ -214,6 +220,7 @@ async fn verify_evidence(
             quote,
             cc_eventlog,
         } => verify_dcap(state, request, *tee, quote, cc_eventlog.as_deref(), now).await,
+        Evidence::Snp(evidence) => verify_snp(state, request, evidence, now).await,
         Evidence::Sample { report_data } => {
             if !state.config.allow_sample_tee {
                 return Err(rejected(
@@ -243,6 +250,49 @@ async fn verify_evidence(
             })
         }
     }
+}
+
+/// SEV-SNP: authenticity (`crate::snp::verify`), report_data, and init-data bound by
+/// HOST_DATA (the digest zero-padded or cut to 32 bytes, as guest-components' `pad` and
+/// trustee's `regularize_data` do).
+async fn verify_snp(
+    state: &AppState,
+    request: &Appraise,
+    evidence: &crate::snp::SnpEvidence,
+    now: i64,
+) -> Result<Verified, ApiError> {
+    let verified = crate::snp::verify(
+        &state.store,
+        &state.snp_roots,
+        state.snp_kds.as_ref(),
+        evidence,
+        now,
+    )
+    .await?;
+    let report = verified.report();
+    if report.report_data != request.expected_report_data {
+        return Err(rejected(
+            "report_data_mismatch",
+            "the report's report_data does not bind the runtime data",
+        ));
+    }
+    if let Some((digest, _)) = &request.init_data {
+        let mut expected = [0u8; 32];
+        for (slot, byte) in expected.iter_mut().zip(digest) {
+            *slot = *byte;
+        }
+        if report.host_data != expected {
+            return Err(rejected(
+                "init_data_mismatch",
+                "the report's HOST_DATA is not the digest of the init-data sent",
+            ));
+        }
+    }
+    Ok(Verified {
+        claims: crate::snp::claims(&verified),
+        tcb_status: crate::snp::TCB_STATUS.to_string(),
+        expires: verified.expires(),
+    })
 }
 
 async fn verify_dcap(

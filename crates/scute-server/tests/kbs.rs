@@ -585,7 +585,7 @@ async fn other_versions_and_the_sample_tee_are_refused() {
     let (status, info) = error_info(guest.auth(&broker, "0.4.0", "sample").await).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(info.detail.contains("allow_sample_tee"), "{info:?}");
-    let (status, _) = error_info(guest.auth(&broker, "0.4.0", "snp").await).await;
+    let (status, _) = error_info(guest.auth(&broker, "0.4.0", "se").await).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 

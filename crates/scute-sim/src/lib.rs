@@ -4,6 +4,7 @@
 //! A simulated quote verifies only where its root is passed explicitly as a trust anchor.
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod amd;
 mod case;
 mod collateral;
 mod error;

@@ -21,6 +21,7 @@ mod secret_cmd;
 mod serve_cmd;
 mod sim_cmd;
 mod verify_cmd;
+mod verify_snp;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
@@ -49,7 +50,8 @@ enum Command {
     /// Collateral for the service's store.
     #[command(subcommand)]
     Collateral(serve_cmd::CollateralCommand),
-    /// Verify an SGX or TDX DCAP quote against Intel collateral.
+    /// Verify an SGX or TDX DCAP quote against Intel collateral, or (--tee snp) an AMD SEV-SNP
+    /// report against its VCEK/VLEK chain.
     Verify(verify_cmd::VerifyArgs),
     /// Collect a quote for report data inside a TEE (or from the simulator).
     Quote(quote_cmd::QuoteArgs),

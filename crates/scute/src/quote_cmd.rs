@@ -11,6 +11,8 @@ pub enum TeeChoice {
     Auto,
     Tdx,
     Sgx,
+    /// AMD SEV-SNP through configfs-tsm (`scute quote` only).
+    Snp,
     Sim,
 }
 
@@ -70,6 +72,9 @@ impl TeeArgs {
                     Box::new(Gramine::new(paths.gramine))
                 }
             }
+            TeeChoice::Snp => anyhow::bail!(
+                "--tee snp collects an SEV-SNP report with `scute quote`; attest with the key broker's client"
+            ),
             TeeChoice::Sim => Box::new(match self.seed {
                 Some(seed) => Simulated::open_with_seed(sim_dir(), scute_sim::Tee::Tdx, seed)?,
                 None => Simulated::open(sim_dir(), scute_sim::Tee::Tdx)?,
@@ -92,6 +97,9 @@ pub struct QuoteArgs {
 
 pub fn run(args: QuoteArgs) -> anyhow::Result<u8> {
     let report_data = report_data_from_hex(&args.report_data)?;
+    if args.tee.tee == TeeChoice::Snp {
+        return snp(&args, &report_data);
+    }
     let attester = args.tee.attester()?;
     let evidence = match attester.collect(&report_data) {
         Ok(e) => e,
@@ -123,6 +131,46 @@ pub fn run(args: QuoteArgs) -> anyhow::Result<u8> {
             args.out.display(),
             dir.join("collateral").display(),
             dir.join("root_ca.pem").display()
+        );
+    }
+    Ok(0)
+}
+
+/// SEV-SNP: the report to `--out`, and the host's certificates (auxblob), when it gave any,
+/// to `OUT.certs/` as a `scute verify --tee snp --collateral` directory.
+fn snp(args: &QuoteArgs, report_data: &[u8; 64]) -> anyhow::Result<u8> {
+    let tsm = TsmReport::new(args.tee.tsm_root.clone(), None);
+    let evidence = match tsm.collect_snp(report_data) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("scute: sev_guest (configfs-tsm): {e}");
+            return Ok(crate::EXIT_REJECTED);
+        }
+    };
+    write_atomic(&args.out, &evidence.report)?;
+    eprintln!(
+        "wrote {} ({} bytes, SEV-SNP report)",
+        args.out.display(),
+        evidence.report.len()
+    );
+    let certs = &evidence.certs;
+    let dir = PathBuf::from(format!("{}.certs", args.out.display()));
+    let vek = match (&certs.vcek, &certs.vlek) {
+        (Some(v), _) => Some(("vcek.der", v, "ask_ark_chain.pem")),
+        (None, Some(v)) => Some(("vlek.der", v, "asvk_ark_chain.pem")),
+        (None, None) => None,
+    };
+    if let Some((name, der, chain_name)) = vek {
+        std::fs::create_dir_all(&dir)?;
+        write_atomic(&dir.join(name), der)?;
+        if let Some(chain) = certs.chain_pem() {
+            write_atomic(&dir.join(chain_name), chain.as_bytes())?;
+        }
+        eprintln!(
+            "wrote {} (the host's certificates); verify with: scute verify --tee snp --quote {} --collateral {}",
+            dir.display(),
+            args.out.display(),
+            dir.display()
         );
     }
     Ok(0)

@@ -22,6 +22,14 @@ pub struct ServeArgs {
     /// Also trust this root CA certificate (PEM or DER), e.g. a simulator's root_ca.pem.
     #[arg(long = "trust-root")]
     trust_roots: Vec<PathBuf>,
+    /// Also trust this AMD ARK (PEM or DER, CN=ARK-<product>) for SEV-SNP besides AMD's
+    /// pinned roots, e.g. a simulator's.
+    #[arg(long = "snp-trust-root")]
+    snp_trust_roots: Vec<PathBuf>,
+    /// Fetch SEV-SNP VCEKs missing from evidence and store from this AMD KDS-compatible server
+    /// (e.g. https://kdsintf.amd.com); stored only once a report verifies with them.
+    #[arg(long)]
+    snp_kds: Option<String>,
     /// Seconds a challenge nonce stays valid [default: 300].
     #[arg(long)]
     nonce_lifetime: Option<u64>,
@@ -74,6 +82,10 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<u8> {
         config.data_dir = dir;
     }
     config.trust_roots.extend(args.trust_roots);
+    config.snp_trust_roots.extend(args.snp_trust_roots);
+    if let Some(url) = args.snp_kds {
+        config.snp_kds_url = Some(url);
+    }
     if let Some(s) = args.nonce_lifetime {
         config.nonce_lifetime_secs = s;
     }
@@ -284,6 +296,9 @@ pub struct ImportArgs {
     /// Also trust this root CA certificate, e.g. a simulator's root_ca.pem.
     #[arg(long = "trust-root")]
     trust_roots: Vec<PathBuf>,
+    /// SEV-SNP (a directory with vcek.der or vlek.der): also trust this ARK.
+    #[arg(long = "snp-trust-root")]
+    snp_trust_roots: Vec<PathBuf>,
 }
 
 /// The collateral files present in `dir`.
@@ -313,20 +328,39 @@ pub fn collateral(command: CollateralCommand) -> anyhow::Result<u8> {
         CollateralCommand::Import(args) => args,
         CollateralCommand::Fetch(args) => return fetch(args),
     };
-    let files = read_collateral_files(&args.dir)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let config = Config {
         data_dir: args.data_dir.clone(),
         database_url: args.database.clone(),
         trust_roots: args.trust_roots.clone(),
+        snp_trust_roots: args.snp_trust_roots.clone(),
         ..Config::default()
     };
+    let into = match &args.database {
+        Some(url) => url.split('@').next_back().unwrap_or(url).to_string(),
+        None => args.data_dir.display().to_string(),
+    };
+    // SEV-SNP: a VCEK or VLEK with, optionally, KDS's cert_chain beside it.
+    if args.dir.join("vcek.der").is_file() || args.dir.join("vlek.der").is_file() {
+        let (vek, chain, _) = crate::verify_snp::read_snp_collateral(&args.dir)?;
+        return match runtime.block_on(scute_server::import_snp_collateral(
+            &config,
+            &vek,
+            chain.as_deref(),
+        )) {
+            Ok(name) => {
+                outln!("imported SEV-SNP {name} into {into}");
+                Ok(0)
+            }
+            Err(e) => {
+                eprintln!("scute: {e}");
+                Ok(crate::EXIT_REJECTED)
+            }
+        };
+    }
+    let files = read_collateral_files(&args.dir)?;
     match runtime.block_on(scute_server::import_collateral_with(&config, &files)) {
         Ok((fmspc, ca, tee)) => {
-            let into = match &args.database {
-                Some(url) => url.split('@').next_back().unwrap_or(url).to_string(),
-                None => args.data_dir.display().to_string(),
-            };
             outln!("imported {tee} collateral for FMSPC {fmspc} ({ca} CA) into {into}");
             Ok(0)
         }

@@ -14,11 +14,26 @@ use std::path::{Path, PathBuf};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+/// Which kind of evidence `--quote` holds.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum VerifyTee {
+    /// An Intel SGX or TDX DCAP quote.
+    Dcap,
+    /// An AMD SEV-SNP attestation report (1184 bytes).
+    Snp,
+}
+
 #[derive(Args)]
 pub struct VerifyArgs {
-    /// The raw quote (SGX v3, TDX v4 or v5).
+    /// The evidence kind.
+    #[arg(long, value_enum, default_value = "dcap")]
+    tee: VerifyTee,
+    /// The raw quote (SGX v3, TDX v4 or v5), or with --tee snp the raw SEV-SNP report.
     #[arg(long)]
     quote: PathBuf,
+    /// With --tee snp: also trust this ARK (PEM or DER) besides AMD's pinned roots.
+    #[arg(long)]
+    ark: Option<PathBuf>,
     /// Directory with tcb_info.json, qe_identity.json, the issuer chains, pck_crl and
     /// root_ca_crl (DER or PEM), and optionally pck_chain.pem.
     #[arg(long, conflicts_with = "pccs")]
@@ -97,6 +112,18 @@ fn fetch_collateral(
 }
 
 pub fn run(args: VerifyArgs) -> anyhow::Result<u8> {
+    if args.tee == VerifyTee::Snp {
+        let at = args
+            .at
+            .unwrap_or_else(|| OffsetDateTime::now_utc().unix_timestamp());
+        return crate::verify_snp::run(
+            &args.quote,
+            args.collateral.as_deref(),
+            args.ark.as_deref(),
+            at,
+            args.json,
+        );
+    }
     let quote_bytes =
         std::fs::read(&args.quote).with_context(|| format!("reading {}", args.quote.display()))?;
     let anchor = match &args.root_ca {

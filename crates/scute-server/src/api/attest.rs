@@ -20,6 +20,12 @@ struct Evidence {
     quote: String,
     #[serde(default)]
     cc_eventlog: Option<String>,
+    /// SEV-SNP: the VCEK or VLEK (DER or PEM), base64.
+    #[serde(default)]
+    vcek: Option<String>,
+    /// SEV-SNP: KDS's cert_chain (ASK or ASVK, then ARK; PEM), base64.
+    #[serde(default)]
+    cert_chain: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -35,10 +41,14 @@ struct Body {
 /// A well-formed attestation request. Nothing in it is verified yet.
 #[derive(Debug, Clone)]
 pub struct AttestRequest {
-    /// "sgx" or "tdx".
+    /// "sgx", "tdx" or "snp".
     pub tee: &'static str,
+    /// The quote, or for SNP the raw report.
     pub quote: Vec<u8>,
     pub cc_eventlog: Option<Vec<u8>>,
+    /// SNP: the endorsement key and its chain, when sent.
+    pub vcek: Option<Vec<u8>>,
+    pub cert_chain: Option<Vec<u8>>,
     pub runtime_data: Value,
     /// `runtime_data.nonce` as sent (it becomes the token's `eat_nonce`) and decoded.
     pub nonce_text: String,
@@ -70,6 +80,18 @@ pub fn parse(bytes: &[u8]) -> Result<AttestRequest, ApiError> {
         .as_deref()
         .map(|t| b64("evidence.cc_eventlog", t))
         .transpose()?;
+    let vcek = body
+        .evidence
+        .vcek
+        .as_deref()
+        .map(|t| b64("evidence.vcek", t))
+        .transpose()?;
+    let cert_chain = body
+        .evidence
+        .cert_chain
+        .as_deref()
+        .map(|t| b64("evidence.cert_chain", t))
+        .transpose()?;
     let runtime = body
         .runtime_data
         .as_object()
@@ -83,13 +105,20 @@ pub fn parse(bytes: &[u8]) -> Result<AttestRequest, ApiError> {
     let tee = match body.tee.as_str() {
         "sgx" => "sgx",
         "tdx" => "tdx",
+        "snp" => "snp",
         other => {
             return Err(ApiError::bad_request(
                 "bad_field",
-                format!("tee must be \"sgx\" or \"tdx\", not {other:?}"),
+                format!("tee must be \"sgx\", \"tdx\" or \"snp\", not {other:?}"),
             ))
         }
     };
+    if tee != "snp" && (vcek.is_some() || cert_chain.is_some()) {
+        return Err(ApiError::bad_request(
+            "bad_field",
+            "evidence.vcek and evidence.cert_chain are for tee \"snp\"",
+        ));
+    }
     let requested = body.policy_ids.unwrap_or_default();
     if requested.len() > MAX_POLICY_IDS {
         return Err(ApiError::bad_request(
@@ -111,6 +140,8 @@ pub fn parse(bytes: &[u8]) -> Result<AttestRequest, ApiError> {
         tee,
         quote,
         cc_eventlog,
+        vcek,
+        cert_chain,
         runtime_data: body.runtime_data,
         nonce_text,
         nonce,
@@ -149,19 +180,22 @@ pub async fn attest(
             ),
             NonceError::Store(e) => ApiError::internal(format!("store: {e}")),
         })?;
-    let tee = if request.tee == "sgx" {
-        Tee::Sgx
-    } else {
-        Tee::Tdx
+    let evidence = match request.tee {
+        "snp" => pipeline::Evidence::Snp(crate::snp::SnpEvidence {
+            report: request.quote,
+            vek: request.vcek,
+            chain: request.cert_chain,
+        }),
+        tee => pipeline::Evidence::Dcap {
+            tee: if tee == "sgx" { Tee::Sgx } else { Tee::Tdx },
+            quote: request.quote,
+            cc_eventlog: request.cc_eventlog,
+        },
     };
     let appraised = pipeline::appraise(
         state,
         pipeline::Appraise {
-            evidence: pipeline::Evidence::Dcap {
-                tee,
-                quote: request.quote,
-                cc_eventlog: request.cc_eventlog,
-            },
+            evidence,
             expected_report_data: request.report_data,
             runtime_data: request.runtime_data,
             nonce: request.nonce_text,
@@ -198,6 +232,19 @@ mod tests {
         assert_eq!(parse(&body(json!(ids))).unwrap_err().kind, "bad_field");
         let parsed = parse(&body(json!(["a", "b", "a"]))).unwrap();
         assert_eq!(parsed.extra_policy_ids, ["a", "b"]);
+    }
+
+    #[test]
+    fn snp_certificates_come_only_with_tee_snp() {
+        let body = |tee: &str| {
+            json!({"tee": tee, "evidence": {"quote": "AAAA", "vcek": "AAAA", "cert_chain": "AAAA"},
+                   "runtime_data": {"nonce": "AAAA"}})
+            .to_string()
+            .into_bytes()
+        };
+        let snp = parse(&body("snp")).unwrap();
+        assert_eq!(snp.vcek.as_deref(), Some(&[0u8, 0, 0][..]));
+        assert_eq!(parse(&body("tdx")).unwrap_err().kind, "bad_field");
     }
 
     #[test]

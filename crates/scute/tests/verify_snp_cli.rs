@@ -1,0 +1,194 @@
+//! `scute verify --tee snp` as other tools call it: the JSON shape and exit codes of the DCAP
+//! contract, on every SEV-SNP report vector at an instant inside its windows, and refusals.
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::Command;
+
+fn vectors_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors")
+}
+
+fn scute(args: &[&str]) -> (i32, Value) {
+    let out = Command::new(env!("CARGO_BIN_EXE_scute"))
+        .args(args)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    (
+        out.status.code().unwrap(),
+        serde_json::from_str(stdout.trim()).unwrap_or(Value::Null),
+    )
+}
+
+fn verify(case_dir: &std::path::Path, report: &std::path::Path, at: &str) -> (i32, Value) {
+    scute(&[
+        "verify",
+        "--tee",
+        "snp",
+        "--quote",
+        report.to_str().unwrap(),
+        "--collateral",
+        case_dir.to_str().unwrap(),
+        "--at",
+        at,
+        "--json",
+    ])
+}
+
+const KEYS: [&str; 12] = [
+    "verified",
+    "tee",
+    "quote_version",
+    "tcb_status",
+    "advisory_ids",
+    "platform_tcb_status",
+    "qe_tcb_status",
+    "fmspc",
+    "report",
+    "debug",
+    "collateral_expires",
+    "error",
+];
+
+#[test]
+fn every_snp_report_vector_verifies_with_the_dcap_json_shape() {
+    for (case, at) in [
+        ("snp-virtee-milan-vcek", "2024-01-01T00:00:00Z"),
+        ("snp-trustee-milan-vcek", "2024-01-01T00:00:00Z"),
+        ("snp-gosevguest-milan-vcek", "2024-01-01T00:00:00Z"),
+        ("snp-trustee-milan-vlek", "2025-06-01T00:00:00Z"),
+    ] {
+        let dir = vectors_dir().join(case);
+        let (code, out) = verify(&dir, &dir.join("report.bin"), at);
+        assert_eq!(code, 0, "{case}: {out}");
+        let keys: Vec<&str> = out
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let mut expected = KEYS.to_vec();
+        expected.sort();
+        let mut keys = keys;
+        keys.sort();
+        assert_eq!(keys, expected, "{case}");
+        assert_eq!(out["verified"], true);
+        assert_eq!(out["tee"], "snp");
+        assert!(out["error"].is_null());
+        let exp: Value =
+            serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
+        let f = &exp["report_fields"];
+        assert_eq!(out["report"]["measurement"], f["measurement"], "{case}");
+        assert_eq!(out["report"]["report_data"], f["report_data"]);
+        assert_eq!(out["report"]["policy"]["raw"], f["policy"]);
+        assert_eq!(out["quote_version"], f["version"]);
+        assert_eq!(out["debug"], case == "snp-gosevguest-milan-vcek");
+    }
+}
+
+#[test]
+fn refusals_exit_1_with_a_kind_and_missing_collateral_exits_2() {
+    let dir = vectors_dir().join("snp-trustee-milan-vlek");
+    // The VLEK expired on 2025-12-10: judged now (an explicit instant after it) it fails.
+    let (code, out) = verify(&dir, &dir.join("report.bin"), "2026-12-02T00:00:00Z");
+    assert_eq!(code, 1);
+    assert_eq!(out["verified"], false);
+    assert_eq!(out["error"]["kind"], "collateral_expired");
+    assert!(out["report"].is_null());
+
+    // A changed byte in the signed report.
+    let tmp = tempfile::tempdir().unwrap();
+    let src = vectors_dir().join("snp-virtee-milan-vcek");
+    let mut report = std::fs::read(src.join("report.bin")).unwrap();
+    report[0x90] ^= 1;
+    let bad = tmp.path().join("report.bin");
+    std::fs::write(&bad, &report).unwrap();
+    let (code, out) = verify(&src, &bad, "2024-01-01T00:00:00Z");
+    assert_eq!(code, 1);
+    assert_eq!(out["error"]["kind"], "report_signature");
+
+    // The report with another chip's VCEK.
+    std::fs::write(
+        tmp.path().join("report.bin"),
+        std::fs::read(src.join("report.bin")).unwrap(),
+    )
+    .unwrap();
+    std::fs::copy(
+        vectors_dir().join("snp-trustee-milan-vcek/vcek.der"),
+        tmp.path().join("vcek.der"),
+    )
+    .unwrap();
+    let (code, out) = verify(
+        tmp.path(),
+        &tmp.path().join("report.bin"),
+        "2024-01-01T00:00:00Z",
+    );
+    assert_eq!(code, 1);
+    assert_eq!(out["error"]["kind"], "report_signature");
+
+    // No VCEK at all: cannot run.
+    let empty = tempfile::tempdir().unwrap();
+    let (code, out) = verify(empty.path(), &bad, "2024-01-01T00:00:00Z");
+    assert_eq!(code, 2);
+    assert_eq!(out["error"]["kind"], "cannot_run");
+}
+
+#[test]
+fn the_dcap_contract_is_unchanged_without_tee() {
+    let dir = vectors_dir().join("dcapqvl-tdx-v4");
+    let exp: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
+    let (code, out) = scute(&[
+        "verify",
+        "--quote",
+        dir.join("quote.bin").to_str().unwrap(),
+        "--collateral",
+        dir.to_str().unwrap(),
+        "--at",
+        exp["verify_time"].as_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(out["tee"], "tdx");
+    assert!(out.get("debug").is_none());
+}
+
+#[test]
+fn collateral_import_files_a_verified_vcek_and_refuses_an_expired_vlek() {
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().join("data");
+    let import = |case: &str| {
+        Command::new(env!("CARGO_BIN_EXE_scute"))
+            .args(["collateral", "import"])
+            .arg(vectors_dir().join(case))
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .output()
+            .unwrap()
+    };
+    // Verified at the wall clock: the Milan VCEK is valid until 2030.
+    let out = import("snp-virtee-milan-vcek");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("imported SEV-SNP snp-vcek/"));
+    // The VLEK expired on 2025-12-10: not stored.
+    let out = import("snp-trustee-milan-vlek");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("collateral_expired"));
+}
+
+#[test]
+fn quote_tee_snp_without_configfs_tsm_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_scute"))
+        .args(["quote", "--tee", "snp", "--report-data", "00", "--out"])
+        .arg(tmp.path().join("r.bin"))
+        .arg("--tsm-root")
+        .arg(tmp.path().join("tsm"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("configfs-tsm"), "{err}");
+    assert!(!tmp.path().join("r.bin").exists());
+}
