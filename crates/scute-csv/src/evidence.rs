@@ -340,3 +340,96 @@ impl TrusteeEvidence {
         })
     }
 }
+
+fn key_json(key: &crate::cert::EccKey) -> serde_json::Value {
+    let mut x = key.x.0.to_vec();
+    x.resize(72, 0);
+    let mut y = key.y.0.to_vec();
+    y.resize(72, 0);
+    serde_json::json!({ "g": key.curve, "x": x, "y": y })
+}
+
+fn sig_json(sig: &crate::cert::Sm2Sig) -> serde_json::Value {
+    let mut r = sig.r.0.to_vec();
+    r.resize(72, 0);
+    let mut s = sig.s.0.to_vec();
+    s.resize(72, 0);
+    serde_json::json!({ "r": r, "s": s })
+}
+
+/// A CA-format certificate as csv-rs's serde JSON.
+pub fn ca_cert_json(c: &CaCert) -> serde_json::Value {
+    serde_json::json!({
+        "body": {
+            "preamble": { "ver": c.ver, "data": {
+                "kid": c.kid, "sid": c.sid, "usage": c.usage, "reserved": c.reserved } },
+            "pubkey": key_json(&c.key),
+            "uid_size": c.uid_size,
+            "user_id": c.user_id.to_vec(),
+            "reserved": c.reserved2.to_vec(),
+        },
+        "signature": sig_json(&c.signature),
+        "_reserved": c.reserved3.to_vec(),
+    })
+}
+
+/// A CSV-format certificate as csv-rs's serde JSON.
+pub fn csv_cert_json(c: &CsvCert) -> serde_json::Value {
+    let sigs: Vec<serde_json::Value> = c
+        .sigs
+        .iter()
+        .map(|s| {
+            serde_json::json!({ "usage": s.usage, "algo": s.algo, "signature": sig_json(&s.sig),
+                                "_reserved": s.reserved.to_vec() })
+        })
+        .collect();
+    serde_json::json!({
+        "body": { "ver": c.ver, "data": {
+            "firmware": { "major": c.fw_major, "minor": c.fw_minor },
+            "reserved1": c.reserved1,
+            "pubkey": { "usage": c.usage, "algo": c.algo, "key": key_json(&c.key) },
+            "uid_size": c.uid_size,
+            "user_id": c.user_id.to_vec(),
+            "sid": c.sid,
+            "reserved2": c.reserved2.to_vec(),
+        } },
+        "sigs": sigs,
+    })
+}
+
+impl TrusteeEvidence {
+    /// The evidence as the CoCo CSV attester serializes it (the form [`Self::decode`] reads).
+    pub fn to_value(&self) -> serde_json::Value {
+        let page = self.report.encode();
+        let (magic, flags, data) = match self.report.container {
+            crate::report::Container::Wrapped { magic, flags } => {
+                (magic, flags, page.get(20..).unwrap_or_default().to_vec())
+            }
+            crate::report::Container::Bare => {
+                let mut data = page;
+                data.resize(PAGE_LEN, 0);
+                let (magic, flags) = match self.report.tee_info.version() {
+                    1 => ([0u8; 16], 0),
+                    _ => (crate::report::EXT_MAGIC, 1),
+                };
+                (magic, flags, data)
+            }
+        };
+        let mut chain = serde_json::json!({ "pek": csv_cert_json(&self.pek) });
+        if let (Some(h), Some(map)) = (&self.hsk_cek, chain.as_object_mut()) {
+            map.insert(
+                "hsk_cek".into(),
+                serde_json::json!({ "hsk": ca_cert_json(&h.hsk), "cek": csv_cert_json(&h.cek) }),
+            );
+        }
+        let mut out = serde_json::json!({
+            "attestation_report": { "magic": magic, "flags": flags, "data": data },
+            "cert_chain": chain,
+            "serial_number": self.serial_number,
+        });
+        if let (Some(log), Some(map)) = (&self.cc_eventlog, out.as_object_mut()) {
+            map.insert("cc_eventlog".into(), STANDARD.encode(log).into());
+        }
+        out
+    }
+}

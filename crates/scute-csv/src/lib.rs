@@ -21,7 +21,7 @@ pub use cert::{
     CSV_BODY_LEN, CSV_CERT_LEN, CURVE_SM2_256, USER_ID_LEN,
 };
 pub use error::CsvError;
-pub use evidence::{HskCek, TrusteeEvidence};
+pub use evidence::{ca_cert_json, csv_cert_json, HskCek, TrusteeEvidence};
 pub use report::{
     serial_text, xor_anonce, Container, Fields, Policy, Report, Signer, SignerForm, TeeInfo,
     TeeInfoV1, TeeInfoV2, CONTAINER_LEN, EXT_MAGIC, PAGE_LEN, REPORT_V1_LEN, REPORT_V2_LEN,

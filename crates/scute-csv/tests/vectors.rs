@@ -113,6 +113,8 @@ fn decoders_give_back_the_bytes_they_read() {
         panic!("JSON evidence decodes as Trustee's form");
     };
     assert_eq!(t.report.encode(), container);
+    // And the JSON encoder gives back the evidence as Trustee wrote it.
+    assert_eq!(t.to_value(), json);
 }
 
 #[test]

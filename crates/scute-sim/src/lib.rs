@@ -7,6 +7,7 @@
 mod case;
 mod collateral;
 mod error;
+mod hygon;
 mod keys;
 mod pki;
 mod quote;
@@ -14,6 +15,7 @@ mod sim;
 
 pub use case::{case, CaseSpec, Expected, SimCase, Tamper};
 pub use error::SimError;
+pub use hygon::{CsvReportSpec, HygonSim, GMT_DEFAULT_ID};
 pub use pki::{is_simulator_root, Platform};
 pub use quote::Workload;
 pub use sim::{CollateralOptions, Simulator, TCB_STATUSES};
