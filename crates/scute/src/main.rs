@@ -20,6 +20,7 @@ mod secret_cmd;
 mod serve_cmd;
 mod sim_cmd;
 mod verify_cmd;
+mod verify_csv;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -47,7 +48,7 @@ enum Command {
     /// Collateral for the service's store.
     #[command(subcommand)]
     Collateral(serve_cmd::CollateralCommand),
-    /// Verify an SGX or TDX DCAP quote against Intel collateral.
+    /// Verify an SGX or TDX DCAP quote against Intel collateral (or a Hygon CSV report).
     Verify(verify_cmd::VerifyArgs),
     /// Collect a quote for report data inside a TEE (or from the simulator).
     Quote(quote_cmd::QuoteArgs),
