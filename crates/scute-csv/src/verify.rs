@@ -345,6 +345,13 @@ fn verify_mac(report: &Report, fields: &Fields) -> Result<(), CsvError> {
         .map_err(|_| CsvError::Mac)
 }
 
+/// Steps 1 and 2 alone: HSK and CEK of a chip chain to a trusted root (what a collateral
+/// store checks before it keeps them).
+pub fn verify_hsk_cek(chain: &HskCek, roots: &TrustRoots) -> Result<(), CsvError> {
+    verify_hsk(&chain.hsk, roots)?;
+    verify_cek(&chain.cek, &chain.hsk)
+}
+
 /// Verifies CSV evidence. `hsk_cek` is the chip's collateral (else the evidence's own, Trustee
 /// form only); `expected_report_data` is what report_data must be (required for Trustee's
 /// form, whose MAC cannot be checked).

@@ -14,6 +14,9 @@ pub struct Config {
     /// Extra root CA certificates (PEM or DER) trusted besides the Intel SGX Root CA, e.g. a
     /// simulator's root.
     pub trust_roots: Vec<PathBuf>,
+    /// HRK certificates (Hygon CA format) trusted besides Hygon's built-in root key, e.g. a
+    /// simulator's.
+    pub csv_trust_roots: Vec<PathBuf>,
     /// How long a challenge nonce may be used.
     pub nonce_lifetime_secs: u64,
     /// How long an issued token is valid.
@@ -61,6 +64,7 @@ impl Default for Config {
             listen: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("scute-data"),
             trust_roots: Vec::new(),
+            csv_trust_roots: Vec::new(),
             nonce_lifetime_secs: 300,
             token_lifetime_secs: 600,
             max_body_bytes: 1024 * 1024,

@@ -15,6 +15,7 @@ mod nonce;
 mod openapi;
 mod pccs;
 mod pipeline;
+mod pipeline_csv;
 mod secrets;
 mod serve;
 mod store;
@@ -53,6 +54,7 @@ pub(crate) struct AppState {
     collateral: collateral::CollateralCache,
     policies: RwLock<Arc<Policies>>,
     anchors: Vec<TrustAnchor>,
+    csv_roots: scute_csv::TrustRoots,
     admin_token_sha256: Vec<u8>,
     metrics: metrics::Metrics,
     pccs: pccs::Pccs,
@@ -204,7 +206,9 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         ));
     }
     let anchors = trust_anchors(&config)?;
+    let csv_roots = pipeline_csv::trust_roots(&config)?;
     store.ensure_pccs_schema().await?;
+    store.ensure_csv_schema().await?;
     let upstream = pccs_client(&config)?;
     let tls = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
@@ -244,6 +248,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         collateral: collateral::CollateralCache::with_upstream(upstream.clone()),
         policies: RwLock::new(Arc::new(policies)),
         anchors,
+        csv_roots,
         admin_token_sha256,
         metrics: metrics::Metrics::default(),
         pccs: pccs::Pccs::new(upstream),
@@ -355,6 +360,27 @@ pub async fn import_collateral(
     };
     let anchors = trust_anchors(&config).map_err(|e| e.to_string())?;
     collateral::import(&store, &anchors, files, now())
+        .await
+        .map_err(|e| format!("{}: {}", e.kind, e.detail))
+}
+
+/// Imports a chip's HSK ‖ CEK (Hygon KDS format) into the store of `data_dir`, keyed by its
+/// chip serial, once they chain to Hygon's HRK or one of `csv_trust_roots`.
+pub async fn import_csv_hsk_cek(
+    data_dir: &Path,
+    csv_trust_roots: &[std::path::PathBuf],
+    chip_serial: &str,
+    hsk_cek: &[u8],
+) -> Result<(), String> {
+    create_data_dir(data_dir).map_err(|e| e.to_string())?;
+    let store = Store::open(data_dir).await.map_err(|e| e.to_string())?;
+    store.ensure_csv_schema().await.map_err(|e| e.to_string())?;
+    let config = Config {
+        csv_trust_roots: csv_trust_roots.to_vec(),
+        ..Config::default()
+    };
+    let roots = pipeline_csv::trust_roots(&config).map_err(|e| e.to_string())?;
+    pipeline_csv::import(&store, &roots, chip_serial, hsk_cek, now())
         .await
         .map_err(|e| format!("{}: {}", e.kind, e.detail))
 }

@@ -17,6 +17,8 @@ use std::collections::BTreeMap;
 pub enum Tee {
     Sgx,
     Tdx,
+    /// Hygon CSV (`pipeline_csv`).
+    Csv,
     /// Confidential Containers' `sample` TEE: nothing to verify; refused unless configured.
     Sample,
 }
@@ -26,6 +28,7 @@ impl Tee {
         match name {
             "sgx" => Some(Self::Sgx),
             "tdx" => Some(Self::Tdx),
+            "csv" => Some(Self::Csv),
             "sample" => Some(Self::Sample),
             _ => None,
         }
@@ -35,6 +38,7 @@ impl Tee {
         match self {
             Self::Sgx => "sgx",
             Self::Tdx => "tdx",
+            Self::Csv => "csv",
             Self::Sample => "sample",
         }
     }
@@ -46,6 +50,11 @@ pub enum Evidence {
     Dcap {
         tee: Tee,
         quote: Vec<u8>,
+        cc_eventlog: Option<Vec<u8>>,
+    },
+    /// A Hygon CSV report: raw, or the CoCo attester's evidence JSON (text); and an event log.
+    Csv {
+        evidence: Vec<u8>,
         cc_eventlog: Option<Vec<u8>>,
     },
     /// The `sample` TEE's claim of its report data (nothing vouches for it).
@@ -76,16 +85,16 @@ pub struct Appraised {
     pub expires: i64,
 }
 
-fn rejected(kind: &'static str, detail: impl Into<String>) -> ApiError {
+pub(crate) fn rejected(kind: &'static str, detail: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, kind, detail)
 }
 
 /// Verified evidence in the one shape the rest of the pipeline consumes.
-struct Verified {
-    claims: Value,
-    tcb_status: String,
+pub(crate) struct Verified {
+    pub(crate) claims: Value,
+    pub(crate) tcb_status: String,
     /// The instant after which the verdict is no longer vouched for (collateral expiry).
-    expires: i64,
+    pub(crate) expires: i64,
 }
 
 pub async fn appraise(
@@ -181,6 +190,12 @@ async fn verify_evidence(
             quote,
             cc_eventlog,
         } => verify_dcap(state, request, *tee, quote, cc_eventlog.as_deref(), now).await,
+        Evidence::Csv {
+            evidence,
+            cc_eventlog,
+        } => {
+            crate::pipeline_csv::verify(state, request, evidence, cc_eventlog.as_deref(), now).await
+        }
         Evidence::Sample { report_data } => {
             if !state.config.allow_sample_tee {
                 return Err(rejected(

@@ -483,3 +483,41 @@ impl Store {
         Ok(())
     }
 }
+
+/// Hygon CSV collateral: each chip's HSK ‖ CEK (as Hygon's KDS serves them), keyed by chip
+/// serial, stored only once they chain to a trusted HRK.
+const CSV_SCHEMA: [&str; 1] = [
+    "CREATE TABLE IF NOT EXISTS csv_hsk_cek (chip_serial TEXT PRIMARY KEY, hsk_cek BLOB NOT NULL, updated BIGINT NOT NULL)",
+];
+
+impl Store {
+    pub async fn ensure_csv_schema(&self) -> Result<(), sqlx::Error> {
+        for statement in CSV_SCHEMA {
+            sqlx::query(statement).execute(&self.pool).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn csv_hsk_cek(&self, chip_serial: &str) -> Result<Option<Vec<u8>>, sqlx::Error> {
+        let row = sqlx::query("SELECT hsk_cek FROM csv_hsk_cek WHERE chip_serial = $1")
+            .bind(chip_serial)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| r.try_get(0)).transpose()
+    }
+
+    pub async fn put_csv_hsk_cek(
+        &self,
+        chip_serial: &str,
+        hsk_cek: &[u8],
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO csv_hsk_cek (chip_serial, hsk_cek, updated) VALUES ($1, $2, $3) ON CONFLICT (chip_serial) DO UPDATE SET hsk_cek = excluded.hsk_cek, updated = excluded.updated")
+            .bind(chip_serial)
+            .bind(hsk_cek)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

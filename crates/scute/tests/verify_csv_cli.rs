@@ -300,3 +300,34 @@ fn simulated_reports_verify_only_under_the_simulated_root() {
     assert_eq!(code, 0);
     assert_eq!(out["debug"], true);
 }
+
+#[test]
+fn hsk_cek_import_verifies_before_it_stores() {
+    let dir = vector("csv-openanolis-csvrs-v1report-chain");
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let run = |file: &Path, chip: &str| {
+        Command::new(env!("CARGO_BIN_EXE_scute"))
+            .args([
+                "collateral",
+                "import-csv",
+                "--chip",
+                chip,
+                "--data-dir",
+                p(&data),
+                p(file),
+            ])
+            .output()
+            .unwrap()
+            .status
+            .code()
+            .unwrap()
+    };
+    assert_eq!(run(&dir.join("hsk_cek.cert"), "NZA9T14052605"), 0);
+    // A CEK that its HSK did not sign is refused.
+    let mut bad = std::fs::read(dir.join("hsk_cek.cert")).unwrap();
+    bad[832 + 100] ^= 1;
+    let bad_path = tmp.path().join("bad.cert");
+    std::fs::write(&bad_path, bad).unwrap();
+    assert_eq!(run(&bad_path, "NZA9T14052605"), 1);
+}

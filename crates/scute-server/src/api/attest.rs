@@ -35,7 +35,7 @@ struct Body {
 /// A well-formed attestation request. Nothing in it is verified yet.
 #[derive(Debug, Clone)]
 pub struct AttestRequest {
-    /// "sgx" or "tdx".
+    /// "sgx", "tdx" or "csv" (quote: a raw CSV report or the CoCo attester's evidence JSON).
     pub tee: &'static str,
     pub quote: Vec<u8>,
     pub cc_eventlog: Option<Vec<u8>>,
@@ -83,10 +83,11 @@ pub fn parse(bytes: &[u8]) -> Result<AttestRequest, ApiError> {
     let tee = match body.tee.as_str() {
         "sgx" => "sgx",
         "tdx" => "tdx",
+        "csv" => "csv",
         other => {
             return Err(ApiError::bad_request(
                 "bad_field",
-                format!("tee must be \"sgx\" or \"tdx\", not {other:?}"),
+                format!("tee must be \"sgx\", \"tdx\" or \"csv\", not {other:?}"),
             ))
         }
     };
@@ -149,19 +150,21 @@ pub async fn attest(
             ),
             NonceError::Store(e) => ApiError::internal(format!("store: {e}")),
         })?;
-    let tee = if request.tee == "sgx" {
-        Tee::Sgx
-    } else {
-        Tee::Tdx
+    let evidence = match request.tee {
+        "csv" => pipeline::Evidence::Csv {
+            evidence: request.quote,
+            cc_eventlog: request.cc_eventlog,
+        },
+        tee => pipeline::Evidence::Dcap {
+            tee: if tee == "sgx" { Tee::Sgx } else { Tee::Tdx },
+            quote: request.quote,
+            cc_eventlog: request.cc_eventlog,
+        },
     };
     let appraised = pipeline::appraise(
         state,
         pipeline::Appraise {
-            evidence: pipeline::Evidence::Dcap {
-                tee,
-                quote: request.quote,
-                cc_eventlog: request.cc_eventlog,
-            },
+            evidence,
             expected_report_data: request.report_data,
             runtime_data: request.runtime_data,
             nonce: request.nonce_text,
