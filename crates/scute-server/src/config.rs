@@ -17,6 +17,10 @@ pub struct Config {
     /// HRK certificates (Hygon CA format) trusted besides Hygon's built-in root key, e.g. a
     /// simulator's.
     pub csv_trust_roots: Vec<PathBuf>,
+    /// A Hygon KDS-compatible server (`https://cert.hygon.cn/hsk_cek`) asked
+    /// `?snumber=<chip serial>` for a chip's HSK ‖ CEK this service does not hold; what it sends
+    /// is verified before it is stored.
+    pub csv_kds_url: Option<String>,
     /// How long a challenge nonce may be used.
     pub nonce_lifetime_secs: u64,
     /// How long an issued token is valid.
@@ -65,6 +69,7 @@ impl Default for Config {
             data_dir: PathBuf::from("scute-data"),
             trust_roots: Vec::new(),
             csv_trust_roots: Vec::new(),
+            csv_kds_url: None,
             nonce_lifetime_secs: 300,
             token_lifetime_secs: 600,
             max_body_bytes: 1024 * 1024,

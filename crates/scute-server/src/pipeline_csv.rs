@@ -80,12 +80,15 @@ pub(crate) async fn verify(
     let evidence = Evidence::decode(bytes).map_err(csv_rejected)?;
     let serial = evidence.chip_serial().map_err(csv_rejected)?;
     // Collateral: the store's, verified at import; else what the evidence carries (verified
-    // below like any other chain).
+    // below like any other chain); else the configured KDS's, verified before it is stored.
     let stored = match state.store.csv_hsk_cek(&serial).await? {
         Some(b) => Some(
             HskCek::decode(&b).map_err(|e| ApiError::internal(format!("stored HSK/CEK: {e}")))?,
         ),
-        None => None,
+        None => match (&state.config.csv_kds_url, evidence.hsk_cek()) {
+            (Some(url), None) => Some(fetch_and_store(state, url, &serial, now).await?),
+            _ => None,
+        },
     };
     // report_data is always bound: it is also what pins a V1 report's anonce.
     let verified = scute_csv::verify(
@@ -113,6 +116,75 @@ pub(crate) async fn verify(
         // CSV certificates carry no validity period: the token's own lifetime bounds it.
         expires: now + state.config.token_lifetime_secs as i64,
     })
+}
+
+/// Largest KDS answer read (HSK ‖ CEK is 2916 bytes).
+const MAX_KDS_BYTES: usize = 4096;
+
+fn kds_client() -> Result<&'static reqwest::Client, ApiError> {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    if let Some(client) = CLIENT.get() {
+        return Ok(client);
+    }
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| ApiError::internal(format!("KDS client: {e}")))?;
+    Ok(CLIENT.get_or_init(|| client))
+}
+
+/// Asks the KDS for a chip's HSK ‖ CEK, verifies them against the trusted roots, stores them.
+/// The serial is the (unauthenticated) report's: whatever comes back is only kept once it
+/// chains to a trusted HRK.
+async fn fetch_and_store(
+    state: &AppState,
+    url: &str,
+    serial: &str,
+    now: i64,
+) -> Result<HskCek, ApiError> {
+    let upstream = |detail: String| {
+        ApiError::new(
+            axum::http::StatusCode::BAD_GATEWAY,
+            "upstream_failed",
+            format!("Hygon KDS: {detail}"),
+        )
+    };
+    let query: String =
+        percent_encoding::utf8_percent_encode(serial, percent_encoding::NON_ALPHANUMERIC)
+            .to_string();
+    let mut response = kds_client()?
+        .get(format!("{url}?snumber={query}"))
+        .send()
+        .await
+        .map_err(|e| upstream(e.to_string()))?;
+    if response.status() == reqwest::StatusCode::NOT_FOUND {
+        return Err(rejected(
+            "collateral_missing",
+            format!("the Hygon KDS has no HSK/CEK for chip {serial}"),
+        ));
+    }
+    if !response.status().is_success() {
+        return Err(upstream(format!("answered {}", response.status())));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| upstream(e.to_string()))?
+    {
+        body.extend_from_slice(&chunk);
+        if body.len() > MAX_KDS_BYTES {
+            return Err(upstream(format!("answer exceeds {MAX_KDS_BYTES} bytes")));
+        }
+    }
+    let chain = HskCek::decode(&body).map_err(|e| upstream(e.to_string()))?;
+    scute_csv::verify_hsk_cek(&chain, &state.csv_roots).map_err(csv_rejected)?;
+    state
+        .store
+        .put_csv_hsk_cek(serial, &chain.encode(), now)
+        .await?;
+    Ok(chain)
 }
 
 /// The SM3 CCEL must replay to V2's rtmr1..rtmr4 (CC MR index i extends rtmr i; rtmr0 is the

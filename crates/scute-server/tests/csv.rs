@@ -27,6 +27,10 @@ struct Server {
 impl Server {
     /// A server trusting the simulated HRK, with the chip's HSK/CEK imported when `import`.
     async fn start(import: bool) -> Self {
+        Self::start_with(import, |_| {}).await
+    }
+
+    async fn start_with(import: bool, tweak: impl FnOnce(&mut Config)) -> Self {
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let dir = tempfile::tempdir().unwrap();
         let sim = HygonSim::new(b"scute-server csv tests", CHIP).unwrap();
@@ -43,12 +47,13 @@ impl Server {
             .await
             .unwrap();
         }
-        let config = Config {
+        let mut config = Config {
             listen: "127.0.0.1:0".into(),
             data_dir: data.clone(),
             csv_trust_roots: vec![hrk],
             ..Config::default()
         };
+        tweak(&mut config);
         let running = scute_server::start(config).await.unwrap();
         let url = format!("http://{}", running.addr);
         let admin = match running.new_admin_token.clone() {
@@ -465,4 +470,128 @@ async fn a_csv_guest_gets_its_secret_from_the_key_broker() {
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// The real Hygon CSV CCEL (`eventlog-csv-trustee-sm3`) bound to a V2 report whose RTMRs hold
+/// the values its expected.json computes: accepted, each event listed; one register off: refused.
+#[tokio::test]
+async fn the_real_csv_event_log_replays_to_a_v2_reports_rtmrs() {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/vectors/eventlog-csv-trustee-sm3");
+    let log = std::fs::read(dir.join("ccel.bin")).unwrap();
+    let expected: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
+    let mut rtmr = [[0u8; 32]; 4];
+    for (i, r) in rtmr.iter_mut().enumerate() {
+        let hex_value = expected["expected"][format!("cc_mr{}", i + 1)]
+            .as_str()
+            .unwrap();
+        r.copy_from_slice(&hex::decode(hex_value).unwrap());
+    }
+    let server = Server::start(true).await;
+    let events = expected["event_count_excluding_header"].as_u64().unwrap();
+    for (tweak, ok) in [(false, true), (true, false)] {
+        let nonce = server.challenge().await;
+        let runtime = json!({ "nonce": nonce });
+        let mut spec = CsvReportSpec {
+            version: 2,
+            report_data: attest_report_data(&runtime),
+            rtmr,
+            ..CsvReportSpec::default()
+        };
+        if tweak {
+            spec.rtmr[1][31] ^= 1;
+        }
+        let quote = server.sim.report(&spec).unwrap().encode();
+        let body = json!({ "tee": "csv", "evidence": { "quote": STANDARD.encode(&quote), "cc_eventlog": STANDARD.encode(&log) }, "runtime_data": runtime });
+        let (status, v) = server.post("/v1/attest", &body).await;
+        if ok {
+            assert_eq!(status, StatusCode::OK, "{v}");
+            let c = claims(v["token"].as_str().unwrap());
+            let listed = evidence_of(&c)["event_log"]["events"]
+                .as_array()
+                .unwrap()
+                .len() as u64;
+            assert!(listed > 0 && listed <= events, "{listed} of {events}");
+        } else {
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert!(v["detail"].as_str().unwrap().contains("rtmr2"), "{v}");
+        }
+    }
+}
+
+/// A KDS on loopback serving `chains` by serial; it counts its requests.
+async fn kds(
+    chains: Vec<(String, Vec<u8>)>,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use axum::extract::Query;
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hits = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let app = axum::Router::new().route(
+        "/hsk_cek",
+        axum::routing::get(move |Query(q): Query<HashMap<String, String>>| {
+            let chains = chains.clone();
+            let counter = counter.clone();
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                let serial = q.get("snumber").cloned().unwrap_or_default();
+                match chains.into_iter().find(|(s, _)| *s == serial) {
+                    Some((_, bytes)) => (axum::http::StatusCode::OK, bytes),
+                    None => (axum::http::StatusCode::NOT_FOUND, Vec::new()),
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hsk_cek", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, hits)
+}
+
+#[tokio::test]
+async fn hsk_cek_are_fetched_from_the_kds_on_a_miss_verified_and_cached() {
+    let sim = HygonSim::new(b"scute-server csv tests", CHIP).unwrap();
+    let attacker = HygonSim::new(b"attacker", "ATTACKER2").unwrap();
+    let (url, hits) = kds(vec![
+        (CHIP.to_string(), sim.hsk_cek().encode()),
+        // The KDS (or whoever answers for it) sends a chain under an untrusted root.
+        ("ATTACKER2".to_string(), attacker.hsk_cek().encode()),
+    ])
+    .await;
+    let kds_url = url.clone();
+    let server = Server::start_with(false, move |c| c.csv_kds_url = Some(kds_url)).await;
+    for round in 0..2 {
+        let nonce = server.challenge().await;
+        let runtime = json!({ "nonce": nonce });
+        let spec = CsvReportSpec {
+            report_data: attest_report_data(&runtime),
+            ..CsvReportSpec::default()
+        };
+        let quote = server.sim.report(&spec).unwrap().encode();
+        let body = json!({ "tee": "csv", "evidence": { "quote": STANDARD.encode(quote) }, "runtime_data": runtime });
+        let (status, v) = server.post("/v1/attest", &body).await;
+        assert_eq!(status, StatusCode::OK, "round {round}: {v}");
+    }
+    // Fetched once, then served from the store.
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+    for (serial, want) in [
+        ("ATTACKER2", "evidence_rejected"),
+        ("NOSUCHCHIP", "collateral_missing"),
+    ] {
+        let chip = HygonSim::new(b"attacker", serial).unwrap();
+        let nonce = server.challenge().await;
+        let runtime = json!({ "nonce": nonce });
+        let spec = CsvReportSpec {
+            report_data: attest_report_data(&runtime),
+            ..CsvReportSpec::default()
+        };
+        let quote = chip.report(&spec).unwrap().encode();
+        let body = json!({ "tee": "csv", "evidence": { "quote": STANDARD.encode(quote) }, "runtime_data": runtime });
+        let (status, v) = server.post("/v1/attest", &body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{serial}: {v}");
+        assert!(v["type"].as_str().unwrap().ends_with(want), "{serial}: {v}");
+    }
 }
