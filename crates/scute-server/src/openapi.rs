@@ -21,9 +21,10 @@ pub fn document() -> Value {
                 "Challenge": {"type": "object", "required": ["nonce", "expires_at"], "properties": {
                     "nonce": {"type": "string", "contentEncoding": "base64"}, "expires_at": {"type": "string", "format": "date-time"}}},
                 "AttestRequest": {"type": "object", "required": ["tee", "evidence", "runtime_data"], "properties": {
-                    "tee": {"enum": ["sgx", "tdx"]},
+                    "tee": {"enum": ["sgx", "tdx", "csv"]},
                     "evidence": {"type": "object", "required": ["quote"], "properties": {
-                        "quote": {"type": "string", "contentEncoding": "base64"},
+                        "quote": {"type": "string", "contentEncoding": "base64", "description":
+                            "the DCAP quote; for csv a raw report or the CoCo CSV attester's evidence JSON"},
                         "cc_eventlog": {"type": "string", "contentEncoding": "base64"}}},
                     "runtime_data": {"type": "object", "required": ["nonce"], "description":
                         "report_data must be SHA-384 of the RFC 8785 canonical JSON of this object, then 16 zero bytes"},
