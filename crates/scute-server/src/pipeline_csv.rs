@@ -110,8 +110,12 @@ pub(crate) async fn verify(
         // A V1 report has no RTMRs to bind a log to: it is left out of the claims.
         _ => None,
     };
+    // The serial is only bound when the chain was looked up by it (store or KDS): a chain the
+    // evidence carries certifies the PEK, not the serial the (MAC-only) signer block names.
+    let mut claims = claims(&verified, log_claims);
+    claims["chip_serial_verified"] = stored.is_some().into();
     Ok(Verified {
-        claims: claims(&verified, log_claims),
+        claims,
         tcb_status: "None".into(),
         // CSV certificates carry no validity period: the token's own lifetime bounds it.
         expires: now + state.config.token_lifetime_secs as i64,

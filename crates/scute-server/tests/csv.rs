@@ -213,6 +213,8 @@ async fn a_csv_guest_gets_a_token_from_v1_attest_raw_and_json() {
         assert_eq!(e["tee"], "csv");
         assert_eq!(e["quote_version"], version);
         assert_eq!(e["chip_serial"], CHIP);
+        // Imported by serial: the CEK that certified the PEK is that chip's.
+        assert_eq!(e["chip_serial_verified"], true);
         assert_eq!(e["debug"], false);
         assert_eq!(e["mac_checked"], !json_form);
         assert_eq!(e["report_data_bound"], true);
