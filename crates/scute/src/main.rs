@@ -19,6 +19,7 @@ mod ratls_cmd;
 mod secret_cmd;
 mod serve_cmd;
 mod sim_cmd;
+mod sim_csv;
 mod verify_cmd;
 mod verify_csv;
 

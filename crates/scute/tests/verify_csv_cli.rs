@@ -331,3 +331,44 @@ fn hsk_cek_import_verifies_before_it_stores() {
     std::fs::write(&bad_path, bad).unwrap();
     assert_eq!(run(&bad_path, "NZA9T14052605"), 1);
 }
+
+#[test]
+fn scute_sim_csv_writes_what_scute_verify_accepts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path();
+    let status = Command::new(env!("CARGO_BIN_EXE_scute"))
+        .args([
+            "sim",
+            "csv",
+            "--out",
+            p(out),
+            "--report-version",
+            "2",
+            "--report-data",
+            "abcd",
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let root = out.join("hrk.cert");
+    let mut rd = [0u8; 64];
+    rd[..2].copy_from_slice(&[0xab, 0xcd]);
+    for file in ["report.bin", "evidence.json"] {
+        let (code, v) = scute(&[
+            "verify",
+            "--tee",
+            "csv",
+            "--quote",
+            p(&out.join(file)),
+            "--collateral",
+            p(out),
+            "--root-ca",
+            p(&root),
+            "--report-data",
+            &hex::encode(rd),
+            "--json",
+        ]);
+        assert_eq!(code, 0, "{file}: {v}");
+        assert_eq!(v["quote_version"], 2);
+    }
+}
