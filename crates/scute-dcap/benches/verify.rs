@@ -1,7 +1,8 @@
 //! Quote verification throughput on one core. `verify/cold/<case>`: collateral decoded and
 //! checked on every call; `verify/warm/<case>`: collateral checked once, then quotes only.
 //! Baselines measured in the same run: `verify/dcap-qvl/<case>` (the dcap-qvl crate, one-shot)
-//! and `verify/floor/p256-signature` (one ECDSA-P256 verification with ring; a quote needs two).
+//! and `verify/floor/p256-signature` (one ECDSA-P256 verification with aws-lc-rs; a warm quote
+//! needs one: its QE report signature is remembered under the PCK key after the first).
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use scute_dcap::{verify, verify_collateral, Collateral, TrustAnchor, VerifyOptions};

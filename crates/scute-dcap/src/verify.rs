@@ -17,7 +17,7 @@ use aws_lc_rs::digest::{digest, SHA256};
 use scute_quote::{
     td_attributes, Body, EnclaveReport, Quote, TdReport10, TeeType, INTEL_QE_VENDOR_ID,
 };
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 /// The production Intel SGX Root CA certificate (SHA-256
@@ -164,6 +164,40 @@ struct VerifiedPck {
     key: PublicKey,
     extension: PckExtension,
     windows: [Validity; 3],
+    /// QE reports whose signature by this PCK key verified: the exact report bytes followed
+    /// by the exact signature bytes. A platform's QE signs one report per attestation key, so
+    /// warm quotes repeat it; any changed byte is a different entry and is checked again.
+    signed_qe_reports: RwLock<HashSet<Vec<u8>>>,
+}
+
+/// QE reports remembered per PCK certificate (a platform rarely has more than one or two).
+const QE_REPORTS_PER_PCK: usize = 16;
+
+impl VerifiedPck {
+    /// Step 8's signature check, done once per distinct (QE report, signature) under this
+    /// PCK key; what is remembered is only ever a pair that verified.
+    fn verify_qe_report(&self, report: &[u8], signature: &[u8]) -> bool {
+        let mut signed = Vec::with_capacity(report.len() + signature.len());
+        signed.extend_from_slice(report);
+        signed.extend_from_slice(signature);
+        if self
+            .signed_qe_reports
+            .read()
+            .is_ok_and(|known| known.contains(&signed))
+        {
+            return true;
+        }
+        if !self.key.verify_p256_fixed(report, signature) {
+            return false;
+        }
+        if let Ok(mut known) = self.signed_qe_reports.write() {
+            if known.len() >= QE_REPORTS_PER_PCK {
+                known.clear();
+            }
+            known.insert(signed);
+        }
+        true
+    }
 }
 
 /// Collateral whose signatures and chains verified. Validity windows are checked per quote, at
@@ -538,10 +572,7 @@ impl VerifiedCollateral {
 
         // Step 8: the QE report is signed by the PCK key and binds the attestation key.
         let sig = &quote.signature;
-        if !pck
-            .key
-            .verify_p256_fixed(&sig.qe_report.to_bytes(), &sig.qe_report_signature)
-        {
+        if !pck.verify_qe_report(&sig.qe_report.to_bytes(), &sig.qe_report_signature) {
             return Err(DcapError::QeReportSignature);
         }
         check_qe_report_data(&sig.qe_report, &sig.attestation_key, &sig.qe_auth_data)?;
@@ -678,6 +709,7 @@ impl VerifiedCollateral {
             key: leaf.key.clone(),
             extension: PckExtension::of(leaf)?,
             windows: [leaf.validity, ca.validity, root.validity],
+            signed_qe_reports: RwLock::new(HashSet::new()),
         })
     }
 

@@ -17,6 +17,8 @@ pub enum RaTlsError {
     },
     #[error("no collateral: the certificate carries no endorsements extension and none was given")]
     NoEndorsements,
+    #[error("no collateral for the peer's quote: {0}")]
+    CollateralUnavailable(String),
     #[error("key binding failed: no evidence extension binds the certificate's public key")]
     KeyNotBound,
     #[error("quote verification failed: {0}")]

@@ -15,4 +15,6 @@ pub use evidence::{
     DICE_EVIDENCE_OID,
 };
 pub use issue::{issue, AttestedIdentity, IssueOptions, KeyAlgorithm};
-pub use verifier::{verify_peer, CollateralSource, Expectations, PeerIdentity, RaTlsVerifier};
+pub use verifier::{
+    verify_peer, CollateralLookup, CollateralSource, Expectations, PeerIdentity, RaTlsVerifier,
+};

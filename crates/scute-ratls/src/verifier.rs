@@ -58,13 +58,33 @@ pub struct PeerIdentity {
     pub report: Value,
 }
 
+/// Finds the collateral a peer's quote needs once the quote is known (its FMSPC and PCK CA
+/// are only learnt in the handshake): a collateral service, a cache. What it returns must
+/// already be verified against the application's trust roots.
+pub trait CollateralLookup: Send + Sync {
+    /// Verified collateral for this quote, or why there is none.
+    fn collateral_for(&self, quote: &[u8]) -> Result<Arc<VerifiedCollateral>, String>;
+}
+
 /// Where the collateral for a peer's quote comes from.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub enum CollateralSource {
     /// Collateral verified beforehand (a directory, a collateral service).
     Verified(Arc<VerifiedCollateral>),
     /// The peer certificate's endorsements extension, authenticated against these roots.
     Endorsements(Vec<TrustAnchor>),
+    /// Looked up for the peer's quote (e.g. fetched from a PCCS and verified).
+    Lookup(Arc<dyn CollateralLookup>),
+}
+
+impl std::fmt::Debug for CollateralSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Verified(c) => f.debug_tuple("Verified").field(c).finish(),
+            Self::Endorsements(a) => f.debug_tuple("Endorsements").field(a).finish(),
+            Self::Lookup(_) => f.write_str("Lookup"),
+        }
+    }
 }
 
 /// The first anchor under which the collateral verifies.
@@ -97,6 +117,7 @@ pub fn verify_peer(
     }
     let evidence = inspection.bound_evidence().ok_or(RaTlsError::KeyNotBound)?;
     let from_certificate;
+    let looked_up;
     let collateral: &VerifiedCollateral = match source {
         CollateralSource::Verified(c) => c,
         CollateralSource::Endorsements(anchors) => {
@@ -106,6 +127,12 @@ pub fn verify_peer(
                 .ok_or(RaTlsError::NoEndorsements)?;
             from_certificate = verify_carried(carried, anchors)?;
             &from_certificate
+        }
+        CollateralSource::Lookup(lookup) => {
+            looked_up = lookup
+                .collateral_for(&evidence.quote)
+                .map_err(RaTlsError::CollateralUnavailable)?;
+            &looked_up
         }
     };
     let options = VerifyOptions {

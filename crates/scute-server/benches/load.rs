@@ -17,61 +17,13 @@ use scute_server::Config;
 use scute_sim::{CollateralOptions, Simulator, Tee, Workload};
 use serde_json::{json, Value};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use support::{report, run_clients};
+
+#[path = "support/mod.rs"]
+mod support;
 
 fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted.get(i).copied().unwrap_or_default()
-}
-
-async fn run_clients<F, Fut>(clients: usize, seconds: u64, work: F) -> (usize, Vec<Duration>)
-where
-    F: Fn() -> Fut + Send + Sync + 'static + Clone,
-    Fut: std::future::Future<Output = bool> + Send,
-{
-    let deadline = Instant::now() + Duration::from_secs(seconds);
-    let mut tasks = Vec::new();
-    for _ in 0..clients {
-        let work = work.clone();
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            let mut failures = 0usize;
-            while Instant::now() < deadline {
-                let t = Instant::now();
-                if work().await {
-                    latencies.push(t.elapsed());
-                } else {
-                    failures += 1;
-                }
-            }
-            (latencies, failures)
-        }));
-    }
-    let mut all = Vec::new();
-    let mut failures = 0;
-    for t in tasks {
-        let (l, f) = t.await.expect("client task");
-        all.extend(l);
-        failures += f;
-    }
-    all.sort();
-    (failures, all)
-}
-
-fn report(name: &str, seconds: u64, failures: usize, latencies: &[Duration]) -> f64 {
-    let rate = latencies.len() as f64 / seconds as f64;
-    println!(
-        "{name:<10} {:>9.0}/s  p50 {:>7.2} ms  p99 {:>7.2} ms  ({} ok, {failures} failed)",
-        rate,
-        percentile(latencies, 0.50).as_secs_f64() * 1e3,
-        percentile(latencies, 0.99).as_secs_f64() * 1e3,
-        latencies.len()
-    );
-    rate
 }
 
 /// CPU seconds used so far by this process's threads whose names start with one of `prefixes`.

@@ -139,8 +139,13 @@ fn rejected(kind: &'static str, detail: impl Into<String>) -> ApiError {
 
 async fn attest(State(state): Shared, Body(bytes): Body) -> Result<Json<Value>, ApiError> {
     let started = Instant::now();
+    let (mut tee, mut extra_policy_ids) = ("unknown".to_string(), Vec::new());
     let outcome = match attest::parse(&bytes) {
-        Ok(request) => attest::attest(&state, request, crate::now()).await,
+        Ok(request) => {
+            tee = request.tee.to_string();
+            extra_policy_ids.clone_from(&request.extra_policy_ids);
+            attest::attest(&state, request, crate::now()).await
+        }
         Err(e) => Err(e),
     };
     let seconds = started.elapsed().as_secs_f64();
@@ -148,6 +153,15 @@ async fn attest(State(state): Shared, Body(bytes): Body) -> Result<Json<Value>, 
         Ok(a) => state.metrics.verdict(&a.tcb_status, a.ear_status, seconds),
         Err(e) => state.metrics.verdict("none", e.kind, seconds),
     }
+    crate::pipeline::log_decision(
+        &state,
+        "/v1/attest",
+        &tee,
+        &extra_policy_ids,
+        outcome
+            .as_ref()
+            .map(|a| (a.ear_status, a.tcb_status.as_str())),
+    );
     outcome.map(|a| Json(json!({ "token": a.token })))
 }
 

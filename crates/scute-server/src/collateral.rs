@@ -212,15 +212,37 @@ impl CollateralCache {
                 // Not asked: a platform no trusted root vouches for, or one just asked for.
             } else {
                 match upstream.fetch_set(tee, fmspc, ca).await {
-                Ok(files) => match import_expecting(store, anchors, &files, crate::now(), Some((fmspc, ca, tee))).await {
-                    Ok(_) => stored = store.collateral(fmspc, ca, tee).await?,
-                    Err(e) => eprintln!(
-                        "{} served {tee} collateral for FMSPC {fmspc} that was refused ({}: {}); nothing stored",
-                        upstream.base_url(), e.kind, e.detail
+                    Ok(files) => match import_expecting(
+                        store,
+                        anchors,
+                        &files,
+                        crate::now(),
+                        Some((fmspc, ca, tee)),
+                    )
+                    .await
+                    {
+                        Ok(_) => stored = store.collateral(fmspc, ca, tee).await?,
+                        Err(e) => crate::log::event(
+                            "upstream_refused",
+                            &[
+                                ("upstream", upstream.base_url().into()),
+                                ("tee", tee.into()),
+                                ("fmspc", fmspc.into()),
+                                ("kind", e.kind.into()),
+                                ("detail", e.detail.clone().into()),
+                                ("outcome", "nothing stored".into()),
+                            ],
+                        ),
+                    },
+                    Err(e) => crate::log::event(
+                        "upstream_unavailable",
+                        &[
+                            ("tee", tee.into()),
+                            ("fmspc", fmspc.into()),
+                            ("detail", e.to_string().into()),
+                        ],
                     ),
-                },
-                Err(e) => eprintln!("collateral for FMSPC {fmspc}: {e}"),
-            }
+                }
                 if stored.is_none() {
                     if let Ok(mut misses) = self.misses.lock() {
                         if misses.len() >= MISS_LIMIT {

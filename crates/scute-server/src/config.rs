@@ -1,10 +1,10 @@
 //! Service settings: defaults, a TOML file, and command-line overrides (applied by the binary).
 //! The limits here bound what one client can hold: connections, time per read, policies named.
 
-use serde::Deserialize;
-use std::path::PathBuf;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Address to listen on.
@@ -60,6 +60,16 @@ pub struct Config {
     pub idle_timeout_secs: u64,
     /// Connections served at once; more are answered 503 and closed.
     pub max_connections: usize,
+    /// `text` (key=value) or `json` (one object a line) for the service's log on stderr.
+    pub log_format: LogFormat,
+}
+
+/// How the service writes its log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 impl Default for Config {
@@ -88,12 +98,100 @@ impl Default for Config {
             body_read_timeout_secs: 30,
             idle_timeout_secs: 60,
             max_connections: 4096,
+            log_format: LogFormat::Text,
         }
     }
 }
 
 impl Config {
+    /// The settings of a TOML file; an unknown key or a value of the wrong type is an error
+    /// that names it.
     pub fn from_toml(text: &str) -> Result<Self, crate::ServerError> {
         toml::from_str(text).map_err(|e| crate::ServerError::Config(e.to_string()))
     }
+
+    /// What a start would refuse, found before it: each problem names its key and why.
+    /// `scute serve` and `scute config check` run the same checks.
+    pub fn validate(&self) -> Result<(), crate::ServerError> {
+        let bad = |key: &str, why: String| Err(crate::ServerError::Config(format!("{key}: {why}")));
+        if let Err(e) = self.listen.parse::<std::net::SocketAddr>() {
+            return bad(
+                "listen",
+                format!("{:?} is not an address:port ({e})", self.listen),
+            );
+        }
+        if let Some(addr) = &self.pccs_listen {
+            if let Err(e) = addr.parse::<std::net::SocketAddr>() {
+                return bad(
+                    "pccs_listen",
+                    format!("{addr:?} is not an address:port ({e})"),
+                );
+            }
+        }
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(_), None) => return bad("tls_key", "tls_cert is set, tls_key is not".into()),
+            (None, Some(_)) => return bad("tls_cert", "tls_key is set, tls_cert is not".into()),
+            _ => {}
+        }
+        let files = [
+            ("tls_cert", self.tls_cert.as_deref()),
+            ("tls_key", self.tls_key.as_deref()),
+            ("pccs_cacert", self.pccs_cacert.as_deref()),
+        ];
+        let lists = [
+            ("trust_roots", &self.trust_roots),
+            ("csv_trust_roots", &self.csv_trust_roots),
+            ("kbs_trusted_jwks", &self.kbs_trusted_jwks),
+        ];
+        let named = files
+            .into_iter()
+            .filter_map(|(k, p)| p.map(|p| (k, p)))
+            .chain(
+                lists
+                    .into_iter()
+                    .flat_map(|(k, l)| l.iter().map(move |p| (k, p.as_path()))),
+            );
+        for (key, path) in named {
+            if let Err(e) = readable(path) {
+                return bad(key, format!("{}: {e}", path.display()));
+            }
+        }
+        if let Some(url) = &self.pccs_url {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return bad("pccs_url", format!("{url:?} is not an http(s) URL"));
+            }
+        }
+        if let Some(url) = &self.csv_kds_url {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return bad("csv_kds_url", format!("{url:?} is not an http(s) URL"));
+            }
+        }
+        if self.mandatory_policies.is_empty() {
+            return bad(
+                "mandatory_policies",
+                "empty: every attestation would be judged by the policies its client picks".into(),
+            );
+        }
+        let positive = [
+            ("nonce_lifetime_secs", self.nonce_lifetime_secs),
+            ("token_lifetime_secs", self.token_lifetime_secs),
+            ("kbs_session_lifetime_secs", self.kbs_session_lifetime_secs),
+            ("header_read_timeout_secs", self.header_read_timeout_secs),
+            ("body_read_timeout_secs", self.body_read_timeout_secs),
+            ("idle_timeout_secs", self.idle_timeout_secs),
+            ("max_body_bytes", self.max_body_bytes as u64),
+            ("kbs_max_resource_bytes", self.kbs_max_resource_bytes as u64),
+            ("max_connections", self.max_connections as u64),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                return bad(key, "must be greater than 0".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn readable(path: &Path) -> std::io::Result<()> {
+    std::fs::File::open(path).map(drop)
 }

@@ -313,6 +313,15 @@ async fn attest(
     )
     .await;
     let seconds = 0.0;
+    crate::pipeline::log_decision(
+        &state,
+        "/kbs/v0/attest",
+        tee.name(),
+        &[],
+        appraised
+            .as_ref()
+            .map(|a| (a.status, a.tcb_status.as_str())),
+    );
     let appraised = match appraised {
         Ok(a) => {
             state.metrics.verdict(&a.tcb_status, a.status, seconds);

@@ -10,6 +10,7 @@ mod config;
 mod error;
 mod eventlog_claims;
 mod kbs;
+mod log;
 mod metrics;
 mod nonce;
 mod openapi;
@@ -24,7 +25,7 @@ mod token;
 
 pub use api::{parse_attest_request, report_data_for, AttestRequest, MAX_POLICY_IDS};
 pub use appraisal::{DEFAULT_POLICY, DEFAULT_POLICY_ID};
-pub use config::Config;
+pub use config::{Config, LogFormat};
 pub use error::{ApiError, ServerError, PROBLEM_TYPE_PREFIX};
 pub use kbs::{DEFAULT_RESOURCE_POLICY, SESSION_COOKIE};
 pub use pccs::client::{PccsClient, MAX_RESPONSE_BYTES};
@@ -163,6 +164,8 @@ fn pccs_client(config: &Config) -> Result<Option<PccsClient>, ServerError> {
 
 /// Opens (or creates) the data directory, keys and store, and binds the listen address.
 pub async fn start(config: Config) -> Result<Running, ServerError> {
+    config.validate()?;
+    log::set_format(config.log_format);
     create_data_dir(&config.data_dir)?;
     let sealer = secrets::Sealer::open(&config.data_dir.join("master.key"))?;
     let store = Store::open(&config.data_dir).await?;

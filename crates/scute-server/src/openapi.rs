@@ -6,6 +6,20 @@ fn problem() -> Value {
     json!({"description": "RFC 7807 problem", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}})
 }
 
+/// A PCCS v4 read route: query parameters, the issuer-chain header (percent-encoded PEM).
+fn pccs_get(summary: &str, params: &[&str], chain_header: &str) -> Value {
+    let parameters: Vec<Value> = params
+        .iter()
+        .map(|p| json!({"name": p, "in": "query", "required": false, "schema": {"type": "string"}}))
+        .collect();
+    let mut ok = json!({"description": "as Intel PCS and PCCS answer"});
+    if !chain_header.is_empty() {
+        ok["headers"] = json!({chain_header: {"schema": {"type": "string"}, "description": "percent-encoded PEM issuer chain"}});
+    }
+    json!({"get": {"summary": summary, "parameters": parameters,
+        "responses": {"200": ok, "400": problem(), "404": problem()}}})
+}
+
 pub fn document() -> Value {
     let admin = json!([{"adminToken": []}]);
     json!({
@@ -56,6 +70,34 @@ pub fn document() -> Value {
             "/v1/collateral": {"post": {"security": admin, "summary": "Import a collateral set (files of a collateral directory, base64)",
                 "requestBody": {"content": {"application/json": {"schema": {"type": "object", "properties": {"files": {"type": "object"}}}}}},
                 "responses": {"200": {"description": "stored, with its FMSPC and CA"}, "400": problem(), "401": problem(), "422": problem()}}},
+            "/kbs/v0/auth": {"post": {"summary": "KBS 0.4.0 Request: a session cookie and a Challenge (nonce)",
+                "responses": {"200": {"description": "Challenge; Set-Cookie kbs-session-id"}, "400": problem()}}},
+            "/kbs/v0/attest": {"post": {"summary": "KBS Attestation (tee-pubkey, tee-evidence) for the session",
+                "responses": {"200": {"description": "EAR token; the session is attested"}, "401": problem(), "403": problem(), "422": problem()}}},
+            "/kbs/v0/resource/{repository}/{kind}/{tag}": {
+                "parameters": [{"name": "repository", "in": "path", "required": true, "schema": {"type": "string"}},
+                    {"name": "kind", "in": "path", "required": true, "schema": {"type": "string"}},
+                    {"name": "tag", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "get": {"summary": "The resource as a JWE to the attested tee-pubkey, if the resource policy allows",
+                    "responses": {"200": {"description": "JWE (JSON serialization)"}, "401": problem(), "403": problem(), "404": problem()}},
+                "post": {"security": admin, "summary": "Store a resource (sealed at rest)",
+                    "responses": {"200": {"description": "stored"}, "401": problem(), "413": problem()}}},
+            "/kbs/v0/resource-policy": {"post": {"security": admin, "summary": "Set the Rego resource policy",
+                "responses": {"200": {"description": "stored"}, "400": problem(), "401": problem()}}},
+            "/kbs/v0/attestation-policy": {"post": {"security": admin, "summary": "Set a KBS attestation policy",
+                "responses": {"200": {"description": "stored"}, "400": problem(), "401": problem()}}},
+            "/sgx/certification/v4/tcb": pccs_get("SGX TCB Info JSON exactly as Intel signed it", &["fmspc", "update"], "TCB-Info-Issuer-Chain"),
+            "/tdx/certification/v4/tcb": pccs_get("TDX TCB Info JSON exactly as Intel signed it", &["fmspc", "update"], "TCB-Info-Issuer-Chain"),
+            "/sgx/certification/v4/qe/identity": pccs_get("SGX QE Identity", &["update"], "SGX-Enclave-Identity-Issuer-Chain"),
+            "/tdx/certification/v4/qe/identity": pccs_get("TDX QE Identity", &["update"], "SGX-Enclave-Identity-Issuer-Chain"),
+            "/sgx/certification/v4/qve/identity": pccs_get("QvE Identity", &["update"], "SGX-Enclave-Identity-Issuer-Chain"),
+            "/sgx/certification/v4/pckcrl": pccs_get("PCK CRL: hex text, or DER with encoding=der", &["ca", "encoding"], "SGX-PCK-CRL-Issuer-Chain"),
+            "/sgx/certification/v4/rootcacrl": pccs_get("Intel SGX Root CA CRL as hex text", &[], ""),
+            "/sgx/certification/v4/pckcert": pccs_get("The PCK certificate of a registered platform by Intel's selection rule",
+                &["qeid", "cpusvn", "pcesvn", "pceid", "encrypted_ppid"], "SGX-PCK-Certificate-Issuer-Chain"),
+            "/sgx/certification/v4/platformcollateral": {"put": {"security": admin,
+                "summary": "Import PCCS platform collateral JSON (platforms, PCK certificates, TCB Infos, identities, CRLs); verified before stored",
+                "responses": {"200": {"description": "imported"}, "400": problem(), "401": problem(), "422": problem()}}},
             "/healthz": {"get": {"responses": {"200": {"description": "ok"}}}},
             "/metrics": {"get": {"responses": {"200": {"description": "Prometheus text"}}}}
         }

@@ -85,6 +85,39 @@ pub struct Appraised {
     pub expires: i64,
 }
 
+/// The one log line of an attestation decision: which route, TEE and policies, and the
+/// verdict (the EAR status and TCB status) or the refusal (its problem kind). Nothing of the
+/// evidence, the token or the runtime data is written.
+pub(crate) fn log_decision(
+    state: &AppState,
+    route: &str,
+    tee: &str,
+    extra_policy_ids: &[String],
+    outcome: Result<(&str, &str), &ApiError>,
+) {
+    let policy_ids = crate::appraisal::applied_policy_ids(&state.config, extra_policy_ids)
+        .unwrap_or_else(|_| state.config.mandatory_policies.clone());
+    let mut fields = vec![
+        ("request_id", Value::String(crate::log::request_id())),
+        ("route", Value::String(route.into())),
+        ("tee", Value::String(tee.into())),
+        ("policy_ids", serde_json::json!(policy_ids)),
+    ];
+    match outcome {
+        Ok((ear_status, tcb_status)) => {
+            fields.push(("decision", Value::String("token".into())));
+            fields.push(("status", Value::String(ear_status.into())));
+            fields.push(("tcb_status", Value::String(tcb_status.into())));
+        }
+        Err(e) => {
+            fields.push(("decision", Value::String("refused".into())));
+            fields.push(("status", Value::String(e.kind.into())));
+            fields.push(("http_status", Value::from(e.status.as_u16())));
+        }
+    }
+    crate::log::event("attestation", &fields);
+}
+
 pub(crate) fn rejected(kind: &'static str, detail: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, kind, detail)
 }

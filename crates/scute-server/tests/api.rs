@@ -317,9 +317,9 @@ async fn nonces_are_single_use_known_and_fresh() {
 
 #[tokio::test]
 async fn an_expired_nonce_is_refused() {
-    let h = Harness::start(true, |c| c.nonce_lifetime_secs = 0).await;
+    let h = Harness::start(true, |c| c.nonce_lifetime_secs = 1).await;
     let nonce = h.challenge().await;
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
     let runtime = json!({ "nonce": nonce });
     let body = json!({ "tee": "tdx", "evidence": { "quote": STANDARD.encode(h.quote_for(&runtime, |_| {})) }, "runtime_data": runtime });
     let (s, b) = h.post_attest(&body).await;
@@ -724,6 +724,20 @@ async fn health_metrics_and_openapi_are_served() {
         "/v1/policies/{id}",
         "/v1/reference-values/{name}",
         "/v1/collateral",
+        "/kbs/v0/auth",
+        "/kbs/v0/attest",
+        "/kbs/v0/resource/{repository}/{kind}/{tag}",
+        "/kbs/v0/resource-policy",
+        "/kbs/v0/attestation-policy",
+        "/sgx/certification/v4/tcb",
+        "/tdx/certification/v4/tcb",
+        "/sgx/certification/v4/qe/identity",
+        "/tdx/certification/v4/qe/identity",
+        "/sgx/certification/v4/qve/identity",
+        "/sgx/certification/v4/pckcrl",
+        "/sgx/certification/v4/rootcacrl",
+        "/sgx/certification/v4/pckcert",
+        "/sgx/certification/v4/platformcollateral",
     ] {
         assert!(doc["paths"].get(path).is_some(), "{path}");
     }

@@ -14,6 +14,7 @@ macro_rules! outln {
 mod client_cmd;
 mod eventlog_cmd;
 mod files;
+mod ops_cmd;
 mod quote_cmd;
 mod ratls_cmd;
 mod secret_cmd;
@@ -23,13 +24,14 @@ mod sim_csv;
 mod verify_cmd;
 mod verify_csv;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
 #[command(
     name = "scute",
     version,
+    long_version = ops_cmd::LONG_VERSION,
     about = "Remote attestation for confidential computing"
 )]
 struct Cli {
@@ -65,6 +67,13 @@ enum Command {
     /// The simulated TEE: quotes and collateral from a test PKI.
     #[command(subcommand)]
     Sim(sim_cmd::SimCommand),
+    /// The service's configuration file.
+    #[command(subcommand)]
+    Config(ops_cmd::ConfigCommand),
+    /// Write the man pages.
+    Man(ops_cmd::ManArgs),
+    /// Print a shell completion script.
+    Completions(ops_cmd::CompletionsArgs),
 }
 
 #[derive(Subcommand)]
@@ -90,6 +99,9 @@ fn main() -> ExitCode {
         Command::Ratls(command) => ratls_cmd::run(command),
         Command::Eventlog(command) => eventlog_cmd::run(command),
         Command::Secret(command) => secret_cmd::run(command),
+        Command::Config(command) => ops_cmd::config(command),
+        Command::Man(args) => ops_cmd::man(args, Cli::command()),
+        Command::Completions(args) => ops_cmd::completions(args, Cli::command()),
     };
     match result {
         Ok(code) => ExitCode::from(code),

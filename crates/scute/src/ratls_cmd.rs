@@ -12,7 +12,8 @@ use scute_dcap::{
     VerifyOptions,
 };
 use scute_ratls::{
-    inspect, issue, CollateralSource, Expectations, IssueOptions, KeyAlgorithm, RaTlsVerifier,
+    inspect, issue, CollateralLookup, CollateralSource, Expectations, IssueOptions, KeyAlgorithm,
+    RaTlsVerifier,
 };
 use serde_json::{json, Value};
 use std::path::PathBuf;
@@ -47,10 +48,19 @@ pub struct ServeArgs {
 pub struct ConnectArgs {
     /// host:port of the server.
     addr: String,
-    /// Collateral directory for the server's platform; without it, the collateral the server's
-    /// certificate carries is used (authenticated against the trusted root).
-    #[arg(long)]
+    /// Collateral directory for the server's platform; without it (and without --pccs), the
+    /// collateral the server's certificate carries is used (authenticated against the trusted
+    /// root).
+    #[arg(long, conflicts_with = "pccs")]
     collateral: Option<PathBuf>,
+    /// Fetch the collateral the server's quote needs from this PCCS-compatible server and
+    /// verify it [default without --collateral: pccs_url of /etc/sgx_default_qcnl.conf, else
+    /// the certificate's endorsements].
+    #[arg(long)]
+    pccs: Option<String>,
+    /// A PEM CA certificate for a --pccs server with a private CA.
+    #[arg(long)]
+    cacert: Option<PathBuf>,
     /// Trust this root CA (PEM or DER) instead of the Intel SGX Root CA.
     #[arg(long)]
     trust_root: Option<PathBuf>,
@@ -183,6 +193,27 @@ fn collateral(dir: &std::path::Path, root: &Option<PathBuf>) -> anyhow::Result<V
         .with_context(|| format!("collateral in {}", dir.display()))
 }
 
+/// The server's collateral, fetched from a PCCS once its quote is known (mid-handshake) and
+/// verified under the trusted root before the quote is judged by it.
+struct PccsLookup {
+    client: scute_server::PccsClient,
+    anchor: TrustAnchor,
+}
+
+impl CollateralLookup for PccsLookup {
+    fn collateral_for(&self, quote: &[u8]) -> Result<Arc<VerifiedCollateral>, String> {
+        // The handshake runs on an async runtime and the fetch starts its own: another thread.
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| crate::serve_cmd::fetch_verified(&self.client, quote, &self.anchor))
+                .join()
+        })
+        .map_err(|_| "the collateral fetch failed unexpectedly".to_string())?
+        .map(|(_, verified)| Arc::new(verified))
+        .map_err(|e| format!("{e:#}"))
+    }
+}
+
 const MEASUREMENTS: [&str; 7] = [
     "mr_enclave",
     "mr_signer",
@@ -196,7 +227,15 @@ const MEASUREMENTS: [&str; 7] = [
 fn connect(args: ConnectArgs) -> anyhow::Result<u8> {
     let source = match &args.collateral {
         Some(dir) => CollateralSource::Verified(Arc::new(collateral(dir, &args.trust_root)?)),
-        None => CollateralSource::Endorsements(vec![anchor(&args.trust_root)?]),
+        None => {
+            match crate::serve_cmd::pccs_client(args.pccs.as_deref(), args.cacert.as_deref())? {
+                Some(client) => CollateralSource::Lookup(Arc::new(PccsLookup {
+                    client,
+                    anchor: anchor(&args.trust_root)?,
+                })),
+                None => CollateralSource::Endorsements(vec![anchor(&args.trust_root)?]),
+            }
+        }
     };
     let mut expect = Expectations {
         allow_debug: args.allow_debug,

@@ -8,9 +8,8 @@ use std::path::PathBuf;
 
 #[derive(Args)]
 pub struct ServeArgs {
-    /// A TOML file with any of: listen, data_dir, trust_roots, nonce_lifetime_secs,
-    /// token_lifetime_secs, max_body_bytes, mandatory_policies, header_read_timeout_secs,
-    /// body_read_timeout_secs, idle_timeout_secs, max_connections. Command-line options
+    /// A TOML file of settings (every key, its default and meaning: dist/scute.toml, installed
+    /// as /etc/scute/scute.toml; check one with `scute config check`). Command-line options
     /// override it.
     #[arg(long)]
     config: Option<PathBuf>,
@@ -99,11 +98,18 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let running = scute_server::start(config).await?;
-        if let Some(token) = &running.new_admin_token {
-            eprintln!(
+        let token_file = data_dir.join("admin-token");
+        match &running.new_admin_token {
+            // Under systemd stderr is the journal, which is not a place for a credential.
+            Some(_) if std::env::var_os("JOURNAL_STREAM").is_some() => eprintln!(
+                "admin token created: read it from {} (mode 0600)",
+                token_file.display()
+            ),
+            Some(token) => eprintln!(
                 "admin token (shown once; also in {}, mode 0600):\n{token}",
-                data_dir.join("admin-token").display()
-            );
+                token_file.display()
+            ),
+            None => {}
         }
         eprintln!(
             "scute attestation service listening on {scheme}://{}",
@@ -112,13 +118,32 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<u8> {
         if let Some(addr) = running.pccs_addr {
             eprintln!("PCCS routes also on {scheme}://{addr}");
         }
+        let stop = stop_signal()?;
+        // Readiness for a `Type=notify` unit (nothing happens outside systemd).
+        let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
         running
-            .serve(async {
-                let _ = tokio::signal::ctrl_c().await;
+            .serve(async move {
+                stop.await;
+                eprintln!("stopping: finishing the requests in flight");
+                let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
             })
             .await
             .context("serving")?;
+        eprintln!("stopped");
         anyhow::Ok(0)
+    })
+}
+
+/// SIGTERM (systemd, kill) or SIGINT (Ctrl-C): either one drains and exits 0.
+fn stop_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).context("SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("SIGINT handler")?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
     })
 }
 
@@ -228,19 +253,20 @@ pub fn pccs_client(
     )?))
 }
 
-/// Fetches and verifies (under `anchor`) the collateral for `quote`.
+/// Fetches and verifies (under `anchor`) the collateral for `quote`: the files as fetched and
+/// the verified set. Starts its own async runtime, so it must not run on one.
 pub fn fetch_verified(
     client: &scute_server::PccsClient,
     quote: &[u8],
     anchor: &scute_dcap::TrustAnchor,
-) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
+) -> anyhow::Result<(BTreeMap<String, Vec<u8>>, scute_dcap::VerifiedCollateral)> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let (_, files) = runtime.block_on(client.fetch_for_quote(quote))?;
     let collateral = scute_dcap::Collateral::from_files(|n| files.get(n).cloned())?;
-    scute_dcap::verify_collateral(&collateral, anchor).map_err(|e| {
+    let verified = scute_dcap::verify_collateral(&collateral, anchor).map_err(|e| {
         anyhow::anyhow!("collateral from {} does not verify: {e}", client.base_url())
     })?;
-    Ok(files)
+    Ok((files, verified))
 }
 
 fn fetch(args: FetchArgs) -> anyhow::Result<u8> {
@@ -254,7 +280,7 @@ fn fetch(args: FetchArgs) -> anyhow::Result<u8> {
         None => scute_dcap::TrustAnchor::intel_sgx_root(),
     };
     let files = match fetch_verified(&client, &quote, &anchor) {
-        Ok(f) => f,
+        Ok((f, _)) => f,
         Err(e) => {
             eprintln!("scute: {e:#}");
             return Ok(crate::EXIT_REJECTED);

@@ -109,7 +109,7 @@ fn fetch_collateral(
                 crate::serve_cmd::QCNL_CONF
             )
         })?;
-    let files = crate::serve_cmd::fetch_verified(&client, quote, anchor)?;
+    let (files, _) = crate::serve_cmd::fetch_verified(&client, quote, anchor)?;
     Ok(Collateral::from_files(|n| files.get(n).cloned())?)
 }
 

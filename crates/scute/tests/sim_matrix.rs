@@ -57,6 +57,25 @@ fn check(spec: &CaseSpec, label: &str) {
         (Err(e), false) => assert_eq!(Some(e.kind()), exp.error_kind, "{label}: {e}"),
         (got, _) => panic!("{label}: scute-dcap gave {got:?}, expected {exp:?}"),
     }
+    // The warm path (collateral verified once, each quote twice, the second time with its QE
+    // report signature remembered) reaches exactly the cold verdict.
+    let verdict = |r: &Result<scute_dcap::VerifiedQuote, scute_dcap::DcapError>| match r {
+        Ok(v) => format!("{v:?}"),
+        Err(e) => e.kind().to_string(),
+    };
+    match scute_dcap::verify_collateral(&collateral(&c), &anchor) {
+        Ok(warm) => {
+            for round in ["first", "second"] {
+                let again = warm.verify_quote(&c.quote, exp.verify_time, VerifyOptions::default());
+                assert_eq!(
+                    verdict(&again),
+                    verdict(&ours),
+                    "{label}: warm, {round} time"
+                );
+            }
+        }
+        Err(e) => assert_eq!(e.kind(), verdict(&ours), "{label}: collateral"),
+    }
     let qvl = dcap_qvl::verify::QuoteVerifier::new(root_der(&c));
     let theirs = qvl.verify(
         &c.quote,

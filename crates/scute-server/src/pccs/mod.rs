@@ -146,8 +146,13 @@ impl Pccs {
                 continue;
             };
             let Ok(verified) = crate::collateral::verify_any(&collateral, &state.anchors) else {
-                eprintln!(
-                    "stored {tee} collateral for FMSPC {fmspc} no longer verifies; not served"
+                crate::log::event(
+                    "stored_collateral_invalid",
+                    &[
+                        ("tee", tee.as_str().into()),
+                        ("fmspc", fmspc.as_str().into()),
+                        ("outcome", "not served".into()),
+                    ],
                 );
                 continue;
             };
@@ -263,11 +268,16 @@ pub(crate) async fn fill(
     .await
     {
         state.pccs.upstream_rejected.fetch_add(1, Ordering::Relaxed);
-        eprintln!(
-            "upstream {} served {tee} collateral for FMSPC {fmspc} that was refused ({}: {}); nothing stored",
-            upstream.base_url(),
-            e.kind,
-            e.detail
+        crate::log::event(
+            "upstream_refused",
+            &[
+                ("upstream", upstream.base_url().into()),
+                ("tee", tee.into()),
+                ("fmspc", fmspc.into()),
+                ("kind", e.kind.into()),
+                ("detail", e.detail.clone().into()),
+                ("outcome", "nothing stored".into()),
+            ],
         );
         return Err(ApiError::new(
             StatusCode::BAD_GATEWAY,

@@ -34,9 +34,14 @@ pub(crate) async fn refresh_due(state: &AppState, now: i64) {
             }
             Err(e) => {
                 state.pccs.refreshes_failed.fetch_add(1, Ordering::Relaxed);
-                eprintln!(
-                    "refreshing {} collateral for FMSPC {}: {}; keeping the stored set",
-                    set.tee, set.fmspc, e.detail
+                crate::log::event(
+                    "refresh_failed",
+                    &[
+                        ("tee", set.tee.as_str().into()),
+                        ("fmspc", set.fmspc.as_str().into()),
+                        ("detail", e.detail.clone().into()),
+                        ("outcome", "keeping the stored set".into()),
+                    ],
                 );
             }
         }

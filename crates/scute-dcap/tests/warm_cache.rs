@@ -1,0 +1,130 @@
+//! The warm path: collateral verified once serves many quotes, and a QE report signature that
+//! verified under a PCK key is not checked again. Its verdicts must equal the cold path's on
+//! every vector, and any changed byte in the QE report, its signature or the PCK chain must
+//! miss what was remembered.
+
+use scute_dcap::VerifyOptions;
+use scute_dcap::{verify, verify_collateral, Collateral, DcapError, TrustAnchor, VerifiedQuote};
+use scute_quote::Quote;
+use std::path::{Path, PathBuf};
+
+fn vectors() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors");
+    assert!(dir.is_dir(), "test vectors not found at {}", dir.display());
+    dir
+}
+
+fn load(dir: &Path) -> Option<(Vec<u8>, Collateral, i64)> {
+    let quote = std::fs::read(dir.join("quote.bin")).ok()?;
+    let collateral = Collateral::from_files(|f| std::fs::read(dir.join(f)).ok()).ok()?;
+    let expected: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("expected.json")).ok()?).ok()?;
+    Some((quote, collateral, expected["verify_time_unix"].as_i64()?))
+}
+
+fn verdict(r: &Result<VerifiedQuote, DcapError>) -> String {
+    match r {
+        Ok(v) => format!("{v:?}"),
+        Err(e) => e.kind().to_string(),
+    }
+}
+
+#[test]
+fn warm_verdicts_equal_cold_ones_on_every_vector() {
+    let anchor = TrustAnchor::intel_sgx_root();
+    let mut compared = 0;
+    for entry in std::fs::read_dir(vectors()).unwrap() {
+        let dir = entry.unwrap().path();
+        let Some((quote, collateral, at)) = load(&dir) else {
+            continue;
+        };
+        let name = dir.file_name().unwrap().to_string_lossy().to_string();
+        let cold = verify(&quote, &collateral, &anchor, at, VerifyOptions::default());
+        match verify_collateral(&collateral, &anchor) {
+            Ok(warm) => {
+                for round in 0..3 {
+                    let again = warm.verify_quote(&quote, at, VerifyOptions::default());
+                    assert_eq!(verdict(&again), verdict(&cold), "{name}, round {round}");
+                }
+            }
+            Err(e) => assert_eq!(e.kind(), verdict(&cold), "{name}"),
+        }
+        compared += 1;
+    }
+    assert!(compared >= 10, "only {compared} vectors with collateral");
+}
+
+fn warm(case: &str) -> (Quote, scute_dcap::VerifiedCollateral, i64) {
+    let (quote, collateral, at) = load(&vectors().join(case)).unwrap();
+    let verified = verify_collateral(&collateral, &TrustAnchor::intel_sgx_root()).unwrap();
+    let quote = Quote::decode(&quote).unwrap();
+    // Warm it: the QE report signature of this platform is now remembered.
+    verified
+        .verify_quote(&quote.encode(), at, VerifyOptions::default())
+        .unwrap();
+    (quote, verified, at)
+}
+
+fn kind_after(
+    (quote, verified, at): &(Quote, scute_dcap::VerifiedCollateral, i64),
+    tamper: impl Fn(&mut Quote),
+) -> &'static str {
+    let mut changed = quote.clone();
+    tamper(&mut changed);
+    verified
+        .verify_quote(&changed.encode(), *at, VerifyOptions::default())
+        .unwrap_err()
+        .kind()
+}
+
+#[test]
+fn a_changed_qe_report_signature_or_chain_misses_the_cache() {
+    for case in ["dcapqvl-sgx-v3", "dcapqvl-tdx-v4"] {
+        let w = warm(case);
+        assert_eq!(
+            kind_after(&w, |q| q.signature.qe_report_signature[5] ^= 1),
+            "qe_report_signature",
+            "{case}"
+        );
+        assert_eq!(
+            kind_after(&w, |q| q.signature.qe_report_signature[63] ^= 0x80),
+            "qe_report_signature",
+            "{case}"
+        );
+        assert_eq!(
+            kind_after(&w, |q| q.signature.qe_report.isv_svn ^= 1),
+            "qe_report_signature",
+            "{case}"
+        );
+        assert_eq!(
+            kind_after(&w, |q| q.signature.qe_report.report_data[0] ^= 1),
+            "qe_report_signature",
+            "{case}"
+        );
+        // One base64 character inside the PCK leaf certificate: a different chain, verified
+        // (and refused) on its own.
+        let chain_kind = kind_after(&w, |q| {
+            let data = &mut q.signature.certification_data.data;
+            let begin = b"-----BEGIN CERTIFICATE-----";
+            let at =
+                data.windows(begin.len()).position(|x| x == begin).unwrap() + begin.len() + 200;
+            data[at] = if data[at] == b'A' { b'B' } else { b'A' };
+        });
+        assert_eq!(chain_kind, "certificate_invalid", "{case}");
+        // The attestation key is bound per quote, cache or not.
+        assert_eq!(
+            kind_after(&w, |q| q.signature.attestation_key[0] ^= 1),
+            "qe_report_data",
+            "{case}"
+        );
+        // And the quote's own signature is always checked.
+        assert_eq!(
+            kind_after(&w, |q| q.signature.signature[0] ^= 1),
+            "quote_signature",
+            "{case}"
+        );
+        // The untampered quote still verifies after all of that.
+        w.1.verify_quote(&w.0.encode(), w.2, VerifyOptions::default())
+            .unwrap();
+    }
+}
