@@ -44,6 +44,7 @@ pub fn router(state: Arc<AppState>) -> Router {
                 .delete(delete_reference),
         )
         .route("/v1/collateral", post(import_collateral))
+        .route("/v1/admin/signing-keys/rotate", post(rotate_signing_key))
         .route("/v1/openapi.json", get(openapi))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
@@ -166,7 +167,7 @@ async fn attest(State(state): Shared, Body(bytes): Body) -> Result<Json<Value>, 
 }
 
 async fn jwks(State(state): Shared) -> Json<Value> {
-    Json(state.signer.jwks())
+    Json(state.signer().jwks())
 }
 
 async fn rebuild_policies(state: &AppState) -> Result<(), ApiError> {
@@ -314,6 +315,23 @@ async fn delete_reference(
 }
 
 /// Body: `{"files": {"tcb_info.json": base64, ...}}` with the files of a collateral directory.
+/// A new token signing key, used by every replica within a second or so; the old keys stay
+/// in the JWKS until the tokens they signed have expired.
+async fn rotate_signing_key(
+    State(state): Shared,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    require_admin(&state, &headers)?;
+    let kid = crate::token::Signer::rotate(&state.store, &state.sealer, crate::now())
+        .await
+        .map_err(|e| match e {
+            crate::ServerError::Store(e) => ApiError::from(e),
+            other => ApiError::internal(other),
+        })?;
+    state.reload_signer().await.map_err(ApiError::internal)?;
+    Ok(Json(json!({ "kid": kid, "jwks": state.signer().jwks() })))
+}
+
 async fn import_collateral(
     State(state): Shared,
     headers: HeaderMap,

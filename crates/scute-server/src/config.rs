@@ -62,6 +62,12 @@ pub struct Config {
     pub max_connections: usize,
     /// `text` (key=value) or `json` (one object a line) for the service's log on stderr.
     pub log_format: LogFormat,
+    /// The store: `postgres://…` shared by replicas, or `sqlite://PATH`; none means
+    /// `scute.db` in the data directory.
+    pub database_url: Option<String>,
+    /// The key that seals secrets at rest (created on first start when missing); replicas
+    /// of one database must share it. None means `master.key` in the data directory.
+    pub master_key_file: Option<PathBuf>,
 }
 
 /// How the service writes its log lines.
@@ -99,6 +105,8 @@ impl Default for Config {
             idle_timeout_secs: 60,
             max_connections: 4096,
             log_format: LogFormat::Text,
+            database_url: None,
+            master_key_file: None,
         }
     }
 }
@@ -108,6 +116,13 @@ impl Config {
     /// that names it.
     pub fn from_toml(text: &str) -> Result<Self, crate::ServerError> {
         toml::from_str(text).map_err(|e| crate::ServerError::Config(e.to_string()))
+    }
+
+    /// Where the master key is.
+    pub fn master_key_path(&self) -> PathBuf {
+        self.master_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("master.key"))
     }
 
     /// What a start would refuse, found before it: each problem names its key and why.
@@ -154,6 +169,14 @@ impl Config {
         for (key, path) in named {
             if let Err(e) = readable(path) {
                 return bad(key, format!("{}: {e}", path.display()));
+            }
+        }
+        if let Some(url) = &self.database_url {
+            if crate::store::backend_of(url).is_none() {
+                return bad(
+                    "database_url",
+                    "not a postgres://, postgresql:// or sqlite:// URL".into(),
+                );
             }
         }
         if let Some(url) = &self.pccs_url {

@@ -76,8 +76,34 @@ impl ApiError {
 }
 
 impl From<sqlx::Error> for ApiError {
+    /// A store that cannot be reached is the service being unavailable (503, retry), not a
+    /// fault in the request or the service; it recovers when the database returns.
     fn from(e: sqlx::Error) -> Self {
-        ApiError::internal(format!("store: {e}"))
+        match e {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                format!("the store cannot be reached ({e}); retry"),
+            ),
+            // PostgreSQL's "admin shutdown", "cannot connect now" and "connection failure"
+            // classes: the database is going away or not yet back.
+            sqlx::Error::Database(ref db)
+                if db
+                    .code()
+                    .is_some_and(|c| c.starts_with("57P") || c.starts_with("08")) =>
+            {
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "store_unavailable",
+                    format!("the store is unavailable ({e}); retry"),
+                )
+            }
+            _ => ApiError::internal(format!("store: {e}")),
+        }
     }
 }
 

@@ -370,7 +370,7 @@ async fn credentials(state: &AppState, headers: &HeaderMap, now: i64) -> Result<
         }
     };
     state
-        .token_verifier
+        .token_verifier()
         .verify(&token)
         .map_err(|e| unauthorized("token_invalid", e))
 }

@@ -29,7 +29,7 @@ pub use config::{Config, LogFormat};
 pub use error::{ApiError, ServerError, PROBLEM_TYPE_PREFIX};
 pub use kbs::{DEFAULT_RESOURCE_POLICY, SESSION_COOKIE};
 pub use pccs::client::{PccsClient, MAX_RESPONSE_BYTES};
-pub use store::Store;
+pub use store::{Backend, KbsSession, Store};
 pub use tls::{serve_tls, server_config as tls_server_config};
 pub use token::EAR_PROFILE;
 
@@ -50,7 +50,7 @@ pub(crate) fn now() -> i64 {
 pub(crate) struct AppState {
     config: Config,
     store: Store,
-    signer: token::Signer,
+    signer: RwLock<Arc<token::Signer>>,
     nonces: nonce::Nonces,
     collateral: collateral::CollateralCache,
     policies: RwLock<Arc<Policies>>,
@@ -61,10 +61,89 @@ pub(crate) struct AppState {
     pccs: pccs::Pccs,
     sealer: secrets::Sealer,
     resource_policy: RwLock<Arc<regorus::Engine>>,
-    token_verifier: token::Verifier,
+    token_verifier: RwLock<Arc<token::Verifier>>,
+    /// The `store_versions` this replica's in-memory policies and keys were built from.
+    seen_versions: tokio::sync::Mutex<Vec<(String, i64)>>,
     kbs_auths: std::sync::atomic::AtomicU64,
     limits: serve::Limits,
 }
+
+impl AppState {
+    pub(crate) fn signer(&self) -> Arc<token::Signer> {
+        self.signer
+            .read()
+            .map(|s| s.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    pub(crate) fn token_verifier(&self) -> Arc<token::Verifier> {
+        self.token_verifier
+            .read()
+            .map(|v| v.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// Brings this replica's in-memory policies and signing keys up to what the store holds,
+    /// when another replica (or this one) changed them. Cheap when nothing changed: one query.
+    pub(crate) async fn sync_with_store(&self) -> Result<(), ServerError> {
+        let mut seen = self.seen_versions.lock().await;
+        let current = self.store.versions().await?;
+        if *seen == current {
+            return Ok(());
+        }
+        let changed = |name: &str| {
+            let of = |v: &[(String, i64)]| v.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
+            of(&seen) != of(&current)
+        };
+        if changed(store::VERSION_POLICIES) {
+            let policies = load_policies(&self.store)
+                .await
+                .map_err(ServerError::Config)?;
+            let rego = self.store.kbs_resource_policy().await?;
+            let resource = kbs::compile_resource_policy(
+                rego.as_deref().unwrap_or(kbs::DEFAULT_RESOURCE_POLICY),
+            )
+            .map_err(|e| ServerError::Config(format!("stored resource policy: {e}")))?;
+            if let Ok(mut p) = self.policies.write() {
+                *p = Arc::new(policies);
+            }
+            if let Ok(mut r) = self.resource_policy.write() {
+                *r = Arc::new(resource);
+            }
+        }
+        if changed(store::VERSION_SIGNING_KEYS) {
+            self.reload_signer().await?;
+        }
+        *seen = current;
+        Ok(())
+    }
+
+    pub(crate) async fn reload_signer(&self) -> Result<(), ServerError> {
+        let signer = Arc::new(
+            token::Signer::load_or_create(
+                &self.store,
+                &self.sealer,
+                self.config.token_lifetime_secs,
+                now(),
+            )
+            .await?,
+        );
+        let verifier = Arc::new(token::Verifier::new(
+            &signer,
+            &self.config.kbs_trusted_jwks,
+        )?);
+        if let Ok(mut s) = self.signer.write() {
+            *s = signer;
+        }
+        if let Ok(mut v) = self.token_verifier.write() {
+            *v = verifier;
+        }
+        Ok(())
+    }
+}
+
+/// How often a replica checks the store for policies and keys changed elsewhere.
+const SYNC_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
 
 pub(crate) async fn load_policies(store: &Store) -> Result<Policies, String> {
     let reference: serde_json::Map<String, serde_json::Value> = store
@@ -167,22 +246,32 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     config.validate()?;
     log::set_format(config.log_format);
     create_data_dir(&config.data_dir)?;
-    let sealer = secrets::Sealer::open(&config.data_dir.join("master.key"))?;
-    let store = Store::open(&config.data_dir).await?;
-    let signer = token::Signer::load_or_create(&store, &sealer).await?;
+    let sealer = secrets::Sealer::open(&config.master_key_path())?;
+    let store = Store::connect(config.database_url.as_deref(), &config.data_dir).await?;
+    let signer =
+        token::Signer::load_or_create(&store, &sealer, config.token_lifetime_secs, now()).await?;
+    let seen_versions = store.versions().await?;
 
     const ADMIN: &str = "admin-token-sha256";
     let (admin_token_sha256, new_admin_token) = match store.secret(ADMIN).await? {
         Some(sealed) => (sealer.open_sealed(ADMIN, &sealed)?, None),
         None => {
+            // Of replicas starting at once on an empty database, one token is stored and
+            // printed; the others accept that one.
             let token = hex::encode(secrets::random_bytes::<32>());
-            secrets::write_private(
-                &config.data_dir.join("admin-token"),
-                format!("{token}\n").as_bytes(),
-            )?;
             let hash = digest(&SHA256, token.as_bytes()).as_ref().to_vec();
-            store.put_secret(ADMIN, &sealer.seal(ADMIN, &hash)?).await?;
-            (hash, Some(token))
+            let (stored, ours) = store
+                .secret_or_insert(ADMIN, &sealer.seal(ADMIN, &hash)?)
+                .await?;
+            if ours {
+                secrets::write_private(
+                    &config.data_dir.join("admin-token"),
+                    format!("{token}\n").as_bytes(),
+                )?;
+                (hash, Some(token))
+            } else {
+                (sealer.open_sealed(ADMIN, &stored)?, None)
+            }
         }
     };
     let nonces = nonce::Nonces::load_or_create(&store, &sealer, config.nonce_lifetime_secs).await?;
@@ -210,8 +299,6 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     }
     let anchors = trust_anchors(&config)?;
     let csv_roots = pipeline_csv::trust_roots(&config)?;
-    store.ensure_pccs_schema().await?;
-    store.ensure_csv_schema().await?;
     let upstream = pccs_client(&config)?;
     let tls = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
@@ -247,7 +334,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         limits: serve::Limits::of(&config),
         config,
         store: store.clone(),
-        signer,
+        signer: RwLock::new(Arc::new(signer)),
         collateral: collateral::CollateralCache::with_upstream(upstream.clone()),
         policies: RwLock::new(Arc::new(policies)),
         anchors,
@@ -257,7 +344,8 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         pccs: pccs::Pccs::new(upstream),
         sealer,
         resource_policy: RwLock::new(Arc::new(resource_policy)),
-        token_verifier,
+        token_verifier: RwLock::new(Arc::new(token_verifier)),
+        seen_versions: tokio::sync::Mutex::new(seen_versions),
         kbs_auths: std::sync::atomic::AtomicU64::new(0),
     });
     state
@@ -288,6 +376,7 @@ impl Running {
     ) -> std::io::Result<()> {
         tokio::spawn(pccs::refresh::run(self.state.clone()));
         let store = self.store;
+        let state = self.state.clone();
         let purge = tokio::spawn(async move {
             let mut every = tokio::time::interval(PURGE_EVERY);
             loop {
@@ -295,6 +384,17 @@ impl Running {
                 // A failed purge only delays forgetting; the next tick retries.
                 let _ = store.purge_spent_nonces(now()).await;
                 let _ = store.purge_kbs_sessions(now()).await;
+                // Retired signing keys leave the JWKS once their tokens have expired.
+                let _ = state.reload_signer().await;
+            }
+        });
+        let state = self.state.clone();
+        let sync = tokio::spawn(async move {
+            let mut every = tokio::time::interval(SYNC_EVERY);
+            loop {
+                every.tick().await;
+                // A store that is down is retried at the next tick; requests meanwhile get 503.
+                let _ = state.sync_with_store().await;
             }
         });
         let (tx, rx) = tokio::sync::watch::channel(false);
@@ -323,6 +423,7 @@ impl Running {
         )
         .await;
         purge.abort();
+        sync.abort();
         served
     }
 }
@@ -355,13 +456,27 @@ pub async fn import_collateral(
     trust_roots: &[std::path::PathBuf],
     files: &std::collections::BTreeMap<String, Vec<u8>>,
 ) -> Result<(String, String, String), String> {
-    create_data_dir(data_dir).map_err(|e| e.to_string())?;
-    let store = Store::open(data_dir).await.map_err(|e| e.to_string())?;
     let config = Config {
+        data_dir: data_dir.to_path_buf(),
         trust_roots: trust_roots.to_vec(),
         ..Config::default()
     };
-    let anchors = trust_anchors(&config).map_err(|e| e.to_string())?;
+    import_collateral_with(&config, files).await
+}
+
+/// Imports into the store `config` names (its `database_url`, else its data directory), under
+/// its trust roots.
+pub async fn import_collateral_with(
+    config: &Config,
+    files: &std::collections::BTreeMap<String, Vec<u8>>,
+) -> Result<(String, String, String), String> {
+    if config.database_url.is_none() {
+        create_data_dir(&config.data_dir).map_err(|e| e.to_string())?;
+    }
+    let store = Store::connect(config.database_url.as_deref(), &config.data_dir)
+        .await
+        .map_err(|e| e.to_string())?;
+    let anchors = trust_anchors(config).map_err(|e| e.to_string())?;
     collateral::import(&store, &anchors, files, now())
         .await
         .map_err(|e| format!("{}: {}", e.kind, e.detail))
@@ -375,14 +490,27 @@ pub async fn import_csv_hsk_cek(
     chip_serial: &str,
     hsk_cek: &[u8],
 ) -> Result<(), String> {
-    create_data_dir(data_dir).map_err(|e| e.to_string())?;
-    let store = Store::open(data_dir).await.map_err(|e| e.to_string())?;
-    store.ensure_csv_schema().await.map_err(|e| e.to_string())?;
     let config = Config {
+        data_dir: data_dir.to_path_buf(),
         csv_trust_roots: csv_trust_roots.to_vec(),
         ..Config::default()
     };
-    let roots = pipeline_csv::trust_roots(&config).map_err(|e| e.to_string())?;
+    import_csv_hsk_cek_with(&config, chip_serial, hsk_cek).await
+}
+
+/// Imports a chip's HSK ‖ CEK into the store `config` names, under its CSV trust roots.
+pub async fn import_csv_hsk_cek_with(
+    config: &Config,
+    chip_serial: &str,
+    hsk_cek: &[u8],
+) -> Result<(), String> {
+    if config.database_url.is_none() {
+        create_data_dir(&config.data_dir).map_err(|e| e.to_string())?;
+    }
+    let store = Store::connect(config.database_url.as_deref(), &config.data_dir)
+        .await
+        .map_err(|e| e.to_string())?;
+    let roots = pipeline_csv::trust_roots(config).map_err(|e| e.to_string())?;
     pipeline_csv::import(&store, &roots, chip_serial, hsk_cek, now())
         .await
         .map_err(|e| format!("{}: {}", e.kind, e.detail))

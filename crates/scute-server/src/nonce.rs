@@ -46,11 +46,12 @@ impl Nonces {
         let key = match store.secret(KEY_NAME).await? {
             Some(sealed) => sealer.open_sealed(KEY_NAME, &sealed)?,
             None => {
+                // Every replica must MAC with the same key: offer one, use what was stored.
                 let fresh = crate::secrets::random_bytes::<32>().to_vec();
-                store
-                    .put_secret(KEY_NAME, &sealer.seal(KEY_NAME, &fresh)?)
+                let (stored, _) = store
+                    .secret_or_insert(KEY_NAME, &sealer.seal(KEY_NAME, &fresh)?)
                     .await?;
-                fresh
+                sealer.open_sealed(KEY_NAME, &stored)?
             }
         };
         Ok(Self::new(&key, lifetime_secs))

@@ -202,7 +202,7 @@ pub async fn appraise(
             }
         }
     });
-    let token = state.signer.sign(&ear).map_err(ApiError::internal)?;
+    let token = state.signer().sign(&ear).map_err(ApiError::internal)?;
     Ok(Appraised {
         token,
         tcb_status: verified.tcb_status,

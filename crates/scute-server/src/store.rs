@@ -1,47 +1,112 @@
-//! The embedded store: one SQLite file under the data directory, through sqlx's `Any` driver
-//! with portable SQL, so the same code can run on PostgreSQL. Secrets arrive here sealed; the
-//! database files are the owner's alone (0600) from before the first byte is written.
+//! The store: SQLite in the data directory (the embedded default) or PostgreSQL shared by
+//! replicas, through sqlx's `Any` driver with portable SQL and versioned migrations. Secrets
+//! arrive here sealed; SQLite's files are the owner's alone (0600) from the first byte.
 
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::{AnyPool, Row};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
+    backend: Backend,
 }
 
-const SCHEMA: [&str; 9] = [
-    "CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, sealed BLOB NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS policies (id TEXT PRIMARY KEY, rego TEXT NOT NULL, updated BIGINT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS reference_values (name TEXT PRIMARY KEY, value_json TEXT NOT NULL, updated BIGINT NOT NULL)",
-    // Intel publishes an SGX and a TDX TCB Info for the same FMSPC: the TEE is part of the key.
-    "CREATE TABLE IF NOT EXISTS collateral (fmspc TEXT NOT NULL, ca TEXT NOT NULL, tee TEXT NOT NULL, files_json TEXT NOT NULL, updated BIGINT NOT NULL, PRIMARY KEY (fmspc, ca, tee))",
-    // Key broker sessions, keyed by SHA-256 of the cookie (a database reader cannot ride one).
-    "CREATE TABLE IF NOT EXISTS kbs_sessions (id_sha256 TEXT PRIMARY KEY, tee TEXT NOT NULL, nonce TEXT NOT NULL, hash_alg TEXT NOT NULL, nonce_spent INTEGER NOT NULL, expires BIGINT NOT NULL, token TEXT)",
-    // Resources sealed with the master key; the path is the associated data.
-    "CREATE TABLE IF NOT EXISTS kbs_resources (path TEXT PRIMARY KEY, sealed BLOB NOT NULL, updated BIGINT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS kbs_resource_policy (id TEXT PRIMARY KEY, rego TEXT NOT NULL, updated BIGINT NOT NULL)",
-    // Spent challenge nonces (by MAC tag), kept only until the nonce would have expired anyway.
-    "CREATE TABLE IF NOT EXISTS spent_nonces (tag BLOB PRIMARY KEY, expires BIGINT NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS spent_nonces_expires ON spent_nonces (expires)",
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// One step of the schema, applied once, in order, recorded in `schema_migrations`. `{blob}`
+/// is each backend's byte-string type. Version 1 is the schema from before migrations were
+/// versioned (its statements are idempotent, so older stores take it as they are).
+const MIGRATIONS: [(i64, &[&str]); 3] = [
+    (
+        1,
+        &[
+            "CREATE TABLE IF NOT EXISTS secrets (name TEXT PRIMARY KEY, sealed {blob} NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS policies (id TEXT PRIMARY KEY, rego TEXT NOT NULL, updated BIGINT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS reference_values (name TEXT PRIMARY KEY, value_json TEXT NOT NULL, updated BIGINT NOT NULL)",
+            // Intel publishes an SGX and a TDX TCB Info for the same FMSPC: the TEE is part of the key.
+            "CREATE TABLE IF NOT EXISTS collateral (fmspc TEXT NOT NULL, ca TEXT NOT NULL, tee TEXT NOT NULL, files_json TEXT NOT NULL, updated BIGINT NOT NULL, PRIMARY KEY (fmspc, ca, tee))",
+            // Key broker sessions, keyed by SHA-256 of the cookie (a database reader cannot ride one).
+            "CREATE TABLE IF NOT EXISTS kbs_sessions (id_sha256 TEXT PRIMARY KEY, tee TEXT NOT NULL, nonce TEXT NOT NULL, hash_alg TEXT NOT NULL, nonce_spent BIGINT NOT NULL, expires BIGINT NOT NULL, token TEXT)",
+            // Resources sealed with the master key; the path is the associated data.
+            "CREATE TABLE IF NOT EXISTS kbs_resources (path TEXT PRIMARY KEY, sealed {blob} NOT NULL, updated BIGINT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS kbs_resource_policy (id TEXT PRIMARY KEY, rego TEXT NOT NULL, updated BIGINT NOT NULL)",
+            // Spent challenge nonces (by MAC tag), kept only until the nonce would have expired anyway.
+            "CREATE TABLE IF NOT EXISTS spent_nonces (tag {blob} PRIMARY KEY, expires BIGINT NOT NULL)",
+            "CREATE INDEX IF NOT EXISTS spent_nonces_expires ON spent_nonces (expires)",
+            "CREATE TABLE IF NOT EXISTS pck_certs (qe_id TEXT NOT NULL, pce_id TEXT NOT NULL, tcbm TEXT NOT NULL, fmspc TEXT NOT NULL, ca TEXT NOT NULL, cert_pem TEXT NOT NULL, chain_pem TEXT NOT NULL, updated BIGINT NOT NULL, PRIMARY KEY (qe_id, pce_id, tcbm))",
+            "CREATE TABLE IF NOT EXISTS pccs_items (name TEXT PRIMARY KEY, body TEXT NOT NULL, chain_pem TEXT NOT NULL, updated BIGINT NOT NULL)",
+        ],
+    ),
+    (
+        2,
+        &[
+            // Token signing keys, newest active; a retired key stays published until the tokens
+            // it signed have expired.
+            "CREATE TABLE signing_keys (kid TEXT PRIMARY KEY, sealed {blob} NOT NULL, created BIGINT NOT NULL, retired BIGINT)",
+            // A counter per kind of shared setting, bumped in the same transaction as each change,
+            // so every replica sees a change by polling one row.
+            "CREATE TABLE store_versions (name TEXT PRIMARY KEY, version BIGINT NOT NULL)",
+        ],
+    ),
+    (
+        3,
+        &[
+            // Hygon CSV: each chip's HSK ‖ CEK (as Hygon's KDS serves them), keyed by chip
+            // serial, stored only once they chain to a trusted HRK.
+            "CREATE TABLE csv_hsk_cek (chip_serial TEXT PRIMARY KEY, hsk_cek {blob} NOT NULL, updated BIGINT NOT NULL)",
+        ],
+    ),
 ];
+
+/// PostgreSQL advisory lock held while migrating, so replicas starting at once migrate once.
+const MIGRATION_LOCK: i64 = 0x0005_c07e_0001;
+
+/// What `store_versions` counts: policies, reference values and the resource policy (which
+/// every replica compiles in memory), and the signing keys.
+pub(crate) const VERSION_POLICIES: &str = "policies";
+pub(crate) const VERSION_SIGNING_KEYS: &str = "signing_keys";
+
+async fn bump_version(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    name: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO store_versions (name, version) VALUES ($1, 1) ON CONFLICT (name) DO UPDATE SET version = store_versions.version + 1")
+        .bind(name)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+pub(crate) struct SigningKeyRow {
+    pub kid: String,
+    pub sealed: Vec<u8>,
+    pub created: i64,
+    pub retired: Option<i64>,
+}
 
 /// The database and the journal files SQLite keeps beside it.
 const DB_FILES: [&str; 3] = ["scute.db", "scute.db-wal", "scute.db-shm"];
 
 /// Creates the database file 0600 (SQLite gives its -wal and -shm files the main file's mode)
 /// and takes group and world access away from any older files.
-fn restrict_db_files(data_dir: &Path) -> Result<(), sqlx::Error> {
+fn restrict_db_files(db: &Path) -> Result<(), sqlx::Error> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     std::fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(false)
         .mode(0o600)
-        .open(data_dir.join(DB_FILES[0]))?;
-    for name in DB_FILES {
-        let path = data_dir.join(name);
+        .open(db)?;
+    for suffix in ["", "-wal", "-shm"] {
+        let mut path = db.as_os_str().to_owned();
+        path.push(suffix);
+        let path = PathBuf::from(path);
         match std::fs::metadata(&path) {
             Ok(meta) if meta.permissions().mode() & 0o077 != 0 => {
                 std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
@@ -54,33 +119,134 @@ fn restrict_db_files(data_dir: &Path) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
+/// Which database a URL names: `postgres://` / `postgresql://`, or `sqlite://PATH`.
+pub fn backend_of(url: &str) -> Option<Backend> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Some(Backend::Postgres)
+    } else if url.starts_with("sqlite://") {
+        Some(Backend::Sqlite)
+    } else {
+        None
+    }
+}
+
 impl Store {
+    /// The embedded store: `scute.db` in the data directory.
     pub async fn open(data_dir: &Path) -> Result<Self, sqlx::Error> {
+        Self::connect(None, data_dir).await
+    }
+
+    /// The store at `url` (`postgres://…` or `sqlite://PATH`), or the embedded one when `None`.
+    /// Runs the migrations this store has not had yet.
+    pub async fn connect(url: Option<&str>, data_dir: &Path) -> Result<Self, sqlx::Error> {
         install_default_drivers();
-        restrict_db_files(data_dir)?;
-        let url = format!("sqlite://{}?mode=rwc", data_dir.join("scute.db").display());
-        let pool = AnyPoolOptions::new()
-            .max_connections(4)
-            // WAL with synchronous=NORMAL: a commit survives a crash of the process (the WAL is
-            // written before the call returns); only an OS crash or power loss can lose the last
-            // commits, never corrupt the file. FULL would fsync on every spent nonce and session.
-            .after_connect(|conn, _| {
-                Box::pin(async move {
-                    sqlx::query("PRAGMA synchronous=NORMAL")
-                        .execute(conn)
-                        .await?;
-                    Ok(())
-                })
-            })
-            .connect(&url)
-            .await?;
-        sqlx::query("PRAGMA journal_mode=WAL")
-            .execute(&pool)
-            .await?;
-        for statement in SCHEMA {
-            sqlx::query(statement).execute(&pool).await?;
+        let backend = match url {
+            None => Backend::Sqlite,
+            Some(u) => backend_of(u).ok_or_else(|| {
+                sqlx::Error::Configuration(
+                    format!("database URL {u:?}: not postgres:// or sqlite://").into(),
+                )
+            })?,
+        };
+        let pool = match backend {
+            Backend::Sqlite => {
+                let path = match url {
+                    None => data_dir.join(DB_FILES[0]),
+                    Some(u) => PathBuf::from(
+                        u.trim_start_matches("sqlite://")
+                            .split('?')
+                            .next()
+                            .unwrap_or_default(),
+                    ),
+                };
+                restrict_db_files(&path)?;
+                let url = format!("sqlite://{}?mode=rwc", path.display());
+                let pool = AnyPoolOptions::new()
+                    .max_connections(4)
+                    // WAL with synchronous=NORMAL: a commit survives a crash of the process (the
+                    // WAL is written before the call returns); only an OS crash or power loss can
+                    // lose the last commits, never corrupt the file. FULL would fsync on every
+                    // spent nonce and session.
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            sqlx::query("PRAGMA synchronous=NORMAL")
+                                .execute(conn)
+                                .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await?;
+                sqlx::query("PRAGMA journal_mode=WAL")
+                    .execute(&pool)
+                    .await?;
+                pool
+            }
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    // A replica whose database is gone answers 503 within seconds rather than
+                    // holding requests; the pool reconnects by itself when it is back.
+                    .acquire_timeout(Duration::from_secs(3))
+                    .connect(url.unwrap_or_default())
+                    .await?
+            }
+        };
+        let store = Self { pool, backend };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    async fn migrate(&self) -> Result<(), sqlx::Error> {
+        let blob = match self.backend {
+            Backend::Sqlite => "BLOB",
+            Backend::Postgres => "BYTEA",
+        };
+        let mut tx = self.pool.begin().await?;
+        if self.backend == Backend::Postgres {
+            sqlx::query(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+                .execute(&mut *tx)
+                .await?;
         }
-        Ok(Self { pool })
+        sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied BIGINT NOT NULL)")
+            .execute(&mut *tx)
+            .await?;
+        let done: Vec<i64> = sqlx::query("SELECT version FROM schema_migrations")
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?;
+        for (version, statements) in MIGRATIONS {
+            if done.contains(&version) {
+                continue;
+            }
+            for statement in statements {
+                sqlx::query(&statement.replace("{blob}", blob))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query("INSERT INTO schema_migrations (version, applied) VALUES ($1, $2)")
+                .bind(version)
+                .bind(crate::now())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await
+    }
+
+    /// The migrations this store has had, in order.
+    pub async fn schema_versions(&self) -> Result<Vec<i64>, sqlx::Error> {
+        sqlx::query("SELECT version FROM schema_migrations ORDER BY version")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect()
     }
 
     pub async fn secret(&self, name: &str) -> Result<Option<Vec<u8>>, sqlx::Error> {
@@ -89,6 +255,95 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         row.map(|r| r.try_get::<Vec<u8>, _>(0)).transpose()
+    }
+
+    /// The sealed secret `name`, storing `sealed` first when there is none. Replicas starting
+    /// at once each offer theirs; one insert wins and every replica gets the winner back.
+    /// Returns whether `sealed` was the one stored.
+    pub async fn secret_or_insert(
+        &self,
+        name: &str,
+        sealed: &[u8],
+    ) -> Result<(Vec<u8>, bool), sqlx::Error> {
+        let done = sqlx::query(
+            "INSERT INTO secrets (name, sealed) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(name)
+        .bind(sealed.to_vec())
+        .execute(&self.pool)
+        .await?;
+        let stored = self.secret(name).await?.ok_or(sqlx::Error::RowNotFound)?;
+        Ok((stored, done.rows_affected() == 1))
+    }
+
+    /// Signing keys not retired before `cutoff` (all of them with `i64::MIN`).
+    pub(crate) async fn signing_keys(
+        &self,
+        cutoff: i64,
+    ) -> Result<Vec<SigningKeyRow>, sqlx::Error> {
+        let rows = sqlx::query("SELECT kid, sealed, created, retired FROM signing_keys WHERE retired IS NULL OR retired >= $1 ORDER BY created, kid")
+            .bind(cutoff)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SigningKeyRow {
+                    kid: r.try_get(0)?,
+                    sealed: r.try_get(1)?,
+                    created: r.try_get(2)?,
+                    retired: r.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) async fn add_first_signing_key(
+        &self,
+        kid: &str,
+        sealed: &[u8],
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO signing_keys (kid, sealed, created, retired) VALUES ($1, $2, $3, NULL) ON CONFLICT (kid) DO NOTHING")
+            .bind(kid)
+            .bind(sealed.to_vec())
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Retires every active key and adds `kid` as the active one, in one transaction.
+    pub(crate) async fn rotate_signing_key(
+        &self,
+        kid: &str,
+        sealed: &[u8],
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE signing_keys SET retired = $1 WHERE retired IS NULL")
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO signing_keys (kid, sealed, created, retired) VALUES ($1, $2, $3, NULL)",
+        )
+        .bind(kid)
+        .bind(sealed.to_vec())
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        bump_version(&mut tx, VERSION_SIGNING_KEYS).await?;
+        tx.commit().await
+    }
+
+    /// The change counters replicas poll: (name, version).
+    pub(crate) async fn versions(&self) -> Result<Vec<(String, i64)>, sqlx::Error> {
+        sqlx::query("SELECT name, version FROM store_versions ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
     }
 
     pub async fn put_secret(&self, name: &str, sealed: &[u8]) -> Result<(), sqlx::Error> {
@@ -116,20 +371,25 @@ impl Store {
     }
 
     pub async fn put_policy(&self, id: &str, rego: &str, now: i64) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query("INSERT INTO policies (id, rego, updated) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET rego = excluded.rego, updated = excluded.updated")
             .bind(id)
             .bind(rego)
             .bind(now)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(())
+        bump_version(&mut tx, VERSION_POLICIES).await?;
+        tx.commit().await
     }
 
     pub async fn delete_policy(&self, id: &str) -> Result<bool, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query("DELETE FROM policies WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        bump_version(&mut tx, VERSION_POLICIES).await?;
+        tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -156,20 +416,25 @@ impl Store {
         value_json: &str,
         now: i64,
     ) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query("INSERT INTO reference_values (name, value_json, updated) VALUES ($1, $2, $3) ON CONFLICT (name) DO UPDATE SET value_json = excluded.value_json, updated = excluded.updated")
             .bind(name)
             .bind(value_json)
             .bind(now)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(())
+        bump_version(&mut tx, VERSION_POLICIES).await?;
+        tx.commit().await
     }
 
     pub async fn delete_reference_value(&self, name: &str) -> Result<bool, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
         let done = sqlx::query("DELETE FROM reference_values WHERE name = $1")
             .bind(name)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        bump_version(&mut tx, VERSION_POLICIES).await?;
+        tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -343,12 +608,14 @@ impl Store {
     }
 
     pub async fn put_kbs_resource_policy(&self, rego: &str, now: i64) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query("INSERT INTO kbs_resource_policy (id, rego, updated) VALUES ('resource', $1, $2) ON CONFLICT (id) DO UPDATE SET rego = excluded.rego, updated = excluded.updated")
             .bind(rego)
             .bind(now)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(())
+        bump_version(&mut tx, VERSION_POLICIES).await?;
+        tx.commit().await
     }
 }
 
@@ -367,22 +634,10 @@ pub struct KbsSession {
 
 /// The collateral service's tables: PCK certificates of registered platforms and items that
 /// belong to no platform set (the QvE identity).
-const PCCS_SCHEMA: [&str; 2] = [
-    "CREATE TABLE IF NOT EXISTS pck_certs (qe_id TEXT NOT NULL, pce_id TEXT NOT NULL, tcbm TEXT NOT NULL, fmspc TEXT NOT NULL, ca TEXT NOT NULL, cert_pem TEXT NOT NULL, chain_pem TEXT NOT NULL, updated BIGINT NOT NULL, PRIMARY KEY (qe_id, pce_id, tcbm))",
-    "CREATE TABLE IF NOT EXISTS pccs_items (name TEXT PRIMARY KEY, body TEXT NOT NULL, chain_pem TEXT NOT NULL, updated BIGINT NOT NULL)",
-];
-
 /// A stored PCK certificate: (tcbm, fmspc, ca, cert PEM, issuer chain PEM).
 pub(crate) type PckCertRow = (String, String, String, String, String);
 
 impl Store {
-    pub async fn ensure_pccs_schema(&self) -> Result<(), sqlx::Error> {
-        for statement in PCCS_SCHEMA {
-            sqlx::query(statement).execute(&self.pool).await?;
-        }
-        Ok(())
-    }
-
     /// Every stored collateral set: (fmspc, ca, tee, files JSON, updated).
     pub async fn collateral_sets(
         &self,
@@ -484,20 +739,7 @@ impl Store {
     }
 }
 
-/// Hygon CSV collateral: each chip's HSK ‖ CEK (as Hygon's KDS serves them), keyed by chip
-/// serial, stored only once they chain to a trusted HRK.
-const CSV_SCHEMA: [&str; 1] = [
-    "CREATE TABLE IF NOT EXISTS csv_hsk_cek (chip_serial TEXT PRIMARY KEY, hsk_cek BLOB NOT NULL, updated BIGINT NOT NULL)",
-];
-
 impl Store {
-    pub async fn ensure_csv_schema(&self) -> Result<(), sqlx::Error> {
-        for statement in CSV_SCHEMA {
-            sqlx::query(statement).execute(&self.pool).await?;
-        }
-        Ok(())
-    }
-
     pub async fn csv_hsk_cek(&self, chip_serial: &str) -> Result<Option<Vec<u8>>, sqlx::Error> {
         let row = sqlx::query("SELECT hsk_cek FROM csv_hsk_cek WHERE chip_serial = $1")
             .bind(chip_serial)

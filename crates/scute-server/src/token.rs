@@ -15,67 +15,130 @@ use serde_json::{json, Value};
 pub const EAR_PROFILE: &str = "tag:ietf.org,2026:rats/ear#03";
 const KEY_NAME: &str = "token-signing-key";
 
-pub struct Signer {
+/// One ES256 key of the service.
+struct SigningKey {
     key: EncodingKey,
     kid: String,
     jwk: Value,
 }
 
-impl Signer {
-    pub async fn load_or_create(store: &Store, sealer: &Sealer) -> Result<Self, ServerError> {
-        let pkcs8 = match store.secret(KEY_NAME).await? {
-            Some(sealed) => sealer.open_sealed(KEY_NAME, &sealed)?,
-            None => {
-                let doc = EcdsaKeyPair::generate_pkcs8(
-                    &ECDSA_P256_SHA256_FIXED_SIGNING,
-                    &SystemRandom::new(),
-                )
-                .map_err(|e| ServerError::Secret {
-                    name: KEY_NAME.into(),
-                    reason: e.to_string(),
-                })?;
-                store
-                    .put_secret(KEY_NAME, &sealer.seal(KEY_NAME, doc.as_ref())?)
-                    .await?;
-                doc.as_ref().to_vec()
-            }
-        };
-        let pair =
-            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &pkcs8).map_err(|e| {
-                ServerError::Secret {
-                    name: KEY_NAME.into(),
-                    reason: e.to_string(),
-                }
-            })?;
+fn secret_err(reason: impl std::fmt::Display) -> ServerError {
+    ServerError::Secret {
+        name: KEY_NAME.into(),
+        reason: reason.to_string(),
+    }
+}
+
+impl SigningKey {
+    fn from_pkcs8(pkcs8: &[u8]) -> Result<Self, ServerError> {
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8)
+            .map_err(secret_err)?;
         let point = pair.public_key().as_ref();
-        let (x, y) =
-            point
-                .get(1..33)
-                .zip(point.get(33..65))
-                .ok_or_else(|| ServerError::Secret {
-                    name: KEY_NAME.into(),
-                    reason: "public key is not an uncompressed P-256 point".into(),
-                })?;
+        let (x, y) = point
+            .get(1..33)
+            .zip(point.get(33..65))
+            .ok_or_else(|| secret_err("public key is not an uncompressed P-256 point"))?;
         let kid = URL_SAFE_NO_PAD.encode(&digest(&SHA256, point).as_ref()[..12]);
         let jwk = json!({
             "kty": "EC", "crv": "P-256", "alg": "ES256", "use": "sig", "kid": kid,
             "x": URL_SAFE_NO_PAD.encode(x), "y": URL_SAFE_NO_PAD.encode(y),
         });
         Ok(Self {
-            key: EncodingKey::from_ec_der(&pkcs8),
+            key: EncodingKey::from_ec_der(pkcs8),
             kid,
             jwk,
         })
     }
 
+    fn generate() -> Result<(Self, Vec<u8>), ServerError> {
+        let doc =
+            EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, &SystemRandom::new())
+                .map_err(secret_err)?;
+        Ok((Self::from_pkcs8(doc.as_ref())?, doc.as_ref().to_vec()))
+    }
+}
+
+/// How long after its retirement a key stays published, beyond the token lifetime: replicas
+/// learn of a rotation within seconds and may sign with the old key until then.
+const RETIRED_MARGIN_SECS: i64 = 60;
+
+/// The active signing key, and every key whose tokens may still be unexpired (published in the
+/// JWKS). All in the store, sealed, so every replica signs with the same key and publishes the
+/// same set.
+pub struct Signer {
+    active: SigningKey,
+    published: Vec<Value>,
+}
+
+impl Signer {
+    pub async fn load_or_create(
+        store: &Store,
+        sealer: &Sealer,
+        token_lifetime_secs: u64,
+        now: i64,
+    ) -> Result<Self, ServerError> {
+        if store.signing_keys(i64::MIN).await?.is_empty() {
+            // A store from before rotation keeps its key; a new one gets a fresh key. Replicas
+            // starting at once may each add one: all are published, and every replica picks
+            // the same active one below.
+            let (kid, sealed) = match store.secret(KEY_NAME).await? {
+                Some(sealed) => {
+                    let key = SigningKey::from_pkcs8(&sealer.open_sealed(KEY_NAME, &sealed)?)?;
+                    (key.kid, sealed)
+                }
+                None => {
+                    let (key, pkcs8) = SigningKey::generate()?;
+                    (key.kid, sealer.seal(KEY_NAME, &pkcs8)?)
+                }
+            };
+            store.add_first_signing_key(&kid, &sealed, now).await?;
+        }
+        let cutoff = now - token_lifetime_secs as i64 - RETIRED_MARGIN_SECS;
+        let rows = store.signing_keys(cutoff).await?;
+        let mut published = Vec::new();
+        let mut active: Option<(i64, SigningKey)> = None;
+        for row in rows {
+            let key = SigningKey::from_pkcs8(&sealer.open_sealed(KEY_NAME, &row.sealed)?)?;
+            if key.kid != row.kid {
+                return Err(secret_err(format!(
+                    "stored key {} has kid {}",
+                    row.kid, key.kid
+                )));
+            }
+            published.push(key.jwk.clone());
+            if row.retired.is_none() {
+                // Newest first; equal instants broken by kid, so every replica agrees.
+                let newer = active.as_ref().is_none_or(|(created, current)| {
+                    (row.created, std::cmp::Reverse(&row.kid))
+                        > (*created, std::cmp::Reverse(&current.kid))
+                });
+                if newer {
+                    active = Some((row.created, key));
+                }
+            }
+        }
+        let (_, active) = active.ok_or_else(|| secret_err("no active signing key in the store"))?;
+        Ok(Self { active, published })
+    }
+
+    /// A new active key; the old ones are retired now and stay published until their tokens
+    /// have expired. Returns the new key's kid.
+    pub async fn rotate(store: &Store, sealer: &Sealer, now: i64) -> Result<String, ServerError> {
+        let (key, pkcs8) = SigningKey::generate()?;
+        store
+            .rotate_signing_key(&key.kid, &sealer.seal(KEY_NAME, &pkcs8)?, now)
+            .await?;
+        Ok(key.kid)
+    }
+
     pub fn jwks(&self) -> Value {
-        json!({ "keys": [self.jwk] })
+        json!({ "keys": self.published })
     }
 
     pub fn sign(&self, claims: &Value) -> Result<String, jsonwebtoken::errors::Error> {
         let mut header = Header::new(Algorithm::ES256);
-        header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.key)
+        header.kid = Some(self.active.kid.clone());
+        jsonwebtoken::encode(&header, claims, &self.active.key)
     }
 }
 

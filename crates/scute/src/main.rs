@@ -70,6 +70,9 @@ enum Command {
     /// The service's configuration file.
     #[command(subcommand)]
     Config(ops_cmd::ConfigCommand),
+    /// Administer a running service.
+    #[command(subcommand)]
+    Admin(ops_cmd::AdminCommand),
     /// Write the man pages.
     Man(ops_cmd::ManArgs),
     /// Print a shell completion script.
@@ -100,6 +103,7 @@ fn main() -> ExitCode {
         Command::Eventlog(command) => eventlog_cmd::run(command),
         Command::Secret(command) => secret_cmd::run(command),
         Command::Config(command) => ops_cmd::config(command),
+        Command::Admin(command) => ops_cmd::admin(command),
         Command::Man(args) => ops_cmd::man(args, Cli::command()),
         Command::Completions(args) => ops_cmd::completions(args, Cli::command()),
     };

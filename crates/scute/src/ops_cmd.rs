@@ -1,5 +1,5 @@
-//! An operator's commands: `scute config check`, `scute man`, `scute completions`, and what
-//! `scute --version` says.
+//! An operator's commands: `scute config check`, `scute admin rotate-key`, `scute man`,
+//! `scute completions`, and what `scute --version` says.
 
 use crate::EXIT_REJECTED;
 use anyhow::Context;
@@ -14,7 +14,7 @@ pub const LONG_VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (git ",
     env!("SCUTE_GIT_REVISION"),
-    ")\nstore: sqlite\ntee: sgx, tdx, sample (off unless allow_sample_tee)\n",
+    ")\nstore: sqlite, postgres\ntee: sgx, tdx, sample (off unless allow_sample_tee)\n",
     "protocols: Scute API v1, Confidential Containers KBS 0.4.0, PCCS v4, RA-TLS"
 );
 
@@ -75,4 +75,53 @@ pub struct CompletionsArgs {
 pub fn completions(args: CompletionsArgs, mut command: clap::Command) -> anyhow::Result<u8> {
     clap_complete::generate(args.shell, &mut command, "scute", &mut std::io::stdout());
     Ok(0)
+}
+
+#[derive(Subcommand)]
+pub enum AdminCommand {
+    /// Make a new token signing key: every replica signs with it within a second or so, and
+    /// the old keys stay in the JWKS until the tokens they signed have expired.
+    RotateKey(RotateKeyArgs),
+}
+
+#[derive(Args)]
+pub struct RotateKeyArgs {
+    /// The service (any replica).
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// The admin token's file (as `scute serve` wrote it).
+    #[arg(long, default_value = "scute-data/admin-token")]
+    admin_token_file: PathBuf,
+}
+
+pub fn admin(command: AdminCommand) -> anyhow::Result<u8> {
+    let AdminCommand::RotateKey(args) = command;
+    let token = std::fs::read_to_string(&args.admin_token_file)
+        .with_context(|| format!("reading {}", args.admin_token_file.display()))?;
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async {
+        let url = format!(
+            "{}/v1/admin/signing-keys/rotate",
+            args.server.trim_end_matches('/')
+        );
+        let response = reqwest::Client::new()
+            .post(&url)
+            .bearer_auth(token.trim())
+            .send()
+            .await
+            .with_context(|| format!("contacting {url}"))?;
+        let status = response.status();
+        let body: serde_json::Value = response.json().await.unwrap_or_default();
+        if status.is_success() {
+            outln!("new signing key {}", body["kid"].as_str().unwrap_or("?"));
+            Ok(0)
+        } else {
+            eprintln!(
+                "scute: {status}: {}",
+                body["detail"].as_str().unwrap_or("refused")
+            );
+            Ok(EXIT_REJECTED)
+        }
+    })
 }

@@ -48,6 +48,14 @@ pub struct ServeArgs {
     /// Connections served at once; more are answered 503 [default: 4096].
     #[arg(long)]
     max_connections: Option<usize>,
+    /// The store: postgres://... shared by replicas, or sqlite://PATH [default: scute.db in
+    /// the data directory] (config `database_url`).
+    #[arg(long)]
+    database: Option<String>,
+    /// The key sealing secrets at rest; every replica of one database needs the same file
+    /// [default: master.key in the data directory] (config `master_key_file`).
+    #[arg(long)]
+    master_key_file: Option<PathBuf>,
 }
 
 pub fn serve(args: ServeArgs) -> anyhow::Result<u8> {
@@ -93,6 +101,12 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     }
     if let Some(n) = args.max_connections {
         config.max_connections = n;
+    }
+    if let Some(url) = args.database {
+        config.database_url = Some(url);
+    }
+    if let Some(file) = args.master_key_file {
+        config.master_key_file = Some(file);
     }
     let data_dir = config.data_dir.clone();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
@@ -168,6 +182,9 @@ pub struct ImportCsvArgs {
     hsk_cek: PathBuf,
     #[arg(long, default_value = "scute-data")]
     data_dir: PathBuf,
+    /// The store of a replicated service (postgres://...) instead of the data directory's.
+    #[arg(long)]
+    database: Option<String>,
     /// Also trust this HRK certificate (Hygon CA format), e.g. a simulator's.
     #[arg(long = "trust-hrk")]
     trust_hrks: Vec<PathBuf>,
@@ -177,11 +194,14 @@ fn import_csv(args: ImportCsvArgs) -> anyhow::Result<u8> {
     let bytes = std::fs::read(&args.hsk_cek)
         .with_context(|| format!("reading {}", args.hsk_cek.display()))?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    match runtime.block_on(scute_server::import_csv_hsk_cek(
-        &args.data_dir,
-        &args.trust_hrks,
-        &args.chip,
-        &bytes,
+    let config = Config {
+        data_dir: args.data_dir.clone(),
+        database_url: args.database.clone(),
+        csv_trust_roots: args.trust_hrks.clone(),
+        ..Config::default()
+    };
+    match runtime.block_on(scute_server::import_csv_hsk_cek_with(
+        &config, &args.chip, &bytes,
     )) {
         Ok(()) => {
             outln!(
@@ -306,6 +326,9 @@ pub struct ImportArgs {
     dir: PathBuf,
     #[arg(long, default_value = "scute-data")]
     data_dir: PathBuf,
+    /// The store of a replicated service (postgres://...) instead of the data directory's.
+    #[arg(long)]
+    database: Option<String>,
     /// Also trust this root CA certificate, e.g. a simulator's root_ca.pem.
     #[arg(long = "trust-root")]
     trust_roots: Vec<PathBuf>,
@@ -341,16 +364,19 @@ pub fn collateral(command: CollateralCommand) -> anyhow::Result<u8> {
     };
     let files = read_collateral_files(&args.dir)?;
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    match runtime.block_on(scute_server::import_collateral(
-        &args.data_dir,
-        &args.trust_roots,
-        &files,
-    )) {
+    let config = Config {
+        data_dir: args.data_dir.clone(),
+        database_url: args.database.clone(),
+        trust_roots: args.trust_roots.clone(),
+        ..Config::default()
+    };
+    match runtime.block_on(scute_server::import_collateral_with(&config, &files)) {
         Ok((fmspc, ca, tee)) => {
-            outln!(
-                "imported {tee} collateral for FMSPC {fmspc} ({ca} CA) into {}",
-                args.data_dir.display()
-            );
+            let into = match &args.database {
+                Some(url) => url.split('@').next_back().unwrap_or(url).to_string(),
+                None => args.data_dir.display().to_string(),
+            };
+            outln!("imported {tee} collateral for FMSPC {fmspc} ({ca} CA) into {into}");
             Ok(0)
         }
         Err(e) => {

@@ -1,0 +1,138 @@
+//! The store's contract, the same assertions on both backends: the embedded SQLite file and
+//! a real PostgreSQL cluster of the test's own. Migrations are recorded once; a first secret
+//! is decided by one insert; a nonce and a KBS session nonce are spent exactly once even when
+//! raced; writes read back.
+
+#[path = "support/postgres.rs"]
+mod postgres;
+
+use scute_server::{Backend, KbsSession, Store};
+
+async fn contract(
+    store: Store,
+    reopen: impl std::future::Future<Output = Result<Store, sqlx::Error>>,
+) {
+    assert_eq!(store.schema_versions().await.unwrap(), vec![1, 2, 3]);
+    // Opening again runs nothing twice.
+    let again = reopen.await.unwrap();
+    assert_eq!(again.schema_versions().await.unwrap(), vec![1, 2, 3]);
+
+    let (first, ours) = store.secret_or_insert("k", b"first").await.unwrap();
+    assert!(ours);
+    assert_eq!(first, b"first");
+    let (kept, ours) = again.secret_or_insert("k", b"second").await.unwrap();
+    assert!(!ours, "a second offer must not replace the first secret");
+    assert_eq!(kept, b"first");
+
+    // Twenty spends of one nonce at once, over two connections' pools: one wins.
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let s = if i % 2 == 0 {
+            store.clone()
+        } else {
+            again.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            s.spend_nonce(b"tag-1", i64::MAX).await.unwrap()
+        }));
+    }
+    let mut won = 0;
+    for t in tasks {
+        won += usize::from(t.await.unwrap());
+    }
+    assert_eq!(won, 1, "a nonce was spent {won} times");
+    assert_eq!(store.spent_nonce_count().await.unwrap(), 1);
+    assert_eq!(store.purge_spent_nonces(i64::MAX).await.unwrap(), 0);
+
+    let session = KbsSession {
+        id_sha256: "s".repeat(64),
+        tee: "tdx".into(),
+        nonce: "n".into(),
+        hash_alg: "sha384".into(),
+        nonce_spent: false,
+        expires: i64::MAX,
+        token: None,
+    };
+    store.put_kbs_session(&session).await.unwrap();
+    let (a, b) = tokio::join!(
+        store.spend_kbs_nonce(&session.id_sha256, 0),
+        again.spend_kbs_nonce(&session.id_sha256, 0)
+    );
+    assert!(
+        a.unwrap() ^ b.unwrap(),
+        "a KBS nonce must be spent exactly once"
+    );
+    store
+        .attest_kbs_session(&session.id_sha256, "token", 99)
+        .await
+        .unwrap();
+    let read = again
+        .kbs_session(&session.id_sha256)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.token.as_deref(), Some("token"));
+    assert!(read.nonce_spent);
+
+    store.put_policy("p", "package scute", 1).await.unwrap();
+    assert_eq!(
+        again.policy("p").await.unwrap().as_deref(),
+        Some("package scute")
+    );
+    assert!(again.delete_policy("p").await.unwrap());
+    assert!(store.policy("p").await.unwrap().is_none());
+    store
+        .put_reference_value("mr_td", "[\"aa\"]", 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        again.reference_values().await.unwrap(),
+        vec![("mr_td".to_string(), "[\"aa\"]".to_string())]
+    );
+    store
+        .put_kbs_resource("a/b/c", &[0, 255, 1], 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        again.kbs_resource("a/b/c").await.unwrap().unwrap(),
+        vec![0, 255, 1]
+    );
+}
+
+#[tokio::test]
+async fn the_contract_holds_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    assert_eq!(store.backend(), Backend::Sqlite);
+    contract(store, Store::open(dir.path())).await;
+}
+
+#[tokio::test]
+async fn the_contract_holds_on_postgres() {
+    let cluster = postgres::Cluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(Some(&cluster.url), dir.path())
+        .await
+        .unwrap();
+    assert_eq!(store.backend(), Backend::Postgres);
+    contract(store, Store::connect(Some(&cluster.url), dir.path())).await;
+    // Nothing of the store went to the data directory.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[tokio::test]
+async fn replicas_migrating_at_once_migrate_once() {
+    let cluster = postgres::Cluster::start();
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let url = cluster.url.clone();
+        tasks.push(tokio::spawn(async move {
+            let dir = tempfile::tempdir().unwrap();
+            Store::connect(Some(&url), dir.path()).await
+        }));
+    }
+    for t in tasks {
+        let store = t.await.unwrap().unwrap();
+        assert_eq!(store.schema_versions().await.unwrap(), vec![1, 2, 3]);
+    }
+}
