@@ -101,7 +101,18 @@ impl EventLog {
     }
 
     pub fn replay(&self) -> Result<Replay, EventLogError> {
-        let flavor = self.flavor()?;
+        self.replay_as(self.flavor()?)
+    }
+
+    /// Replays with the given flavor's algorithm (a CSV verifier asks for SM3 even when the
+    /// log also lists SHA-384).
+    pub fn replay_as(&self, flavor: Flavor) -> Result<Replay, EventLogError> {
+        if self.spec.digest_size(flavor.alg()).is_none() {
+            return Err(EventLogError::NoReplayAlgorithm(match flavor {
+                Flavor::Tdx => "SHA-384",
+                Flavor::Csv => "SM3",
+            }));
+        }
         let mut registers: Vec<Register> = (1..=4)
             .map(|index| Register {
                 name: flavor.register_name(index).unwrap_or_default(),

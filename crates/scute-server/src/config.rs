@@ -21,6 +21,13 @@ pub struct Config {
     /// that carries none and whose VCEK is not stored; what it sends is stored only after the
     /// report verifies with it.
     pub snp_kds_url: Option<String>,
+    /// HRK certificates (Hygon CA format) trusted besides Hygon's built-in root key, e.g. a
+    /// simulator's.
+    pub csv_trust_roots: Vec<PathBuf>,
+    /// A Hygon KDS-compatible server (`https://cert.hygon.cn/hsk_cek`) asked
+    /// `?snumber=<chip serial>` for a chip's HSK ‖ CEK this service does not hold; what it sends
+    /// is verified before it is stored.
+    pub csv_kds_url: Option<String>,
     /// How long a challenge nonce may be used.
     pub nonce_lifetime_secs: u64,
     /// How long an issued token is valid.
@@ -86,6 +93,8 @@ impl Default for Config {
             trust_roots: Vec::new(),
             snp_trust_roots: Vec::new(),
             snp_kds_url: None,
+            csv_trust_roots: Vec::new(),
+            csv_kds_url: None,
             nonce_lifetime_secs: 300,
             token_lifetime_secs: 600,
             max_body_bytes: 1024 * 1024,
@@ -156,6 +165,7 @@ impl Config {
         let lists = [
             ("trust_roots", &self.trust_roots),
             ("snp_trust_roots", &self.snp_trust_roots),
+            ("csv_trust_roots", &self.csv_trust_roots),
             ("kbs_trusted_jwks", &self.kbs_trusted_jwks),
         ];
         let named = files
@@ -187,6 +197,11 @@ impl Config {
                 if !(url.starts_with("https://") || url.starts_with("http://")) {
                     return bad(key, format!("{url:?} is not an http(s) URL"));
                 }
+            }
+        }
+        if let Some(url) = &self.csv_kds_url {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                return bad("csv_kds_url", format!("{url:?} is not an http(s) URL"));
             }
         }
         if self.mandatory_policies.is_empty() {

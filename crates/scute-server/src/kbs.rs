@@ -132,7 +132,10 @@ async fn auth(State(state): Shared, Body(bytes): Body) -> Result<Response, ApiEr
         None => {
             return Err(unauthorized(
                 "tee_not_supported",
-                format!("TEE {:?} is not supported (tdx, sgx, snp)", request.tee),
+                format!(
+                    "TEE {:?} is not supported (tdx, sgx, snp, csv)",
+                    request.tee
+                ),
             ))
         }
     };
@@ -190,7 +193,8 @@ fn evidence_field(evidence: &Value, field: &str) -> Result<Option<Vec<u8>>, ApiE
 }
 
 /// The TEE's evidence as the CoCo attesters send it: TDX `{"quote", "cc_eventlog"}`, SGX
-/// `{"quote"}`, SNP `{"attestation_report", "cert_chain"}` (`crate::snp`), sample `{"svn", "report_data"}` (base64 standard).
+/// `{"quote"}`, SNP `{"attestation_report", "cert_chain"}` (`crate::snp`), sample `{"svn",
+/// "report_data"}` (base64 standard), CSV the attester's evidence object itself (`pipeline_csv`).
 fn primary_evidence(tee: Tee, evidence: &Value) -> Result<Evidence, ApiError> {
     let required = |field: &str| {
         evidence_field(evidence, field)?.ok_or_else(|| {
@@ -217,6 +221,20 @@ fn primary_evidence(tee: Tee, evidence: &Value) -> Result<Evidence, ApiError> {
         Tee::Snp => Evidence::Snp(crate::snp::coco_evidence(evidence)?),
         Tee::Sample => Evidence::Sample {
             report_data: required("report_data")?,
+        },
+        Tee::Csv => Evidence::Csv {
+            evidence: match evidence {
+                // Older clients send the evidence JSON as a string.
+                Value::String(text) => text.clone().into_bytes(),
+                Value::Object(_) => evidence.to_string().into_bytes(),
+                _ => {
+                    return Err(ApiError::bad_request(
+                        "bad_field",
+                        "tee-evidence.primary_evidence must be the CSV evidence object",
+                    ))
+                }
+            },
+            cc_eventlog: None,
         },
     })
 }

@@ -16,6 +16,7 @@ mod nonce;
 mod openapi;
 mod pccs;
 mod pipeline;
+mod pipeline_csv;
 mod secrets;
 mod serve;
 mod snp;
@@ -59,6 +60,7 @@ pub(crate) struct AppState {
     snp_roots: scute_snp::TrustRoots,
     /// Where VCEKs missing from evidence and store are fetched (`snp_kds_url`).
     snp_kds: Option<snp::Kds>,
+    csv_roots: scute_csv::TrustRoots,
     admin_token_sha256: Vec<u8>,
     metrics: metrics::Metrics,
     pccs: pccs::Pccs,
@@ -340,6 +342,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         .as_deref()
         .map(snp::Kds::new)
         .transpose()?;
+    let csv_roots = pipeline_csv::trust_roots(&config)?;
     let upstream = pccs_client(&config)?;
     let tls = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
@@ -381,6 +384,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         anchors,
         snp_roots,
         snp_kds,
+        csv_roots,
         admin_token_sha256,
         metrics: metrics::Metrics::default(),
         pccs: pccs::Pccs::new(upstream),
@@ -520,6 +524,40 @@ pub async fn import_collateral_with(
         .map_err(|e| e.to_string())?;
     let anchors = trust_anchors(config).map_err(|e| e.to_string())?;
     collateral::import(&store, &anchors, files, now())
+        .await
+        .map_err(|e| format!("{}: {}", e.kind, e.detail))
+}
+
+/// Imports a chip's HSK ‖ CEK (Hygon KDS format) into the store of `data_dir`, keyed by its
+/// chip serial, once they chain to Hygon's HRK or one of `csv_trust_roots`.
+pub async fn import_csv_hsk_cek(
+    data_dir: &Path,
+    csv_trust_roots: &[std::path::PathBuf],
+    chip_serial: &str,
+    hsk_cek: &[u8],
+) -> Result<(), String> {
+    let config = Config {
+        data_dir: data_dir.to_path_buf(),
+        csv_trust_roots: csv_trust_roots.to_vec(),
+        ..Config::default()
+    };
+    import_csv_hsk_cek_with(&config, chip_serial, hsk_cek).await
+}
+
+/// Imports a chip's HSK ‖ CEK into the store `config` names, under its CSV trust roots.
+pub async fn import_csv_hsk_cek_with(
+    config: &Config,
+    chip_serial: &str,
+    hsk_cek: &[u8],
+) -> Result<(), String> {
+    if config.database_url.is_none() {
+        create_data_dir(&config.data_dir).map_err(|e| e.to_string())?;
+    }
+    let store = Store::connect(config.database_url.as_deref(), &config.data_dir)
+        .await
+        .map_err(|e| e.to_string())?;
+    let roots = pipeline_csv::trust_roots(config).map_err(|e| e.to_string())?;
+    pipeline_csv::import(&store, &roots, chip_serial, hsk_cek, now())
         .await
         .map_err(|e| format!("{}: {}", e.kind, e.detail))
 }

@@ -35,9 +35,10 @@ pub fn document() -> Value {
                 "Challenge": {"type": "object", "required": ["nonce", "expires_at"], "properties": {
                     "nonce": {"type": "string", "contentEncoding": "base64"}, "expires_at": {"type": "string", "format": "date-time"}}},
                 "AttestRequest": {"type": "object", "required": ["tee", "evidence", "runtime_data"], "properties": {
-                    "tee": {"enum": ["sgx", "tdx", "snp"]},
+                    "tee": {"enum": ["sgx", "tdx", "snp", "csv"]},
                     "evidence": {"type": "object", "required": ["quote"], "properties": {
-                        "quote": {"type": "string", "contentEncoding": "base64", "description": "the quote, or for snp the raw attestation report"},
+                        "quote": {"type": "string", "contentEncoding": "base64", "description":
+                            "the DCAP quote; for snp the raw attestation report; for csv a raw report or the CoCo CSV attester's evidence JSON"},
                         "cc_eventlog": {"type": "string", "contentEncoding": "base64"},
                         "vcek": {"type": "string", "contentEncoding": "base64", "description": "snp: the VCEK or VLEK, DER or PEM"},
                         "cert_chain": {"type": "string", "contentEncoding": "base64", "description": "snp: AMD KDS cert_chain (ASK or ASVK, then ARK), PEM"}}},

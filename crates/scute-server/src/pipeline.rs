@@ -19,6 +19,8 @@ pub enum Tee {
     Tdx,
     /// AMD SEV-SNP.
     Snp,
+    /// Hygon CSV (`pipeline_csv`).
+    Csv,
     /// Confidential Containers' `sample` TEE: nothing to verify; refused unless configured.
     Sample,
 }
@@ -29,6 +31,7 @@ impl Tee {
             "sgx" => Some(Self::Sgx),
             "tdx" => Some(Self::Tdx),
             "snp" => Some(Self::Snp),
+            "csv" => Some(Self::Csv),
             "sample" => Some(Self::Sample),
             _ => None,
         }
@@ -39,6 +42,7 @@ impl Tee {
             Self::Sgx => "sgx",
             Self::Tdx => "tdx",
             Self::Snp => "snp",
+            Self::Csv => "csv",
             Self::Sample => "sample",
         }
     }
@@ -54,6 +58,11 @@ pub enum Evidence {
     },
     /// An SEV-SNP report and what endorses it.
     Snp(crate::snp::SnpEvidence),
+    /// A Hygon CSV report: raw, or the CoCo attester's evidence JSON (text); and an event log.
+    Csv {
+        evidence: Vec<u8>,
+        cc_eventlog: Option<Vec<u8>>,
+    },
     /// The `sample` TEE's claim of its report data (nothing vouches for it).
     Sample { report_data: Vec<u8> },
 }
@@ -115,16 +124,16 @@ pub(crate) fn log_decision(
     crate::log::event("attestation", &fields);
 }
 
-fn rejected(kind: &'static str, detail: impl Into<String>) -> ApiError {
+pub(crate) fn rejected(kind: &'static str, detail: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, kind, detail)
 }
 
 /// Verified evidence in the one shape the rest of the pipeline consumes.
-struct Verified {
-    claims: Value,
-    tcb_status: String,
+pub(crate) struct Verified {
+    pub(crate) claims: Value,
+    pub(crate) tcb_status: String,
     /// The instant after which the verdict is no longer vouched for (collateral expiry).
-    expires: i64,
+    pub(crate) expires: i64,
 }
 
 pub async fn appraise(
@@ -221,6 +230,12 @@ async fn verify_evidence(
             cc_eventlog,
         } => verify_dcap(state, request, *tee, quote, cc_eventlog.as_deref(), now).await,
         Evidence::Snp(evidence) => verify_snp(state, request, evidence, now).await,
+        Evidence::Csv {
+            evidence,
+            cc_eventlog,
+        } => {
+            crate::pipeline_csv::verify(state, request, evidence, cc_eventlog.as_deref(), now).await
+        }
         Evidence::Sample { report_data } => {
             if !state.config.allow_sample_tee {
                 return Err(rejected(

@@ -22,7 +22,7 @@ pub enum Backend {
 /// One step of the schema, applied once, in order, recorded in `schema_migrations`. `{blob}`
 /// is each backend's byte-string type. Version 1 is the schema from before migrations were
 /// versioned (its statements are idempotent, so older stores take it as they are).
-const MIGRATIONS: [(i64, &[&str]); 2] = [
+const MIGRATIONS: [(i64, &[&str]); 3] = [
     (
         1,
         &[
@@ -52,6 +52,14 @@ const MIGRATIONS: [(i64, &[&str]); 2] = [
             // A counter per kind of shared setting, bumped in the same transaction as each change,
             // so every replica sees a change by polling one row.
             "CREATE TABLE store_versions (name TEXT PRIMARY KEY, version BIGINT NOT NULL)",
+        ],
+    ),
+    (
+        3,
+        &[
+            // Hygon CSV: each chip's HSK ‖ CEK (as Hygon's KDS serves them), keyed by chip
+            // serial, stored only once they chain to a trusted HRK.
+            "CREATE TABLE csv_hsk_cek (chip_serial TEXT PRIMARY KEY, hsk_cek {blob} NOT NULL, updated BIGINT NOT NULL)",
         ],
     ),
 ];
@@ -724,6 +732,31 @@ impl Store {
             .bind(name)
             .bind(body)
             .bind(chain_pem)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    pub async fn csv_hsk_cek(&self, chip_serial: &str) -> Result<Option<Vec<u8>>, sqlx::Error> {
+        let row = sqlx::query("SELECT hsk_cek FROM csv_hsk_cek WHERE chip_serial = $1")
+            .bind(chip_serial)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| r.try_get(0)).transpose()
+    }
+
+    pub async fn put_csv_hsk_cek(
+        &self,
+        chip_serial: &str,
+        hsk_cek: &[u8],
+        now: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("INSERT INTO csv_hsk_cek (chip_serial, hsk_cek, updated) VALUES ($1, $2, $3) ON CONFLICT (chip_serial) DO UPDATE SET hsk_cek = excluded.hsk_cek, updated = excluded.updated")
+            .bind(chip_serial)
+            .bind(hsk_cek)
             .bind(now)
             .execute(&self.pool)
             .await?;

@@ -8,6 +8,7 @@ pub mod amd;
 mod case;
 mod collateral;
 mod error;
+mod hygon;
 mod keys;
 mod pki;
 mod quote;
@@ -15,6 +16,7 @@ mod sim;
 
 pub use case::{case, CaseSpec, Expected, SimCase, Tamper};
 pub use error::SimError;
+pub use hygon::{CsvReportSpec, HygonSim, GMT_DEFAULT_ID};
 pub use pki::{is_simulator_root, Platform};
 pub use quote::Workload;
 pub use sim::{CollateralOptions, Simulator, TCB_STATUSES};

@@ -20,7 +20,9 @@ mod ratls_cmd;
 mod secret_cmd;
 mod serve_cmd;
 mod sim_cmd;
+mod sim_csv;
 mod verify_cmd;
+mod verify_csv;
 mod verify_snp;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -50,8 +52,8 @@ enum Command {
     /// Collateral for the service's store.
     #[command(subcommand)]
     Collateral(serve_cmd::CollateralCommand),
-    /// Verify an SGX or TDX DCAP quote against Intel collateral, or (--tee snp) an AMD SEV-SNP
-    /// report against its VCEK/VLEK chain.
+    /// Verify an SGX or TDX DCAP quote against Intel collateral, an AMD SEV-SNP report
+    /// against its VCEK/VLEK chain (--tee snp), or a Hygon CSV report (--tee csv).
     Verify(verify_cmd::VerifyArgs),
     /// Collect a quote for report data inside a TEE (or from the simulator).
     Quote(quote_cmd::QuoteArgs),

@@ -14,7 +14,7 @@ pub const LONG_VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (git ",
     env!("SCUTE_GIT_REVISION"),
-    ")\nstore: sqlite, postgres\ntee: sgx, tdx, snp, sample (off unless allow_sample_tee)\n",
+    ")\nstore: sqlite, postgres\ntee: sgx, tdx, snp, csv, sample (off unless allow_sample_tee)\n",
     "protocols: Scute API v1, Confidential Containers KBS 0.4.0, PCCS v4, RA-TLS"
 );
 

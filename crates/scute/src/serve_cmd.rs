@@ -180,6 +180,54 @@ pub enum CollateralCommand {
     /// Fetch the collateral a quote needs from a PCCS-compatible server, verify it, and write
     /// it as a collateral directory.
     Fetch(FetchArgs),
+    /// Verify a Hygon chip's HSK and CEK (hsk_cek.cert, as Hygon's KDS serves it) and store
+    /// them for `scute serve` under the chip's serial.
+    ImportCsv(ImportCsvArgs),
+}
+
+#[derive(Args)]
+pub struct ImportCsvArgs {
+    /// The chip serial (the report's signer block names it; the KDS is asked by it).
+    #[arg(long)]
+    chip: String,
+    /// HSK ‖ CEK (832 + 2084 bytes).
+    hsk_cek: PathBuf,
+    #[arg(long, default_value = "scute-data")]
+    data_dir: PathBuf,
+    /// The store of a replicated service (postgres://...) instead of the data directory's.
+    #[arg(long)]
+    database: Option<String>,
+    /// Also trust this HRK certificate (Hygon CA format), e.g. a simulator's.
+    #[arg(long = "trust-hrk")]
+    trust_hrks: Vec<PathBuf>,
+}
+
+fn import_csv(args: ImportCsvArgs) -> anyhow::Result<u8> {
+    let bytes = std::fs::read(&args.hsk_cek)
+        .with_context(|| format!("reading {}", args.hsk_cek.display()))?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let config = Config {
+        data_dir: args.data_dir.clone(),
+        database_url: args.database.clone(),
+        csv_trust_roots: args.trust_hrks.clone(),
+        ..Config::default()
+    };
+    match runtime.block_on(scute_server::import_csv_hsk_cek_with(
+        &config, &args.chip, &bytes,
+    )) {
+        Ok(()) => {
+            outln!(
+                "imported HSK/CEK of CSV chip {} into {}",
+                args.chip,
+                args.data_dir.display()
+            );
+            Ok(0)
+        }
+        Err(e) => {
+            eprintln!("scute: {e}");
+            Ok(crate::EXIT_REJECTED)
+        }
+    }
 }
 
 #[derive(Args)]
@@ -327,6 +375,7 @@ pub fn collateral(command: CollateralCommand) -> anyhow::Result<u8> {
     let args = match command {
         CollateralCommand::Import(args) => args,
         CollateralCommand::Fetch(args) => return fetch(args),
+        CollateralCommand::ImportCsv(args) => return import_csv(args),
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let config = Config {

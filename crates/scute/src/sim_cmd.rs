@@ -14,6 +14,8 @@ use time::OffsetDateTime;
 pub enum SimCommand {
     /// Write a simulated quote with its collateral, root CA and expected verdict.
     Case(CaseArgs),
+    /// Write a simulated Hygon CSV report, its evidence JSON, HSK/CEK and root.
+    Csv(crate::sim_csv::CsvArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -69,7 +71,10 @@ pub struct CaseArgs {
 }
 
 pub fn run(command: SimCommand) -> anyhow::Result<u8> {
-    let SimCommand::Case(args) = command;
+    let args = match command {
+        SimCommand::Case(args) => args,
+        SimCommand::Csv(args) => return crate::sim_csv::run(args),
+    };
     let tee = Tee::from(args.tee);
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let mut spec = CaseSpec::new(tee, now);

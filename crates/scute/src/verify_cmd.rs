@@ -21,23 +21,27 @@ pub enum VerifyTee {
     Dcap,
     /// An AMD SEV-SNP attestation report (1184 bytes).
     Snp,
+    /// A Hygon CSV report (raw, or Trustee's evidence JSON).
+    Csv,
 }
 
 #[derive(Args)]
 pub struct VerifyArgs {
     /// The evidence kind.
     #[arg(long, value_enum, default_value = "dcap")]
-    tee: VerifyTee,
-    /// The raw quote (SGX v3, TDX v4 or v5), or with --tee snp the raw SEV-SNP report.
+    pub(crate) tee: VerifyTee,
+    /// The raw quote (SGX v3, TDX v4 or v5), with --tee snp the raw SEV-SNP report, with
+    /// --tee csv the CSV report.
     #[arg(long)]
-    quote: PathBuf,
+    pub(crate) quote: PathBuf,
     /// With --tee snp: also trust this ARK (PEM or DER) besides AMD's pinned roots.
     #[arg(long)]
     ark: Option<PathBuf>,
     /// Directory with tcb_info.json, qe_identity.json, the issuer chains, pck_crl and
     /// root_ca_crl (DER or PEM), and optionally pck_chain.pem.
+    /// With --tee csv: hsk.cert and cek.cert (or hsk_cek.cert), optionally hrk.cert.
     #[arg(long, conflicts_with = "pccs")]
-    collateral: Option<PathBuf>,
+    pub(crate) collateral: Option<PathBuf>,
     /// Fetch the collateral from this PCCS-compatible server instead [default without
     /// --collateral: pccs_url of /etc/sgx_default_qcnl.conf].
     #[arg(long)]
@@ -48,12 +52,16 @@ pub struct VerifyArgs {
     /// Verify as of this instant (RFC 3339) instead of now.
     #[arg(long, value_parser = parse_instant)]
     at: Option<UnixTime>,
-    /// Trust this root CA certificate (PEM or DER) instead of the Intel SGX Root CA.
+    /// Trust this root CA certificate (PEM or DER) instead of the Intel SGX Root CA (with
+    /// --tee csv: this HRK certificate instead of Hygon's).
     #[arg(long)]
-    root_ca: Option<PathBuf>,
-    /// Accept debug enclaves and debug TDs.
+    pub(crate) root_ca: Option<PathBuf>,
+    /// With --tee csv: the 64 bytes (hex) report_data must be; required for Trustee's form.
     #[arg(long)]
-    allow_debug: bool,
+    pub(crate) report_data: Option<String>,
+    /// Accept debug enclaves, debug TDs and debug CSV guests.
+    #[arg(long)]
+    pub(crate) allow_debug: bool,
     /// Accept TDs bound to service TDs.
     #[arg(long)]
     allow_service_td: bool,
@@ -62,7 +70,7 @@ pub struct VerifyArgs {
     dangerous_allow_sept_ve: bool,
     /// Print one JSON object instead of text.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 fn parse_instant(text: &str) -> Result<UnixTime, String> {
@@ -112,6 +120,9 @@ fn fetch_collateral(
 }
 
 pub fn run(args: VerifyArgs) -> anyhow::Result<u8> {
+    if args.tee == VerifyTee::Csv {
+        return crate::verify_csv::run(&args);
+    }
     if args.tee == VerifyTee::Snp {
         let at = args
             .at

@@ -41,7 +41,8 @@ struct Body {
 /// A well-formed attestation request. Nothing in it is verified yet.
 #[derive(Debug, Clone)]
 pub struct AttestRequest {
-    /// "sgx", "tdx" or "snp".
+    /// "sgx", "tdx", "snp" or "csv" (quote: a raw CSV report or the CoCo attester's evidence
+    /// JSON).
     pub tee: &'static str,
     /// The quote, or for SNP the raw report.
     pub quote: Vec<u8>,
@@ -106,10 +107,11 @@ pub fn parse(bytes: &[u8]) -> Result<AttestRequest, ApiError> {
         "sgx" => "sgx",
         "tdx" => "tdx",
         "snp" => "snp",
+        "csv" => "csv",
         other => {
             return Err(ApiError::bad_request(
                 "bad_field",
-                format!("tee must be \"sgx\", \"tdx\" or \"snp\", not {other:?}"),
+                format!("tee must be \"sgx\", \"tdx\", \"snp\" or \"csv\", not {other:?}"),
             ))
         }
     };
@@ -186,6 +188,10 @@ pub async fn attest(
             vek: request.vcek,
             chain: request.cert_chain,
         }),
+        "csv" => pipeline::Evidence::Csv {
+            evidence: request.quote,
+            cc_eventlog: request.cc_eventlog,
+        },
         tee => pipeline::Evidence::Dcap {
             tee: if tee == "sgx" { Tee::Sgx } else { Tee::Tdx },
             quote: request.quote,

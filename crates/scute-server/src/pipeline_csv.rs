@@ -1,0 +1,280 @@
+//! Hygon CSV in the shared pipeline: evidence as the CoCo CSV attester sends it (the serde JSON
+//! of guest-components `attestation-agent/attester/src/csv/mod.rs`, which Trustee's
+//! `deps/verifier/src/csv/mod.rs` reads) or a raw report; the chip's HSK/CEK from the store
+//! (imported by chip serial) or from the evidence itself; scute-csv's verification with
+//! report_data always bound; V2's RTMRs bound to the SM3 event log; claims for the policies.
+//!
+//! report_data convention: the guest pads its report data with zeros to 64 bytes (attester:
+//! `report_data.resize(64, 0)`; Trustee: `regularize_data(.., 64, ..)`, truncating longer
+//! values), so a front door's `expected_report_data` (its digest, zero-padded to 64 bytes; a
+//! SHA-512 digest fills all 64) is compared with all 64 bytes of the report.
+
+use crate::error::{ApiError, ServerError};
+use crate::pipeline::{rejected, Appraise, Verified};
+use crate::{AppState, Config, Store};
+use scute_csv::{CaCert, CsvError, Evidence, HskCek, RootKey, TrustRoots, VerifiedReport};
+use scute_eventlog::{Detail, Flavor, ALG_SM3_256};
+use serde_json::{json, Map, Value};
+
+/// Hygon's HRK and the configured `csv_trust_roots` (HRK certificates, self-signature checked).
+pub(crate) fn trust_roots(config: &Config) -> Result<TrustRoots, ServerError> {
+    let mut roots = vec![RootKey::hygon()];
+    for path in &config.csv_trust_roots {
+        let err = |reason: String| ServerError::TrustRoot {
+            path: path.display().to_string(),
+            reason,
+        };
+        let bytes = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+        let cert = CaCert::decode(&bytes).map_err(|e| err(e.to_string()))?;
+        roots.push(RootKey::from_hrk(&cert).map_err(|e| err(e.to_string()))?);
+    }
+    Ok(TrustRoots::new(roots))
+}
+
+fn csv_rejected(e: CsvError) -> ApiError {
+    match e {
+        CsvError::ReportData => rejected(
+            "report_data_mismatch",
+            "the CSV report's report_data does not bind the runtime data",
+        ),
+        CsvError::ChainMissing => rejected(
+            "collateral_missing",
+            "no HSK/CEK for this chip: import them (scute collateral import-csv) or have the attester include them",
+        ),
+        e => rejected("evidence_rejected", format!("{}: {e}", e.kind())),
+    }
+}
+
+/// Stores a chip's HSK ‖ CEK once they chain to a trusted root.
+pub(crate) async fn import(
+    store: &Store,
+    roots: &TrustRoots,
+    chip_serial: &str,
+    hsk_cek: &[u8],
+    now: i64,
+) -> Result<(), ApiError> {
+    if chip_serial.is_empty()
+        || chip_serial.len() >= 64
+        || !chip_serial.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(ApiError::bad_request(
+            "bad_field",
+            "a chip serial is 1..63 printable ASCII characters",
+        ));
+    }
+    let chain = HskCek::decode(hsk_cek).map_err(csv_rejected)?;
+    scute_csv::verify_hsk_cek(&chain, roots).map_err(csv_rejected)?;
+    store
+        .put_csv_hsk_cek(chip_serial, &chain.encode(), now)
+        .await?;
+    Ok(())
+}
+
+pub(crate) async fn verify(
+    state: &AppState,
+    request: &Appraise,
+    bytes: &[u8],
+    cc_eventlog: Option<&[u8]>,
+    now: i64,
+) -> Result<Verified, ApiError> {
+    let evidence = Evidence::decode(bytes).map_err(csv_rejected)?;
+    let serial = evidence.chip_serial().map_err(csv_rejected)?;
+    // Collateral: the store's, verified at import; else what the evidence carries (verified
+    // below like any other chain); else the configured KDS's, verified before it is stored.
+    let stored = match state.store.csv_hsk_cek(&serial).await? {
+        Some(b) => Some(
+            HskCek::decode(&b).map_err(|e| ApiError::internal(format!("stored HSK/CEK: {e}")))?,
+        ),
+        None => match (&state.config.csv_kds_url, evidence.hsk_cek()) {
+            (Some(url), None) => Some(fetch_and_store(state, url, &serial, now).await?),
+            _ => None,
+        },
+    };
+    // report_data is always bound: it is also what pins a V1 report's anonce.
+    let verified = scute_csv::verify(
+        &evidence,
+        stored.as_ref(),
+        &state.csv_roots,
+        Some(&request.expected_report_data),
+    )
+    .map_err(csv_rejected)?;
+    if request.init_data.is_some() {
+        return Err(rejected(
+            "init_data_mismatch",
+            "init-data cannot be bound by a CSV report (it has no MRCONFIGID-like field)",
+        ));
+    }
+    let log = cc_eventlog.or(evidence.cc_eventlog());
+    let log_claims = match (log, verified.rtmrs()) {
+        (Some(bytes), Some(rtmrs)) => Some(replay_event_log(rtmrs, bytes)?),
+        // A V1 report has no RTMRs to bind a log to: it is left out of the claims.
+        _ => None,
+    };
+    // The serial is only bound when the chain was looked up by it (store or KDS): a chain the
+    // evidence carries certifies the PEK, not the serial the (MAC-only) signer block names.
+    let mut claims = claims(&verified, log_claims);
+    claims["chip_serial_verified"] = stored.is_some().into();
+    Ok(Verified {
+        claims,
+        tcb_status: "None".into(),
+        // CSV certificates carry no validity period: the token's own lifetime bounds it.
+        expires: now + state.config.token_lifetime_secs as i64,
+    })
+}
+
+/// Largest KDS answer read (HSK ‖ CEK is 2916 bytes).
+const MAX_KDS_BYTES: usize = 4096;
+
+fn kds_client() -> Result<&'static reqwest::Client, ApiError> {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    if let Some(client) = CLIENT.get() {
+        return Ok(client);
+    }
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| ApiError::internal(format!("KDS client: {e}")))?;
+    Ok(CLIENT.get_or_init(|| client))
+}
+
+/// Asks the KDS for a chip's HSK ‖ CEK, verifies them against the trusted roots, stores them.
+/// The serial is the (unauthenticated) report's: whatever comes back is only kept once it
+/// chains to a trusted HRK.
+async fn fetch_and_store(
+    state: &AppState,
+    url: &str,
+    serial: &str,
+    now: i64,
+) -> Result<HskCek, ApiError> {
+    let upstream = |detail: String| {
+        ApiError::new(
+            axum::http::StatusCode::BAD_GATEWAY,
+            "upstream_failed",
+            format!("Hygon KDS: {detail}"),
+        )
+    };
+    let query: String =
+        percent_encoding::utf8_percent_encode(serial, percent_encoding::NON_ALPHANUMERIC)
+            .to_string();
+    let mut response = kds_client()?
+        .get(format!("{url}?snumber={query}"))
+        .send()
+        .await
+        .map_err(|e| upstream(e.to_string()))?;
+    if response.status() == reqwest::StatusCode::NOT_FOUND {
+        return Err(rejected(
+            "collateral_missing",
+            format!("the Hygon KDS has no HSK/CEK for chip {serial}"),
+        ));
+    }
+    if !response.status().is_success() {
+        return Err(upstream(format!("answered {}", response.status())));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| upstream(e.to_string()))?
+    {
+        body.extend_from_slice(&chunk);
+        if body.len() > MAX_KDS_BYTES {
+            return Err(upstream(format!("answer exceeds {MAX_KDS_BYTES} bytes")));
+        }
+    }
+    let chain = HskCek::decode(&body).map_err(|e| upstream(e.to_string()))?;
+    scute_csv::verify_hsk_cek(&chain, &state.csv_roots).map_err(csv_rejected)?;
+    state
+        .store
+        .put_csv_hsk_cek(serial, &chain.encode(), now)
+        .await?;
+    Ok(chain)
+}
+
+/// The SM3 CCEL must replay to V2's rtmr1..rtmr4 (CC MR index i extends rtmr i; rtmr0 is the
+/// launch measure), and each event's data must be what its digest proves.
+fn replay_event_log(rtmrs: &[[u8; 32]; 5], bytes: &[u8]) -> Result<Value, ApiError> {
+    let err = |e: scute_eventlog::EventLogError| {
+        rejected("eventlog_rejected", format!("cc_eventlog: {e}"))
+    };
+    let log = scute_eventlog::parse(bytes, scute_eventlog::ParseOptions::default()).map_err(err)?;
+    let replay = log.replay_as(Flavor::Csv).map_err(err)?;
+    let mismatched: Vec<String> = (1..=4usize)
+        .filter(|i| {
+            let name = format!("cc_mr{i}");
+            let replayed = replay.register(&name).map(|r| r.value.as_slice());
+            replayed != rtmrs.get(*i).map(|r| r.as_slice())
+        })
+        .map(|i| format!("rtmr{i}"))
+        .collect();
+    if !mismatched.is_empty() {
+        return Err(rejected(
+            "eventlog_mismatch",
+            format!(
+                "cc_eventlog does not replay to the report's {}",
+                mismatched.join(", ")
+            ),
+        ));
+    }
+    let events: Vec<Value> = log
+        .measured_events()
+        .map_err(err)?
+        .into_iter()
+        .map(|m| {
+            let e = m.event;
+            let mut event = json!({
+                "index": e.index,
+                "type": e.type_name(),
+                "digest": e.digest(ALG_SM3_256).map(hex::encode),
+                "data_verified": m.data_verified,
+            });
+            match m.detail {
+                Some(Detail::Text(t)) => event["text"] = json!(t),
+                Some(Detail::Variable { name, .. }) => event["variable"] = json!(name),
+                Some(Detail::ImageLoad { path, .. }) => event["image_path"] = json!(path),
+                Some(Detail::Tagged { text: Some(t), .. }) => event["text"] = json!(t),
+                _ => {}
+            }
+            event
+        })
+        .collect();
+    Ok(json!({ "events": events }))
+}
+
+/// Claims about a verified CSV report: the decoded report, the debug rule's answer, and the
+/// measurements policies compare with reference values.
+fn claims(verified: &VerifiedReport, event_log: Option<Value>) -> Value {
+    let report = verified.report_json();
+    let keys = [
+        "measure",
+        "vm_id",
+        "vm_version",
+        "user_pubkey_digest",
+        "rtmr1",
+        "rtmr2",
+        "rtmr3",
+        "rtmr4",
+    ];
+    let measurements: Map<String, Value> = keys
+        .iter()
+        .filter_map(|k| report.get(*k).map(|v| (k.to_string(), v.clone())))
+        .collect();
+    let (major, minor) = verified.firmware();
+    let mut claims = json!({
+        "tee": "csv",
+        "quote_version": verified.version(),
+        // CSV has no TCB evaluation; the default policy judges it by the chain and debug.
+        "tcb_status": "None",
+        "debug": verified.is_debug(),
+        "chip_serial": verified.chip_serial(),
+        "firmware": format!("{major}.{minor}"),
+        "mac_checked": verified.mac() == scute_csv::MacCheck::Verified,
+        "report_data_bound": verified.report_data_bound(),
+        "measurements": Value::Object(measurements),
+        "report": report,
+    });
+    if let Some(log) = event_log {
+        claims["event_log"] = log;
+    }
+    claims
+}
