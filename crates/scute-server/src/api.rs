@@ -171,15 +171,17 @@ async fn jwks(State(state): Shared) -> Json<Value> {
     Json(state.signer().jwks())
 }
 
-async fn rebuild_policies(state: &AppState) -> Result<(), ApiError> {
-    let rebuilt = crate::load_policies(&state.store)
-        .await
-        .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "policy_invalid", e))?;
-    *state
-        .policies
-        .write()
-        .map_err(|_| ApiError::internal("policy lock"))? = Arc::new(rebuilt);
-    Ok(())
+/// After an admin write: what the store now holds becomes what this replica enforces, through
+/// the one writer of in-memory policies (the sync, which records the version it loaded), so an
+/// older snapshot can never overwrite a newer one.
+pub(crate) async fn rebuild_policies(state: &AppState) -> Result<(), ApiError> {
+    state.sync_with_store().await.map_err(|e| match e {
+        crate::ServerError::Store(e) => ApiError::from(e),
+        crate::ServerError::Config(e) => {
+            ApiError::new(StatusCode::BAD_REQUEST, "policy_invalid", e)
+        }
+        other => ApiError::internal(other),
+    })
 }
 
 fn valid_name(kind: &str, name: &str) -> Result<(), ApiError> {

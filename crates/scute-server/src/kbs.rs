@@ -553,16 +553,12 @@ async fn set_resource_policy(
     }
     let body: Upload = json_body(&bytes)?;
     let rego = policy_text("policy", &body.policy)?;
-    let engine =
-        compile_resource_policy(&rego).map_err(|e| ApiError::bad_request("policy_invalid", e))?;
+    compile_resource_policy(&rego).map_err(|e| ApiError::bad_request("policy_invalid", e))?;
     state
         .store
         .put_kbs_resource_policy(&rego, crate::now())
         .await?;
-    *state
-        .resource_policy
-        .write()
-        .map_err(|_| ApiError::internal("resource policy lock"))? = Arc::new(engine);
+    crate::api::rebuild_policies(&state).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -30,7 +30,7 @@ pub use config::{Config, LogFormat};
 pub use error::{ApiError, ServerError, PROBLEM_TYPE_PREFIX};
 pub use kbs::{DEFAULT_RESOURCE_POLICY, SESSION_COOKIE};
 pub use pccs::client::{PccsClient, MAX_RESPONSE_BYTES};
-pub use store::{Backend, KbsSession, Store};
+pub use store::{Backend, KbsSession, Store, SPENT_NONCE_GRACE_SECS};
 pub use tls::{serve_tls, server_config as tls_server_config};
 pub use token::EAR_PROFILE;
 
@@ -119,6 +119,12 @@ impl AppState {
         if changed(store::VERSION_SIGNING_KEYS) {
             self.reload_signer().await?;
         }
+        if changed(store::VERSION_COLLATERAL) {
+            self.pccs
+                .reload(self)
+                .await
+                .map_err(|e| ServerError::Config(e.detail))?;
+        }
         *seen = current;
         Ok(())
     }
@@ -133,13 +139,25 @@ impl AppState {
             )
             .await?,
         );
-        let verifier = Arc::new(token::Verifier::new(
-            &signer,
-            &self.config.kbs_trusted_jwks,
-        )?);
         if let Ok(mut s) = self.signer.write() {
-            *s = signer;
+            *s = signer.clone();
         }
+        // Other issuers' keys come from files; one that no longer reads is no longer trusted
+        // (fail closed), and this service's own keys are kept current regardless.
+        let verifier = match token::Verifier::new(&signer, &self.config.kbs_trusted_jwks) {
+            Ok(v) => v,
+            Err(e) => {
+                log::event(
+                    "trusted_jwks_unreadable",
+                    &[
+                        ("detail", e.to_string().into()),
+                        ("outcome", "only this service's keys are trusted".into()),
+                    ],
+                );
+                token::Verifier::new(&signer, &[])?
+            }
+        };
+        let verifier = Arc::new(verifier);
         if let Ok(mut v) = self.token_verifier.write() {
             *v = verifier;
         }
@@ -440,7 +458,9 @@ impl Running {
             loop {
                 every.tick().await;
                 // A store that is down is retried at the next tick; requests meanwhile get 503.
-                let _ = state.sync_with_store().await;
+                if let Err(e) = state.sync_with_store().await {
+                    log::event("store_sync_failed", &[("detail", e.to_string().into())]);
+                }
             }
         });
         let (tx, rx) = tokio::sync::watch::channel(false);

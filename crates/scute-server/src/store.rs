@@ -71,6 +71,11 @@ const MIGRATION_LOCK: i64 = 0x0005_c07e_0001;
 /// every replica compiles in memory), and the signing keys.
 pub(crate) const VERSION_POLICIES: &str = "policies";
 pub(crate) const VERSION_SIGNING_KEYS: &str = "signing_keys";
+pub(crate) const VERSION_COLLATERAL: &str = "collateral";
+
+/// How long past its expiry a spent nonce is still remembered: more than a request can wait
+/// for a store connection, plus the clock skew replicas may have.
+pub const SPENT_NONCE_GRACE_SECS: i64 = 300;
 
 async fn bump_version(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
@@ -119,6 +124,20 @@ fn restrict_db_files(db: &Path) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
+/// A database URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
 /// Which database a URL names: `postgres://` / `postgresql://`, or `sqlite://PATH`.
 pub fn backend_of(url: &str) -> Option<Backend> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -144,7 +163,7 @@ impl Store {
             None => Backend::Sqlite,
             Some(u) => backend_of(u).ok_or_else(|| {
                 sqlx::Error::Configuration(
-                    format!("database URL {u:?}: not postgres:// or sqlite://").into(),
+                    format!("database URL {}: not postgres:// or sqlite://", redact(u)).into(),
                 )
             })?,
         };
@@ -303,13 +322,16 @@ impl Store {
         sealed: &[u8],
         now: i64,
     ) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query("INSERT INTO signing_keys (kid, sealed, created, retired) VALUES ($1, $2, $3, NULL) ON CONFLICT (kid) DO NOTHING")
             .bind(kid)
             .bind(sealed.to_vec())
             .bind(now)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(())
+        // Replicas started at once each see the others' first keys.
+        bump_version(&mut tx, VERSION_SIGNING_KEYS).await?;
+        tx.commit().await
     }
 
     /// Retires every active key and adds `kid` as the active one, in one transaction.
@@ -464,15 +486,18 @@ impl Store {
         files_json: &str,
         now: i64,
     ) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query("INSERT INTO collateral (fmspc, ca, tee, files_json, updated) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (fmspc, ca, tee) DO UPDATE SET files_json = excluded.files_json, updated = excluded.updated")
             .bind(fmspc)
             .bind(ca)
             .bind(tee)
             .bind(files_json)
             .bind(now)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(())
+        // Every replica's PCCS index follows the store, not only the importing one's.
+        bump_version(&mut tx, VERSION_COLLATERAL).await?;
+        tx.commit().await
     }
 
     /// Records a spent nonce; false when it was already spent. One statement, so two spends
@@ -489,9 +514,12 @@ impl Store {
     }
 
     /// Forgets spent nonces that have expired (a replay of one is refused as expired).
+    /// Forgets spent nonces that expired more than `SPENT_NONCE_GRACE_SECS` ago: a spend that
+    /// checked expiry a moment earlier (or on a replica whose clock is behind) must still find
+    /// the tag.
     pub async fn purge_spent_nonces(&self, now: i64) -> Result<u64, sqlx::Error> {
         let done = sqlx::query("DELETE FROM spent_nonces WHERE expires < $1")
-            .bind(now)
+            .bind(now.saturating_sub(SPENT_NONCE_GRACE_SECS))
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected())

@@ -509,3 +509,36 @@ async fn pck_certificate_selection_on_the_sgx_vectors_platform() {
     );
     service.stop().await;
 }
+
+/// Collateral imported by another process (`scute collateral import`, another replica) is what
+/// the PCCS routes serve within a second or two, not only after a miss or a restart: a newer
+/// CRL or TCB Info must not wait for the old set's next update.
+#[tokio::test]
+async fn an_import_elsewhere_is_served_without_a_restart() {
+    let (older, newer) = ("automata-dcaprs-sgx-v3", "dcapqvl-sgx-v3");
+    let service = Service::start(&[older], |_| {}).await;
+    let fmspc = expected(newer)["result"]["claims"]["fmspc"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let url = format!("{}/sgx/certification/v4/tcb?fmspc={fmspc}", service.url);
+    let served = get(&url).await.bytes().await.unwrap();
+    assert_eq!(served.as_ref(), files(older)["tcb_info.json"].as_slice());
+
+    scute_server::import_collateral(&service._dir.path().join("data"), &[], &files(newer))
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        let served = get(&url).await.bytes().await.unwrap();
+        if served.as_ref() == files(newer)["tcb_info.json"].as_slice() {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the older TCB Info is still served"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    service.stop().await;
+}

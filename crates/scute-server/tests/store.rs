@@ -44,6 +44,14 @@ async fn contract(
     assert_eq!(store.spent_nonce_count().await.unwrap(), 1);
     assert_eq!(store.purge_spent_nonces(i64::MAX).await.unwrap(), 0);
 
+    // A spent nonce is remembered past its expiry by the grace, so a spend that checked expiry
+    // just before (or on a replica whose clock is behind) still finds it.
+    assert!(store.spend_nonce(b"tag-2", 1000).await.unwrap());
+    assert_eq!(store.purge_spent_nonces(1001).await.unwrap(), 0);
+    assert!(!again.spend_nonce(b"tag-2", 1000).await.unwrap());
+    let past_grace = 1000 + scute_server::SPENT_NONCE_GRACE_SECS + 1;
+    assert_eq!(store.purge_spent_nonces(past_grace).await.unwrap(), 1);
+
     let session = KbsSession {
         id_sha256: "s".repeat(64),
         tee: "tdx".into(),

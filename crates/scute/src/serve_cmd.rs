@@ -125,14 +125,18 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     runtime.block_on(async move {
         let running = scute_server::start(config).await?;
         let token_file = data_dir.join("admin-token");
+        // The token is shown only to a person at a terminal: stderr that is a pipe or a file
+        // (systemd's journal, a container's log collector) is not a place for a credential.
+        use std::io::IsTerminal as _;
+        let at_terminal =
+            std::io::stderr().is_terminal() && std::env::var_os("JOURNAL_STREAM").is_none();
         match &running.new_admin_token {
-            // Under systemd stderr is the journal, which is not a place for a credential.
-            Some(_) if std::env::var_os("JOURNAL_STREAM").is_some() => eprintln!(
-                "admin token created: read it from {} (mode 0600)",
+            Some(token) if at_terminal => eprintln!(
+                "admin token (shown once; also in {}, mode 0600):\n{token}",
                 token_file.display()
             ),
-            Some(token) => eprintln!(
-                "admin token (shown once; also in {}, mode 0600):\n{token}",
+            Some(_) => eprintln!(
+                "admin token created: read it from {} (mode 0600)",
                 token_file.display()
             ),
             None => {}

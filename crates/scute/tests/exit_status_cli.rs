@@ -159,8 +159,11 @@ fn serve(data: &Path, roots: &[&Path], extra: &[&str]) -> (Server, String, Strin
         let line = line.unwrap();
         said.push_str(&line);
         said.push('\n');
-        if line.len() == 64 && line.chars().all(|c| c.is_ascii_hexdigit()) {
-            admin = line.clone();
+        if line.contains("admin token created") {
+            admin = std::fs::read_to_string(data.join("admin-token"))
+                .unwrap()
+                .trim()
+                .to_string();
         }
         if let Some(rest) = line.split("listening on ").nth(1) {
             url = rest.trim().to_string();

@@ -69,6 +69,19 @@ fn config_check_names_the_bad_key_and_why() {
         ("trust_roots = [\"/nonexistent/root.pem\"]\n", "trust_roots"),
         ("mandatory_policies = []\n", "mandatory_policies"),
         ("idle_timeout_secs = 0\n", "idle_timeout_secs"),
+        // Replicas' verdicts come from what the database returns: no plaintext link to it.
+        (
+            "database_url = \"postgres://scute@db.example/scute\"\n",
+            "database_url",
+        ),
+        (
+            "database_url = \"postgres://scute@db.example/scute?sslmode=prefer\"\n",
+            "database_url",
+        ),
+        (
+            "database_url = \"mysql://db.example/scute\"\n",
+            "database_url",
+        ),
     ];
     for (i, (text, key)) in cases.iter().enumerate() {
         let file = dir.path().join(format!("{i}.toml"));
@@ -79,6 +92,16 @@ fn config_check_names_the_bad_key_and_why() {
             err.contains(key),
             "{text}: the message does not name {key}: {err}"
         );
+    }
+    for good in [
+        "database_url = \"postgres://scute@db.example/scute?sslmode=verify-full\"\n",
+        "database_url = \"postgres://scute@localhost/scute\"\n",
+        "database_url = \"postgres://scute@x/scute?host=/run/postgresql\"\n",
+    ] {
+        let file = dir.path().join("good.toml");
+        std::fs::write(&file, good).unwrap();
+        let (code, _, err) = run(&["config", "check", "--config", file.to_str().unwrap()]);
+        assert_eq!(code, 0, "{good}: {err}");
     }
     // The service refuses the same file at start, for the same reason.
     let file = dir.path().join("0.toml");

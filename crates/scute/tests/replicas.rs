@@ -133,14 +133,22 @@ impl Deployment {
     }
 }
 
+/// The admin token, when this replica's start created it (it says so, and wrote the file).
 fn printed_token(replica: &Replica) -> Option<String> {
-    replica
-        .lines
-        .lock()
-        .unwrap()
+    let lines = replica.lines.lock().unwrap();
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.len() == 64 && l.chars().all(|c| c.is_ascii_hexdigit())),
+        "an admin token was written to a pipe"
+    );
+    lines
         .iter()
-        .find(|l| l.len() == 64 && l.chars().all(|c| c.is_ascii_hexdigit()))
-        .cloned()
+        .find_map(|l| l.split("read it from ").nth(1))
+        .map(|rest| {
+            let path = rest.split(" (mode").next().unwrap();
+            std::fs::read_to_string(path).unwrap().trim().to_string()
+        })
 }
 
 async fn challenge(http: &reqwest::Client, url: &str) -> String {

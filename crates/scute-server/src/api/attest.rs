@@ -180,7 +180,11 @@ pub async fn attest(
                 "nonce_unknown",
                 "the challenge nonce was not issued by this service",
             ),
-            NonceError::Store(e) => ApiError::internal(format!("store: {e}")),
+            NonceError::Store(_) => ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "store_unavailable",
+                "the store cannot be reached to spend the nonce; retry with a new challenge",
+            ),
         })?;
     let evidence = match request.tee {
         "snp" => pipeline::Evidence::Snp(crate::snp::SnpEvidence {
