@@ -114,6 +114,13 @@ pub(crate) async fn verify(
     // evidence carries certifies the PEK, not the serial the (MAC-only) signer block names.
     let mut claims = claims(&verified, log_claims);
     claims["chip_serial_verified"] = stored.is_some().into();
+    if stored.is_none() {
+        // Unproven, so not under the name a policy would trust.
+        rename_serial(&mut claims);
+        if let Some(report) = claims.get_mut("report") {
+            rename_serial(report);
+        }
+    }
     Ok(Verified {
         claims,
         tcb_status: "None".into(),
@@ -239,6 +246,14 @@ fn replay_event_log(rtmrs: &[[u8; 32]; 5], bytes: &[u8]) -> Result<Value, ApiErr
         })
         .collect();
     Ok(json!({ "events": events }))
+}
+
+fn rename_serial(object: &mut Value) {
+    if let Some(map) = object.as_object_mut() {
+        if let Some(serial) = map.remove("chip_serial") {
+            map.insert("claimed_chip_serial".into(), serial);
+        }
+    }
 }
 
 /// Claims about a verified CSV report: the decoded report, the debug rule's answer, and the

@@ -334,6 +334,12 @@ async fn the_chip_needs_its_hsk_cek_and_v2_binds_the_event_log() {
         evidence_of(&c)["report"]["rtmr1"],
         hex::encode(registers[0])
     );
+    // The chain came with the evidence, so nothing proves the serial the signer block names:
+    // it is not published as `chip_serial`.
+    assert_eq!(evidence_of(&c)["chip_serial_verified"], false);
+    assert!(evidence_of(&c).get("chip_serial").is_none());
+    assert!(evidence_of(&c)["report"].get("chip_serial").is_none());
+    assert_eq!(evidence_of(&c)["claimed_chip_serial"], CHIP);
 
     // A log that does not replay to the RTMRs.
     let nonce = server.challenge().await;
@@ -596,4 +602,40 @@ async fn hsk_cek_are_fetched_from_the_kds_on_a_miss_verified_and_cached() {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{serial}: {v}");
         assert!(v["type"].as_str().unwrap().ends_with(want), "{serial}: {v}");
     }
+}
+
+/// A V1 report signs only its first 0xB4 bytes; the rest, the debug bit among it, is XOR-ed
+/// with an anonce a debug guest's host can choose and compensate in report_data. So the
+/// default policy lets a V1 chain vouch for the hardware only when `measure` is a trusted
+/// reference value (which any XOR pattern would change); V2 is signed whole.
+#[tokio::test]
+async fn a_v1_report_vouches_for_the_hardware_only_with_a_trusted_measure() {
+    let server = Server::start(true).await;
+    let hardware = |version: u8| {
+        let server = &server;
+        async move {
+            let runtime = json!({ "nonce": server.challenge().await });
+            let spec = CsvReportSpec {
+                version,
+                report_data: attest_report_data(&runtime),
+                ..CsvReportSpec::default()
+            };
+            let quote = server.sim.report(&spec).unwrap().encode();
+            let body = json!({ "tee": "csv", "evidence": { "quote": STANDARD.encode(quote) }, "runtime_data": runtime });
+            let (status, v) = server.post("/v1/attest", &body).await;
+            assert_eq!(status, StatusCode::OK, "{v}");
+            let c = claims(v["token"].as_str().unwrap());
+            c["submods"]["cpu0"]["ear_trustworthiness_vector"]["hardware"].clone()
+        }
+    };
+    assert_eq!(hardware(1).await, json!(32));
+    assert_eq!(hardware(2).await, json!(2));
+    server
+        .reference(
+            "measure",
+            json!([hex::encode(CsvReportSpec::default().measure)]),
+        )
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert_eq!(hardware(1).await, json!(2));
 }

@@ -706,3 +706,51 @@ async fn one_scute_serves_its_verified_vceks_to_another_as_a_kds() {
     let (status, body) = s.attest(&v1_body(&runtime, &report, false)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+/// What the default policy will not affirm although the chain verifies: a report from above
+/// VMPL 0 (the guest OS under an SVSM or paravisor asking for its own report data), and a TCB
+/// below the operator's minimum (AMD's KDS certifies old, vulnerable TCBs too).
+#[tokio::test]
+async fn a_report_above_vmpl0_or_below_the_minimum_tcb_is_not_affirming() {
+    let s = Server::start(true).await;
+    let verdict = |claims: Value| {
+        (
+            claims["ear_status"].as_str().unwrap().to_string(),
+            claims["submods"]["cpu0"]["ear_trustworthiness_vector"]["hardware"].clone(),
+        )
+    };
+    let attest = |tweak: fn(&mut Report)| {
+        let s = &s;
+        async move {
+            let runtime = json!({ "nonce": s.challenge().await });
+            let report = signed_report(bound(&runtime), tweak);
+            let (status, body) = s.attest(&v1_body(&runtime, &report, true)).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            claims_of(body["token"].as_str().unwrap())
+        }
+    };
+    let (status, hardware) = verdict(attest(|r| r.vmpl = 2).await);
+    assert_eq!((status.as_str(), hardware), ("warning", json!(32)));
+
+    let set_minimum = |minimum: Value| {
+        let s = &s;
+        async move {
+            let r = s
+                .http
+                .put(format!("{}/v1/reference-values/snp_min_tcb", s.url))
+                .bearer_auth(&s.admin)
+                .json(&json!([minimum]))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::NO_CONTENT);
+        }
+    };
+    // The simulated platform's TCB is snp 0x18, microcode 0xd9.
+    set_minimum(json!({"snp": 0x19})).await;
+    let (status, hardware) = verdict(attest(|_| {}).await);
+    assert_eq!((status.as_str(), hardware), ("warning", json!(32)));
+    set_minimum(json!({"snp": 0x18, "microcode": 0xd9, "bootloader": 4})).await;
+    let (status, hardware) = verdict(attest(|_| {}).await);
+    assert_eq!((status.as_str(), hardware), ("affirming", json!(2)));
+}
