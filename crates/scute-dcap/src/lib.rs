@@ -29,5 +29,5 @@ pub use status::TcbStatus;
 pub use time::{format_rfc3339, UnixTime};
 pub use verify::{
     authenticated_quote_platform, quote_platform, verify, verify_collateral, LevelVerdict, PckCa,
-    Shortfall, TrustAnchor, VerifiedCollateral, VerifiedQuote, VerifyOptions,
+    PlatformCache, Shortfall, TrustAnchor, VerifiedCollateral, VerifiedQuote, VerifyOptions,
 };

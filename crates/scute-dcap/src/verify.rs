@@ -267,6 +267,39 @@ pub fn quote_platform(quote: &Quote) -> Result<(PckExtension, PckCa), DcapError>
     Ok((PckExtension::of(leaf)?, ca))
 }
 
+/// `quote_platform` remembered by the exact PCK chain bytes: the parse is a function of those
+/// bytes alone, and a fleet sends the same few chains again and again. Bounded; nothing in it
+/// is trusted more than the unauthenticated parse it replaces.
+#[derive(Default)]
+pub struct PlatformCache {
+    parsed: RwLock<HashMap<Vec<u8>, (PckExtension, PckCa)>>,
+}
+
+impl PlatformCache {
+    pub fn platform(&self, quote: &Quote) -> Result<(PckExtension, PckCa), DcapError> {
+        let cert_data = &quote.signature.certification_data;
+        let pem = cert_data
+            .pck_chain_pem()
+            .ok_or(DcapError::PckChainMissing(cert_data.cert_type))?;
+        if let Some(hit) = self
+            .parsed
+            .read()
+            .ok()
+            .and_then(|parsed| parsed.get(pem).cloned())
+        {
+            return Ok(hit);
+        }
+        let platform = quote_platform(quote)?;
+        if let Ok(mut parsed) = self.parsed.write() {
+            if parsed.len() >= PCK_CACHE_LIMIT {
+                parsed.clear();
+            }
+            parsed.insert(pem.to_vec(), platform.clone());
+        }
+        Ok(platform)
+    }
+}
+
 /// `quote_platform`, once the quote's PCK chain verifies up to `anchor` (signatures only: no
 /// validity windows, no CRLs). What a service checks before it asks anyone else for the
 /// collateral a quote names: a self-made chain can name any FMSPC.

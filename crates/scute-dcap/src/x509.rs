@@ -220,7 +220,8 @@ pub struct Cert {
     pub sgx_extension: Option<Vec<u8>>,
 }
 
-pub(crate) const SGX_EXTENSION_OID: &str = "1.2.840.113741.1.13.1";
+/// Intel's SGX extension of PCK certificates, 1.2.840.113741.1.13.1.
+const SGX_EXTENSION: Oid<'static> = x509_parser::der_parser::oid!(1.2.840 .113741 .1 .13 .1);
 
 impl Cert {
     pub fn from_der(der: &[u8], item: Item) -> Result<Self, DcapError> {
@@ -261,7 +262,7 @@ impl Cert {
         let sgx_extension = cert
             .extensions()
             .iter()
-            .find(|e| e.oid.to_id_string() == SGX_EXTENSION_OID)
+            .find(|e| e.oid == SGX_EXTENSION)
             .map(|e| e.value.to_vec());
         Ok(Self {
             item,
@@ -485,4 +486,12 @@ pub fn cert_from_pem_or_der(bytes: &[u8], item: Item) -> Result<Cert, DcapError>
 /// Timestamps are inclusive windows; both ends of the chain are checked at `now`.
 pub(crate) fn check_all_valid(windows: &[Validity], now: UnixTime) -> Result<(), DcapError> {
     windows.iter().try_for_each(|w| w.check(now))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_sgx_extension_oid_is_intels() {
+        assert_eq!(super::SGX_EXTENSION.to_id_string(), "1.2.840.113741.1.13.1");
+    }
 }

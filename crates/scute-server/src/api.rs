@@ -214,7 +214,7 @@ async fn put_policy(
 /// Checks, stores and activates an attestation policy (both doors' admin routes).
 pub(crate) async fn store_policy(state: &AppState, id: &str, rego: &str) -> Result<(), ApiError> {
     valid_name("policy id", id)?;
-    crate::appraisal::compile(id, rego).map_err(|e| ApiError::bad_request("policy_invalid", e))?;
+    crate::appraisal::check(id, rego).map_err(|e| ApiError::bad_request("policy_invalid", e))?;
     state.store.put_policy(id, rego, crate::now()).await?;
     rebuild_policies(state).await
 }

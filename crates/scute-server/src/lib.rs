@@ -54,6 +54,8 @@ pub(crate) struct AppState {
     signer: RwLock<Arc<token::Signer>>,
     nonces: nonce::Nonces,
     collateral: collateral::CollateralCache,
+    /// Which platform (FMSPC, CA) a quote's PCK chain names, by the chain's bytes.
+    platforms: scute_dcap::PlatformCache,
     policies: RwLock<Arc<Policies>>,
     anchors: Vec<TrustAnchor>,
     /// The ARKs SEV-SNP chains may end in: AMD's pinned roots and `snp_trust_roots`.
@@ -398,6 +400,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         store: store.clone(),
         signer: RwLock::new(Arc::new(signer)),
         collateral: collateral::CollateralCache::with_upstream(upstream.clone()),
+        platforms: scute_dcap::PlatformCache::default(),
         policies: RwLock::new(Arc::new(policies)),
         anchors,
         snp_roots,

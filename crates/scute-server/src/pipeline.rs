@@ -7,7 +7,7 @@ use crate::appraisal::{claims, status_name, tier};
 use crate::error::ApiError;
 use crate::AppState;
 use axum::http::StatusCode;
-use scute_dcap::{quote_platform, VerifyOptions};
+use scute_dcap::VerifyOptions;
 use scute_quote::Quote;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -155,6 +155,8 @@ pub async fn appraise(
         .read()
         .map_err(|_| ApiError::internal("policy lock"))?
         .clone();
+    let input = crate::appraisal::PolicyInput::new(&claims)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "policy_failed", e))?;
     let mut vector: BTreeMap<String, i64> = BTreeMap::new();
     let mut denials = Vec::new();
     for id in &policy_ids {
@@ -172,7 +174,7 @@ pub async fn appraise(
             ));
         }
         let (v, deny) = policies
-            .evaluate(id, &claims)
+            .evaluate(id, &input)
             .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "policy_failed", e))?;
         for (claim, value) in v {
             let slot = vector.entry(claim).or_insert(value);
@@ -338,7 +340,9 @@ async fn verify_dcap(
     }
 
     // Authenticity: the warm collateral for this platform, then the quote.
-    let (pck, ca) = quote_platform(&quote)
+    let (pck, ca) = state
+        .platforms
+        .platform(&quote)
         .map_err(|e| rejected("evidence_rejected", format!("{}: {e}", e.kind())))?;
     let collateral = state
         .collateral
