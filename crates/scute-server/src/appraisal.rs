@@ -19,63 +19,59 @@ pub const DEFAULT_POLICY: &str = r#"package scute
 
 import rego.v1
 
+# Each property is decided by one rule: an `else` chain whose first matching branch wins, so
+# no two branches can disagree, and a request evaluates only the branches before its own.
+
 needs_update := {"SWHardeningNeeded", "ConfigurationNeeded", "ConfigurationAndSWHardeningNeeded",
 	"TDRelaunchAdvised", "TDRelaunchAdvisedConfigurationNeeded"}
 
 default hardware := 97
 
-hardware := 2 if {
+hardware := 96 if {
+	input.debug
+} else := 2 if {
+	# SEV-SNP: verification proved the chain to AMD's root and that the VCEK/VLEK is AMD's
+	# for exactly the reported TCB. AMD publishes no status to rank a TCB, and its KDS
+	# certifies old ones too: an operator's minimum (reference value `snp_min_tcb`: objects of
+	# SPL values, e.g. {"bootloader": 9, "tee": 0, "snp": 23, "microcode": 213}) marks older
+	# TCBs as needing an update. A report from above VMPL 0 (an SVSM's or paravisor's guest
+	# OS asking for its own report data) is not the launch-measured firmware speaking.
+	input.tee == "snp"
+	input.tcb_status == "VekEndorsed"
+	input.report.vmpl == 0
+	not snp_tcb_below_minimum
+} else := 32 if {
+	input.tee == "snp"
+	input.tcb_status == "VekEndorsed"
+	snp_tcb_below_minimum
+} else := 32 if {
+	input.tee == "snp"
+	input.tcb_status == "VekEndorsed"
+	input.report.vmpl != 0
+} else := 2 if {
+	# Hygon CSV has no TCB status: a verified chain is affirming, once its fields are proven.
+	input.tee == "csv"
+	csv_fields_proven
+} else := 32 if {
+	input.tee == "csv"
+} else := 2 if {
 	input.tcb_status == "UpToDate"
-	not input.debug
-}
-
-hardware := 32 if {
+} else := 32 if {
 	input.tcb_status in needs_update
-	not input.debug
+} else := 96 if {
+	input.tcb_status in {"OutOfDate", "OutOfDateConfigurationNeeded"}
 }
 
-hardware := 96 if input.tcb_status in {"OutOfDate", "OutOfDateConfigurationNeeded"}
-
-# SEV-SNP: verification proved the chain to AMD's root and that the VCEK/VLEK is AMD's for
-# exactly the reported TCB. AMD publishes no status to rank a TCB, and its KDS certifies old
-# ones too: an operator's minimum (reference value `snp_min_tcb`: objects of SPL values, e.g.
-# {"bootloader": 9, "tee": 0, "snp": 23, "microcode": 213}) marks older TCBs as needing an
-# update. A report from above VMPL 0 (an SVSM's or paravisor's guest OS asking for its own
-# report data) is not the launch-measured firmware speaking: not affirming.
 snp_tcb_below_minimum if {
 	some minimum in data.reference.snp_min_tcb
 	some component, value in minimum
 	input.report.reported_tcb[component] < value
 }
 
-hardware := 2 if {
-	input.tee == "snp"
-	input.tcb_status == "VekEndorsed"
-	input.report.vmpl == 0
-	not snp_tcb_below_minimum
-	not input.debug
-}
-
-hardware := 32 if {
-	input.tee == "snp"
-	input.tcb_status == "VekEndorsed"
-	not input.debug
-	snp_tcb_below_minimum
-}
-
-hardware := 32 if {
-	input.tee == "snp"
-	input.tcb_status == "VekEndorsed"
-	not input.debug
-	not snp_tcb_below_minimum
-	input.report.vmpl != 0
-}
-
-# Hygon CSV has no TCB status: a verified chain is affirming unless the guest is debug. A V1
-# report signs only its first 0xB4 bytes; the rest is XOR-ed with an anonce the host (of a
-# debug guest) can choose, compensated in report_data. The decoded fields, the debug bit among
-# them, are proven only when `measure` is one the operator trusts (any XOR pattern changes it)
-# or the report is V2 (signed whole).
+# A CSV V1 report signs only its first 0xB4 bytes; the rest is XOR-ed with an anonce the host
+# (of a debug guest) can choose, compensated in report_data. The decoded fields, the debug bit
+# among them, are proven only when `measure` is one the operator trusts (any XOR pattern
+# changes it) or the report is V2 (signed whole).
 csv_fields_proven if input.quote_version == 2
 
 csv_fields_proven if {
@@ -83,29 +79,12 @@ csv_fields_proven if {
 	input.measurements.measure in data.reference.measure
 }
 
-hardware := 2 if {
-	input.tee == "csv"
-	csv_fields_proven
-	not input.debug
-}
-
-hardware := 32 if {
-	input.tee == "csv"
-	not csv_fields_proven
-	not input.debug
-}
-
-hardware := 96 if input.debug
-
-# Measurements that have reference values.
-checked contains name if {
-	input.measurements[name]
-	data.reference[name]
-}
-
+# Executables: affirming only when some measurement has reference values and every one that
+# has them matches one of them.
 default executables := 33
 
 executables := 2 if {
+	checked := [name | some name, values in data.reference; values; input.measurements[name]]
 	count(checked) > 0
 	every name in checked {
 		input.measurements[name] in data.reference[name]
@@ -114,12 +93,11 @@ executables := 2 if {
 
 default configuration := 2
 
-configuration := 32 if {
+configuration := 96 if {
+	input.debug
+} else := 32 if {
 	contains(input.tcb_status, "Configuration")
-	not input.debug
 }
-
-configuration := 96 if input.debug
 
 default runtime_opaque := 2
 
@@ -442,6 +420,10 @@ mod tests {
             json!({"mr_td": ["aa"], "mr_enclave": ["aa"], "measure": ["aa"]}),
             json!({"mr_td": ["bb"], "mr_enclave": ["bb"], "measure": ["bb"], "rtmr0": ["cc"]}),
             json!({"snp_min_tcb": [{"bootloader": 3, "snp": 8}]}),
+            json!({"snp_min_tcb": [{"bootloader": 1}, {"snp": 9}], "measurement": ["aa"]}),
+            json!({"mr_td": ["bb", "aa"], "rtmr1": ["zz"], "mr_signer": ["dd"]}),
+            json!({"rtmr3": ["aa"], "config_id": ["aa"]}),
+            json!({"mr_td": ["aa"], "rtmr0": ["cc"], "mr_enclave": [], "measurement": ["bb"]}),
         ];
         let statuses = [
             "UpToDate",
@@ -498,6 +480,24 @@ mod tests {
         }
         // The matrix reaches every verdict, so agreement is not agreement on one answer.
         assert_eq!(statuses.into_iter().collect::<Vec<_>>(), [2, 32, 96]);
+    }
+
+    /// The default policy's text was rewritten for speed (one `else` chain per property); its
+    /// previous text is the oracle.
+    #[test]
+    fn the_default_policy_judges_as_its_previous_text_did() {
+        let previous = include_str!("../testdata/default-policy-0.1.rego");
+        let mut tiers = std::collections::BTreeSet::new();
+        for (claims, reference) in &cases() {
+            let expected = interpret(previous, reference, claims, TRUST_VECTOR_RULE).unwrap();
+            let got = prepared(DEFAULT_POLICY, reference, claims, TRUST_VECTOR_RULE).unwrap();
+            assert_eq!(got, expected, "claims {claims} reference {reference}");
+            for value in trust_vector(&got).unwrap().values() {
+                tiers.insert(*value);
+            }
+        }
+        // Every value each property can take is reached, the defaults among them.
+        assert_eq!(tiers.into_iter().collect::<Vec<_>>(), [2, 32, 33, 96, 97]);
     }
 
     #[test]
