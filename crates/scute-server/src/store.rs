@@ -5,12 +5,78 @@
 use sqlx::any::{install_default_drivers, AnyPoolOptions};
 use sqlx::{AnyPool, Row};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
 
 #[derive(Clone)]
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    spends: mpsc::Sender<Spend>,
+}
+
+/// A nonce spend that could not be recorded: the store's error, as every spend committed with
+/// it saw it. Nothing of its batch was spent.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("recording the spent nonce: {0}")]
+pub struct SpendFailed(Arc<sqlx::Error>);
+
+struct Spend {
+    tag: Vec<u8>,
+    expires: i64,
+    spent: oneshot::Sender<Result<bool, SpendFailed>>,
+}
+
+/// Most spends committed in one statement.
+const MAX_SPEND_BATCH: usize = 64;
+
+/// Group commit of nonce spends: while one batch's statement runs, the spends arriving queue,
+/// and the next statement records them all, so a burst costs one write transaction per batch
+/// rather than per attestation, and a lone spend waits for nothing. Each batch is one atomic
+/// `INSERT … ON CONFLICT (tag) DO NOTHING RETURNING tag`: a tag comes back only to the one
+/// statement (on any replica) that inserted it, and within a batch only its first spend wins.
+async fn commit_spends(pool: AnyPool, mut spends: mpsc::Receiver<Spend>) {
+    let mut batch = Vec::with_capacity(MAX_SPEND_BATCH);
+    while spends.recv_many(&mut batch, MAX_SPEND_BATCH).await > 0 {
+        let mut unique: Vec<(&[u8], i64)> = Vec::with_capacity(batch.len());
+        for spend in &batch {
+            if !unique.iter().any(|(tag, _)| *tag == spend.tag.as_slice()) {
+                unique.push((&spend.tag, spend.expires));
+            }
+        }
+        let values = (0..unique.len())
+            .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO spent_nonces (tag, expires) VALUES {values} ON CONFLICT (tag) DO NOTHING RETURNING tag"
+        );
+        let mut query = sqlx::query(&sql);
+        for (tag, expires) in &unique {
+            query = query.bind(tag.to_vec()).bind(*expires);
+        }
+        let inserted: Result<Vec<Vec<u8>>, sqlx::Error> = query
+            .fetch_all(&pool)
+            .await
+            .and_then(|rows| rows.iter().map(|row| row.try_get(0)).collect());
+        let mut inserted = inserted.map_err(|e| SpendFailed(Arc::new(e)));
+        for spend in batch.drain(..) {
+            let outcome = match &mut inserted {
+                Ok(tags) => Ok(match tags.iter().position(|t| *t == spend.tag) {
+                    // Claimed once: a second spend of the tag in this batch is a replay.
+                    Some(i) => {
+                        tags.swap_remove(i);
+                        true
+                    }
+                    None => false,
+                }),
+                Err(e) => Err(e.clone()),
+            };
+            // A spender that stopped waiting (its request was dropped) learns nothing.
+            let _ = spend.spent.send(outcome);
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -211,7 +277,13 @@ impl Store {
                     .await?
             }
         };
-        let store = Self { pool, backend };
+        let (spends, queued) = mpsc::channel(4 * MAX_SPEND_BATCH);
+        tokio::spawn(commit_spends(pool.clone(), queued));
+        let store = Self {
+            pool,
+            backend,
+            spends,
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -500,20 +572,20 @@ impl Store {
         tx.commit().await
     }
 
-    /// Records a spent nonce; false when it was already spent. One statement, so two spends
-    /// racing (on this or another replica) cannot both succeed.
-    pub async fn spend_nonce(&self, tag: &[u8], expires: i64) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query(
-            "INSERT INTO spent_nonces (tag, expires) VALUES ($1, $2) ON CONFLICT (tag) DO NOTHING",
-        )
-        .bind(tag.to_vec())
-        .bind(expires)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+    /// Records a spent nonce; false when it was already spent. Atomic in the database (see
+    /// `commit_spends`), so two spends racing on this or another replica cannot both succeed.
+    pub async fn spend_nonce(&self, tag: &[u8], expires: i64) -> Result<bool, SpendFailed> {
+        let closed = || SpendFailed(Arc::new(sqlx::Error::PoolClosed));
+        let (spent, outcome) = oneshot::channel();
+        let spend = Spend {
+            tag: tag.to_vec(),
+            expires,
+            spent,
+        };
+        self.spends.send(spend).await.map_err(|_| closed())?;
+        outcome.await.map_err(|_| closed())?
     }
 
-    /// Forgets spent nonces that have expired (a replay of one is refused as expired).
     /// Forgets spent nonces that expired more than `SPENT_NONCE_GRACE_SECS` ago: a spend that
     /// checked expiry a moment earlier (or on a replica whose clock is behind) must still find
     /// the tag.

@@ -44,6 +44,30 @@ async fn contract(
     assert_eq!(store.spent_nonce_count().await.unwrap(), 1);
     assert_eq!(store.purge_spent_nonces(i64::MAX).await.unwrap(), 0);
 
+    // A burst of spends is committed in batches: 50 tags, each spent four times at once over
+    // both stores, every spend answered, each tag won exactly once.
+    let mut tasks = Vec::new();
+    for i in 0..200u32 {
+        let s = if i % 2 == 0 {
+            store.clone()
+        } else {
+            again.clone()
+        };
+        let tag = format!("burst-{}", i % 50).into_bytes();
+        tasks.push(tokio::spawn(async move {
+            (tag.clone(), s.spend_nonce(&tag, i64::MAX).await.unwrap())
+        }));
+    }
+    let mut wins = std::collections::BTreeMap::<Vec<u8>, u32>::new();
+    for t in tasks {
+        let (tag, won) = t.await.unwrap();
+        *wins.entry(tag).or_default() += u32::from(won);
+    }
+    assert_eq!(wins.len(), 50);
+    assert!(wins.values().all(|&won| won == 1), "{wins:?}");
+    assert_eq!(store.spent_nonce_count().await.unwrap(), 51);
+    assert_eq!(store.purge_spent_nonces(i64::MAX).await.unwrap(), 0);
+
     // A spent nonce is remembered past its expiry by the grace, so a spend that checked expiry
     // just before (or on a replica whose clock is behind) still finds it.
     assert!(store.spend_nonce(b"tag-2", 1000).await.unwrap());
