@@ -128,3 +128,64 @@ fn a_changed_qe_report_signature_or_chain_misses_the_cache() {
             .unwrap();
     }
 }
+
+/// The platform cache answers what `quote_platform` answers, and only for the exact chain it
+/// parsed: a quote carrying another platform's chain, or one changed character of it, is
+/// parsed afresh.
+#[test]
+fn the_platform_cache_answers_only_for_the_exact_chain() {
+    let platform = |r: Result<_, DcapError>| match r {
+        Ok((extension, ca)) => format!("{extension:?} {ca:?}"),
+        Err(e) => e.kind().to_string(),
+    };
+    let cache = scute_dcap::PlatformCache::default();
+    let mut quotes = Vec::new();
+    for entry in std::fs::read_dir(vectors()).unwrap() {
+        let Ok(bytes) = std::fs::read(entry.unwrap().path().join("quote.bin")) else {
+            continue;
+        };
+        let Ok(quote) = Quote::decode(&bytes) else {
+            continue;
+        };
+        let Ok(fresh) = scute_dcap::quote_platform(&quote) else {
+            continue;
+        };
+        for round in 0..2 {
+            assert_eq!(
+                platform(cache.platform(&quote)),
+                platform(Ok(fresh.clone())),
+                "round {round}"
+            );
+        }
+        quotes.push((quote, fresh));
+    }
+    let fmspcs: std::collections::BTreeSet<_> = quotes.iter().map(|(_, p)| p.0.fmspc).collect();
+    assert!(
+        fmspcs.len() >= 3,
+        "only {} platforms among the vectors",
+        fmspcs.len()
+    );
+
+    let (first, first_platform) = &quotes[0];
+    let (other, other_platform) = quotes
+        .iter()
+        .find(|(_, p)| p.0.fmspc != first_platform.0.fmspc)
+        .unwrap();
+    let mut swapped = first.clone();
+    swapped.signature.certification_data = other.signature.certification_data.clone();
+    assert_eq!(
+        platform(cache.platform(&swapped)),
+        platform(Ok(other_platform.clone()))
+    );
+
+    // One character of the leaf's base64 changed: whatever the fresh parse says, not the
+    // remembered platform.
+    let mut changed = first.clone();
+    let data = &mut changed.signature.certification_data.data;
+    let begin = b"-----BEGIN CERTIFICATE-----";
+    let at = data.windows(begin.len()).position(|x| x == begin).unwrap() + begin.len() + 200;
+    data[at] = if data[at] == b'A' { b'B' } else { b'A' };
+    let fresh = platform(scute_dcap::quote_platform(&changed));
+    assert_ne!(fresh, platform(Ok(first_platform.clone())));
+    assert_eq!(platform(cache.platform(&changed)), fresh);
+}
