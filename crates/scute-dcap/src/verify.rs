@@ -33,6 +33,49 @@ const PCK_CHAIN_ITEMS: &[Item] = &[
 
 const PCK_CACHE_LIMIT: usize = 4096;
 
+/// A bounded cache keyed by the SHA-256 of exact bytes: a hit means byte-identical input, and
+/// an entry costs 32 bytes of key however long (or padded) the unauthenticated input was.
+/// Cleared when full.
+struct ByDigest<V> {
+    entries: RwLock<HashMap<[u8; 32], V>>,
+}
+
+impl<V> Default for ByDigest<V> {
+    fn default() -> Self {
+        Self {
+            entries: RwLock::new(HashMap::new()),
+        }
+    }
+}
+
+impl<V> std::fmt::Debug for ByDigest<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let entries = self.entries.read().map(|e| e.len()).unwrap_or(0);
+        write!(f, "ByDigest({entries} entries)")
+    }
+}
+
+fn bytes_digest(bytes: &[u8]) -> [u8; 32] {
+    let mut key = [0u8; 32];
+    key.copy_from_slice(digest(&SHA256, bytes).as_ref());
+    key
+}
+
+impl<V: Clone> ByDigest<V> {
+    fn get(&self, key: &[u8; 32]) -> Option<V> {
+        self.entries.read().ok()?.get(key).cloned()
+    }
+
+    fn insert(&self, key: [u8; 32], value: V) {
+        if let Ok(mut entries) = self.entries.write() {
+            if entries.len() >= PCK_CACHE_LIMIT {
+                entries.clear();
+            }
+            entries.insert(key, value);
+        }
+    }
+}
+
 /// The root every chain must end in, pinned as its exact certificate (never by name: Intel's
 /// pre-production root has the same subject).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -215,7 +258,7 @@ pub struct VerifiedCollateral {
     explicit_pck_chain: Option<Vec<u8>>,
     /// Every certificate already verified up to the anchor, by DER.
     trusted: HashMap<Vec<u8>, Cert>,
-    pck_cache: RwLock<HashMap<Vec<u8>, Arc<VerifiedPck>>>,
+    pck_cache: ByDigest<Arc<VerifiedPck>>,
 }
 
 /// Which Intel PCK CA issued a PCK certificate: with the FMSPC, the key of a collateral set
@@ -267,12 +310,12 @@ pub fn quote_platform(quote: &Quote) -> Result<(PckExtension, PckCa), DcapError>
     Ok((PckExtension::of(leaf)?, ca))
 }
 
-/// `quote_platform` remembered by the exact PCK chain bytes: the parse is a function of those
+/// `quote_platform` remembered by the exact PCK chain bytes (by their digest, see `ByDigest`): the parse is a function of those
 /// bytes alone, and a fleet sends the same few chains again and again. Bounded; nothing in it
 /// is trusted more than the unauthenticated parse it replaces.
 #[derive(Default)]
 pub struct PlatformCache {
-    parsed: RwLock<HashMap<Vec<u8>, (PckExtension, PckCa)>>,
+    parsed: ByDigest<(PckExtension, PckCa)>,
 }
 
 impl PlatformCache {
@@ -281,21 +324,12 @@ impl PlatformCache {
         let pem = cert_data
             .pck_chain_pem()
             .ok_or(DcapError::PckChainMissing(cert_data.cert_type))?;
-        if let Some(hit) = self
-            .parsed
-            .read()
-            .ok()
-            .and_then(|parsed| parsed.get(pem).cloned())
-        {
+        let key = bytes_digest(pem);
+        if let Some(hit) = self.parsed.get(&key) {
             return Ok(hit);
         }
         let platform = quote_platform(quote)?;
-        if let Ok(mut parsed) = self.parsed.write() {
-            if parsed.len() >= PCK_CACHE_LIMIT {
-                parsed.clear();
-            }
-            parsed.insert(pem.to_vec(), platform.clone());
-        }
+        self.parsed.insert(key, platform.clone());
         Ok(platform)
     }
 }
@@ -502,7 +536,7 @@ pub fn verify_collateral(
         windows,
         explicit_pck_chain: collateral.pck_chain.clone(),
         trusted: checker.trusted,
-        pck_cache: RwLock::new(HashMap::new()),
+        pck_cache: ByDigest::default(),
     })
 }
 
@@ -702,21 +736,12 @@ impl VerifiedCollateral {
             (None, Some(pem)) => pem,
             (None, None) => return Err(DcapError::PckChainMissing(cert_data.cert_type)),
         };
-        if let Some(hit) = self
-            .pck_cache
-            .read()
-            .ok()
-            .and_then(|cache| cache.get(pem).cloned())
-        {
+        let key = bytes_digest(pem);
+        if let Some(hit) = self.pck_cache.get(&key) {
             return Ok(hit);
         }
         let verified = Arc::new(self.verify_pck_chain(pem)?);
-        if let Ok(mut cache) = self.pck_cache.write() {
-            if cache.len() >= PCK_CACHE_LIMIT {
-                cache.clear();
-            }
-            cache.insert(pem.to_vec(), verified.clone());
-        }
+        self.pck_cache.insert(key, verified.clone());
         Ok(verified)
     }
 
