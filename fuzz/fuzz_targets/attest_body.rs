@@ -6,12 +6,12 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(request) = scute_server::parse_attest_request(data) else {
+    let Ok(request) = scute_api::parse_attest_request(data) else {
         return;
     };
-    assert!(matches!(request.tee, "sgx" | "tdx" | "snp"));
+    assert!(matches!(request.tee, "sgx" | "tdx" | "snp" | "csv"));
     assert!(request.tee == "snp" || (request.vcek.is_none() && request.cert_chain.is_none()));
-    assert!(request.extra_policy_ids.len() <= scute_server::MAX_POLICY_IDS);
+    assert!(request.extra_policy_ids.len() <= scute_api::MAX_POLICY_IDS);
     for (i, id) in request.extra_policy_ids.iter().enumerate() {
         assert!(
             !request.extra_policy_ids[..i].contains(id),
@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
         request.runtime_data["nonce"].as_str(),
         Some(request.nonce_text.as_str())
     );
-    let expected = scute_server::report_data_for(&request.runtime_data).expect("canonicalises");
+    let expected = scute_api::report_data_for(&request.runtime_data).expect("canonicalises");
     assert_eq!(request.report_data, expected);
     assert_eq!(&request.report_data[48..], &[0u8; 16]);
 });

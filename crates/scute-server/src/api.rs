@@ -3,7 +3,7 @@
 
 mod attest;
 
-pub use attest::{parse as parse_attest_request, report_data_for, AttestRequest, MAX_POLICY_IDS};
+pub use attest::{parse_attest_request, report_data_for, AttestRequest, MAX_POLICY_IDS};
 
 use crate::appraisal::DEFAULT_POLICY_ID;
 use crate::error::ApiError;
@@ -142,7 +142,7 @@ fn rejected(kind: &'static str, detail: impl Into<String>) -> ApiError {
 async fn attest(State(state): Shared, Body(bytes): Body) -> Result<Json<Value>, ApiError> {
     let started = Instant::now();
     let (mut tee, mut extra_policy_ids) = ("unknown".to_string(), Vec::new());
-    let outcome = match attest::parse(&bytes) {
+    let outcome = match attest::parse_attest_request(&bytes).map_err(ApiError::from) {
         Ok(request) => {
             tee = request.tee.to_string();
             extra_policy_ids.clone_from(&request.extra_policy_ids);

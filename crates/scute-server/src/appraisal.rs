@@ -178,11 +178,18 @@ pub fn check(id: &str, rego: &str) -> Result<(), String> {
 }
 
 /// The input every policy of one appraisal reads: the claims, converted once.
+#[derive(Debug)]
 pub struct PolicyInput(RegoValue);
 
 impl PolicyInput {
     pub fn new(claims: &Value) -> Result<Self, String> {
         use serde::Deserialize as _;
+        // regorus reads an object keyed `$serde_json::private::Number` as a number of any size
+        // (`1e2000000000` is a bignum of gigabytes): attester-chosen runtime or init data must
+        // not smuggle one in.
+        if let Some(key) = scute_api::serde_private_key(claims) {
+            return Err(format!("claims carry the reserved key {key:?}"));
+        }
         RegoValue::deserialize(claims)
             .map(Self)
             .map_err(|e| format!("claims as policy input: {e}"))
@@ -347,7 +354,7 @@ pub fn claims(verified: &VerifiedQuote, runtime_data: &Value, event_log: Option<
 }
 
 /// Most policies one request may add.
-pub const MAX_REQUEST_POLICIES: usize = 16;
+pub const MAX_REQUEST_POLICIES: usize = scute_api::MAX_POLICY_IDS;
 
 pub fn check_request_policy_ids(ids: &[String]) -> Result<(), crate::ApiError> {
     if ids.len() > MAX_REQUEST_POLICIES {
@@ -538,6 +545,16 @@ deny contains msg if {
         }
         let rules = CompiledRules::new("p", policy, RegoValue::new_object()).unwrap();
         assert!(rules.deny.is_some());
+    }
+
+    #[test]
+    fn a_reserved_serde_number_key_never_reaches_a_policy() {
+        let claims = json!({"tee": "tdx", "runtime_data": {"nonce": "AA",
+            "x": [{"$serde_json::private::Number": "1e2000000000"}]}});
+        assert!(PolicyInput::new(&claims)
+            .unwrap_err()
+            .contains("reserved key"));
+        assert!(PolicyInput::new(&json!({"runtime_data": {"n": 1e300}})).is_ok());
     }
 
     #[test]

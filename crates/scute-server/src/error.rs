@@ -75,6 +75,12 @@ impl ApiError {
     }
 }
 
+impl From<scute_api::RequestError> for ApiError {
+    fn from(e: scute_api::RequestError) -> Self {
+        Self::bad_request(e.kind(), e.to_string())
+    }
+}
+
 impl From<sqlx::Error> for ApiError {
     /// A store that cannot be reached is the service being unavailable (503, retry), not a
     /// fault in the request or the service; it recovers when the database returns.

@@ -102,7 +102,7 @@ pub fn attest(args: AttestArgs) -> anyhow::Result<u8> {
         let evidence = attester
             .collect(
                 &scute_server::report_data_for(&runtime_data)
-                    .map_err(|e| anyhow::anyhow!("runtime data: {}", e.detail))?,
+                    .map_err(|e| anyhow::anyhow!("runtime data: {e}"))?,
             )
             .context("collecting evidence")?;
         let mut body = json!({
