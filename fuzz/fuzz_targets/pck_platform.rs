@@ -22,9 +22,19 @@ fn carrier() -> &'static Quote {
     })
 }
 
-/// The SGX extension of every certificate in PEM text, read by x509-parser.
+/// The SGX extension of every certificate in PEM text, read by x509-parser. RFC 7468 lets a
+/// line end in CRLF, CR or LF; x509-parser's PEM reader knows only LF, so line ends are made
+/// LF first (a lone CR inside the base64 failed this oracle although the chain is valid PEM).
 fn extensions_in(pem: &[u8]) -> Vec<Vec<u8>> {
-    x509_parser::pem::Pem::iter_from_buffer(pem)
+    let mut lf = Vec::with_capacity(pem.len());
+    for (i, &b) in pem.iter().enumerate() {
+        match b {
+            b'\r' if pem.get(i + 1) == Some(&b'\n') => {}
+            b'\r' => lf.push(b'\n'),
+            _ => lf.push(b),
+        }
+    }
+    x509_parser::pem::Pem::iter_from_buffer(&lf)
         .filter_map(|p| p.ok())
         .filter_map(|p| {
             let (_, cert) = X509Certificate::from_der(&p.contents).ok()?;
