@@ -55,24 +55,26 @@ impl<V> std::fmt::Debug for ByDigest<V> {
     }
 }
 
-fn bytes_digest(bytes: &[u8]) -> [u8; 32] {
-    let mut key = [0u8; 32];
-    key.copy_from_slice(digest(&SHA256, bytes).as_ref());
-    key
-}
-
 impl<V: Clone> ByDigest<V> {
-    fn get(&self, key: &[u8; 32]) -> Option<V> {
-        self.entries.read().ok()?.get(key).cloned()
-    }
-
-    fn insert(&self, key: [u8; 32], value: V) {
+    /// The value remembered for `bytes`, else `make`'s, remembered when it is Ok.
+    fn get_or_try_insert<E>(
+        &self,
+        bytes: &[u8],
+        make: impl FnOnce() -> Result<V, E>,
+    ) -> Result<V, E> {
+        let mut key = [0u8; 32];
+        key.copy_from_slice(digest(&SHA256, bytes).as_ref());
+        if let Some(hit) = self.entries.read().ok().and_then(|e| e.get(&key).cloned()) {
+            return Ok(hit);
+        }
+        let value = make()?;
         if let Ok(mut entries) = self.entries.write() {
             if entries.len() >= PCK_CACHE_LIMIT {
                 entries.clear();
             }
-            entries.insert(key, value);
+            entries.insert(key, value.clone());
         }
+        Ok(value)
     }
 }
 
@@ -310,9 +312,9 @@ pub fn quote_platform(quote: &Quote) -> Result<(PckExtension, PckCa), DcapError>
     Ok((PckExtension::of(leaf)?, ca))
 }
 
-/// `quote_platform` remembered by the exact PCK chain bytes (by their digest, see `ByDigest`): the parse is a function of those
-/// bytes alone, and a fleet sends the same few chains again and again. Bounded; nothing in it
-/// is trusted more than the unauthenticated parse it replaces.
+/// `quote_platform` remembered by the exact PCK chain bytes (by digest, see `ByDigest`): the
+/// parse is a function of those bytes alone, and a fleet sends the same few chains again and
+/// again. Bounded; nothing in it is trusted more than the unauthenticated parse it replaces.
 #[derive(Default)]
 pub struct PlatformCache {
     parsed: ByDigest<(PckExtension, PckCa)>,
@@ -324,13 +326,7 @@ impl PlatformCache {
         let pem = cert_data
             .pck_chain_pem()
             .ok_or(DcapError::PckChainMissing(cert_data.cert_type))?;
-        let key = bytes_digest(pem);
-        if let Some(hit) = self.parsed.get(&key) {
-            return Ok(hit);
-        }
-        let platform = quote_platform(quote)?;
-        self.parsed.insert(key, platform.clone());
-        Ok(platform)
+        self.parsed.get_or_try_insert(pem, || quote_platform(quote))
     }
 }
 
@@ -736,13 +732,8 @@ impl VerifiedCollateral {
             (None, Some(pem)) => pem,
             (None, None) => return Err(DcapError::PckChainMissing(cert_data.cert_type)),
         };
-        let key = bytes_digest(pem);
-        if let Some(hit) = self.pck_cache.get(&key) {
-            return Ok(hit);
-        }
-        let verified = Arc::new(self.verify_pck_chain(pem)?);
-        self.pck_cache.insert(key, verified.clone());
-        Ok(verified)
+        self.pck_cache
+            .get_or_try_insert(pem, || self.verify_pck_chain(pem).map(Arc::new))
     }
 
     fn verify_pck_chain(&self, pem: &[u8]) -> Result<VerifiedPck, DcapError> {
