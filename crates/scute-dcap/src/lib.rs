@@ -28,6 +28,7 @@ pub use report::{attributes_json, report_json};
 pub use status::TcbStatus;
 pub use time::{format_rfc3339, UnixTime};
 pub use verify::{
-    authenticated_quote_platform, quote_platform, verify, verify_collateral, LevelVerdict, PckCa,
-    PlatformCache, Shortfall, TrustAnchor, VerifiedCollateral, VerifiedQuote, VerifyOptions,
+    authenticated_quote_platform, quote_platform, verify, verify_collateral, CrlRank, IssuerKeyId,
+    LevelVerdict, PckCa, PlatformCache, Shortfall, TrustAnchor, VerifiedCollateral, VerifiedQuote,
+    VerifyOptions,
 };

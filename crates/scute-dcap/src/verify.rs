@@ -251,6 +251,8 @@ impl VerifiedPck {
 pub struct VerifiedCollateral {
     pck_ca: Option<PckCa>,
     anchor: PinnedRoot,
+    /// The key that signed the Root CA CRL (the anchor's).
+    root_key: PublicKey,
     tcb_info: TcbInfo,
     qe_identity: QeIdentity,
     root_crl: Crl,
@@ -261,6 +263,45 @@ pub struct VerifiedCollateral {
     /// Every certificate already verified up to the anchor, by DER.
     trusted: HashMap<Vec<u8>, Cert>,
     pck_cache: ByDigest<Arc<VerifiedPck>>,
+}
+
+/// A CRL issuer, named by the SHA-256 of its public key (curve and SEC1 point): names can be
+/// shared (Intel's pre-production CAs), keys cannot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct IssuerKeyId(pub [u8; 32]);
+
+impl IssuerKeyId {
+    fn of(key: &PublicKey) -> Self {
+        let curve: &[u8] = match key.curve {
+            crate::x509::Curve::P256 => b"P-256",
+            crate::x509::Curve::P384 => b"P-384",
+        };
+        let mut named = Vec::with_capacity(curve.len() + 1 + key.point.len());
+        named.extend_from_slice(curve);
+        named.push(0);
+        named.extend_from_slice(&key.point);
+        let mut id = [0u8; 32];
+        id.copy_from_slice(digest(&SHA256, &named).as_ref());
+        Self(id)
+    }
+}
+
+/// How new a CRL is among its issuer's: the higher CRL number, then the later thisUpdate
+/// (Intel's PCK CRLs all carry number 1, so thisUpdate usually decides). A CRL without a
+/// number ranks as number 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CrlRank {
+    pub number: u64,
+    pub this_update: UnixTime,
+}
+
+impl CrlRank {
+    fn of(crl: &Crl) -> Self {
+        Self {
+            number: crl.number.unwrap_or(0),
+            this_update: crl.this_update,
+        }
+    }
 }
 
 /// Which Intel PCK CA issued a PCK certificate: with the FMSPC, the key of a collateral set
@@ -524,6 +565,7 @@ pub fn verify_collateral(
     Ok(VerifiedCollateral {
         pck_ca: pck_ca_kind,
         anchor: anchor.root.clone(),
+        root_key: root.key.clone(),
         pck_crl_issuer_key: pck_ca.key.clone(),
         tcb_info,
         qe_identity,
@@ -558,6 +600,21 @@ impl VerifiedCollateral {
     /// thisUpdate of the PCK CRL and of the Root CA CRL: what orders two sets' CRLs.
     pub fn crl_issue_dates(&self) -> (UnixTime, UnixTime) {
         (self.pck_crl.this_update, self.root_crl.this_update)
+    }
+
+    /// Who signed this set's PCK CRL (the PCK CA, by its key) and how new the CRL is. A CRL
+    /// belongs to its issuer, not to a collateral set: every FMSPC and both TEEs whose PCK
+    /// certificates that CA issued are judged by its newest CRL.
+    pub fn pck_crl_issuer(&self) -> (IssuerKeyId, CrlRank) {
+        (
+            IssuerKeyId::of(&self.pck_crl_issuer_key),
+            CrlRank::of(&self.pck_crl),
+        )
+    }
+
+    /// Who signed this set's Root CA CRL (the root, by its key) and how new the CRL is.
+    pub fn root_crl_issuer(&self) -> (IssuerKeyId, CrlRank) {
+        (IssuerKeyId::of(&self.root_key), CrlRank::of(&self.root_crl))
     }
 
     /// The window in which every piece of this collateral is valid, if there is one.

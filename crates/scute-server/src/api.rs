@@ -368,6 +368,7 @@ async fn import_collateral(
     }
     let (fmspc, ca, tee) =
         crate::collateral::import(&state.store, &state.anchors, &files, crate::now()).await?;
+    state.collateral_changed().await?;
     Ok(Json(json!({ "fmspc": fmspc, "ca": ca, "tee": tee })))
 }
 

@@ -1,13 +1,18 @@
 //! Collateral sets in the store, keyed by FMSPC and PCK CA, and their verified forms in memory:
 //! each set is authenticated once against the trusted roots and reused for every quote (the
-//! warm path) until the stored set changes.
+//! warm path) until the stored set changes or a newer CRL of one of its issuers is seen
+//! (`revocation`: a set is always judged with the newest CRL of its PCK CA and root).
 
 use crate::error::ApiError;
+use crate::revocation::{own_fingerprint, CrlFingerprint, Revocations};
 use crate::store::Store;
+use aws_lc_rs::digest::{digest, SHA256};
 use axum::http::StatusCode;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use scute_dcap::{verify_collateral, Collateral, DcapError, TrustAnchor, VerifiedCollateral};
+use scute_dcap::{
+    verify_collateral, Collateral, DcapError, IssuerKeyId, TrustAnchor, VerifiedCollateral,
+};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -22,13 +27,20 @@ const MISS_LIMIT: usize = 4096;
 
 struct Cached {
     verified: Arc<VerifiedCollateral>,
-    updated: i64,
+    /// SHA-256 of the stored set's files as verified: the set's version (a replaced set is a
+    /// different digest, however soon after the first it was stored).
+    files_digest: [u8; 32],
+    /// The issuers of the set's PCK CRL and Root CA CRL, and the CRLs it was judged with.
+    issuers: (IssuerKeyId, IssuerKeyId),
+    crls: CrlFingerprint,
     checked: Instant,
 }
 
 #[derive(Default)]
 pub struct CollateralCache {
     sets: RwLock<HashMap<(String, String, String), Cached>>,
+    /// The newest CRL of every issuer seen in any set (see `revocation`).
+    revocations: RwLock<Arc<Revocations>>,
     /// Asked for a set the store lacks (`pccs_url`); its answer is verified before storing.
     upstream: Option<crate::PccsClient>,
     /// Sets the upstream recently failed to give, and when.
@@ -87,8 +99,9 @@ fn rejected(detail: String) -> ApiError {
 fn older_than(new: &VerifiedCollateral, old: &VerifiedCollateral) -> Option<String> {
     let (nt, ot) = (new.tcb_info(), old.tcb_info());
     let (nq, oq) = (new.qe_identity(), old.qe_identity());
-    let (n_pck, n_root) = new.crl_issue_dates();
-    let (o_pck, o_root) = old.crl_issue_dates();
+    let rank = |(_, r): (IssuerKeyId, scute_dcap::CrlRank)| (r.number, r.this_update);
+    let (n_pck, n_root) = (rank(new.pck_crl_issuer()), rank(new.root_crl_issuer()));
+    let (o_pck, o_root) = (rank(old.pck_crl_issuer()), rank(old.root_crl_issuer()));
     let checks = [
         (
             "TCB Info tcbEvaluationDataNumber",
@@ -102,13 +115,20 @@ fn older_than(new: &VerifiedCollateral, old: &VerifiedCollateral) -> Option<Stri
             i64::from(oq.tcb_evaluation_data_number),
         ),
         ("QE Identity issueDate", nq.issue_date, oq.issue_date),
-        ("PCK CRL thisUpdate", n_pck, o_pck),
-        ("Root CA CRL thisUpdate", n_root, o_root),
+    ];
+    let crls = [
+        ("PCK CRL (number, thisUpdate)", n_pck, o_pck),
+        ("Root CA CRL (number, thisUpdate)", n_root, o_root),
     ];
     checks
         .iter()
         .find(|(_, n, o)| n < o)
         .map(|(what, n, o)| format!("{what} {n} is older than the stored set's {o}"))
+        .or_else(|| {
+            crls.iter()
+                .find(|(_, n, o)| n < o)
+                .map(|(what, n, o)| format!("{what} {n:?} is older than the stored set's {o:?}"))
+        })
 }
 
 /// `import`, refusing a set that is not for `expected` (fmspc, ca, tee) when given (what an
@@ -174,6 +194,7 @@ impl CollateralCache {
     pub fn with_upstream(upstream: Option<crate::PccsClient>) -> Self {
         Self {
             sets: RwLock::default(),
+            revocations: RwLock::default(),
             upstream,
             misses: std::sync::Mutex::default(),
         }
@@ -193,11 +214,21 @@ impl CollateralCache {
     ) -> Result<Arc<VerifiedCollateral>, ApiError> {
         let key = (fmspc.to_string(), ca.to_string(), tee.to_string());
         let known = self.sets.read().ok().and_then(|sets| {
-            sets.get(&key)
-                .map(|c| (c.verified.clone(), c.updated, c.checked.elapsed() < RECHECK))
+            sets.get(&key).map(|c| {
+                (
+                    c.verified.clone(),
+                    c.files_digest,
+                    c.issuers,
+                    c.crls,
+                    c.checked.elapsed() < RECHECK,
+                )
+            })
         });
-        if let Some((verified, _, true)) = &known {
-            return Ok(verified.clone());
+        if let Some((verified, _, issuers, crls, true)) = &known {
+            // Warm: the set was read recently, and no newer CRL of its issuers is known.
+            if self.revocations().fingerprint(*issuers, *crls) == *crls {
+                return Ok(verified.clone());
+            }
         }
         let mut stored = store.collateral(fmspc, ca, tee).await?;
         let recently_missed = || {
@@ -253,37 +284,113 @@ impl CollateralCache {
                 }
             }
         }
-        let (files_json, updated) = stored.ok_or_else(|| {
+        let (files_json, _updated) = stored.ok_or_else(|| {
             ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "collateral_missing",
                 format!("no {tee} collateral for FMSPC {fmspc} ({ca} CA): import it with `scute collateral import`"),
             )
         })?;
-        let verified = match known {
-            Some((verified, known_updated, _)) if known_updated == updated => verified,
-            _ => {
-                let collateral = collateral_from_json(&files_json).map_err(ApiError::internal)?;
-                let verified = verify_any(&collateral, anchors).map_err(|e| {
-                    ApiError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "collateral_rejected",
-                        format!("stored collateral for FMSPC {fmspc}: {e}"),
-                    )
-                })?;
-                Arc::new(verified)
+        let files_digest = sha256(files_json.as_bytes());
+        if let Some((verified, known_digest, issuers, crls, _)) = known {
+            if known_digest == files_digest && self.revocations().fingerprint(issuers, crls) == crls
+            {
+                self.remember(key, verified.clone(), files_digest, issuers, crls);
+                return Ok(verified);
             }
+        }
+        let rejected = |e: DcapError| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "collateral_rejected",
+                format!("stored collateral for FMSPC {fmspc}: {e}"),
+            )
         };
+        let collateral = collateral_from_json(&files_json).map_err(ApiError::internal)?;
+        let own = verify_any(&collateral, anchors).map_err(rejected)?;
+        let (verified, crls) = self.judged_with_newest_crls(&collateral, own, anchors)?;
+        let verified = Arc::new(verified);
+        let issuers = crate::revocation::issuers(&verified);
+        self.remember(key, verified.clone(), files_digest, issuers, crls);
+        Ok(verified)
+    }
+
+    fn remember(
+        &self,
+        key: (String, String, String),
+        verified: Arc<VerifiedCollateral>,
+        files_digest: [u8; 32],
+        issuers: (IssuerKeyId, IssuerKeyId),
+        crls: CrlFingerprint,
+    ) {
         if let Ok(mut sets) = self.sets.write() {
             sets.insert(
                 key,
                 Cached {
-                    verified: verified.clone(),
-                    updated,
+                    verified,
+                    files_digest,
+                    issuers,
+                    crls,
                     checked: Instant::now(),
                 },
             );
         }
-        Ok(verified)
     }
+
+    /// What every issuer's newest CRL is, as far as this process knows.
+    pub(crate) fn revocations(&self) -> Arc<Revocations> {
+        self.revocations
+            .read()
+            .map(|r| r.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// Learns the CRLs of a set that verified (never making any issuer's CRL older).
+    pub(crate) fn offer(&self, collateral: &Collateral, verified: &VerifiedCollateral) {
+        let mut guard = self.revocations.write().unwrap_or_else(|p| p.into_inner());
+        let mut next = (**guard).clone();
+        next.offer(collateral, verified);
+        *guard = Arc::new(next);
+    }
+
+    /// Forgets every verified set (the store's collateral changed): each is read and verified
+    /// again when next used.
+    pub(crate) fn invalidate(&self) {
+        if let Ok(mut sets) = self.sets.write() {
+            sets.clear();
+        }
+    }
+
+    /// `collateral` (verified as `own`) judged with the newest CRL of each of its issuers:
+    /// verified again with those CRLs in place of its own when they are newer (so a newer Root
+    /// CA CRL is also checked against the set's signers). Returns the set and the CRLs used.
+    pub(crate) fn judged_with_newest_crls(
+        &self,
+        collateral: &Collateral,
+        own: VerifiedCollateral,
+        anchors: &[TrustAnchor],
+    ) -> Result<(VerifiedCollateral, CrlFingerprint), ApiError> {
+        self.offer(collateral, &own);
+        let Some(newest) = self.revocations().newest_for(collateral, &own) else {
+            return Ok((own, own_fingerprint(collateral)));
+        };
+        let verified = verify_any(&newest, anchors).map_err(|e| {
+            ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "collateral_rejected",
+                format!(
+                    "collateral for FMSPC {} under its issuers' newest CRLs: {}: {e}",
+                    hex::encode(own.tcb_info().fmspc),
+                    e.kind()
+                ),
+            )
+        })?;
+        Ok((verified, own_fingerprint(&newest)))
+    }
+}
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest(&SHA256, bytes).as_ref());
+    out
 }

@@ -17,6 +17,7 @@ mod openapi;
 mod pccs;
 mod pipeline;
 mod pipeline_csv;
+mod revocation;
 mod secrets;
 mod serve;
 mod snp;
@@ -122,12 +123,21 @@ impl AppState {
             self.reload_signer().await?;
         }
         if changed(store::VERSION_COLLATERAL) {
-            self.pccs
-                .reload(self)
+            self.collateral_changed()
                 .await
                 .map_err(|e| ServerError::Config(e.detail))?;
         }
         *seen = current;
+        Ok(())
+    }
+
+    /// The store's collateral changed (here or at another replica or process): learn every
+    /// stored set's CRLs, rebuild what the PCCS routes serve, and verify each set again when
+    /// next used. Keyed by the store's version counter and the sets' contents, never by when
+    /// they were written.
+    pub(crate) async fn collateral_changed(&self) -> Result<(), error::ApiError> {
+        self.pccs.reload(self).await?;
+        self.collateral.invalidate();
         Ok(())
     }
 

@@ -403,6 +403,12 @@ async fn an_unreachable_upstream_is_a_502_not_a_hang() {
 /// PccsAdminTool's `platform_collaterals.json` for the SGX vector's platform: its PCK
 /// certificate (from the quote), the FMSPC's SGX TCB Info as an object, CRLs in hex.
 fn platform_collateral(qe_id: &str) -> (String, String) {
+    platform_collateral_with(qe_id, false)
+}
+
+/// The same, with `both_cas`: the Platform CA's CRL and issuer chain too (from the TDX
+/// vector), as PccsAdminTool exports them (Intel's PCCS holds CRLs of both CAs).
+fn platform_collateral_with(qe_id: &str, both_cas: bool) -> (String, String) {
     let f = files("dcapqvl-sgx-v3");
     let quote_bytes = std::fs::read(case("dcapqvl-sgx-v3").join("quote.bin")).unwrap();
     let quote = scute_quote::Quote::decode(&quote_bytes).unwrap();
@@ -437,6 +443,15 @@ fn platform_collateral(qe_id: &str) -> (String, String) {
             "rootcacrl": hex::encode(&f["root_ca_crl.der"]),
         }
     });
+    let mut body = body;
+    if both_cas {
+        let platform = files("dcapqvl-tdx-v4");
+        let chain = String::from_utf8(platform["pck_crl_issuer_chain.pem"].clone()).unwrap();
+        body["collaterals"]["pckcacrl"]["platformCrl"] =
+            hex::encode(&platform["pck_crl.der"]).into();
+        body["collaterals"]["certificates"]["SGX-PCK-Certificate-Issuer-Chain"]["PLATFORM"] =
+            enc(&chain).into();
+    }
     (body.to_string(), leaf)
 }
 
@@ -507,6 +522,72 @@ async fn pck_certificate_selection_on_the_sgx_vectors_platform() {
         r.bytes().await.unwrap().as_ref(),
         files("dcapqvl-sgx-v3")["tcb_info.json"].as_slice()
     );
+    service.stop().await;
+}
+
+/// Intel's PCCS serves the PCK certificate of a Processor-CA platform after an upload that
+/// carries the CRLs of both CAs; each stored certificate is checked against its own CA's CRL
+/// (it was a 500 when the FMSPC's other-CA set was the one looked at).
+#[tokio::test]
+async fn pck_certificate_after_an_upload_with_the_crls_of_both_cas() {
+    let service = Service::start(&[], |_| {}).await;
+    let admin = std::fs::read_to_string(service._dir.path().join("data/admin-token")).unwrap();
+    let qe_id = "00112233445566778899aabbccddeeff";
+    let (body, leaf) = platform_collateral_with(qe_id, true);
+    let put = |body: String| {
+        reqwest::Client::new()
+            .put(format!(
+                "{}/sgx/certification/v4/platformcollateral",
+                service.url
+            ))
+            .header("admin-token", admin.trim())
+            .body(body)
+            .send()
+    };
+    let r = put(body.clone()).await.unwrap();
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    let stored: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(
+        stored["collateral"].as_array().unwrap().len(),
+        2,
+        "{stored}"
+    );
+    let pck_cert_url = format!(
+        "{}/sgx/certification/v4/pckcert?qeid={qe_id}&cpusvn=0b0b0202ff0100000000000000000000&pcesvn=0d00&pceid=0000",
+        service.url
+    );
+    let r = get(&pck_cert_url).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["sgx-pck-certificate-ca-type"], "processor");
+    assert_eq!(r.text().await.unwrap(), leaf);
+    // The Platform CA's set stored again later (the newest set of the FMSPC): the certificate
+    // is still checked against its own CA's CRL.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let mut platform_only: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let crls = &mut platform_only["collaterals"]["pckcacrl"];
+    crls.as_object_mut().unwrap().remove("processorCrl");
+    platform_only["collaterals"]["pck_certs"] = serde_json::json!([]);
+    let r = put(platform_only.to_string()).await.unwrap();
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    let r = get(&pck_cert_url).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.text().await.unwrap(), leaf);
+    // Both CAs' CRLs are served, each as uploaded.
+    for (ca, case_name) in [
+        ("processor", "dcapqvl-sgx-v3"),
+        ("platform", "dcapqvl-tdx-v4"),
+    ] {
+        let r = get(&format!(
+            "{}/sgx/certification/v4/pckcrl?ca={ca}&encoding=der",
+            service.url
+        ))
+        .await;
+        assert_eq!(r.status(), 200, "{ca}");
+        assert_eq!(
+            r.bytes().await.unwrap().as_ref(),
+            files(case_name)["pck_crl.der"].as_slice()
+        );
+    }
     service.stop().await;
 }
 

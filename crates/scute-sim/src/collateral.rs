@@ -211,6 +211,8 @@ pub(crate) struct CollateralSpec<'a> {
     pub qe_mr_signer: [u8; 32],
     pub window: (i64, i64),
     pub revoke_pck: bool,
+    pub revoke_pck_ca: bool,
+    pub processor_ca_crl: bool,
 }
 
 pub(crate) fn collateral(
@@ -227,23 +229,28 @@ pub(crate) fn collateral(
     )?;
     let qe = qe_identity(spec.tee, &spec.qe_mr_signer, spec.qe_status, spec.window)?;
     let tcb_chain = pem_chain(&[&pki.tcb_der, &pki.root_der]);
+    let (pck_crl, pck_crl_chain) = if spec.processor_ca_crl {
+        (
+            pki.processor_ca_crl(spec.window.0, spec.window.1)?,
+            pem_chain(&[&pki.processor_ca_der, &pki.root_der]),
+        )
+    } else {
+        (
+            pki.pck_crl(spec.window.0, spec.window.1, spec.revoke_pck)?,
+            pem_chain(&[&pki.ca_der, &pki.root_der]),
+        )
+    };
     Ok(CollateralFiles {
         files: vec![
             ("tcb_info.json", sign_json(&pki.tcb_key, &tcb, true)?),
             ("qe_identity.json", sign_json(&pki.tcb_key, &qe, false)?),
             ("tcb_info_issuer_chain.pem", tcb_chain.clone().into_bytes()),
             ("qe_identity_issuer_chain.pem", tcb_chain.into_bytes()),
-            (
-                "pck_crl.der",
-                pki.pck_crl(spec.window.0, spec.window.1, spec.revoke_pck)?,
-            ),
-            (
-                "pck_crl_issuer_chain.pem",
-                pem_chain(&[&pki.ca_der, &pki.root_der]).into_bytes(),
-            ),
+            ("pck_crl.der", pck_crl),
+            ("pck_crl_issuer_chain.pem", pck_crl_chain.into_bytes()),
             (
                 "root_ca_crl.der",
-                pki.root_crl(spec.window.0, spec.window.1)?,
+                pki.root_crl(spec.window.0, spec.window.1, spec.revoke_pck_ca)?,
             ),
         ],
     })

@@ -165,6 +165,11 @@ pub(crate) struct Pki {
     pub ca_key: SimKey,
     pub ca_params: CertificateParams,
     pub ca_der: Vec<u8>,
+    /// A second PCK CA of the same root, which issued no certificate of this platform (Intel
+    /// has a Processor CA beside the Platform CA): another issuer's CRL under the same root.
+    pub processor_ca_key: SimKey,
+    pub processor_ca_params: CertificateParams,
+    pub processor_ca_der: Vec<u8>,
     pub tcb_key: SimKey,
     pub tcb_der: Vec<u8>,
     pub pck_key: SimKey,
@@ -172,6 +177,8 @@ pub(crate) struct Pki {
 }
 
 pub(crate) const PCK_SERIAL: u64 = 0x5c07_e001;
+/// The PCK Platform CA certificate's serial.
+const PCK_CA_SERIAL: u64 = 2;
 
 impl Pki {
     /// A whole PKI for `seed`; certificates valid from an hour before `created` for years.
@@ -183,8 +190,22 @@ impl Pki {
         let root = Issuer::new(root_params.clone(), &root_key.rcgen);
 
         let ca_key = SimKey::derive(seed, "pck-platform-ca")?;
-        let ca_params = params("Scute Simulated SGX PCK Platform CA", 2, start, end, true)?;
+        let ca_params = params(
+            "Scute Simulated SGX PCK Platform CA",
+            PCK_CA_SERIAL,
+            start,
+            end,
+            true,
+        )?;
         let ca_der = ca_params.signed_by(&ca_key.rcgen, &root)?.der().to_vec();
+
+        let processor_ca_key = SimKey::derive(seed, "pck-processor-ca")?;
+        let processor_ca_params =
+            params("Scute Simulated SGX PCK Processor CA", 4, start, end, true)?;
+        let processor_ca_der = processor_ca_params
+            .signed_by(&processor_ca_key.rcgen, &root)?
+            .der()
+            .to_vec();
 
         let tcb_key = SimKey::derive(seed, "tcb-signing")?;
         let tcb_params = params("Scute Simulated SGX TCB Signing", 3, start, end, false)?;
@@ -213,6 +234,9 @@ impl Pki {
             ca_key,
             ca_params,
             ca_der,
+            processor_ca_key,
+            processor_ca_params,
+            processor_ca_der,
             tcb_key,
             tcb_der,
             pck_key,
@@ -220,9 +244,16 @@ impl Pki {
         })
     }
 
-    pub(crate) fn root_crl(&self, this_update: i64, next_update: i64) -> Result<Vec<u8>, SimError> {
+    /// The Root CA CRL; `revoke_pck_ca` lists the PCK CA's certificate.
+    pub(crate) fn root_crl(
+        &self,
+        this_update: i64,
+        next_update: i64,
+        revoke_pck_ca: bool,
+    ) -> Result<Vec<u8>, SimError> {
         let issuer = Issuer::new(self.root_params.clone(), &self.root_key.rcgen);
-        crl(&issuer, this_update, next_update, &[])
+        let revoked: &[u64] = if revoke_pck_ca { &[PCK_CA_SERIAL] } else { &[] };
+        crl(&issuer, this_update, next_update, revoked)
     }
 
     pub(crate) fn pck_crl(
@@ -238,6 +269,19 @@ impl Pki {
             &[0x0dead]
         };
         crl(&issuer, this_update, next_update, revoked)
+    }
+
+    /// The Processor CA's CRL (it revokes nothing of this platform).
+    pub(crate) fn processor_ca_crl(
+        &self,
+        this_update: i64,
+        next_update: i64,
+    ) -> Result<Vec<u8>, SimError> {
+        let issuer = Issuer::new(
+            self.processor_ca_params.clone(),
+            &self.processor_ca_key.rcgen,
+        );
+        crl(&issuer, this_update, next_update, &[0x0dead])
     }
 }
 

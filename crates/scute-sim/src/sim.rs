@@ -47,6 +47,11 @@ pub struct CollateralOptions {
     /// (issueDate / thisUpdate, nextUpdate) of TCB Info, QE Identity and both CRLs.
     pub window: (i64, i64),
     pub revoke_pck: bool,
+    /// The Root CA CRL revokes the PCK CA's certificate.
+    pub revoke_pck_ca: bool,
+    /// The PCK CRL (and its issuer chain) is the simulated Processor CA's, which issued no
+    /// certificate of this platform: a set of the same FMSPC under another CA.
+    pub processor_ca_crl: bool,
     /// Collateral for another platform (a different FMSPC).
     pub wrong_fmspc: bool,
 }
@@ -61,6 +66,8 @@ impl CollateralOptions {
             module_tcb_status: "UpToDate".into(),
             window: (now - 3600, now + 30 * 24 * 3600),
             revoke_pck: false,
+            revoke_pck_ca: false,
+            processor_ca_crl: false,
             wrong_fmspc: false,
         }
     }
@@ -154,6 +161,8 @@ impl Simulator {
             qe_mr_signer: qe_mr_signer(self.seed),
             window: options.window,
             revoke_pck: options.revoke_pck,
+            revoke_pck_ca: options.revoke_pck_ca,
+            processor_ca_crl: options.processor_ca_crl,
         };
         Ok(collateral(&self.pki, &spec)?.files)
     }

@@ -44,8 +44,9 @@ const RELOAD_AFTER: Duration = Duration::from_secs(2);
 struct Item {
     body: Bytes,
     chain: HeaderValue,
-    /// Orders candidates for the same route: the newest issue wins.
-    issued: i64,
+    /// Orders candidates for the same route: the newest wins (for CRLs the CRL number, then
+    /// thisUpdate; for TCB Info and identities the issue date).
+    issued: (u64, i64),
 }
 
 /// A stored set, as refresh sees it.
@@ -63,9 +64,8 @@ struct Index {
     tcb: HashMap<(String, String), Item>,
     qe: HashMap<String, Item>,
     pck_crl: HashMap<String, Item>,
-    /// The Root CA CRL with the latest thisUpdate of any stored set.
-    root_crl_hex: Option<(i64, Bytes)>,
-    sgx_tcb_info: HashMap<String, Arc<scute_dcap::VerifiedCollateral>>,
+    /// The newest Root CA CRL of any stored set.
+    root_crl_hex: Option<((u64, i64), Bytes)>,
     sets: Vec<SetKey>,
 }
 
@@ -165,8 +165,13 @@ impl Pccs {
             ) else {
                 continue;
             };
-            let tcb_issued = verified.tcb_info().issue_date;
-            let (pck_crl_issued, root_crl_issued) = verified.crl_issue_dates();
+            // Every set's CRLs are learned, so each set is judged with its issuers' newest.
+            state.collateral.offer(&collateral, &verified);
+            let tcb_issued = (0, verified.tcb_info().issue_date);
+            let rank =
+                |(_, r): (scute_dcap::IssuerKeyId, scute_dcap::CrlRank)| (r.number, r.this_update);
+            let pck_crl_issued = rank(verified.pck_crl_issuer());
+            let root_crl_issued = rank(verified.root_crl_issuer());
             insert_newest(
                 &mut index.tcb,
                 (tee.clone(), fmspc.clone()),
@@ -182,7 +187,7 @@ impl Pccs {
                 Item {
                     body: Bytes::from(collateral.qe_identity.clone()),
                     chain: qe_chain,
-                    issued: verified.qe_identity().issue_date,
+                    issued: (0, verified.qe_identity().issue_date),
                 },
             );
             insert_newest(
@@ -208,9 +213,6 @@ impl Pccs {
                 .joint_validity()
                 .map(|(_, end)| end)
                 .unwrap_or(verified.tcb_info().next_update);
-            if tee == "sgx" {
-                index.sgx_tcb_info.insert(fmspc.clone(), Arc::new(verified));
-            }
             index.sets.push(SetKey {
                 fmspc,
                 ca,
@@ -515,18 +517,6 @@ async fn root_crl(State(state): Shared) -> Result<Response, ApiError> {
         )
     })?;
     Ok(respond("application/pkix-crl", None, body))
-}
-
-/// The SGX TCB Info of `fmspc`, verified, for PCK certificate selection.
-pub(crate) async fn sgx_tcb_info(
-    state: &AppState,
-    fmspc: &str,
-) -> Result<Option<Arc<scute_dcap::VerifiedCollateral>>, ApiError> {
-    if let Some(v) = state.pccs.current().sgx_tcb_info.get(fmspc) {
-        return Ok(Some(v.clone()));
-    }
-    state.pccs.reload_if_stale(state).await?;
-    Ok(state.pccs.current().sgx_tcb_info.get(fmspc).cloned())
 }
 
 /// Admin check for PCCS admin routes: `Authorization: Bearer T` or PCCS's `admin-token: T`.

@@ -40,26 +40,49 @@ pub(crate) async fn pck_cert(
             hex::encode(cpu_svn)
         ))
     };
-    let Some((_, fmspc, ..)) = rows.first() else {
-        return Err(unregistered());
-    };
-    let tcb_info = super::sgx_tcb_info(&state, fmspc).await?.ok_or_else(|| {
-        not_cached(format!(
-            "no SGX TCB Info is cached for FMSPC {fmspc}, which PCK certificate selection needs"
-        ))
-    })?;
-    let mut tcbs = Vec::with_capacity(rows.len());
-    for (_, _, _, cert, chain) in &rows {
+    // Each stored certificate is checked against its own CA's newest CRL, through the set of
+    // its FMSPC and CA (what a quote from it would be judged with); one that no longer
+    // verifies (revoked since it was stored) is not offered, and no stored item is a 500.
+    let mut candidates = Vec::with_capacity(rows.len());
+    let mut tcb_info = None;
+    let mut refused = None;
+    for row in &rows {
+        let (_, fmspc, ca, cert, chain) = row;
+        let set = match state
+            .collateral
+            .get(&state.store, &state.anchors, fmspc, ca, "sgx", || false)
+            .await
+        {
+            Ok(set) => set,
+            Err(e) if e.status.is_server_error() => return Err(e),
+            Err(e) => {
+                refused = Some(e.detail);
+                continue;
+            }
+        };
         let chain_pem = format!("{cert}\n{chain}");
-        let ext = tcb_info
-            .verify_pck_certificate(chain_pem.as_bytes())
-            .map_err(|e| ApiError::internal(format!("stored PCK certificate: {e}")))?;
-        tcbs.push(ext.tcb);
+        match set.verify_pck_certificate(chain_pem.as_bytes()) {
+            Ok(ext) => {
+                candidates.push((row, ext.tcb));
+                tcb_info.get_or_insert(set);
+            }
+            Err(e) => refused = Some(format!("stored PCK certificate: {}: {e}", e.kind())),
+        }
     }
+    let Some(tcb_info) = tcb_info else {
+        return Err(match refused {
+            Some(reason) => not_cached(format!(
+                "no stored PCK certificate of platform qeid={qe_id} pceid={pce_id} can be served: {reason}"
+            )),
+            None => unregistered(),
+        });
+    };
+    let tcbs: Vec<PckTcb> = candidates.iter().map(|(_, tcb)| tcb.clone()).collect();
     let chosen = select_pck_cert(RawTcb { cpu_svn, pce_svn }, &tcbs, tcb_info.tcb_info())
-        .and_then(|i| rows.get(i).zip(tcbs.get(i)))
+        .and_then(|i| candidates.get(i))
         .ok_or_else(unregistered)?;
-    let ((_, fmspc, ca, cert, chain), tcb) = chosen;
+    let ((_, fmspc, ca, cert, chain), tcb) = (chosen.0, &chosen.1);
+
     let tcbm = format!(
         "{}{}",
         hex::encode_upper(tcb.cpu_svn),
@@ -369,7 +392,7 @@ pub(crate) async fn put_platform_collateral(
             )
             .await?;
     }
-    state.pccs.reload(&state).await?;
+    state.collateral_changed().await?;
     Ok(Json(json!({
         "collateral": stored,
         "pck_certificates": certs.len(),

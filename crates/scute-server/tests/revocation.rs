@@ -1,0 +1,419 @@
+//! Revocation is per issuer: a platform whose PCK certificate the newest CRL of its CA revokes
+//! gets no token, whichever collateral set brought that CRL (the SGX set of the same CA, another
+//! FMSPC's set) and however it arrived: the admin import, `scute collateral import` in another
+//! process, a PCCS admin upload, an upstream fill. A set stored later with an older CRL does
+//! not un-revoke; a set replaced within the same second is seen at once.
+
+use aws_lc_rs::digest::{digest, SHA384};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use scute_server::Config;
+use scute_sim::{CollateralOptions, Simulator, Tee, Workload};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+type Files = BTreeMap<String, Vec<u8>>;
+
+/// A collateral set of the simulated platform: `tee`'s TCB Info, CRLs issued `age` seconds ago,
+/// the PCK CRL revoking the platform's PCK when `revoke`.
+fn set(sim: &Simulator, tee: Tee, age: i64, revoke: bool) -> Files {
+    let mut options = CollateralOptions::valid_at(tee, now());
+    options.window.0 = now() - age;
+    options.revoke_pck = revoke;
+    sim.collateral(&options)
+        .unwrap()
+        .into_iter()
+        .map(|(n, b)| (n.to_string(), b))
+        .collect()
+}
+
+struct Service {
+    dir: tempfile::TempDir,
+    sim: Simulator,
+    url: String,
+    admin: String,
+    http: reqwest::Client,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Service {
+    /// A service trusting the simulator's root, with the TDX set `tdx` imported before start.
+    async fn start(sim: &Simulator, tdx: &Files, tweak: impl FnOnce(&mut Config)) -> Self {
+        // The test's own HTTPS-capable client needs a provider; the service does not.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let dir = tempfile::tempdir().unwrap();
+        let sim = Simulator::from_state(&sim.to_state()).unwrap();
+        let root = dir.path().join("sim-root.pem");
+        std::fs::write(&root, sim.root_ca_pem()).unwrap();
+        scute_server::import_collateral(&dir.path().join("data"), std::slice::from_ref(&root), tdx)
+            .await
+            .unwrap();
+        let mut config = Config {
+            listen: "127.0.0.1:0".into(),
+            data_dir: dir.path().join("data"),
+            trust_roots: vec![root],
+            ..Config::default()
+        };
+        tweak(&mut config);
+        let running = scute_server::start(config).await.unwrap();
+        let url = format!("http://{}", running.addr);
+        let admin = running.new_admin_token.clone().unwrap();
+        let task = tokio::spawn(async move {
+            running.serve(std::future::pending()).await.unwrap();
+        });
+        Self {
+            dir,
+            sim,
+            url,
+            admin,
+            http: reqwest::Client::new(),
+            task,
+        }
+    }
+
+    fn root(&self) -> PathBuf {
+        self.dir.path().join("sim-root.pem")
+    }
+
+    /// An honest TDX attestation of the simulated platform: (status, body).
+    async fn attest(&self) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}/v1/challenge", self.url))
+            .send()
+            .await
+            .unwrap();
+        let nonce = r.json::<Value>().await.unwrap()["nonce"].clone();
+        let runtime = json!({ "nonce": nonce });
+        let canonical = serde_json_canonicalizer::to_vec(&runtime).unwrap();
+        let mut report_data = [0u8; 64];
+        report_data[..48].copy_from_slice(digest(&SHA384, &canonical).as_ref());
+        let quote = self
+            .sim
+            .quote(&Workload::new(Tee::Tdx, 4, report_data))
+            .unwrap()
+            .encode();
+        let body = json!({ "tee": "tdx", "evidence": { "quote": STANDARD.encode(quote) }, "runtime_data": runtime });
+        let r = self
+            .http
+            .post(format!("{}/v1/attest", self.url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn import(&self, files: &Files) -> u16 {
+        let files: BTreeMap<&String, String> =
+            files.iter().map(|(n, b)| (n, STANDARD.encode(b))).collect();
+        self.http
+            .post(format!("{}/v1/collateral", self.url))
+            .bearer_auth(&self.admin)
+            .json(&json!({ "files": files }))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
+    async fn pck_crl(&self) -> Vec<u8> {
+        let r = self
+            .http
+            .get(format!(
+                "{}/sgx/certification/v4/pckcrl?ca=platform&encoding=der",
+                self.url
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        r.bytes().await.unwrap().to_vec()
+    }
+}
+
+fn assert_affirms(outcome: &(u16, Value)) {
+    assert_eq!(outcome.0, 200, "{}", outcome.1);
+    assert!(outcome.1["token"].is_string(), "{}", outcome.1);
+}
+
+fn assert_revoked(outcome: &(u16, Value)) {
+    assert_eq!(outcome.0, 422, "{}", outcome.1);
+    assert!(outcome.1.get("token").is_none());
+    let detail = outcome.1["detail"].as_str().unwrap_or_default();
+    assert!(detail.contains("certificate_revoked"), "{}", outcome.1);
+}
+
+/// Polls until the service refuses the platform (a change made by another process is seen
+/// through the store's version counter, within a second or so).
+async fn eventually_revoked(service: &Service) {
+    for _ in 0..40 {
+        let outcome = service.attest().await;
+        if outcome.0 != 200 {
+            return assert_revoked(&outcome);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the platform still attests after its CA's newer CRL was stored elsewhere");
+}
+
+#[tokio::test]
+async fn the_sgx_set_of_the_same_ca_revokes_the_tdx_platform_and_an_older_crl_never_wins() {
+    let sim = Simulator::new(7, now()).unwrap();
+    let service = Service::start(&sim, &set(&sim, Tee::Tdx, 3600, false), |_| {}).await;
+    assert_affirms(&service.attest().await);
+
+    // The SGX set of the same platform and CA, whose newer PCK CRL revokes the PCK.
+    let revoking = set(&sim, Tee::Sgx, 1800, true);
+    assert_eq!(service.import(&revoking).await, 200);
+    assert_revoked(&service.attest().await);
+    // The PCCS route serves that CRL, and verification agrees with it.
+    assert_eq!(service.pck_crl().await, revoking["pck_crl.der"]);
+
+    // A TDX set stored later whose own CRL is older than the revoking one (but newer than the
+    // TDX set it replaces, so no rollback of its own key) does not un-revoke the platform.
+    assert_eq!(service.import(&set(&sim, Tee::Tdx, 3000, false)).await, 200);
+    assert_revoked(&service.attest().await);
+    assert_eq!(service.pck_crl().await, revoking["pck_crl.der"]);
+
+    // A restart learns the CRLs of every stored set again.
+    let mut service = service;
+    let dir = std::mem::replace(&mut service.dir, tempfile::tempdir().unwrap());
+    let (data, root) = (dir.path().join("data"), dir.path().join("sim-root.pem"));
+    drop(service);
+    let config = Config {
+        listen: "127.0.0.1:0".into(),
+        data_dir: data,
+        trust_roots: vec![root],
+        ..Config::default()
+    };
+    let running = scute_server::start(config).await.unwrap();
+    let url = format!("http://{}", running.addr);
+    let task = tokio::spawn(async move {
+        running.serve(std::future::pending()).await.unwrap();
+    });
+    let again = Service {
+        dir,
+        sim,
+        url,
+        admin: String::new(),
+        http: reqwest::Client::new(),
+        task,
+    };
+    assert_revoked(&again.attest().await);
+}
+
+#[tokio::test]
+async fn a_newer_crl_imported_by_another_process_revokes_at_once() {
+    let sim = Simulator::new(7, now()).unwrap();
+    let service = Service::start(&sim, &set(&sim, Tee::Tdx, 3600, false), |_| {}).await;
+    assert_affirms(&service.attest().await);
+    // `scute collateral import` into the same store while the service runs.
+    scute_server::import_collateral(
+        &service.dir.path().join("data"),
+        &[service.root()],
+        &set(&sim, Tee::Sgx, 1800, true),
+    )
+    .await
+    .unwrap();
+    eventually_revoked(&service).await;
+}
+
+#[tokio::test]
+async fn a_set_replaced_within_the_same_second_is_seen() {
+    let sim = Simulator::new(7, now()).unwrap();
+    let service = Service::start(&sim, &set(&sim, Tee::Tdx, 3600, false), |_| {}).await;
+    // Warm: the set is verified and cached.
+    assert_affirms(&service.attest().await);
+    // The same key (TDX, FMSPC, CA) replaced at once by a set whose CRL revokes the PCK.
+    assert_eq!(service.import(&set(&sim, Tee::Tdx, 3599, true)).await, 200);
+    assert_revoked(&service.attest().await);
+}
+
+#[tokio::test]
+async fn a_newer_root_ca_crl_from_another_cas_set_revokes_the_pck_ca() {
+    let sim = Simulator::new(7, now()).unwrap();
+    let service = Service::start(&sim, &set(&sim, Tee::Tdx, 3600, false), |_| {}).await;
+    assert_affirms(&service.attest().await);
+    // The Processor CA's SGX set, whose newer Root CA CRL revokes the Platform CA (which
+    // issued this platform's PCK): that set verifies, and the revocation reaches every set.
+    let mut options = CollateralOptions::valid_at(Tee::Sgx, now());
+    options.window.0 = now() - 1800;
+    options.processor_ca_crl = true;
+    options.revoke_pck_ca = true;
+    let files: Files = sim
+        .collateral(&options)
+        .unwrap()
+        .into_iter()
+        .map(|(n, b)| (n.to_string(), b))
+        .collect();
+    assert_eq!(service.import(&files).await, 200);
+    assert_revoked(&service.attest().await);
+    // The Root CA CRL route serves the newest.
+    let r = service
+        .http
+        .get(format!("{}/sgx/certification/v4/rootcacrl", service.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.text().await.unwrap(),
+        hex::encode(&files["root_ca_crl.der"])
+    );
+}
+
+/// A PCCS admin upload (PccsAdminTool's export) carrying the SGX TCB Info of the platform and
+/// its CA's newer, revoking CRL.
+#[tokio::test]
+async fn a_revoking_crl_in_a_pccs_upload_revokes_the_tdx_platform() {
+    let sim = Simulator::new(7, now()).unwrap();
+    let service = Service::start(&sim, &set(&sim, Tee::Tdx, 3600, false), |_| {}).await;
+    assert_affirms(&service.attest().await);
+    let f = set(&sim, Tee::Sgx, 1800, true);
+    let text = |n: &str| String::from_utf8(f[n].clone()).unwrap();
+    let enc = |t: &str| {
+        percent_encoding::utf8_percent_encode(t, percent_encoding::NON_ALPHANUMERIC).to_string()
+    };
+    let fmspc =
+        serde_json::from_slice::<Value>(&f["tcb_info.json"]).unwrap()["tcbInfo"]["fmspc"].clone();
+    let body = json!({
+        "platforms": [],
+        "collaterals": {
+            "version": 4,
+            "pck_certs": [],
+            "tcbinfos": [{"fmspc": fmspc, "sgx_tcbinfo": text("tcb_info.json")}],
+            "pckcacrl": {"platformCrl": hex::encode(&f["pck_crl.der"])},
+            "qeidentity": text("qe_identity.json"),
+            "tdqeidentity": "",
+            "qveidentity": "",
+            "certificates": {
+                "SGX-PCK-Certificate-Issuer-Chain": {"PLATFORM": enc(&text("pck_crl_issuer_chain.pem"))},
+                "TCB-Info-Issuer-Chain": enc(&text("tcb_info_issuer_chain.pem")),
+                "SGX-Enclave-Identity-Issuer-Chain": enc(&text("qe_identity_issuer_chain.pem")),
+            },
+            "rootcacrl": hex::encode(&f["root_ca_crl.der"]),
+        }
+    });
+    let r = service
+        .http
+        .put(format!(
+            "{}/sgx/certification/v4/platformcollateral",
+            service.url
+        ))
+        .header("admin-token", &service.admin)
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    assert_revoked(&service.attest().await);
+}
+
+/// An upstream PCCS that serves the SGX set `f` of the platform (Platform CA) and nothing for
+/// the Processor CA.
+async fn upstream(f: Files) -> String {
+    use axum::extract::Query;
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::response::IntoResponse;
+    use axum::routing::get;
+    let enc = |b: &[u8]| {
+        percent_encoding::utf8_percent_encode(
+            std::str::from_utf8(b).unwrap(),
+            percent_encoding::NON_ALPHANUMERIC,
+        )
+        .to_string()
+    };
+    let with = |name: &'static str, chain: String, body: Vec<u8>| {
+        move |Query(q): Query<BTreeMap<String, String>>| {
+            let (chain, body) = (chain.clone(), body.clone());
+            async move {
+                if q.get("ca").is_some_and(|ca| ca != "platform") {
+                    return StatusCode::NOT_FOUND.into_response();
+                }
+                let mut h = HeaderMap::new();
+                h.insert(name, chain.parse().unwrap());
+                (h, body).into_response()
+            }
+        }
+    };
+    let app = axum::Router::new()
+        .route(
+            "/sgx/certification/v4/tcb",
+            get(with(
+                "tcb-info-issuer-chain",
+                enc(&f["tcb_info_issuer_chain.pem"]),
+                f["tcb_info.json"].clone(),
+            )),
+        )
+        .route(
+            "/sgx/certification/v4/qe/identity",
+            get(with(
+                "sgx-enclave-identity-issuer-chain",
+                enc(&f["qe_identity_issuer_chain.pem"]),
+                f["qe_identity.json"].clone(),
+            )),
+        )
+        .route(
+            "/sgx/certification/v4/pckcrl",
+            get(with(
+                "sgx-pck-crl-issuer-chain",
+                enc(&f["pck_crl_issuer_chain.pem"]),
+                f["pck_crl.der"].clone(),
+            )),
+        )
+        .route(
+            "/sgx/certification/v4/rootcacrl",
+            get(with(
+                "x-unused",
+                String::new(),
+                hex::encode(&f["root_ca_crl.der"]).into_bytes(),
+            )),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    url
+}
+
+#[tokio::test]
+async fn a_revoking_crl_filled_from_the_upstream_revokes_the_tdx_platform() {
+    let sim = Simulator::new(7, now()).unwrap();
+    let revoking = set(&sim, Tee::Sgx, 1800, true);
+    let fmspc = serde_json::from_slice::<Value>(&revoking["tcb_info.json"]).unwrap()["tcbInfo"]
+        ["fmspc"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let upstream = upstream(revoking.clone()).await;
+    let service = Service::start(&sim, &set(&sim, Tee::Tdx, 3600, false), |c| {
+        c.pccs_url = Some(upstream);
+    })
+    .await;
+    assert_affirms(&service.attest().await);
+    // A PCCS client asks for the SGX TCB Info of the FMSPC: the set is filled from upstream.
+    let r = service
+        .http
+        .get(format!(
+            "{}/sgx/certification/v4/tcb?fmspc={fmspc}",
+            service.url
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{:?}", r.text().await);
+    assert_revoked(&service.attest().await);
+    assert_eq!(service.pck_crl().await, revoking["pck_crl.der"]);
+}
