@@ -222,14 +222,43 @@ fn primary_evidence(tee: Tee, evidence: &Value) -> Result<Evidence, ApiError> {
     })
 }
 
+/// What a refused attestation answers on `/kbs/v0/attest`: 401, as Trustee does (its
+/// `kbs/src/error.rs` `ResponseError` maps every error but a bad path (404) and a resource
+/// policy denial (403) to 401, with a kbs-types `ErrorInformation` body), because the client
+/// reads the reason only from a 401 (guest-components `kbs_protocol/src/client/rcar_client.rs`
+/// prints "KBS attest unauthorized, Error Info: ..."; any other status is "KBS Server Internal
+/// Failed"). So every verdict against the evidence — its checks (422: `evidence_rejected`,
+/// `report_data_mismatch`, `init_data_mismatch`, `collateral_missing`, ...) and the
+/// attestation policy (403 `policy_denied`) — becomes a 401 with the same problem `type`, so
+/// scripts still tell the kinds apart. A malformed request stays a 400 and the service's own
+/// failures stay 5xx: neither is a verdict on the guest.
+fn refused_attestation(e: ApiError) -> ApiError {
+    match e.status {
+        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::FORBIDDEN => {
+            ApiError::new(StatusCode::UNAUTHORIZED, e.kind, e.detail)
+        }
+        _ => e,
+    }
+}
+
 /// `POST /kbs/v0/attest`: the session's nonce, bound with the TEE key into the evidence.
 async fn attest(
     State(state): Shared,
     headers: HeaderMap,
     Body(bytes): Body,
 ) -> Result<Response, ApiError> {
+    attest_session(&state, &headers, &bytes)
+        .await
+        .map_err(refused_attestation)
+}
+
+async fn attest_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    bytes: &[u8],
+) -> Result<Response, ApiError> {
     let now = crate::now();
-    let cookie = session_id(&headers).ok_or_else(|| {
+    let cookie = session_id(headers).ok_or_else(|| {
         unauthorized(
             "session_missing",
             "no kbs-session-id cookie: POST /kbs/v0/auth first",
@@ -245,7 +274,7 @@ async fn attest(
             "the KBS session's challenge has expired: POST /kbs/v0/auth again",
         ));
     }
-    let attestation: Attestation = json_body(&bytes)?;
+    let attestation: Attestation = json_body(bytes)?;
     if attestation.runtime_data.nonce != session.nonce {
         return Err(unauthorized(
             "nonce_mismatch",
@@ -287,7 +316,7 @@ async fn attest(
         }
     };
     let appraised = pipeline::appraise(
-        &state,
+        state,
         pipeline::Appraise {
             evidence: primary_evidence(tee, &attestation.tee_evidence.primary_evidence)?,
             expected_report_data,
@@ -299,10 +328,11 @@ async fn attest(
         },
         now,
     )
-    .await;
+    .await
+    .map_err(refused_attestation);
     let seconds = 0.0;
     crate::pipeline::log_decision(
-        &state,
+        state,
         "/kbs/v0/attest",
         tee.name(),
         &[],
@@ -485,6 +515,14 @@ async fn get_resource(
     Ok(Json(jwe).into_response())
 }
 
+/// What a successful admin call answers: 200 with an empty body, as Trustee's
+/// (`kbs/src/api_server.rs`: `HttpResponse::Ok().finish()` for the policies, the resource
+/// plugin's empty `Vec` for a stored or deleted resource). Trustee's `kbs-client`
+/// (`tools/kbs-client/src/lib.rs`: `set_resource`, `set_resource_policy`,
+/// `set_attestation_policy`) accepts exactly `StatusCode::OK`; anything else, a 204 included, is
+/// "Request Failed, Response: \"\"".
+const ADMIN_DONE: StatusCode = StatusCode::OK;
+
 async fn put_resource(
     State(state): Shared,
     Path((repository, kind, tag)): Path<(String, String, String)>,
@@ -511,7 +549,7 @@ async fn put_resource(
         .store
         .put_kbs_resource(&path, &sealed, crate::now())
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(ADMIN_DONE)
 }
 
 async fn delete_resource(
@@ -524,7 +562,7 @@ async fn delete_resource(
     if !state.store.delete_kbs_resource(&path).await? {
         return Err(ApiError::not_found(format!("no resource {path}")));
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok(ADMIN_DONE)
 }
 
 /// Policies arrive base64 (Trustee's admin client sends URL-safe without padding; accept the
@@ -557,7 +595,7 @@ async fn set_resource_policy(
         .put_kbs_resource_policy(&rego, crate::now())
         .await?;
     crate::api::rebuild_policies(&state).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(ADMIN_DONE)
 }
 
 async fn set_attestation_policy(
@@ -582,5 +620,5 @@ async fn set_attestation_policy(
     }
     let rego = policy_text("policy", &body.policy)?;
     crate::api::store_policy(&state, &body.policy_id, &rego).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(ADMIN_DONE)
 }
