@@ -1,6 +1,7 @@
 //! The KBS resource envelope: a flattened JWE (RFC 7516 §7.2.2) to the key the guest put in
-//! its attested runtime data. `ECDH-ES+A256KW` for P-256 keys, `RSA-OAEP-256` for RSA keys,
-//! content always `A256GCM`. Every primitive is aws-lc-rs; this module only composes them.
+//! its attested runtime data. `ECDH-ES+A256KW` for EC keys on P-256, P-384 or P-521 (the
+//! ephemeral key on the recipient's own curve), `RSA-OAEP-256` for RSA keys, content always
+//! `A256GCM`. Every primitive is aws-lc-rs; this module only composes them.
 //!
 //! Wire details follow the Confidential Containers client, which does not use a JOSE library:
 //! guest-components `kbs_protocol/src/keypair.rs` (`decrypt_response`) unwraps the CEK, then
@@ -10,10 +11,17 @@
 //! (`alg`, `enc`, `epk` with its members sorted), no `aad` member is sent, and a standard JOSE
 //! library (which uses the protected member as received) computes the same AAD.
 //! The ECDH-ES KDF is RFC 7518 §4.6.2 Concat KDF, SHA-256, AlgorithmID "ECDH-ES+A256KW",
-//! empty PartyUInfo/PartyVInfo, keydatalen 256 (guest-components `crypto/src/rust/ec.rs`).
+//! empty PartyUInfo/PartyVInfo, keydatalen 256 (guest-components `crypto/src/rust/ec.rs`,
+//! `crypto/src/native/ec.rs`), whatever the curve; `epk` is `{"crv", "kty": "EC", "x", "y"}`
+//! with each coordinate at the curve's full length (32, 48, 66 bytes), which is what the
+//! client's `EcKeyPair::unwrap_key` requires of `crv` (equal to its own key's) and of `x`/`y`.
+//! The client (`kbs_protocol/src/keypair.rs`) and Trustee (`kbs/src/jwe/mod.rs`) name P-256 and
+//! P-521; P-384 is the same construction on the third NIST curve (RFC 7518 §6.2.1.1).
 
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
-use aws_lc_rs::agreement::{self, EphemeralPrivateKey, UnparsedPublicKey, ECDH_P256};
+use aws_lc_rs::agreement::{
+    self, EphemeralPrivateKey, UnparsedPublicKey, ECDH_P256, ECDH_P384, ECDH_P521,
+};
 use aws_lc_rs::kdf::{get_sskdf_digest_algorithm, sskdf_digest, SskdfDigestAlgorithmId};
 use aws_lc_rs::key_wrap::{AesKek, KeyWrap, AES_256};
 use aws_lc_rs::rand::SystemRandom;
@@ -29,11 +37,66 @@ pub const ALG_ECDH_ES_A256KW: &str = "ECDH-ES+A256KW";
 pub const ALG_RSA_OAEP_256: &str = "RSA-OAEP-256";
 pub const ENC_A256GCM: &str = "A256GCM";
 
+/// The NIST curves a recipient's EC key may be on (RFC 7518 §6.2.1.1 names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EcCurve {
+    P256,
+    P384,
+    P521,
+}
+
+impl EcCurve {
+    pub const ALL: [Self; 3] = [Self::P256, Self::P384, Self::P521];
+
+    /// The JWK `crv` name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::P256 => "P-256",
+            Self::P384 => "P-384",
+            Self::P521 => "P-521",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    /// Bytes of one affine coordinate (RFC 7518 §6.2.1.2: the full size of the field).
+    pub fn coordinate_len(self) -> usize {
+        match self {
+            Self::P256 => 32,
+            Self::P384 => 48,
+            Self::P521 => 66,
+        }
+    }
+
+    fn agreement(self) -> &'static agreement::Algorithm {
+        match self {
+            Self::P256 => &ECDH_P256,
+            Self::P384 => &ECDH_P384,
+            Self::P521 => &ECDH_P521,
+        }
+    }
+
+    fn of(algorithm: &agreement::Algorithm) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.agreement() == algorithm)
+    }
+
+    /// (x, y) of an uncompressed SEC1 point 04 ‖ x ‖ y on this curve.
+    fn coordinates(self, point: &[u8]) -> Option<(&[u8], &[u8])> {
+        let n = self.coordinate_len();
+        if point.len() != 1 + 2 * n || point.first() != Some(&4) {
+            return None;
+        }
+        Some((point.get(1..1 + n)?, point.get(1 + n..)?))
+    }
+}
+
 /// A recipient key decoded from the guest's JWK (kbs-types `TeePubKey`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RecipientKey {
-    /// Uncompressed SEC1 point 04 ‖ x ‖ y of a P-256 key.
-    P256 { point: Vec<u8> },
+    /// Uncompressed SEC1 point 04 ‖ x ‖ y of a key on `curve`, checked to be on it.
+    Ec { curve: EcCurve, point: Vec<u8> },
     /// SubjectPublicKeyInfo DER of an RSA key.
     Rsa { spki: Vec<u8> },
 }
@@ -54,24 +117,29 @@ impl RecipientKey {
         match jwk.get("kty").and_then(Value::as_str) {
             Some("EC") => {
                 let crv = jwk.get("crv").and_then(Value::as_str);
-                if crv != Some("P-256") {
-                    return Err(KbsError::TeeKey(format!(
-                        "EC keys must be on P-256, not {crv:?}"
-                    )));
-                }
+                let curve = crv.and_then(EcCurve::from_name).ok_or_else(|| {
+                    KbsError::TeeKey(format!(
+                        "EC keys must be on P-256, P-384 or P-521, not {crv:?}"
+                    ))
+                })?;
                 let (x, y) = (b64url_field(jwk, "x")?, b64url_field(jwk, "y")?);
-                if x.len() != 32 || y.len() != 32 {
-                    return Err(KbsError::TeeKey(
-                        "P-256 x and y must be 32 bytes each".into(),
-                    ));
+                let n = curve.coordinate_len();
+                if x.len() != n || y.len() != n {
+                    return Err(KbsError::TeeKey(format!(
+                        "{} x and y must be {n} bytes each",
+                        curve.name()
+                    )));
                 }
                 let mut point = vec![4u8];
                 point.extend_from_slice(&x);
                 point.extend_from_slice(&y);
                 // Refuse points off the curve now, not at release time.
-                agreement::ParsedPublicKey::try_from(&UnparsedPublicKey::new(&ECDH_P256, &point))
-                    .map_err(|_| KbsError::TeeKey("not a point on P-256".into()))?;
-                Ok(Self::P256 { point })
+                agreement::ParsedPublicKey::try_from(&UnparsedPublicKey::new(
+                    curve.agreement(),
+                    &point,
+                ))
+                .map_err(|_| KbsError::TeeKey(format!("not a point on {}", curve.name())))?;
+                Ok(Self::Ec { curve, point })
             }
             Some("RSA") => {
                 use rsa::pkcs8::EncodePublicKey;
@@ -153,20 +221,24 @@ pub(crate) fn concat_kdf_a256kw(shared_secret: &[u8]) -> Result<[u8; 32], KbsErr
 pub fn encrypt(recipient: &RecipientKey, plaintext: &[u8]) -> Result<FlattenedJwe, KbsError> {
     let cek = random::<32>()?;
     let (header, encrypted_key) = match recipient {
-        RecipientKey::P256 { point } => {
-            let ephemeral = EphemeralPrivateKey::generate(&ECDH_P256, &SystemRandom::new())
+        RecipientKey::Ec { curve, point } => {
+            let ephemeral = EphemeralPrivateKey::generate(curve.agreement(), &SystemRandom::new())
                 .map_err(|_| KbsError::Jwe("ephemeral key"))?;
             let public = ephemeral
                 .compute_public_key()
                 .map_err(|_| KbsError::Jwe("ephemeral public key"))?;
-            let (x, y) = public
-                .as_ref()
-                .get(1..33)
-                .zip(public.as_ref().get(33..65))
+            let (x, y) = curve
+                .coordinates(public.as_ref())
                 .ok_or(KbsError::Jwe("ephemeral point encoding"))?;
+            let epk = Epk {
+                crv: curve.name(),
+                kty: "EC",
+                x: URL_SAFE_NO_PAD.encode(x),
+                y: URL_SAFE_NO_PAD.encode(y),
+            };
             let kek = agreement::agree_ephemeral(
                 ephemeral,
-                UnparsedPublicKey::new(&ECDH_P256, point),
+                UnparsedPublicKey::new(curve.agreement(), point),
                 KbsError::Jwe("ECDH"),
                 concat_kdf_a256kw,
             )?;
@@ -179,12 +251,7 @@ pub fn encrypt(recipient: &RecipientKey, plaintext: &[u8]) -> Result<FlattenedJw
             let header = ProtectedHeader {
                 alg: ALG_ECDH_ES_A256KW,
                 enc: ENC_A256GCM,
-                epk: Some(Epk {
-                    crv: "P-256",
-                    kty: "EC",
-                    x: URL_SAFE_NO_PAD.encode(x),
-                    y: URL_SAFE_NO_PAD.encode(y),
-                }),
+                epk: Some(epk),
             };
             (header, wrapped)
         }
@@ -229,34 +296,41 @@ pub fn encrypt(recipient: &RecipientKey, plaintext: &[u8]) -> Result<FlattenedJw
     })
 }
 
-/// The guest's side: a P-256 key made in memory (the client's default key type), its public
-/// JWK for the runtime data, and the opening of what the broker sealed to it.
+/// The guest's side: an EC key made in memory (P-256 by default, the client's default key
+/// type; P-384 or P-521 on request), its public JWK for the runtime data, and the opening of
+/// what the broker sealed to it.
 pub struct TeeKeyPair {
     private: agreement::PrivateKey,
+    curve: EcCurve,
     point: Vec<u8>,
 }
 
 impl TeeKeyPair {
     pub fn generate() -> Result<Self, KbsError> {
-        let private = agreement::PrivateKey::generate(&ECDH_P256)
+        Self::generate_on(EcCurve::P256)
+    }
+
+    pub fn generate_on(curve: EcCurve) -> Result<Self, KbsError> {
+        let private = agreement::PrivateKey::generate(curve.agreement())
             .map_err(|_| KbsError::Jwe("key generation"))?;
         let point = private
             .compute_public_key()
             .map_err(|_| KbsError::Jwe("public key"))?
             .as_ref()
             .to_vec();
-        Ok(Self { private, point })
+        Ok(Self {
+            private,
+            curve,
+            point,
+        })
     }
 
-    /// `{"kty": "EC", "crv": "P-256", "alg": "ECDH-ES+A256KW", "x", "y"}` (kbs-types `TeePubKey::EC`).
+    /// `{"kty": "EC", "crv", "alg": "ECDH-ES+A256KW", "x", "y"}` (kbs-types `TeePubKey::EC`).
     pub fn public_jwk(&self) -> Value {
-        let (x, y) = (
-            self.point.get(1..33).unwrap_or_default(),
-            self.point.get(33..65).unwrap_or_default(),
-        );
+        let (x, y) = self.curve.coordinates(&self.point).unwrap_or_default();
         json!({
             "kty": "EC",
-            "crv": "P-256",
+            "crv": self.curve.name(),
             "alg": ALG_ECDH_ES_A256KW,
             "x": URL_SAFE_NO_PAD.encode(x),
             "y": URL_SAFE_NO_PAD.encode(y),
@@ -275,8 +349,8 @@ fn b64(name: &'static str, text: &str) -> Result<Vec<u8>, KbsError> {
         .map_err(|_| KbsError::Jwe(name))
 }
 
-/// Opens `jwe` with a P-256 private key (RFC 7516 §5.2; the AAD is the protected member as
-/// received).
+/// Opens `jwe` with an EC private key on P-256, P-384 or P-521 (RFC 7516 §5.2; the AAD is the
+/// protected member as received). The `epk` must be on the private key's curve.
 pub fn decrypt(private: &agreement::PrivateKey, jwe: &FlattenedJwe) -> Result<Vec<u8>, KbsError> {
     let header: Value = serde_json::from_slice(&b64("protected is not base64url", &jwe.protected)?)
         .map_err(|_| KbsError::Jwe("protected header is not JSON"))?;
@@ -286,13 +360,14 @@ pub fn decrypt(private: &agreement::PrivateKey, jwe: &FlattenedJwe) -> Result<Ve
         return Err(KbsError::Jwe("expected ECDH-ES+A256KW with A256GCM"));
     }
     let epk = header.get("epk").ok_or(KbsError::Jwe("no epk"))?;
+    let ours = EcCurve::of(private.algorithm()).ok_or(KbsError::Jwe("not a NIST-curve key"))?;
     let peer = match RecipientKey::from_jwk(epk)? {
-        RecipientKey::P256 { point } => point,
-        RecipientKey::Rsa { .. } => return Err(KbsError::Jwe("epk is not a P-256 key")),
+        RecipientKey::Ec { curve, point } if curve == ours => point,
+        _ => return Err(KbsError::Jwe("epk is not a key on this key's curve")),
     };
     let kek = agreement::agree(
         private,
-        UnparsedPublicKey::new(&ECDH_P256, &peer),
+        UnparsedPublicKey::new(ours.agreement(), &peer),
         KbsError::Jwe("ECDH"),
         concat_kdf_a256kw,
     )?;

@@ -8,7 +8,7 @@ mod jwe;
 mod protocol;
 
 pub use binding::{init_data_digest, runtime_data_digest, HashAlgorithm};
-pub use jwe::{decrypt, encrypt, FlattenedJwe, RecipientKey, TeeKeyPair};
+pub use jwe::{decrypt, encrypt, EcCurve, FlattenedJwe, RecipientKey, TeeKeyPair};
 pub use protocol::{
     Attestation, Challenge, CompositeEvidence, InitData, Request, RuntimeData, PROTOCOL_VERSION,
 };

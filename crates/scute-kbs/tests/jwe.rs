@@ -5,8 +5,7 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use josekit::jwe::{ECDH_ES_A256KW, RSA_OAEP_256};
-use josekit::jwk::alg::ec::EcCurve;
-use scute_kbs::{encrypt, FlattenedJwe, RecipientKey, TeeKeyPair};
+use scute_kbs::{encrypt, EcCurve, FlattenedJwe, RecipientKey, TeeKeyPair};
 use serde_json::Value;
 
 const SECRET: &[u8] = b"image decryption key \x00\x01\xff";
@@ -15,19 +14,72 @@ fn jwk_value(jwk: &josekit::jwk::Jwk) -> Value {
     serde_json::to_value(jwk.as_ref()).unwrap()
 }
 
+/// Each curve's key, made by josekit (OpenSSL), opens with josekit what we sealed; the `epk` is
+/// on the recipient's curve with full-length coordinates, as the CoCo client requires.
 #[test]
-fn josekit_opens_ecdh_es_a256kw() {
-    let pair = ECDH_ES_A256KW.generate_ec_key_pair(EcCurve::P256).unwrap();
-    let public = jwk_value(&pair.to_jwk_public_key());
-    let jwe = encrypt(&RecipientKey::from_jwk(&public).unwrap(), SECRET).unwrap();
-    let text = serde_json::to_string(&jwe).unwrap();
-    let decrypter = ECDH_ES_A256KW
-        .decrypter_from_jwk(&pair.to_jwk_key_pair())
+fn josekit_opens_ecdh_es_a256kw_on_every_curve() {
+    use josekit::jwk::alg::ec::EcCurve as JoseCurve;
+    for (jose, curve, len) in [
+        (JoseCurve::P256, "P-256", 32),
+        (JoseCurve::P384, "P-384", 48),
+        (JoseCurve::P521, "P-521", 66),
+    ] {
+        let pair = ECDH_ES_A256KW.generate_ec_key_pair(jose).unwrap();
+        let public = jwk_value(&pair.to_jwk_public_key());
+        let recipient = RecipientKey::from_jwk(&public).unwrap();
+        assert!(
+            matches!(recipient, RecipientKey::Ec { curve: c, .. } if c.name() == curve),
+            "{curve}"
+        );
+        let jwe = encrypt(&recipient, SECRET).unwrap();
+        let text = serde_json::to_string(&jwe).unwrap();
+        let decrypter = ECDH_ES_A256KW
+            .decrypter_from_jwk(&pair.to_jwk_key_pair())
+            .unwrap();
+        let (plain, header) = josekit::jwe::deserialize_json(&text, &decrypter).unwrap();
+        assert_eq!(plain, SECRET, "{curve}");
+        assert_eq!(header.algorithm(), Some("ECDH-ES+A256KW"));
+        assert_eq!(header.content_encryption(), Some("A256GCM"));
+        let protected: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&jwe.protected).unwrap()).unwrap();
+        let epk = &protected["epk"];
+        assert_eq!(epk["crv"], curve);
+        assert_eq!(epk["kty"], "EC");
+        for c in ["x", "y"] {
+            let bytes = URL_SAFE_NO_PAD.decode(epk[c].as_str().unwrap()).unwrap();
+            assert_eq!(bytes.len(), len, "{curve} epk.{c}");
+        }
+    }
+}
+
+/// Our own guest keys on P-384 and P-521: josekit seals to them, and they open both josekit's
+/// envelope and ours.
+#[test]
+fn p384_and_p521_guest_keys_open_their_jwe() {
+    for curve in [EcCurve::P384, EcCurve::P521] {
+        let guest = TeeKeyPair::generate_on(curve).unwrap();
+        assert_eq!(guest.public_jwk()["crv"], curve.name());
+        let jwe = encrypt(
+            &RecipientKey::from_jwk(&guest.public_jwk()).unwrap(),
+            SECRET,
+        )
         .unwrap();
-    let (plain, header) = josekit::jwe::deserialize_json(&text, &decrypter).unwrap();
-    assert_eq!(plain, SECRET);
-    assert_eq!(header.algorithm(), Some("ECDH-ES+A256KW"));
-    assert_eq!(header.content_encryption(), Some("A256GCM"));
+        assert_eq!(guest.decrypt(&jwe).unwrap(), SECRET, "{curve:?}");
+
+        let jwk = josekit::jwk::Jwk::from_bytes(guest.public_jwk().to_string()).unwrap();
+        let encrypter = ECDH_ES_A256KW.encrypter_from_jwk(&jwk).unwrap();
+        let mut header = josekit::jwe::JweHeaderSet::new();
+        header.set_content_encryption("A256GCM", true);
+        let text =
+            josekit::jwe::serialize_flattened_json(SECRET, Some(&header), None, None, &encrypter)
+                .unwrap();
+        let theirs: FlattenedJwe = serde_json::from_str(&text).unwrap();
+        assert_eq!(guest.decrypt(&theirs).unwrap(), SECRET, "{curve:?}");
+
+        // A key on another curve opens nothing.
+        let other = TeeKeyPair::generate_on(EcCurve::P256).unwrap();
+        assert!(other.decrypt(&jwe).is_err());
+    }
 }
 
 #[test]
@@ -66,7 +118,10 @@ fn the_client_recomputes_the_same_aad() {
     let recipient = RecipientKey::from_jwk(&guest.public_jwk()).unwrap();
     let pair = RSA_OAEP_256.generate_key_pair(2048).unwrap();
     let rsa = RecipientKey::from_jwk(&jwk_value(&pair.to_jwk_public_key())).unwrap();
-    for key in [recipient, rsa] {
+    let p521 =
+        RecipientKey::from_jwk(&TeeKeyPair::generate_on(EcCurve::P521).unwrap().public_jwk())
+            .unwrap();
+    for key in [recipient, p521, rsa] {
         let jwe = encrypt(&key, SECRET).unwrap();
         let response: kbs_types::Response =
             serde_json::from_value(serde_json::to_value(&jwe).unwrap()).unwrap();
@@ -112,9 +167,22 @@ fn the_guest_opens_its_own_and_detects_tampering() {
 #[test]
 fn keys_that_cannot_receive_are_refused() {
     let guest = TeeKeyPair::generate().unwrap();
+    for crv in ["secp256k1", "P-192", "X25519"] {
+        let mut jwk = guest.public_jwk();
+        jwk["crv"] = crv.into();
+        let err = RecipientKey::from_jwk(&jwk).unwrap_err().to_string();
+        assert!(err.contains("P-256, P-384 or P-521"), "{err}");
+    }
+    // A P-256 point under the P-384 name: the coordinates are the wrong size.
     let mut jwk = guest.public_jwk();
     jwk["crv"] = "P-384".into();
     assert!(RecipientKey::from_jwk(&jwk).is_err());
+    // A P-521 key with its coordinates stripped of the leading zero byte is not full length.
+    let p521 = TeeKeyPair::generate_on(EcCurve::P521).unwrap().public_jwk();
+    let mut short = p521.clone();
+    let x = URL_SAFE_NO_PAD.decode(p521["x"].as_str().unwrap()).unwrap();
+    short["x"] = URL_SAFE_NO_PAD.encode(&x[1..]).into();
+    assert!(RecipientKey::from_jwk(&short).is_err());
     let mut off_curve = guest.public_jwk();
     off_curve["y"] = URL_SAFE_NO_PAD.encode([7u8; 32]).into();
     assert!(RecipientKey::from_jwk(&off_curve).is_err());

@@ -1,6 +1,8 @@
 //! The key broker's front door: the Confidential Containers KBS protocol 0.4.0 under `/kbs/v0`
-//! (auth → attest → resource), translated onto the shared appraisal pipeline; sessions and
-//! sealed resources live in the store; resource release is decided by a Rego policy.
+//! (auth → attest → resource), translated onto the shared appraisal pipeline; resource release
+//! is decided by a Rego policy. A challenge is its own cookie (`kbs_session`: `/auth` writes
+//! nothing); the store holds only attested sessions (one row per successful `/attest`, which
+//! also spends the challenge) and the sealed resources.
 //!
 //! Wire behaviour follows the guest-components client (`kbs_protocol/src/client/rcar_client.rs`):
 //! it begins with `GET /resource/...`, runs the handshake on a 401, keeps the
@@ -11,7 +13,6 @@ use crate::api::{require_admin, Body};
 use crate::error::ApiError;
 use crate::pipeline::{self, Evidence, Tee};
 use crate::AppState;
-use aws_lc_rs::digest::{digest, SHA256};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -80,13 +81,16 @@ fn unauthorized(kind: &'static str, detail: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::UNAUTHORIZED, kind, detail)
 }
 
+fn replayed() -> ApiError {
+    unauthorized(
+        "nonce_replayed",
+        "this session's challenge was already used: POST /kbs/v0/auth again",
+    )
+}
+
 fn json_body<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes)
         .map_err(|e| ApiError::bad_request("malformed_json", format!("request body: {e}")))
-}
-
-fn session_key(id: &str) -> String {
-    hex::encode(digest(&SHA256, id.as_bytes()))
 }
 
 fn set_cookie(id: &str, max_age_secs: i64) -> Result<HeaderValue, ApiError> {
@@ -141,30 +145,9 @@ async fn auth(State(state): Shared, Body(bytes): Body) -> Result<Response, ApiEr
     };
     let algorithm = HashAlgorithm::select(&request.extra_params)
         .map_err(|e| ApiError::bad_request("bad_field", e.to_string()))?;
+    // Nothing is stored: the cookie carries the challenge under the service's MAC.
     let now = crate::now();
-    let id = URL_SAFE_NO_PAD.encode(crate::secrets::random_bytes::<32>());
-    let nonce = STANDARD.encode(crate::secrets::random_bytes::<32>());
-    let lifetime = state.config.kbs_session_lifetime_secs as i64;
-    state
-        .store
-        .put_kbs_session(&crate::store::KbsSession {
-            id_sha256: session_key(&id),
-            tee: tee.name().to_string(),
-            nonce: nonce.clone(),
-            hash_alg: algorithm.name().to_string(),
-            nonce_spent: false,
-            expires: now + lifetime,
-            token: None,
-        })
-        .await?;
-    if state
-        .kbs_auths
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-        % 1024
-        == 1023
-    {
-        state.store.purge_kbs_sessions(now).await?;
-    }
+    let (cookie, nonce, expires) = state.kbs_cookies.issue(tee, algorithm, now);
     let challenge = Challenge {
         nonce,
         extra_params: json!({ "selected-hash-algorithm": algorithm.name() }),
@@ -172,7 +155,7 @@ async fn auth(State(state): Shared, Body(bytes): Body) -> Result<Response, ApiEr
     let mut response = Json(challenge).into_response();
     response
         .headers_mut()
-        .insert(header::SET_COOKIE, set_cookie(&id, lifetime)?);
+        .insert(header::SET_COOKIE, set_cookie(&cookie, expires - now)?);
     Ok(response)
 }
 
@@ -239,44 +222,74 @@ fn primary_evidence(tee: Tee, evidence: &Value) -> Result<Evidence, ApiError> {
     })
 }
 
+/// What a refused attestation answers on `/kbs/v0/attest`: 401, as Trustee does (its
+/// `kbs/src/error.rs` `ResponseError` maps every error but a bad path (404) and a resource
+/// policy denial (403) to 401, with a kbs-types `ErrorInformation` body), because the client
+/// reads the reason only from a 401 (guest-components `kbs_protocol/src/client/rcar_client.rs`
+/// prints "KBS attest unauthorized, Error Info: ..."; any other status is "KBS Server Internal
+/// Failed"). So every verdict against the evidence — its checks (422: `evidence_rejected`,
+/// `report_data_mismatch`, `init_data_mismatch`, `collateral_missing`, ...) and the
+/// attestation policy (403 `policy_denied`) — becomes a 401 with the same problem `type`, so
+/// scripts still tell the kinds apart. A malformed request stays a 400 and the service's own
+/// failures stay 5xx: neither is a verdict on the guest.
+fn refused_attestation(e: ApiError) -> ApiError {
+    match e.status {
+        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::FORBIDDEN => {
+            ApiError::new(StatusCode::UNAUTHORIZED, e.kind, e.detail)
+        }
+        _ => e,
+    }
+}
+
 /// `POST /kbs/v0/attest`: the session's nonce, bound with the TEE key into the evidence.
 async fn attest(
     State(state): Shared,
     headers: HeaderMap,
     Body(bytes): Body,
 ) -> Result<Response, ApiError> {
+    attest_session(&state, &headers, &bytes)
+        .await
+        .map_err(refused_attestation)
+}
+
+async fn attest_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    bytes: &[u8],
+) -> Result<Response, ApiError> {
     let now = crate::now();
-    let id = session_id(&headers).ok_or_else(|| {
+    let cookie = session_id(headers).ok_or_else(|| {
         unauthorized(
             "session_missing",
             "no kbs-session-id cookie: POST /kbs/v0/auth first",
         )
     })?;
-    let key = session_key(&id);
     let session = state
-        .store
-        .kbs_session(&key)
-        .await?
-        .filter(|s| s.expires >= now)
-        .ok_or_else(|| unauthorized("session_unknown", "the KBS session is unknown or expired"))?;
-    let attestation: Attestation = json_body(&bytes)?;
+        .kbs_cookies
+        .open(&cookie)
+        .map_err(|_| unauthorized("session_unknown", "the KBS session is unknown"))?;
+    if now > session.expires {
+        return Err(unauthorized(
+            "session_unknown",
+            "the KBS session's challenge has expired: POST /kbs/v0/auth again",
+        ));
+    }
+    let attestation: Attestation = json_body(bytes)?;
     if attestation.runtime_data.nonce != session.nonce {
         return Err(unauthorized(
             "nonce_mismatch",
             "runtime-data.nonce is not this session's challenge",
         ));
     }
-    if !state.store.spend_kbs_nonce(&key, now).await? {
-        return Err(unauthorized(
-            "nonce_replayed",
-            "this session's challenge was already used: POST /kbs/v0/auth again",
-        ));
+    // A read, not a write: a replay is refused before it costs an appraisal. The insert after
+    // the appraisal is what spends the challenge, atomically.
+    if state.store.kbs_session(&session.id_sha256).await?.is_some() {
+        return Err(replayed());
     }
     let tee_pubkey = &attestation.runtime_data.tee_pubkey;
     RecipientKey::from_jwk(tee_pubkey)
         .map_err(|e| ApiError::bad_request("bad_field", format!("runtime-data.{e}")))?;
-    let tee = Tee::from_name(&session.tee).ok_or_else(|| ApiError::internal("session tee"))?;
-    let algorithm = HashAlgorithm::from_name(&session.hash_alg).map_err(ApiError::internal)?;
+    let (tee, algorithm) = (session.tee, session.hash);
     let bound = runtime_data_digest(
         algorithm,
         &session.nonce,
@@ -303,7 +316,7 @@ async fn attest(
         }
     };
     let appraised = pipeline::appraise(
-        &state,
+        state,
         pipeline::Appraise {
             evidence: primary_evidence(tee, &attestation.tee_evidence.primary_evidence)?,
             expected_report_data,
@@ -315,10 +328,11 @@ async fn attest(
         },
         now,
     )
-    .await;
+    .await
+    .map_err(refused_attestation);
     let seconds = 0.0;
     crate::pipeline::log_decision(
-        &state,
+        state,
         "/kbs/v0/attest",
         tee.name(),
         &[],
@@ -336,15 +350,25 @@ async fn attest(
             return Err(e);
         }
     };
-    let expires = (now + state.config.kbs_session_lifetime_secs as i64).min(appraised.expires);
-    state
+    let expires = (now + state.kbs_cookies.lifetime()).min(appraised.expires);
+    let spent = state
         .store
-        .attest_kbs_session(&key, &appraised.token, expires)
+        .attest_kbs_session(&crate::store::KbsSession {
+            id_sha256: session.id_sha256.clone(),
+            token: appraised.token.clone(),
+            expires,
+            // The row is the challenge's spent mark too: it must outlive the challenge.
+            forget_after: expires.max(session.expires),
+        })
         .await?;
+    if !spent {
+        // Another attest of this cookie won the race (here or at another replica).
+        return Err(replayed());
+    }
     let mut response = Json(json!({ "token": appraised.token })).into_response();
     response
         .headers_mut()
-        .insert(header::SET_COOKIE, set_cookie(&id, expires - now)?);
+        .insert(header::SET_COOKIE, set_cookie(&cookie, expires - now)?);
     Ok(response)
 }
 
@@ -357,15 +381,19 @@ async fn credentials(state: &AppState, headers: &HeaderMap, now: i64) -> Result<
         .and_then(|v| v.strip_prefix("Bearer "));
     let token = match (bearer, session_id(headers)) {
         (Some(token), _) => token.trim().to_string(),
-        (None, Some(id)) => state
-            .store
-            .kbs_session(&session_key(&id))
-            .await?
-            .filter(|s| s.expires >= now)
-            .and_then(|s| s.token)
-            .ok_or_else(|| {
-                unauthorized("token_not_found", "the session has not attested or has expired")
-            })?,
+        (None, Some(cookie)) => {
+            let missing =
+                || unauthorized("token_not_found", "the session has not attested or has expired");
+            // A cookie not made by this service costs no store read.
+            let session = state.kbs_cookies.open(&cookie).map_err(|_| missing())?;
+            state
+                .store
+                .kbs_session(&session.id_sha256)
+                .await?
+                .filter(|s| s.expires >= now)
+                .map(|s| s.token)
+                .ok_or_else(missing)?
+        }
         (None, None) => {
             return Err(unauthorized(
                 "token_not_found",
@@ -487,6 +515,14 @@ async fn get_resource(
     Ok(Json(jwe).into_response())
 }
 
+/// What a successful admin call answers: 200 with an empty body, as Trustee's
+/// (`kbs/src/api_server.rs`: `HttpResponse::Ok().finish()` for the policies, the resource
+/// plugin's empty `Vec` for a stored or deleted resource). Trustee's `kbs-client`
+/// (`tools/kbs-client/src/lib.rs`: `set_resource`, `set_resource_policy`,
+/// `set_attestation_policy`) accepts exactly `StatusCode::OK`; anything else, a 204 included, is
+/// "Request Failed, Response: \"\"".
+const ADMIN_DONE: StatusCode = StatusCode::OK;
+
 async fn put_resource(
     State(state): Shared,
     Path((repository, kind, tag)): Path<(String, String, String)>,
@@ -513,7 +549,7 @@ async fn put_resource(
         .store
         .put_kbs_resource(&path, &sealed, crate::now())
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(ADMIN_DONE)
 }
 
 async fn delete_resource(
@@ -526,7 +562,7 @@ async fn delete_resource(
     if !state.store.delete_kbs_resource(&path).await? {
         return Err(ApiError::not_found(format!("no resource {path}")));
     }
-    Ok(StatusCode::NO_CONTENT)
+    Ok(ADMIN_DONE)
 }
 
 /// Policies arrive base64 (Trustee's admin client sends URL-safe without padding; accept the
@@ -559,7 +595,7 @@ async fn set_resource_policy(
         .put_kbs_resource_policy(&rego, crate::now())
         .await?;
     crate::api::rebuild_policies(&state).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(ADMIN_DONE)
 }
 
 async fn set_attestation_policy(
@@ -584,5 +620,5 @@ async fn set_attestation_policy(
     }
     let rego = policy_text("policy", &body.policy)?;
     crate::api::store_policy(&state, &body.policy_id, &rego).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(ADMIN_DONE)
 }

@@ -10,6 +10,7 @@ mod config;
 mod error;
 mod eventlog_claims;
 mod kbs;
+mod kbs_session;
 mod log;
 mod metrics;
 mod nonce;
@@ -72,7 +73,7 @@ pub(crate) struct AppState {
     token_verifier: RwLock<Arc<token::Verifier>>,
     /// The `store_versions` this replica's in-memory policies and keys were built from.
     seen_versions: tokio::sync::Mutex<Vec<(String, i64)>>,
-    kbs_auths: std::sync::atomic::AtomicU64,
+    kbs_cookies: kbs_session::SessionCookies,
     limits: serve::Limits,
 }
 
@@ -343,6 +344,12 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         }
     };
     let nonces = nonce::Nonces::load_or_create(&store, &sealer, config.nonce_lifetime_secs).await?;
+    let kbs_cookies = kbs_session::SessionCookies::load_or_create(
+        &store,
+        &sealer,
+        config.kbs_session_lifetime_secs,
+    )
+    .await?;
     let policies = load_policies(&store).await.map_err(ServerError::Config)?;
     let resource_policy = {
         let rego = store.kbs_resource_policy().await?;
@@ -423,7 +430,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         resource_policy: RwLock::new(Arc::new(resource_policy)),
         token_verifier: RwLock::new(Arc::new(token_verifier)),
         seen_versions: tokio::sync::Mutex::new(seen_versions),
-        kbs_auths: std::sync::atomic::AtomicU64::new(0),
+        kbs_cookies,
     });
     state
         .pccs

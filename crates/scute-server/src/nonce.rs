@@ -23,6 +23,26 @@ pub enum NonceError {
     Store(String),
 }
 
+/// A 32-byte key every replica sharing `store` uses: read from the store (sealed under the
+/// master key, the name as associated data), or generated and offered there on first start.
+pub(crate) async fn shared_key(
+    store: &Store,
+    sealer: &Sealer,
+    name: &str,
+) -> Result<Vec<u8>, ServerError> {
+    match store.secret(name).await? {
+        Some(sealed) => sealer.open_sealed(name, &sealed),
+        None => {
+            // Every replica must MAC with the same key: offer one, use what was stored.
+            let fresh = crate::secrets::random_bytes::<32>().to_vec();
+            let (stored, _) = store
+                .secret_or_insert(name, &sealer.seal(name, &fresh)?)
+                .await?;
+            sealer.open_sealed(name, &stored)
+        }
+    }
+}
+
 pub struct Nonces {
     key: hmac::Key,
     lifetime: i64,
@@ -43,17 +63,7 @@ impl Nonces {
         sealer: &Sealer,
         lifetime_secs: u64,
     ) -> Result<Self, ServerError> {
-        let key = match store.secret(KEY_NAME).await? {
-            Some(sealed) => sealer.open_sealed(KEY_NAME, &sealed)?,
-            None => {
-                // Every replica must MAC with the same key: offer one, use what was stored.
-                let fresh = crate::secrets::random_bytes::<32>().to_vec();
-                let (stored, _) = store
-                    .secret_or_insert(KEY_NAME, &sealer.seal(KEY_NAME, &fresh)?)
-                    .await?;
-                sealer.open_sealed(KEY_NAME, &stored)?
-            }
-        };
+        let key = shared_key(store, sealer, KEY_NAME).await?;
         Ok(Self::new(&key, lifetime_secs))
     }
 

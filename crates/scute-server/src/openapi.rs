@@ -75,7 +75,7 @@ pub fn document() -> Value {
             "/kbs/v0/auth": {"post": {"summary": "KBS 0.4.0 Request: a session cookie and a Challenge (nonce)",
                 "responses": {"200": {"description": "Challenge; Set-Cookie kbs-session-id"}, "400": problem()}}},
             "/kbs/v0/attest": {"post": {"summary": "KBS Attestation (tee-pubkey, tee-evidence) for the session",
-                "responses": {"200": {"description": "EAR token; the session is attested"}, "401": problem(), "403": problem(), "422": problem()}}},
+                "responses": {"200": {"description": "EAR token; the session is attested"}, "400": problem(), "401": {"description": "refused (session, nonce, evidence, binding or policy): kbs-types ErrorInformation, the problem kind in `type`"}}}},
             "/kbs/v0/resource/{repository}/{kind}/{tag}": {
                 "parameters": [{"name": "repository", "in": "path", "required": true, "schema": {"type": "string"}},
                     {"name": "kind", "in": "path", "required": true, "schema": {"type": "string"}},

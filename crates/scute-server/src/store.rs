@@ -88,7 +88,7 @@ pub enum Backend {
 /// One step of the schema, applied once, in order, recorded in `schema_migrations`. `{blob}`
 /// is each backend's byte-string type. Version 1 is the schema from before migrations were
 /// versioned (its statements are idempotent, so older stores take it as they are).
-const MIGRATIONS: [(i64, &[&str]); 3] = [
+const MIGRATIONS: [(i64, &[&str]); 4] = [
     (
         1,
         &[
@@ -126,6 +126,19 @@ const MIGRATIONS: [(i64, &[&str]); 3] = [
             // Hygon CSV: each chip's HSK ‖ CEK (as Hygon's KDS serves them), keyed by chip
             // serial, stored only once they chain to a trusted HRK.
             "CREATE TABLE csv_hsk_cek (chip_serial TEXT PRIMARY KEY, hsk_cek {blob} NOT NULL, updated BIGINT NOT NULL)",
+        ],
+    ),
+    (
+        4,
+        &[
+            // KBS challenges live in their self-authenticating cookies (`kbs_session`): a row
+            // exists only for an attested session, inserted once (the challenge's single use),
+            // keyed by SHA-256 of the cookie, kept until both the session and the challenge
+            // have expired (`forget_after`, which the purge deletes by).
+            "CREATE TABLE kbs_attested (id_sha256 TEXT PRIMARY KEY, token TEXT NOT NULL, expires BIGINT NOT NULL, forget_after BIGINT NOT NULL)",
+            "CREATE INDEX kbs_attested_forget_after ON kbs_attested (forget_after)",
+            // The per-/auth session rows of version 1 (the challenges are cookies now).
+            "DROP TABLE kbs_sessions",
         ],
     ),
 ];
@@ -605,68 +618,71 @@ impl Store {
         row.try_get(0)
     }
 
-    pub async fn put_kbs_session(&self, session: &KbsSession) -> Result<(), sqlx::Error> {
-        sqlx::query("INSERT INTO kbs_sessions (id_sha256, tee, nonce, hash_alg, nonce_spent, expires, token) VALUES ($1, $2, $3, $4, 0, $5, NULL)")
+    /// Records an attested KBS session; false when its cookie already attested (here or on
+    /// another replica): one atomic `INSERT … ON CONFLICT DO NOTHING`, so a challenge is spent
+    /// at most once however the attests race.
+    pub async fn attest_kbs_session(&self, session: &KbsSession) -> Result<bool, sqlx::Error> {
+        let done = sqlx::query("INSERT INTO kbs_attested (id_sha256, token, expires, forget_after) VALUES ($1, $2, $3, $4) ON CONFLICT (id_sha256) DO NOTHING")
             .bind(&session.id_sha256)
-            .bind(&session.tee)
-            .bind(&session.nonce)
-            .bind(&session.hash_alg)
+            .bind(&session.token)
             .bind(session.expires)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    pub async fn kbs_session(&self, id_sha256: &str) -> Result<Option<KbsSession>, sqlx::Error> {
-        let row = sqlx::query("SELECT id_sha256, tee, nonce, hash_alg, nonce_spent, expires, token FROM kbs_sessions WHERE id_sha256 = $1")
-            .bind(id_sha256)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| {
-            Ok(KbsSession {
-                id_sha256: r.try_get(0)?,
-                tee: r.try_get(1)?,
-                nonce: r.try_get(2)?,
-                hash_alg: r.try_get(3)?,
-                nonce_spent: r.try_get::<i64, _>(4)? != 0,
-                expires: r.try_get(5)?,
-                token: r.try_get(6)?,
-            })
-        })
-        .transpose()
-    }
-
-    /// Spends a session's nonce: true only for the one caller that found it unspent and live.
-    pub async fn spend_kbs_nonce(&self, id_sha256: &str, now: i64) -> Result<bool, sqlx::Error> {
-        let done = sqlx::query("UPDATE kbs_sessions SET nonce_spent = 1 WHERE id_sha256 = $1 AND nonce_spent = 0 AND expires >= $2")
-            .bind(id_sha256)
-            .bind(now)
+            .bind(session.forget_after)
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected() == 1)
     }
 
-    pub async fn attest_kbs_session(
-        &self,
-        id_sha256: &str,
-        token: &str,
-        expires: i64,
-    ) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE kbs_sessions SET token = $2, expires = $3 WHERE id_sha256 = $1")
-            .bind(id_sha256)
-            .bind(token)
-            .bind(expires)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    /// The attested session of a cookie (by its SHA-256), expired or not.
+    pub async fn kbs_session(&self, id_sha256: &str) -> Result<Option<KbsSession>, sqlx::Error> {
+        let row = sqlx::query(
+            "SELECT id_sha256, token, expires, forget_after FROM kbs_attested WHERE id_sha256 = $1",
+        )
+        .bind(id_sha256)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(KbsSession {
+                id_sha256: r.try_get(0)?,
+                token: r.try_get(1)?,
+                expires: r.try_get(2)?,
+                forget_after: r.try_get(3)?,
+            })
+        })
+        .transpose()
     }
 
+    /// Forgets attested sessions whose session and challenge both expired more than
+    /// `SPENT_NONCE_GRACE_SECS` ago (an indexed range delete): until then the row still refuses
+    /// a second attest of the same cookie.
     pub async fn purge_kbs_sessions(&self, now: i64) -> Result<u64, sqlx::Error> {
-        let done = sqlx::query("DELETE FROM kbs_sessions WHERE expires < $1")
-            .bind(now)
+        let done = sqlx::query("DELETE FROM kbs_attested WHERE forget_after < $1")
+            .bind(now.saturating_sub(SPENT_NONCE_GRACE_SECS))
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected())
+    }
+
+    /// (table, rows) for every table of the store, by name: what a test compares to show that a
+    /// route wrote nothing.
+    pub async fn table_row_counts(&self) -> Result<Vec<(String, i64)>, sqlx::Error> {
+        let names = match self.backend {
+            Backend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+            Backend::Postgres => "SELECT CAST(table_name AS TEXT) FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY table_name",
+        };
+        let tables: Vec<String> = sqlx::query(names)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?;
+        let mut counts = Vec::with_capacity(tables.len());
+        for table in tables {
+            // The names come from the catalogue, not from a request; quoted as identifiers.
+            let sql = format!("SELECT COUNT(*) FROM \"{}\"", table.replace('"', "\"\""));
+            let count: i64 = sqlx::query(&sql).fetch_one(&self.pool).await?.try_get(0)?;
+            counts.push((table, count));
+        }
+        Ok(counts)
     }
 
     pub async fn kbs_resource(&self, path: &str) -> Result<Option<Vec<u8>>, sqlx::Error> {
@@ -719,17 +735,17 @@ impl Store {
     }
 }
 
-/// A key broker session as stored.
-#[derive(Debug, Clone)]
+/// An attested key broker session as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KbsSession {
+    /// SHA-256 of the session cookie's bytes, hex.
     pub id_sha256: String,
-    pub tee: String,
-    pub nonce: String,
-    pub hash_alg: String,
-    pub nonce_spent: bool,
+    /// The EAR token the attestation earned.
+    pub token: String,
+    /// When the session stops releasing resources.
     pub expires: i64,
-    /// The EAR token once the session attested.
-    pub token: Option<String>,
+    /// When the row may go: the later of `expires` and the cookie challenge's own expiry.
+    pub forget_after: i64,
 }
 
 /// The collateral service's tables: PCK certificates of registered platforms and items that

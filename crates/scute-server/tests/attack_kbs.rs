@@ -123,7 +123,7 @@ async fn an_untrusted_pck_chain_does_not_reach_the_upstream() {
     let forged = Simulator::new(99, now()).unwrap();
     for _ in 0..5 {
         let (status, problem) = kbs_attest(&svc.url, &forged).await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{problem}");
     }
     assert_eq!(
         hits.load(Ordering::SeqCst),
@@ -134,7 +134,7 @@ async fn an_untrusted_pck_chain_does_not_reach_the_upstream() {
     // A genuine platform whose collateral the upstream lacks: asked, but not on every attempt.
     for _ in 0..5 {
         let (status, problem) = kbs_attest(&svc.url, &trusted).await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{problem}");
         assert!(
             problem["type"]
                 .as_str()

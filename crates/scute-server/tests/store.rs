@@ -1,6 +1,6 @@
 //! The store's contract, the same assertions on both backends: the embedded SQLite file and
 //! a real PostgreSQL cluster of the test's own. Migrations are recorded once; a first secret
-//! is decided by one insert; a nonce and a KBS session nonce are spent exactly once even when
+//! is decided by one insert; a nonce and a KBS challenge are spent exactly once even when
 //! raced; writes read back.
 
 #[path = "support/postgres.rs"]
@@ -12,10 +12,10 @@ async fn contract(
     store: Store,
     reopen: impl std::future::Future<Output = Result<Store, sqlx::Error>>,
 ) {
-    assert_eq!(store.schema_versions().await.unwrap(), vec![1, 2, 3]);
+    assert_eq!(store.schema_versions().await.unwrap(), vec![1, 2, 3, 4]);
     // Opening again runs nothing twice.
     let again = reopen.await.unwrap();
-    assert_eq!(again.schema_versions().await.unwrap(), vec![1, 2, 3]);
+    assert_eq!(again.schema_versions().await.unwrap(), vec![1, 2, 3, 4]);
 
     let (first, ours) = store.secret_or_insert("k", b"first").await.unwrap();
     assert!(ours);
@@ -76,35 +76,59 @@ async fn contract(
     let past_grace = 1000 + scute_server::SPENT_NONCE_GRACE_SECS + 1;
     assert_eq!(store.purge_spent_nonces(past_grace).await.unwrap(), 1);
 
+    // An attested KBS session is recorded once: ten attests of one cookie raced over both
+    // stores, exactly one inserts (that insert is the challenge's single use).
     let session = KbsSession {
         id_sha256: "s".repeat(64),
-        tee: "tdx".into(),
-        nonce: "n".into(),
-        hash_alg: "sha384".into(),
-        nonce_spent: false,
-        expires: i64::MAX,
-        token: None,
+        token: "token".into(),
+        expires: 99,
+        forget_after: 1000,
     };
-    store.put_kbs_session(&session).await.unwrap();
-    let (a, b) = tokio::join!(
-        store.spend_kbs_nonce(&session.id_sha256, 0),
-        again.spend_kbs_nonce(&session.id_sha256, 0)
-    );
-    assert!(
-        a.unwrap() ^ b.unwrap(),
-        "a KBS nonce must be spent exactly once"
-    );
-    store
-        .attest_kbs_session(&session.id_sha256, "token", 99)
-        .await
-        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let s = if i % 2 == 0 {
+            store.clone()
+        } else {
+            again.clone()
+        };
+        let mut mine = session.clone();
+        mine.token = format!("token-{i}");
+        tasks.push(tokio::spawn(async move {
+            s.attest_kbs_session(&mine).await.unwrap()
+        }));
+    }
+    let mut won = 0;
+    for t in tasks {
+        won += usize::from(t.await.unwrap());
+    }
+    assert_eq!(won, 1, "a KBS challenge was attested {won} times");
     let read = again
         .kbs_session(&session.id_sha256)
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(read.token.as_deref(), Some("token"));
-    assert!(read.nonce_spent);
+    assert!(read.token.starts_with("token-"), "{read:?}");
+    assert_eq!((read.expires, read.forget_after), (99, 1000));
+    assert!(store.kbs_session(&"t".repeat(64)).await.unwrap().is_none());
+    // Kept past its expiry until the challenge's (forget_after) plus the grace.
+    let grace = scute_server::SPENT_NONCE_GRACE_SECS;
+    assert_eq!(store.purge_kbs_sessions(1000 + grace).await.unwrap(), 0);
+    assert!(!store.attest_kbs_session(&session).await.unwrap());
+    assert_eq!(store.purge_kbs_sessions(1001 + grace).await.unwrap(), 1);
+    assert!(again
+        .kbs_session(&session.id_sha256)
+        .await
+        .unwrap()
+        .is_none());
+    let counts = store.table_row_counts().await.unwrap();
+    assert!(
+        counts.iter().any(|(t, n)| t == "kbs_attested" && *n == 0),
+        "{counts:?}"
+    );
+    assert!(
+        !counts.iter().any(|(t, _)| t == "kbs_sessions"),
+        "the per-/auth table is gone: {counts:?}"
+    );
 
     store.put_policy("p", "package scute", 1).await.unwrap();
     assert_eq!(
@@ -165,6 +189,6 @@ async fn replicas_migrating_at_once_migrate_once() {
     }
     for t in tasks {
         let store = t.await.unwrap().unwrap();
-        assert_eq!(store.schema_versions().await.unwrap(), vec![1, 2, 3]);
+        assert_eq!(store.schema_versions().await.unwrap(), vec![1, 2, 3, 4]);
     }
 }

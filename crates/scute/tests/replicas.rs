@@ -389,6 +389,22 @@ async fn three_replicas_on_one_database_agree() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    // The challenge is spent for every replica: the same cookie and evidence at C is a replay.
+    let r = guest
+        .post(format!("{}/kbs/v0/attest", c.url))
+        .json(&attestation)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let problem: Value = r.json().await.unwrap();
+    assert!(
+        problem["type"]
+            .as_str()
+            .unwrap()
+            .ends_with("nonce_replayed"),
+        "{problem}"
+    );
     let r = guest
         .get(format!("{}/kbs/v0/resource/default/key/shared", c.url))
         .send()
