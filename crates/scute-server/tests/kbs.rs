@@ -1262,3 +1262,42 @@ async fn an_unsupported_curve_is_a_clear_400() {
         );
     }
 }
+
+/// A platform whose PCK the newest CRL of its CA revokes gets no secret, even when that CRL
+/// arrived in another set (the SGX set of the same CA) after the TDX set it attests with.
+#[tokio::test]
+async fn a_platform_revoked_by_its_cas_newer_crl_in_another_set_gets_nothing() {
+    let broker = Broker::start(|_| {}).await;
+    broker.put_resource("default/key/image", SECRET).await;
+    let mut options = CollateralOptions::valid_at(Tee::Sgx, now());
+    options.window.0 = now() - 60;
+    options.revoke_pck = true;
+    let files: BTreeMap<String, String> = broker
+        .sim
+        .collateral(&options)
+        .unwrap()
+        .into_iter()
+        .map(|(n, b)| (n.to_string(), STANDARD.encode(b)))
+        .collect();
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/collateral", broker.url))
+        .bearer_auth(&broker.admin)
+        .json(&json!({ "files": files }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "{:?}", r.text().await);
+
+    let guest = Guest::new(Tee::Tdx);
+    let (status, body) = guest.attest(&broker).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("certificate_revoked"),
+        "{body}"
+    );
+    let (status, _) = error_info(guest.get(&broker, "default/key/image").await).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
