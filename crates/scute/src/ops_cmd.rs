@@ -98,7 +98,6 @@ pub fn admin(command: AdminCommand) -> anyhow::Result<u8> {
     let AdminCommand::RotateKey(args) = command;
     let token = std::fs::read_to_string(&args.admin_token_file)
         .with_context(|| format!("reading {}", args.admin_token_file.display()))?;
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let url = format!(
