@@ -118,7 +118,7 @@ pub(crate) fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(),
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or_else(ApiError::unauthorized)?;
     let hash = digest(&SHA256, presented.trim().as_bytes());
-    verify_slices_are_equal(hash.as_ref(), &state.admin_token_sha256)
+    verify_slices_are_equal(hash.as_ref(), &state.admin_token_sha256())
         .map_err(|_| ApiError::unauthorized())
 }
 

@@ -138,6 +138,8 @@ const MIGRATION_LOCK: i64 = 0x0005_c07e_0001;
 pub(crate) const VERSION_POLICIES: &str = "policies";
 pub(crate) const VERSION_SIGNING_KEYS: &str = "signing_keys";
 pub(crate) const VERSION_COLLATERAL: &str = "collateral";
+/// The admin token's hash (replaced by `scute admin reset-token`).
+pub(crate) const VERSION_ADMIN_TOKEN: &str = "admin_token";
 
 /// How long past its expiry a spent nonce is still remembered: more than a request can wait
 /// for a store connection, plus the clock skew replicas may have.
@@ -438,6 +440,24 @@ impl Store {
             .iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
             .collect()
+    }
+
+    /// Replaces the sealed secret `name` and counts the change under `version`, in one
+    /// transaction, so every replica reloads it.
+    pub(crate) async fn replace_secret(
+        &self,
+        name: &str,
+        sealed: &[u8],
+        version: &str,
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO secrets (name, sealed) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET sealed = excluded.sealed")
+            .bind(name)
+            .bind(sealed.to_vec())
+            .execute(&mut *tx)
+            .await?;
+        bump_version(&mut tx, version).await?;
+        tx.commit().await
     }
 
     pub async fn put_secret(&self, name: &str, sealed: &[u8]) -> Result<(), sqlx::Error> {

@@ -539,7 +539,7 @@ pub(crate) fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(),
         .or_else(|| headers.get("admin-token").and_then(|v| v.to_str().ok()))
         .ok_or_else(ApiError::unauthorized)?;
     let hash = digest(&SHA256, presented.trim().as_bytes());
-    aws_lc_rs::constant_time::verify_slices_are_equal(hash.as_ref(), &state.admin_token_sha256)
+    aws_lc_rs::constant_time::verify_slices_are_equal(hash.as_ref(), &state.admin_token_sha256())
         .map_err(|_| ApiError::unauthorized())
 }
 
