@@ -190,7 +190,7 @@ impl Config {
                     )
                 }
                 Some(crate::store::Backend::Postgres) => {
-                    if let Err(why) = postgres_link_is_protected(url) {
+                    if let Err(why) = crate::store::postgres_link_is_protected(url) {
                         return bad("database_url", why);
                     }
                 }
@@ -235,41 +235,6 @@ impl Config {
             }
         }
         Ok(())
-    }
-}
-
-/// The replicas' verdicts come from the rows they read (policies, reference values, spent
-/// nonces), so the link to a database on another host must be TLS with the server verified.
-/// A Unix socket (`host=/path`) or loopback needs none.
-fn postgres_link_is_protected(url: &str) -> Result<(), String> {
-    let (before_query, query) = url.split_once('?').unwrap_or((url, ""));
-    let params: Vec<(&str, &str)> = query.split('&').filter_map(|p| p.split_once('=')).collect();
-    let param = |name: &str| params.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
-    let authority = before_query
-        .split_once("://")
-        .map_or("", |(_, rest)| rest.split('/').next().unwrap_or(""));
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = match param("host") {
-        Some(h) => h.to_string(),
-        None if host_port.starts_with('[') => host_port
-            .split(']')
-            .next()
-            .unwrap_or("")
-            .trim_start_matches('[')
-            .to_string(),
-        None => host_port.split(':').next().unwrap_or("").to_string(),
-    };
-    let local = host.starts_with('/')
-        || host.starts_with("%2F")
-        || matches!(host.as_str(), "" | "localhost" | "127.0.0.1" | "::1");
-    let verified = matches!(param("sslmode"), Some("verify-full" | "verify-ca"));
-    if local || verified {
-        Ok(())
-    } else {
-        Err(format!(
-            "the database at {host} is reached over the network: add sslmode=verify-full (and \
-             sslrootcert=FILE for a private CA), or use a Unix socket"
-        ))
     }
 }
 
