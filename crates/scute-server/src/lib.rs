@@ -74,6 +74,7 @@ pub(crate) struct AppState {
     seen_versions: tokio::sync::Mutex<Vec<(String, i64)>>,
     kbs_auths: std::sync::atomic::AtomicU64,
     limits: serve::Limits,
+    body_budget: serve::BodyBudget,
 }
 
 impl AppState {
@@ -401,6 +402,9 @@ pub struct Running {
     /// The `--pccs-listen` address, when there is one.
     pub pccs_addr: Option<SocketAddr>,
     pccs: Option<(tokio::net::TcpListener, axum::Router)>,
+    /// The `metrics_listen` address, when there is one.
+    pub metrics_addr: Option<SocketAddr>,
+    metrics: Option<(tokio::net::TcpListener, axum::Router)>,
     tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     state: Arc<AppState>,
     limits: serve::Limits,
@@ -484,6 +488,16 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
             })?),
             None => None,
         };
+    let metrics_listener =
+        match &config.metrics_listen {
+            Some(addr) => Some(tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+                ServerError::Listen {
+                    addr: addr.clone(),
+                    source: e,
+                }
+            })?),
+            None => None,
+        };
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .map_err(|e| ServerError::Listen {
@@ -497,6 +511,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     let state = Arc::new(AppState {
         nonces,
         limits: serve::Limits::of(&config),
+        body_budget: serve::BodyBudget::new(config.max_body_bytes_in_flight),
         config,
         store: store.clone(),
         signer: RwLock::new(Arc::new(signer)),
@@ -522,14 +537,17 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         .await
         .map_err(|e| ServerError::Config(format!("loading stored collateral: {}", e.detail)))?;
     let pccs_addr = pccs_listener.as_ref().and_then(|l| l.local_addr().ok());
+    let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
     Ok(Running {
         addr,
         new_admin_token,
         listener,
         limits: state.limits,
-        router: api::router(state.clone()),
+        router: with_body_budget(api::router(state.clone()), &state),
         pccs_addr,
-        pccs: pccs_listener.map(|l| (l, pccs::router(state.clone()))),
+        pccs: pccs_listener.map(|l| (l, with_body_budget(pccs::router(state.clone()), &state))),
+        metrics_addr,
+        metrics: metrics_listener.map(|l| (l, api::metrics_router(state.clone()))),
         tls,
         state,
         store,
@@ -575,6 +593,15 @@ impl Running {
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|done| *done).await;
         };
+        if let Some((listener, router)) = self.metrics {
+            tokio::spawn(serve_one(
+                listener,
+                router,
+                self.tls.clone(),
+                self.limits,
+                stopped(rx.clone()),
+            ));
+        }
         if let Some((listener, router)) = self.pccs {
             tokio::spawn(serve_one(
                 listener,
@@ -596,6 +623,14 @@ impl Running {
         sync.abort();
         served
     }
+}
+
+/// Every router's requests reserve their body bytes from the one budget of the process.
+fn with_body_budget(router: axum::Router, state: &Arc<AppState>) -> axum::Router {
+    router.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        serve::reserve_body,
+    ))
 }
 
 /// One listener, plain (with the connection limits of `serve`) or TLS.
