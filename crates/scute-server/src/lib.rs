@@ -286,6 +286,15 @@ fn create_data_dir(dir: &Path) -> Result<(), ServerError> {
     Ok(())
 }
 
+/// jsonwebtoken signs and verifies through a process-wide provider that it picks from its crate
+/// features, and when a dependency graph enables both of them (feature unification can do so
+/// without this crate asking) every token signed or verified panics, on the request path. So
+/// the service names aws-lc-rs once, before any token work; idempotent, and a provider the
+/// embedding process installed first is left in place.
+pub fn install_jwt_provider() {
+    let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
+}
+
 /// The store's name of the sealed SHA-256 of the admin token.
 const ADMIN_TOKEN: &str = "admin-token-sha256";
 
@@ -428,6 +437,7 @@ fn pccs_client(config: &Config) -> Result<Option<PccsClient>, ServerError> {
 /// Opens (or creates) the data directory, keys and store, and binds the listen address.
 pub async fn start(config: Config) -> Result<Running, ServerError> {
     config.validate()?;
+    install_jwt_provider();
     log::set_format(config.log_format);
     create_data_dir(&config.data_dir)?;
     let sealer = secrets::Sealer::open(&config.master_key_path())?;
