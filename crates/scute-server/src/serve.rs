@@ -372,3 +372,43 @@ pub(crate) async fn reserve_body(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::body_reservation;
+    use axum::http::HeaderMap;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    /// What a client announces cannot make its reservation smaller than what it may send.
+    #[test]
+    fn a_body_reserves_what_it_may_send() {
+        const LIMIT: usize = 1 << 20;
+        assert_eq!(body_reservation(&headers(&[]), LIMIT), 0);
+        assert_eq!(
+            body_reservation(&headers(&[("content-length", "100")]), LIMIT),
+            100
+        );
+        // Over the limit: the reader stops at the limit (413), so that is all it can hold.
+        assert_eq!(
+            body_reservation(&headers(&[("content-length", "99999999999")]), LIMIT),
+            LIMIT
+        );
+        // A chunked body's length is unknown until it ends; with a Content-Length too,
+        // hyper follows the chunking.
+        for h in [
+            headers(&[("transfer-encoding", "chunked")]),
+            headers(&[("transfer-encoding", "chunked"), ("content-length", "1")]),
+            headers(&[("content-length", "-1")]),
+            headers(&[("content-length", "ten")]),
+        ] {
+            assert_eq!(body_reservation(&h, LIMIT), LIMIT, "{h:?}");
+        }
+    }
+}
