@@ -118,7 +118,7 @@ pub(crate) fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(),
         .and_then(|v| v.strip_prefix("Bearer "))
         .ok_or_else(ApiError::unauthorized)?;
     let hash = digest(&SHA256, presented.trim().as_bytes());
-    verify_slices_are_equal(hash.as_ref(), &state.admin_token_sha256)
+    verify_slices_are_equal(hash.as_ref(), &state.admin_token_sha256())
         .map_err(|_| ApiError::unauthorized())
 }
 
@@ -376,14 +376,34 @@ async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
+/// The public `/metrics`: counters and aggregates, no FMSPC (which names the platforms served).
 async fn metrics(State(state): Shared) -> impl IntoResponse {
+    render_metrics(&state, false)
+}
+
+fn render_metrics(state: &AppState, per_set: bool) -> impl IntoResponse {
+    let mut out = state.metrics.render();
+    state.body_budget.render(&mut out);
+    out.push_str(&state.pccs.render_metrics(per_set));
     (
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4",
         )],
-        state.metrics.render() + &state.pccs.render_metrics(),
+        out,
     )
+}
+
+/// The `metrics_listen` listener: `/metrics` with every stored set's line, by FMSPC, for a
+/// scraper on a private address.
+pub fn metrics_router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route(
+            "/metrics",
+            get(|State(state): Shared| async move { render_metrics(&state, true) }),
+        )
+        .fallback(|| async { ApiError::not_found("only /metrics is served here") })
+        .with_state(state)
 }
 
 async fn openapi() -> Json<Value> {

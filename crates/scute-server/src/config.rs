@@ -46,6 +46,9 @@ pub struct Config {
     pub tls_key: Option<PathBuf>,
     /// Also serve the PCCS routes alone on this address.
     pub pccs_listen: Option<String>,
+    /// Also serve `/metrics` alone on this address (a private one), with the per-set lines
+    /// that name each stored FMSPC; the public `/metrics` gives only aggregates per TEE.
+    pub metrics_listen: Option<String>,
     /// Accept the Confidential Containers `sample` TEE (no hardware; never affirming by default).
     pub allow_sample_tee: bool,
     /// How long a KBS session may go from `/auth` to `/attest`, and how long an attested
@@ -67,6 +70,11 @@ pub struct Config {
     pub idle_timeout_secs: u64,
     /// Connections served at once; more are answered 503 and closed.
     pub max_connections: usize,
+    /// Request-body bytes all requests together may be receiving at once: a request with a
+    /// body reserves its Content-Length (a chunked one `max_body_bytes`) before it is read,
+    /// and is answered 503 when this budget is spent. Bounds what clients stalling bodies can
+    /// pin, whatever `max_connections` allows.
+    pub max_body_bytes_in_flight: usize,
     /// `text` (key=value) or `json` (one object a line) for the service's log on stderr.
     pub log_format: LogFormat,
     /// The store: `postgres://…` shared by replicas, or `sqlite://PATH`; none means
@@ -104,6 +112,7 @@ impl Default for Config {
             tls_cert: None,
             tls_key: None,
             pccs_listen: None,
+            metrics_listen: None,
             allow_sample_tee: false,
             kbs_session_lifetime_secs: 300,
             kbs_max_resource_bytes: 256 * 1024,
@@ -112,7 +121,10 @@ impl Default for Config {
             header_read_timeout_secs: 10,
             body_read_timeout_secs: 30,
             idle_timeout_secs: 60,
-            max_connections: 4096,
+            // Each connection holds hyper's buffers while its head arrives; the body budget
+            // bounds what bodies hold (4096 × 1 MiB bodies for 30 s once pinned ~4 GiB).
+            max_connections: 1024,
+            max_body_bytes_in_flight: 64 * 1024 * 1024,
             log_format: LogFormat::Text,
             database_url: None,
             master_key_file: None,
@@ -144,12 +156,14 @@ impl Config {
                 format!("{:?} is not an address:port ({e})", self.listen),
             );
         }
-        if let Some(addr) = &self.pccs_listen {
-            if let Err(e) = addr.parse::<std::net::SocketAddr>() {
-                return bad(
-                    "pccs_listen",
-                    format!("{addr:?} is not an address:port ({e})"),
-                );
+        for (key, addr) in [
+            ("pccs_listen", &self.pccs_listen),
+            ("metrics_listen", &self.metrics_listen),
+        ] {
+            if let Some(addr) = addr {
+                if let Err(e) = addr.parse::<std::net::SocketAddr>() {
+                    return bad(key, format!("{addr:?} is not an address:port ({e})"));
+                }
             }
         }
         match (&self.tls_cert, &self.tls_key) {
@@ -190,7 +204,7 @@ impl Config {
                     )
                 }
                 Some(crate::store::Backend::Postgres) => {
-                    if let Err(why) = postgres_link_is_protected(url) {
+                    if let Err(why) = crate::store::postgres_link_is_protected(url) {
                         return bad("database_url", why);
                     }
                 }
@@ -228,48 +242,33 @@ impl Config {
             ("max_body_bytes", self.max_body_bytes as u64),
             ("kbs_max_resource_bytes", self.kbs_max_resource_bytes as u64),
             ("max_connections", self.max_connections as u64),
+            (
+                "max_body_bytes_in_flight",
+                self.max_body_bytes_in_flight as u64,
+            ),
         ];
         for (key, value) in positive {
             if value == 0 {
                 return bad(key, "must be greater than 0".into());
             }
         }
+        if self.max_body_bytes_in_flight < self.max_body_bytes {
+            return bad(
+                "max_body_bytes_in_flight",
+                format!(
+                    "{} is less than max_body_bytes ({}): a body of the largest size would \
+                     never be accepted",
+                    self.max_body_bytes_in_flight, self.max_body_bytes
+                ),
+            );
+        }
+        if self.max_body_bytes_in_flight > u32::MAX as usize {
+            return bad(
+                "max_body_bytes_in_flight",
+                format!("at most {} (4 GiB - 1)", u32::MAX),
+            );
+        }
         Ok(())
-    }
-}
-
-/// The replicas' verdicts come from the rows they read (policies, reference values, spent
-/// nonces), so the link to a database on another host must be TLS with the server verified.
-/// A Unix socket (`host=/path`) or loopback needs none.
-fn postgres_link_is_protected(url: &str) -> Result<(), String> {
-    let (before_query, query) = url.split_once('?').unwrap_or((url, ""));
-    let params: Vec<(&str, &str)> = query.split('&').filter_map(|p| p.split_once('=')).collect();
-    let param = |name: &str| params.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
-    let authority = before_query
-        .split_once("://")
-        .map_or("", |(_, rest)| rest.split('/').next().unwrap_or(""));
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let host = match param("host") {
-        Some(h) => h.to_string(),
-        None if host_port.starts_with('[') => host_port
-            .split(']')
-            .next()
-            .unwrap_or("")
-            .trim_start_matches('[')
-            .to_string(),
-        None => host_port.split(':').next().unwrap_or("").to_string(),
-    };
-    let local = host.starts_with('/')
-        || host.starts_with("%2F")
-        || matches!(host.as_str(), "" | "localhost" | "127.0.0.1" | "::1");
-    let verified = matches!(param("sslmode"), Some("verify-full" | "verify-ca"));
-    if local || verified {
-        Ok(())
-    } else {
-        Err(format!(
-            "the database at {host} is reached over the network: add sslmode=verify-full (and \
-             sslrootcert=FILE for a private CA), or use a Unix socket"
-        ))
     }
 }
 

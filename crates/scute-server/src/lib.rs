@@ -65,7 +65,8 @@ pub(crate) struct AppState {
     /// Where VCEKs missing from evidence and store are fetched (`snp_kds_url`).
     snp_kds: Option<snp::Kds>,
     csv_roots: scute_csv::TrustRoots,
-    admin_token_sha256: Vec<u8>,
+    /// SHA-256 of the admin token; replaced when `scute admin reset-token` changes the store.
+    admin_token_sha256: RwLock<Vec<u8>>,
     metrics: metrics::Metrics,
     pccs: pccs::Pccs,
     sealer: secrets::Sealer,
@@ -75,6 +76,7 @@ pub(crate) struct AppState {
     seen_versions: tokio::sync::Mutex<Vec<(String, i64)>>,
     kbs_cookies: kbs_session::SessionCookies,
     limits: serve::Limits,
+    body_budget: serve::BodyBudget,
 }
 
 impl AppState {
@@ -82,6 +84,14 @@ impl AppState {
         self.signer
             .read()
             .map(|s| s.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// SHA-256 of the admin token this service accepts now.
+    pub(crate) fn admin_token_sha256(&self) -> Vec<u8> {
+        self.admin_token_sha256
+            .read()
+            .map(|h| h.clone())
             .unwrap_or_else(|p| p.into_inner().clone())
     }
 
@@ -122,6 +132,14 @@ impl AppState {
         }
         if changed(store::VERSION_SIGNING_KEYS) {
             self.reload_signer().await?;
+        }
+        if changed(store::VERSION_ADMIN_TOKEN) {
+            if let Some(sealed) = self.store.secret(ADMIN_TOKEN).await? {
+                let hash = self.sealer.open_sealed(ADMIN_TOKEN, &sealed)?;
+                if let Ok(mut h) = self.admin_token_sha256.write() {
+                    *h = hash;
+                }
+            }
         }
         if changed(store::VERSION_COLLATERAL) {
             self.collateral_changed()
@@ -279,6 +297,120 @@ fn create_data_dir(dir: &Path) -> Result<(), ServerError> {
     Ok(())
 }
 
+/// jsonwebtoken signs and verifies through a process-wide provider that it picks from its crate
+/// features, and when a dependency graph enables both of them (feature unification can do so
+/// without this crate asking) every token signed or verified panics, on the request path. So
+/// the service names aws-lc-rs once, before any token work; idempotent, and a provider the
+/// embedding process installed first is left in place.
+pub fn install_jwt_provider() {
+    let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
+}
+
+/// The store's name of the sealed SHA-256 of the admin token.
+const ADMIN_TOKEN: &str = "admin-token-sha256";
+
+/// Where the admin token is written (mode 0600): DATA/admin-token.
+pub fn admin_token_path(config: &Config) -> std::path::PathBuf {
+    config.data_dir.join("admin-token")
+}
+
+fn sha256(bytes: &[u8]) -> Vec<u8> {
+    digest(&SHA256, bytes).as_ref().to_vec()
+}
+
+/// The token in an admin-token file, when it holds one (64 hex digits and a newline).
+fn read_admin_token(path: &Path) -> Result<Option<String>, ServerError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ServerError::DataDir {
+        path: path.display().to_string(),
+        source: e,
+    })?;
+    let token = text.trim();
+    Ok(
+        (token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| token.to_string()),
+    )
+}
+
+/// The admin token's hash, making the token on the first start of a store. The token file is
+/// written (0600, fsynced, directory fsynced) before its hash is committed: a crash or a failed
+/// write in between leaves no hash, and the next start makes the token again. A hash committed
+/// first would lock the admin out for good (issue 21).
+async fn admin_token(
+    config: &Config,
+    store: &Store,
+    sealer: &secrets::Sealer,
+) -> Result<(Vec<u8>, Option<String>), ServerError> {
+    if let Some(sealed) = store.secret(ADMIN_TOKEN).await? {
+        return Ok((sealer.open_sealed(ADMIN_TOKEN, &sealed)?, None));
+    }
+    let path = admin_token_path(config);
+    let fresh = hex::encode(secrets::random_bytes::<32>());
+    // A token file already there is one whose hash never got committed (a start that stopped
+    // in between), or a replica's sharing this directory and starting now: that token is kept,
+    // so whoever read the file holds the token that will work.
+    let token = if secrets::write_private_new(&path, format!("{fresh}\n").as_bytes())? {
+        fresh
+    } else if let Some(existing) = read_admin_token(&path)? {
+        existing
+    } else {
+        secrets::write_private(&path, format!("{fresh}\n").as_bytes())?;
+        fresh
+    };
+    let hash = sha256(token.as_bytes());
+    // Of replicas starting at once on an empty database, one token is stored and printed; the
+    // others accept that one.
+    let (stored, ours) = store
+        .secret_or_insert(ADMIN_TOKEN, &sealer.seal(ADMIN_TOKEN, &hash)?)
+        .await?;
+    if ours {
+        return Ok((hash, Some(token)));
+    }
+    let stored = sealer.open_sealed(ADMIN_TOKEN, &stored)?;
+    if stored != hash && read_admin_token(&path).ok().flatten().as_deref() == Some(&token) {
+        // Another replica's token won, and ours opens nothing: it does not stay where an
+        // operator would look for the working one.
+        let _ = std::fs::remove_file(&path);
+    }
+    Ok((stored, None))
+}
+
+/// `scute admin reset-token`: a new admin token for the store `config` names, for an operator
+/// with local access (the data directory, or the database URL and master key file). The token
+/// file is written first (0600, fsynced), then the sealed hash replaced; running replicas of
+/// the store switch to it within a second, and the old token stops working. Returns the token
+/// and where it was written.
+pub async fn reset_admin_token(
+    config: &Config,
+) -> Result<(String, std::path::PathBuf), ServerError> {
+    if config.database_url.is_none() && !config.data_dir.join("scute.db").exists() {
+        return Err(ServerError::Config(format!(
+            "no store in {}: reset-token works on an existing service's data (or pass its \
+             --database)",
+            config.data_dir.display()
+        )));
+    }
+    let key = config.master_key_path();
+    if !key.exists() {
+        // A fresh key would seal the hash so that the service, holding the real key, could not
+        // open it.
+        return Err(ServerError::Config(format!(
+            "no master key at {}: pass the service's --master-key-file",
+            key.display()
+        )));
+    }
+    create_data_dir(&config.data_dir)?;
+    let sealer = secrets::Sealer::open(&key)?;
+    let store = Store::connect(config.database_url.as_deref(), &config.data_dir).await?;
+    let token = hex::encode(secrets::random_bytes::<32>());
+    let path = admin_token_path(config);
+    secrets::write_private(&path, format!("{token}\n").as_bytes())?;
+    let sealed = sealer.seal(ADMIN_TOKEN, &sha256(token.as_bytes()))?;
+    store
+        .replace_secret(ADMIN_TOKEN, &sealed, store::VERSION_ADMIN_TOKEN)
+        .await?;
+    Ok((token, path))
+}
+
 /// A bound, ready service.
 pub struct Running {
     pub addr: SocketAddr,
@@ -290,6 +422,9 @@ pub struct Running {
     /// The `--pccs-listen` address, when there is one.
     pub pccs_addr: Option<SocketAddr>,
     pccs: Option<(tokio::net::TcpListener, axum::Router)>,
+    /// The `metrics_listen` address, when there is one.
+    pub metrics_addr: Option<SocketAddr>,
+    metrics: Option<(tokio::net::TcpListener, axum::Router)>,
     tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     state: Arc<AppState>,
     limits: serve::Limits,
@@ -313,6 +448,7 @@ fn pccs_client(config: &Config) -> Result<Option<PccsClient>, ServerError> {
 /// Opens (or creates) the data directory, keys and store, and binds the listen address.
 pub async fn start(config: Config) -> Result<Running, ServerError> {
     config.validate()?;
+    install_jwt_provider();
     log::set_format(config.log_format);
     create_data_dir(&config.data_dir)?;
     let sealer = secrets::Sealer::open(&config.master_key_path())?;
@@ -321,28 +457,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         token::Signer::load_or_create(&store, &sealer, config.token_lifetime_secs, now()).await?;
     let seen_versions = store.versions().await?;
 
-    const ADMIN: &str = "admin-token-sha256";
-    let (admin_token_sha256, new_admin_token) = match store.secret(ADMIN).await? {
-        Some(sealed) => (sealer.open_sealed(ADMIN, &sealed)?, None),
-        None => {
-            // Of replicas starting at once on an empty database, one token is stored and
-            // printed; the others accept that one.
-            let token = hex::encode(secrets::random_bytes::<32>());
-            let hash = digest(&SHA256, token.as_bytes()).as_ref().to_vec();
-            let (stored, ours) = store
-                .secret_or_insert(ADMIN, &sealer.seal(ADMIN, &hash)?)
-                .await?;
-            if ours {
-                secrets::write_private(
-                    &config.data_dir.join("admin-token"),
-                    format!("{token}\n").as_bytes(),
-                )?;
-                (hash, Some(token))
-            } else {
-                (sealer.open_sealed(ADMIN, &stored)?, None)
-            }
-        }
-    };
+    let (admin_token_sha256, new_admin_token) = admin_token(&config, &store, &sealer).await?;
     let nonces = nonce::Nonces::load_or_create(&store, &sealer, config.nonce_lifetime_secs).await?;
     let kbs_cookies = kbs_session::SessionCookies::load_or_create(
         &store,
@@ -400,6 +515,16 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
             })?),
             None => None,
         };
+    let metrics_listener =
+        match &config.metrics_listen {
+            Some(addr) => Some(tokio::net::TcpListener::bind(addr).await.map_err(|e| {
+                ServerError::Listen {
+                    addr: addr.clone(),
+                    source: e,
+                }
+            })?),
+            None => None,
+        };
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .map_err(|e| ServerError::Listen {
@@ -413,6 +538,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     let state = Arc::new(AppState {
         nonces,
         limits: serve::Limits::of(&config),
+        body_budget: serve::BodyBudget::new(config.max_body_bytes_in_flight),
         config,
         store: store.clone(),
         signer: RwLock::new(Arc::new(signer)),
@@ -423,7 +549,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         snp_roots,
         snp_kds,
         csv_roots,
-        admin_token_sha256,
+        admin_token_sha256: RwLock::new(admin_token_sha256),
         metrics: metrics::Metrics::default(),
         pccs: pccs::Pccs::new(upstream),
         sealer,
@@ -438,14 +564,17 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         .await
         .map_err(|e| ServerError::Config(format!("loading stored collateral: {}", e.detail)))?;
     let pccs_addr = pccs_listener.as_ref().and_then(|l| l.local_addr().ok());
+    let metrics_addr = metrics_listener.as_ref().and_then(|l| l.local_addr().ok());
     Ok(Running {
         addr,
         new_admin_token,
         listener,
         limits: state.limits,
-        router: api::router(state.clone()),
+        router: with_body_budget(api::router(state.clone()), &state),
         pccs_addr,
-        pccs: pccs_listener.map(|l| (l, pccs::router(state.clone()))),
+        pccs: pccs_listener.map(|l| (l, with_body_budget(pccs::router(state.clone()), &state))),
+        metrics_addr,
+        metrics: metrics_listener.map(|l| (l, api::metrics_router(state.clone()))),
         tls,
         state,
         store,
@@ -491,6 +620,15 @@ impl Running {
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|done| *done).await;
         };
+        if let Some((listener, router)) = self.metrics {
+            tokio::spawn(serve_one(
+                listener,
+                router,
+                self.tls.clone(),
+                self.limits,
+                stopped(rx.clone()),
+            ));
+        }
         if let Some((listener, router)) = self.pccs {
             tokio::spawn(serve_one(
                 listener,
@@ -512,6 +650,14 @@ impl Running {
         sync.abort();
         served
     }
+}
+
+/// Every router's requests reserve their body bytes from the one budget of the process.
+fn with_body_budget(router: axum::Router, state: &Arc<AppState>) -> axum::Router {
+    router.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        serve::reserve_body,
+    ))
 }
 
 /// One listener, plain (with the connection limits of `serve`) or TLS.

@@ -137,7 +137,8 @@ fn kds_client() -> Result<&'static reqwest::Client, ApiError> {
     if let Some(client) = CLIENT.get() {
         return Ok(client);
     }
-    let client = reqwest::Client::builder()
+    let client = crate::tls::https_client(None)
+        .map_err(|e| ApiError::internal(format!("KDS client: {e}")))?
         .timeout(std::time::Duration::from_secs(10))
         .redirect(reqwest::redirect::Policy::none())
         .build()

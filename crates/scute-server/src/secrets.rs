@@ -20,24 +20,69 @@ fn secret_err(name: &str, reason: impl std::fmt::Display) -> ServerError {
     }
 }
 
-/// Writes `bytes` to `path` readable by the owner only, replacing any old file atomically.
+/// Writes `bytes` to `path` readable by the owner only, replacing any old file atomically:
+/// a fresh temporary file beside it (0600 from its first byte), fsynced, renamed over `path`,
+/// then the directory fsynced so the rename itself survives a crash. A reader sees the old
+/// file or the whole new one, never a part.
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ServerError> {
-    let tmp = path.with_extension("tmp");
+    place_private(path, bytes, Place::Replace).map(drop)
+}
+
+/// Like [`write_private`], but never replaces an existing `path`: returns false, writing
+/// nothing, when one is there (so writers racing on one directory agree on the first file).
+pub fn write_private_new(path: &Path, bytes: &[u8]) -> Result<bool, ServerError> {
+    place_private(path, bytes, Place::IfAbsent)
+}
+
+#[derive(PartialEq)]
+enum Place {
+    Replace,
+    IfAbsent,
+}
+
+fn place_private(path: &Path, bytes: &[u8], place: Place) -> Result<bool, ServerError> {
     let io = |e: std::io::Error| ServerError::DataDir {
         path: path.display().to_string(),
         source: e,
     };
-    let _ = std::fs::remove_file(&tmp);
-    let mut file = std::fs::OpenOptions::new()
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| io(std::io::ErrorKind::InvalidInput.into()))?;
+    // A name of its own, so concurrent writers never share (or delete) a temporary file.
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".{}.tmp", hex::encode(random_bytes::<8>())));
+    let tmp = dir.join(tmp_name);
+    let written = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(&tmp)
-        .map_err(io)?;
-    file.write_all(bytes)
-        .and_then(|_| file.sync_all())
-        .map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(io)
+        .and_then(|mut file| {
+            file.write_all(bytes)?;
+            file.sync_all()
+        });
+    let placed = written.and_then(|()| match place {
+        Place::Replace => std::fs::rename(&tmp, path).map(|()| true),
+        // link(2) fails on an existing name: an atomic create-if-absent of the whole file.
+        Place::IfAbsent => match std::fs::hard_link(&tmp, path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(e),
+        },
+    });
+    let _ = std::fs::remove_file(&tmp);
+    let placed = placed.map_err(io)?;
+    if placed {
+        std::fs::File::open(dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io)?;
+    }
+    Ok(placed)
 }
 
 pub fn random_bytes<const N: usize>() -> [u8; N] {
@@ -104,5 +149,49 @@ impl Sealer {
                 )
             })?;
         Ok(plain.to_vec())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+
+    #[test]
+    fn private_files_are_0600_whole_and_leave_no_temporary_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("secret");
+        write_private(&path, b"one").unwrap();
+        write_private(&path, b"two").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        // The first file written stays; a later writer learns it was not placed.
+        assert!(!write_private_new(&path, b"three").unwrap());
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        let fresh = dir.path().join("fresh");
+        assert!(write_private_new(&fresh, b"four").unwrap());
+        assert_eq!(std::fs::read(&fresh).unwrap(), b"four");
+        assert_eq!(names(dir.path()), ["fresh", "secret"]);
+    }
+
+    #[test]
+    fn a_failed_write_leaves_the_old_file_and_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("taken");
+        std::fs::create_dir(&path).unwrap();
+        assert!(write_private(&path, b"x").is_err());
+        assert!(write_private_new(&path, b"x").is_ok_and(|placed| !placed));
+        assert!(path.is_dir());
+        assert_eq!(names(dir.path()), ["taken"]);
     }
 }

@@ -1,6 +1,9 @@
 //! The connection loop: hyper's HTTP/1 server under explicit bounds — a cap on connections
 //! served at once (the rest get a 503 problem and are closed), a header read timeout, and an idle
 //! timeout on every connection — with graceful shutdown that lets requests in flight finish.
+//! Also the global budget of request-body bytes in flight: every request with a body reserves
+//! what it may send before its body is read, and is answered 503 when the budget is spent, so
+//! clients stalling bodies cannot pin more memory than `max_body_bytes_in_flight` together.
 
 use crate::error::ApiError;
 use axum::http::{HeaderValue, StatusCode};
@@ -274,5 +277,138 @@ impl AsyncWrite for Watched {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// The request-body bytes all requests may hold at once (`max_body_bytes_in_flight`).
+pub(crate) struct BodyBudget {
+    bytes: Arc<Semaphore>,
+    total: u32,
+    refused: AtomicU64,
+}
+
+impl BodyBudget {
+    pub fn new(total: usize) -> Self {
+        // `validate` keeps it within u32 (what a semaphore reservation counts).
+        let total = u32::try_from(total).unwrap_or(u32::MAX);
+        Self {
+            bytes: Arc::new(Semaphore::new(total as usize)),
+            total,
+            refused: AtomicU64::new(0),
+        }
+    }
+
+    /// Bytes reserved by requests now.
+    pub fn reserved(&self) -> u64 {
+        u64::from(self.total).saturating_sub(self.bytes.available_permits() as u64)
+    }
+
+    pub fn render(&self, out: &mut String) {
+        use std::fmt::Write;
+        let _ = writeln!(out, "# HELP scute_request_body_bytes_reserved Request-body bytes reserved by requests being read now.\n# TYPE scute_request_body_bytes_reserved gauge\nscute_request_body_bytes_reserved {}", self.reserved());
+        let _ = writeln!(out, "# HELP scute_request_body_budget_bytes The budget of request-body bytes in flight (max_body_bytes_in_flight).\n# TYPE scute_request_body_budget_bytes gauge\nscute_request_body_budget_bytes {}", self.total);
+        let _ = writeln!(out, "# HELP scute_request_body_budget_refused_total Requests answered 503 because the body budget was spent.\n# TYPE scute_request_body_budget_refused_total counter\nscute_request_body_budget_refused_total {}", self.refused.load(Ordering::Relaxed));
+    }
+}
+
+/// What a request may send, by its head: its Content-Length (at most the body limit: more is
+/// refused 413 by the reader, which stops at the limit), the whole limit for a chunked body
+/// (its length is unknown), none when it has no body.
+fn body_reservation(headers: &axum::http::HeaderMap, limit: usize) -> usize {
+    use axum::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
+    if headers.contains_key(TRANSFER_ENCODING) {
+        return limit;
+    }
+    match headers.get(CONTENT_LENGTH) {
+        None => 0,
+        Some(v) => v
+            .to_str()
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map_or(limit, |n| {
+                usize::try_from(n).unwrap_or(usize::MAX).min(limit)
+            }),
+    }
+}
+
+/// Middleware on every router: reserves the request's body bytes from the global budget for
+/// as long as the request is handled, or answers 503 at once (waiting would hold the
+/// connection and its socket buffers all the same).
+pub(crate) async fn reserve_body(
+    axum::extract::State(state): axum::extract::State<Arc<crate::AppState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let budget = &state.body_budget;
+    let want = body_reservation(request.headers(), state.config.max_body_bytes);
+    if want == 0 {
+        return next.run(request).await;
+    }
+    let want = u32::try_from(want).unwrap_or(u32::MAX);
+    match budget.bytes.clone().try_acquire_many_owned(want) {
+        Ok(reserved) => {
+            let response = next.run(request).await;
+            drop(reserved);
+            response
+        }
+        Err(_) => {
+            budget.refused.fetch_add(1, Ordering::Relaxed);
+            let mut response = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "overloaded",
+                "the service is receiving as many request bodies as it may hold; retry shortly",
+            )
+            .into_response();
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                HeaderValue::from_static("1"),
+            );
+            // The body is not read: the connection closes after the answer.
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                HeaderValue::from_static("close"),
+            );
+            response
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::body_reservation;
+    use axum::http::HeaderMap;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    /// What a client announces cannot make its reservation smaller than what it may send.
+    #[test]
+    fn a_body_reserves_what_it_may_send() {
+        const LIMIT: usize = 1 << 20;
+        assert_eq!(body_reservation(&headers(&[]), LIMIT), 0);
+        assert_eq!(
+            body_reservation(&headers(&[("content-length", "100")]), LIMIT),
+            100
+        );
+        // Over the limit: the reader stops at the limit (413), so that is all it can hold.
+        assert_eq!(
+            body_reservation(&headers(&[("content-length", "99999999999")]), LIMIT),
+            LIMIT
+        );
+        // A chunked body's length is unknown until it ends; with a Content-Length too,
+        // hyper follows the chunking.
+        for h in [
+            headers(&[("transfer-encoding", "chunked")]),
+            headers(&[("transfer-encoding", "chunked"), ("content-length", "1")]),
+            headers(&[("content-length", "-1")]),
+            headers(&[("content-length", "ten")]),
+        ] {
+            assert_eq!(body_reservation(&h, LIMIT), LIMIT, "{h:?}");
+        }
     }
 }

@@ -499,8 +499,8 @@ const MAX_KDS_BYTES: usize = 64 * 1024;
 
 impl Kds {
     pub fn new(url: &str) -> Result<Self, crate::ServerError> {
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        let http = reqwest::Client::builder()
+        let http = crate::tls::https_client(None)
+            .map_err(|e| crate::ServerError::Config(format!("snp_kds_url {url}: {e}")))?
             .timeout(std::time::Duration::from_secs(30))
             .redirect(reqwest::redirect::Policy::none())
             .build()

@@ -151,6 +151,8 @@ const MIGRATION_LOCK: i64 = 0x0005_c07e_0001;
 pub(crate) const VERSION_POLICIES: &str = "policies";
 pub(crate) const VERSION_SIGNING_KEYS: &str = "signing_keys";
 pub(crate) const VERSION_COLLATERAL: &str = "collateral";
+/// The admin token's hash (replaced by `scute admin reset-token`).
+pub(crate) const VERSION_ADMIN_TOKEN: &str = "admin_token";
 
 /// How long past its expiry a spent nonce is still remembered: more than a request can wait
 /// for a store connection, plus the clock skew replicas may have.
@@ -217,6 +219,41 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// The replicas' verdicts come from the rows they read (policies, reference values, spent
+/// nonces), so the link to a database on another host must be TLS with the server's name
+/// verified. The URL is read by the driver's own parser (sqlx's `PgConnectOptions`, with the
+/// `PG*` environment it also reads), so the check judges the host, socket and TLS mode the
+/// driver will actually connect with, whatever the spelling: `ssl-mode=` as well as
+/// `sslmode=`, `hostaddr=`, `host=`, repeated keys (the last wins) and percent-encoded ones.
+/// A Unix socket or a loopback address needs no TLS.
+///
+/// `verify-ca` is not enough: it checks the chain but not the name, and without a private
+/// `sslrootcert` the driver trusts the public web roots, so any certificate any public CA
+/// issued, for any name, would pass.
+pub(crate) fn postgres_link_is_protected(url: &str) -> Result<(), String> {
+    use sqlx::postgres::{PgConnectOptions, PgSslMode};
+    use std::str::FromStr;
+    let options = PgConnectOptions::from_str(url)
+        .map_err(|e| format!("the PostgreSQL driver cannot read this URL: {e}"))?;
+    if options.get_socket().is_some() {
+        return Ok(());
+    }
+    let host = options.get_host();
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let loopback = host.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    if loopback || matches!(options.get_ssl_mode(), PgSslMode::VerifyFull) {
+        return Ok(());
+    }
+    Err(format!(
+        "the database at {host} is reached over the network with sslmode {:?}: use \
+         sslmode=verify-full (and sslrootcert=FILE for a private CA), or a Unix socket",
+        options.get_ssl_mode()
+    ))
+}
+
 /// Which database a URL names: `postgres://` / `postgresql://`, or `sqlite://PATH`.
 pub fn backend_of(url: &str) -> Option<Backend> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -281,6 +318,10 @@ impl Store {
                 pool
             }
             Backend::Postgres => {
+                // Every way into the store (serve, imports, reset-token) refuses a link the
+                // driver would make in clear text or to an unverified server.
+                postgres_link_is_protected(url.unwrap_or_default())
+                    .map_err(|why| sqlx::Error::Configuration(why.into()))?;
                 AnyPoolOptions::new()
                     .max_connections(16)
                     // A replica whose database is gone answers 503 within seconds rather than
@@ -451,6 +492,24 @@ impl Store {
             .iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
             .collect()
+    }
+
+    /// Replaces the sealed secret `name` and counts the change under `version`, in one
+    /// transaction, so every replica reloads it.
+    pub(crate) async fn replace_secret(
+        &self,
+        name: &str,
+        sealed: &[u8],
+        version: &str,
+    ) -> Result<(), sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO secrets (name, sealed) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET sealed = excluded.sealed")
+            .bind(name)
+            .bind(sealed.to_vec())
+            .execute(&mut *tx)
+            .await?;
+        bump_version(&mut tx, version).await?;
+        tx.commit().await
     }
 
     pub async fn put_secret(&self, name: &str, sealed: &[u8]) -> Result<(), sqlx::Error> {
@@ -877,5 +936,57 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::postgres_link_is_protected as check;
+
+    /// Each spelling the driver reads as a clear-text (or unverified) link to another host,
+    /// which a guard reading the URL its own way let through (issue 21).
+    #[test]
+    fn remote_links_without_verified_tls_are_refused_however_spelled() {
+        for url in [
+            "postgres://scute@db.example/scute",
+            "postgres://scute@db.example/scute?sslmode=prefer",
+            "postgres://scute@db.example/scute?sslmode=require",
+            // verify-ca checks no name: any publicly issued certificate would do.
+            "postgres://scute@db.example/scute?sslmode=verify-ca",
+            // The driver's other spelling of the key.
+            "postgres://scute@db.example/scute?ssl-mode=disable",
+            // Repeated: the driver takes the last.
+            "postgres://scute@db.example/scute?sslmode=verify-full&sslmode=disable",
+            "postgres://scute@db.example/scute?sslmode=verify-full&ssl-mode=disable",
+            // Percent-encoded key: the driver decodes it.
+            "postgres://scute@db.example/scute?sslmode=verify-full&ssl%6Dode=disable",
+            "postgres://scute@db.example/scute?sslmode=verify-full&%73slmode=allow",
+            // The name looks local, the address the driver dials is not.
+            "postgres://scute@localhost/scute?hostaddr=192.0.2.7",
+            "postgres://scute@127.0.0.1/scute?hostaddr=192.0.2.7&sslmode=disable",
+            // host= in the query overrides the authority.
+            "postgres://scute@localhost/scute?host=db.example",
+            "postgresql://scute@[2001:db8::1]:5432/scute",
+            "postgres://scute@db.example/scute?sslmode=bogus",
+        ] {
+            assert!(check(url).is_err(), "{url} passed");
+        }
+    }
+
+    #[test]
+    fn loopback_sockets_and_verified_links_are_allowed() {
+        for url in [
+            "postgres://scute@db.example/scute?sslmode=verify-full",
+            "postgres://scute@db.example/scute?ssl-mode=verify-full",
+            "postgres://scute@db.example/scute?sslmode=disable&sslmode=verify-full",
+            "postgres://scute@localhost/scute",
+            "postgres://scute@127.0.0.1:5433/scute",
+            "postgres://scute@[::1]/scute",
+            "postgres://scute@x/scute?host=/run/postgresql",
+            "postgres://scute@%2Frun%2Fpostgresql/scute",
+            "postgres://scute@db.example/scute?hostaddr=127.0.0.1",
+        ] {
+            assert!(check(url).is_ok(), "{url}: {:?}", check(url));
+        }
     }
 }

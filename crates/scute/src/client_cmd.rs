@@ -42,8 +42,7 @@ pub struct TokenVerifyArgs {
 const EAR_STATUSES: [&str; 4] = ["affirming", "warning", "contraindicated", "none"];
 
 fn client() -> anyhow::Result<reqwest::Client> {
-    // One crypto backend: rustls on aws-lc-rs, as everywhere else.
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    // rustls on aws-lc-rs: the provider `main` installs for the process.
     reqwest::Client::builder()
         .build()
         .context("building the HTTP client")

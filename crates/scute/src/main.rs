@@ -92,6 +92,12 @@ pub(crate) const EXIT_REJECTED: u8 = 1;
 pub(crate) const EXIT_CANNOT_RUN: u8 = 2;
 
 fn main() -> ExitCode {
+    // One crypto provider for the whole process, before any command runs: the CLI's own
+    // HTTPS clients and RA-TLS configs take rustls's process default, token checks take
+    // jsonwebtoken's. (The service's TLS configs name aws-lc-rs themselves and do not depend
+    // on this; see scute_server's tls module.)
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    scute_server::install_jwt_provider();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Verify(args) => verify_cmd::run(args),

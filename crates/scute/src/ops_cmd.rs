@@ -1,4 +1,5 @@
-//! An operator's commands: `scute config check`, `scute admin rotate-key`, `scute man`,
+//! An operator's commands: `scute config check`, `scute admin rotate-key`,
+//! `scute admin reset-token`, `scute man`,
 //! `scute completions`, and what `scute --version` says.
 
 use crate::EXIT_REJECTED;
@@ -82,6 +83,29 @@ pub enum AdminCommand {
     /// Make a new token signing key: every replica signs with it within a second or so, and
     /// the old keys stay in the JWKS until the tokens they signed have expired.
     RotateKey(RotateKeyArgs),
+    /// Make a new admin token with local access to the service's store (its data directory,
+    /// or its database URL and master key file), when the old one is lost or leaked: the token
+    /// is written to DATA/admin-token (0600) and replaces the stored one; running replicas
+    /// switch to it within a second or so and the old token stops working.
+    ResetToken(ResetTokenArgs),
+}
+
+#[derive(Args)]
+pub struct ResetTokenArgs {
+    /// The service's configuration file (for its data directory, database and master key);
+    /// the options below override it.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The service's data directory, where the token file is written [default: ./scute-data].
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// The service's store, when it is not the data directory's (config `database_url`).
+    #[arg(long)]
+    database: Option<String>,
+    /// The key sealing the store's secrets [default: master.key in the data directory]
+    /// (config `master_key_file`).
+    #[arg(long)]
+    master_key_file: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -95,10 +119,12 @@ pub struct RotateKeyArgs {
 }
 
 pub fn admin(command: AdminCommand) -> anyhow::Result<u8> {
-    let AdminCommand::RotateKey(args) = command;
+    let args = match command {
+        AdminCommand::RotateKey(args) => args,
+        AdminCommand::ResetToken(args) => return reset_token(args),
+    };
     let token = std::fs::read_to_string(&args.admin_token_file)
         .with_context(|| format!("reading {}", args.admin_token_file.display()))?;
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let url = format!(
@@ -124,4 +150,39 @@ pub fn admin(command: AdminCommand) -> anyhow::Result<u8> {
             Ok(EXIT_REJECTED)
         }
     })
+}
+
+fn reset_token(args: ResetTokenArgs) -> anyhow::Result<u8> {
+    let mut config = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            scute_server::Config::from_toml(&text)?
+        }
+        None => scute_server::Config::default(),
+    };
+    if let Some(dir) = args.data_dir {
+        config.data_dir = dir;
+    }
+    if let Some(url) = args.database {
+        config.database_url = Some(url);
+    }
+    if let Some(file) = args.master_key_file {
+        config.master_key_file = Some(file);
+    }
+    config.validate()?;
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    let (token, path) = runtime.block_on(scute_server::reset_admin_token(&config))?;
+    // As `scute serve` does: the token itself only to a person at a terminal, never to a pipe
+    // or a log collector.
+    use std::io::IsTerminal as _;
+    if std::io::stdout().is_terminal() && std::env::var_os("JOURNAL_STREAM").is_none() {
+        outln!(
+            "new admin token (also in {}, mode 0600):\n{token}",
+            path.display()
+        );
+    } else {
+        outln!("new admin token written to {} (mode 0600)", path.display());
+    }
+    Ok(0)
 }

@@ -93,7 +93,6 @@ pub struct InspectArgs {
 }
 
 pub fn run(command: RaTlsCommand) -> anyhow::Result<u8> {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     match command {
         RaTlsCommand::Serve(args) => serve(args),
         RaTlsCommand::Connect(args) => connect(args),

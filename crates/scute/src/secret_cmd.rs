@@ -89,7 +89,6 @@ async fn refusal(response: reqwest::Response) -> String {
 fn get(args: GetArgs) -> anyhow::Result<u8> {
     let path = resource_path(&args.resource)?.to_string();
     let attester = args.tee.attester()?;
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let released = runtime.block_on(async {
         let http = reqwest::Client::builder()
@@ -208,7 +207,6 @@ fn put(args: PutArgs) -> anyhow::Result<u8> {
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let token = std::fs::read_to_string(&args.admin_token_file)
         .with_context(|| format!("reading {}", args.admin_token_file.display()))?;
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
         let response = reqwest::Client::new()

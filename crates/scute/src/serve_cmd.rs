@@ -49,11 +49,15 @@ pub struct ServeArgs {
     /// Also serve the PCCS routes alone on this address.
     #[arg(long)]
     pccs_listen: Option<String>,
+    /// Also serve /metrics alone on this (private) address, with the per-FMSPC collateral
+    /// lines the public /metrics leaves out (config `metrics_listen`).
+    #[arg(long)]
+    metrics_listen: Option<String>,
     /// A policy applied to every attestation (repeat for several; replaces the configured
     /// list) [default: default].
     #[arg(long = "mandatory-policy")]
     mandatory_policies: Vec<String>,
-    /// Connections served at once; more are answered 503 [default: 4096].
+    /// Connections served at once; more are answered 503 [default: 1024].
     #[arg(long)]
     max_connections: Option<usize>,
     /// The store: postgres://... shared by replicas, or sqlite://PATH [default: scute.db in
@@ -103,6 +107,9 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     if let Some(addr) = args.pccs_listen {
         config.pccs_listen = Some(addr);
     }
+    if let Some(addr) = args.metrics_listen {
+        config.metrics_listen = Some(addr);
+    }
     let scheme = if config.tls_cert.is_some() {
         "https"
     } else {
@@ -147,6 +154,9 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<u8> {
         );
         if let Some(addr) = running.pccs_addr {
             eprintln!("PCCS routes also on {scheme}://{addr}");
+        }
+        if let Some(addr) = running.metrics_addr {
+            eprintln!("metrics also on {scheme}://{addr}/metrics");
         }
         let stop = stop_signal()?;
         // Readiness for a `Type=notify` unit (nothing happens outside systemd).

@@ -82,6 +82,24 @@ fn config_check_names_the_bad_key_and_why() {
             "database_url = \"mysql://db.example/scute\"\n",
             "database_url",
         ),
+        // Read as the driver reads them (issue 21): its other key spelling, the last of a
+        // repeated key, a percent-encoded key, hostaddr= over a local-looking name.
+        (
+            "database_url = \"postgres://scute@db.example/scute?sslmode=verify-full&ssl-mode=disable\"\n",
+            "database_url",
+        ),
+        (
+            "database_url = \"postgres://scute@db.example/scute?sslmode=verify-full&sslmode=disable\"\n",
+            "database_url",
+        ),
+        (
+            "database_url = \"postgres://scute@db.example/scute?sslmode=verify-full&ssl%6Dode=disable\"\n",
+            "database_url",
+        ),
+        (
+            "database_url = \"postgres://scute@localhost/scute?hostaddr=192.0.2.7\"\n",
+            "database_url",
+        ),
     ];
     for (i, (text, key)) in cases.iter().enumerate() {
         let file = dir.path().join(format!("{i}.toml"));

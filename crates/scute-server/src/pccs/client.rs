@@ -34,14 +34,10 @@ impl PccsClient {
         cacert: Option<&[u8]>,
         api_key: Option<String>,
     ) -> Result<Self, ServerError> {
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        let mut builder = reqwest::Client::builder()
+        let builder = crate::tls::https_client(cacert)
+            .map_err(|e| fetch_err(url, e))?
             .timeout(Duration::from_secs(30))
             .redirect(reqwest::redirect::Policy::none());
-        if let Some(pem) = cacert {
-            let cert = reqwest::Certificate::from_pem(pem).map_err(|e| fetch_err(url, e))?;
-            builder = builder.add_root_certificate(cert);
-        }
         let base = url
             .trim_end_matches('/')
             .trim_end_matches("/sgx/certification/v4")

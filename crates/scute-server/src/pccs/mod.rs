@@ -529,21 +529,35 @@ pub(crate) fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(),
         .or_else(|| headers.get("admin-token").and_then(|v| v.to_str().ok()))
         .ok_or_else(ApiError::unauthorized)?;
     let hash = digest(&SHA256, presented.trim().as_bytes());
-    aws_lc_rs::constant_time::verify_slices_are_equal(hash.as_ref(), &state.admin_token_sha256)
+    aws_lc_rs::constant_time::verify_slices_are_equal(hash.as_ref(), &state.admin_token_sha256())
         .map_err(|_| ApiError::unauthorized())
 }
 
 impl Pccs {
-    /// Freshness and refresh outcomes, in the Prometheus text format.
-    pub(crate) fn render_metrics(&self) -> String {
+    /// Freshness and refresh outcomes, in the Prometheus text format. `per_set`: one line per
+    /// stored set, labelled with its FMSPC (for the `metrics_listen` listener only: the
+    /// FMSPCs name the platforms served); else the earliest next update of each TEE.
+    pub(crate) fn render_metrics(&self, per_set: bool) -> String {
         use std::fmt::Write;
         let mut out = String::new();
-        let _ = writeln!(out, "# HELP scute_collateral_next_update_seconds When each stored collateral set stops being valid (Unix time).\n# TYPE scute_collateral_next_update_seconds gauge");
+        let _ = writeln!(out, "# HELP scute_collateral_next_update_seconds When stored collateral stops being valid (Unix time): per set, or the earliest of each TEE.\n# TYPE scute_collateral_next_update_seconds gauge");
+        let mut earliest = std::collections::BTreeMap::new();
         for s in self.sets() {
+            if per_set {
+                let _ = writeln!(
+                    out,
+                    "scute_collateral_next_update_seconds{{tee=\"{}\",fmspc=\"{}\",ca=\"{}\"}} {}",
+                    s.tee, s.fmspc, s.ca, s.next_update
+                );
+            } else {
+                let e = earliest.entry(s.tee.to_string()).or_insert(s.next_update);
+                *e = (*e).min(s.next_update);
+            }
+        }
+        for (tee, next_update) in earliest {
             let _ = writeln!(
                 out,
-                "scute_collateral_next_update_seconds{{tee=\"{}\",fmspc=\"{}\",ca=\"{}\"}} {}",
-                s.tee, s.fmspc, s.ca, s.next_update
+                "scute_collateral_next_update_seconds{{tee=\"{tee}\"}} {next_update}"
             );
         }
         let _ = writeln!(out, "# HELP scute_collateral_refresh_total Background refreshes by result.\n# TYPE scute_collateral_refresh_total counter");

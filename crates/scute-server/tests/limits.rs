@@ -1,0 +1,272 @@
+//! What unauthenticated clients can hold and read: the global budget of request-body bytes in
+//! flight, and what `/metrics` tells the public listener versus its own (`metrics_listen`).
+
+use scute_server::Config;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+struct Service {
+    _dir: tempfile::TempDir,
+    url: String,
+    addr: std::net::SocketAddr,
+    metrics_url: Option<String>,
+    admin: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+impl Service {
+    async fn start(tweak: impl FnOnce(&mut Config)) -> Self {
+        Self::start_in(tempfile::tempdir().unwrap(), tweak).await
+    }
+
+    async fn start_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -> Self {
+        let mut config = Config {
+            listen: "127.0.0.1:0".into(),
+            data_dir: dir.path().join("data"),
+            ..Config::default()
+        };
+        tweak(&mut config);
+        let running = scute_server::start(config).await.unwrap();
+        let addr = running.addr;
+        let metrics_url = running.metrics_addr.map(|a| format!("http://{a}"));
+        let admin = running.new_admin_token.clone().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            running
+                .serve(async {
+                    let _ = rx.await;
+                })
+                .await
+                .unwrap();
+        });
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        Self {
+            _dir: dir,
+            url: format!("http://{addr}"),
+            addr,
+            metrics_url,
+            admin,
+            shutdown: Some(tx),
+        }
+    }
+}
+
+async fn get_text(url: &str) -> (u16, String) {
+    let r = reqwest::Client::new().get(url).send().await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+/// The value of an unlabelled metric line.
+fn metric(text: &str, name: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name} ")))
+        .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
+const MIB: usize = 1024 * 1024;
+
+/// A request head announcing a 1 MiB body, and the first KiB of it; then nothing.
+async fn stall(addr: std::net::SocketAddr) -> TcpStream {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /v1/attest HTTP/1.1\r\nHost: scute\r\nContent-Type: application/json\r\n\
+         Content-Length: {MIB}\r\n\r\n"
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(&[b' '; 1024]).await.unwrap();
+    s
+}
+
+/// What the server has answered on `s` within `wait`, if anything.
+async fn answer(s: &mut TcpStream, wait: Duration) -> String {
+    let mut buf = vec![0u8; 4096];
+    match tokio::time::timeout(wait, s.read(&mut buf)).await {
+        Ok(Ok(n)) => String::from_utf8_lossy(&buf[..n]).into_owned(),
+        _ => String::new(),
+    }
+}
+
+/// Issue 21: 4096 connections × 1 MiB bodies × a 30 s body timeout let unauthenticated
+/// clients pin about 4 GiB. 256 clients each stalling a 1 MiB body now hold at most the
+/// budget (64 MiB by default); the others, and any later body, get 503 at once, while
+/// bodiless requests are still served; once the stallers go, bodies are accepted again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_bodies_hold_no_more_than_the_budget() {
+    let service = Service::start(|_| {}).await;
+    assert_eq!(Config::default().max_body_bytes_in_flight, 64 * MIB);
+    assert!(Config::default().max_connections <= 1024);
+    let mut stalled = Vec::new();
+    for _ in 0..256 {
+        stalled.push(stall(service.addr).await);
+    }
+    // Give the service time to read every head.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut refused = 0;
+    for s in &mut stalled {
+        let text = answer(s, Duration::from_millis(20)).await;
+        if text.starts_with("HTTP/1.1 503") {
+            assert!(text.contains("overloaded"), "{text}");
+            refused += 1;
+        }
+    }
+    // 64 of 1 MiB fill the budget; the 192 others were refused without being read.
+    assert_eq!(refused, 256 - 64);
+    let (status, text) = get_text(&format!("{}/metrics", service.url)).await;
+    assert_eq!(status, 200);
+    let reserved = metric(&text, "scute_request_body_bytes_reserved");
+    let budget = metric(&text, "scute_request_body_budget_bytes");
+    assert_eq!(budget, 64 * MIB as u64);
+    assert!(reserved <= budget, "{reserved} > {budget}");
+    assert_eq!(reserved, budget, "the 64 stallers hold the budget");
+    assert_eq!(
+        metric(&text, "scute_request_body_budget_refused_total"),
+        192
+    );
+
+    // A small body now is refused too; a request without one is served.
+    let http = reqwest::Client::new();
+    let r = http
+        .post(format!("{}/v1/attest", service.url))
+        .json(&serde_json::json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(r.headers()["retry-after"], "1");
+    let r = http
+        .post(format!("{}/v1/challenge", service.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // The stallers go away: their reservations are returned, bodies are read again.
+    drop(stalled);
+    let mut tries = 0;
+    loop {
+        let r = http
+            .post(format!("{}/v1/attest", service.url))
+            .json(&serde_json::json!({}))
+            .send()
+            .await
+            .unwrap();
+        if r.status() != 503 {
+            // An empty request is a client error, judged on its content.
+            assert_eq!(r.status(), 400);
+            break;
+        }
+        tries += 1;
+        assert!(tries < 50, "the budget was never returned");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, text) = get_text(&format!("{}/metrics", service.url)).await;
+    assert_eq!(metric(&text, "scute_request_body_bytes_reserved"), 0);
+}
+
+/// A body larger than the limit cannot reserve more than the limit, and a budget smaller
+/// than one body is refused at start.
+#[tokio::test]
+async fn the_budget_is_checked_against_the_body_limit() {
+    let config = Config {
+        max_body_bytes: 2 * MIB,
+        max_body_bytes_in_flight: MIB,
+        ..Config::default()
+    };
+    let err = config.validate().unwrap_err().to_string();
+    assert!(err.contains("max_body_bytes_in_flight"), "{err}");
+    let config = Config {
+        max_body_bytes_in_flight: 0,
+        ..Config::default()
+    };
+    assert!(config.validate().is_err());
+}
+
+/// A data directory holding the simulator's TDX collateral set; returns its FMSPC and root.
+async fn with_collateral() -> (tempfile::TempDir, String, std::path::PathBuf) {
+    use scute_sim::{CollateralOptions, Simulator, Tee};
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Simulator::new(1, now).unwrap();
+    let root = dir.path().join("sim-root.pem");
+    std::fs::write(&root, sim.root_ca_pem()).unwrap();
+    let files = sim
+        .collateral(&CollateralOptions::valid_at(Tee::Tdx, now))
+        .unwrap()
+        .into_iter()
+        .map(|(n, b)| (n.to_string(), b))
+        .collect();
+    let (fmspc, _, _) = scute_server::import_collateral(
+        &dir.path().join("data"),
+        std::slice::from_ref(&root),
+        &files,
+    )
+    .await
+    .unwrap();
+    (dir, fmspc, root)
+}
+
+/// Issue 21: the public `/metrics` listed every stored FMSPC (which platforms the service
+/// serves) to anyone. It now gives the earliest next update per TEE, with no FMSPC label.
+#[tokio::test]
+async fn the_public_metrics_name_no_fmspc() {
+    let (dir, fmspc, root) = with_collateral().await;
+    let service = Service::start_in(dir, |c| c.trust_roots = vec![root]).await;
+    assert!(service.metrics_url.is_none());
+    let (status, text) = get_text(&format!("{}/metrics", service.url)).await;
+    assert_eq!(status, 200);
+    assert!(!text.contains("fmspc"), "{text}");
+    assert!(
+        !text.to_lowercase().contains(&fmspc.to_lowercase()),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("scute_collateral_next_update_seconds{tee=\"tdx\"} ")),
+        "{text}"
+    );
+}
+
+/// `metrics_listen`: `/metrics` alone on its own address, with the per-set lines by FMSPC;
+/// nothing else is served there, and the public listener still names no FMSPC.
+#[tokio::test]
+async fn the_metrics_listener_has_the_per_set_lines() {
+    let (dir, fmspc, root) = with_collateral().await;
+    let service = Service::start_in(dir, |c| {
+        c.trust_roots = vec![root];
+        c.metrics_listen = Some("127.0.0.1:0".into());
+    })
+    .await;
+    let private = service.metrics_url.clone().expect("a metrics listener");
+    assert_ne!(private, service.url);
+    let (status, text) = get_text(&format!("{private}/metrics")).await;
+    assert_eq!(status, 200);
+    let line = format!("scute_collateral_next_update_seconds{{tee=\"tdx\",fmspc=\"{fmspc}\"");
+    assert!(text.contains(&line), "{line} not in:\n{text}");
+    assert!(text.contains("scute_http_requests_total"), "{text}");
+    // Only /metrics: the API is not reachable through it.
+    for path in ["/v1/challenge", "/.well-known/jwks.json", "/healthz"] {
+        let (status, _) = get_text(&format!("{private}{path}")).await;
+        assert_eq!(status, 404, "{path}");
+    }
+    let r = reqwest::Client::new()
+        .get(format!("{private}/v1/policies/default"))
+        .bearer_auth(&service.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let (_, public) = get_text(&format!("{}/metrics", service.url)).await;
+    assert!(!public.contains("fmspc"), "{public}");
+}
