@@ -67,6 +67,15 @@ pub struct Config {
     pub idle_timeout_secs: u64,
     /// Connections served at once; more are answered 503 and closed.
     pub max_connections: usize,
+    /// How long a vendor upstream's miss or failure for one key (a platform's collateral set, a
+    /// chip's VCEK or HSK/CEK) is remembered: that key is not asked again before then.
+    /// 0 remembers nothing.
+    pub upstream_negative_cache_secs: u64,
+    /// Fetches in flight at once, per upstream (Intel PCS/PCCS, AMD KDS, Hygon KDS).
+    pub upstream_max_concurrent: usize,
+    /// Fetches started per minute, per upstream (a burst of a tenth of that); past it a
+    /// fetch is refused, not queued, and not remembered.
+    pub upstream_fetches_per_minute: u32,
     /// `text` (key=value) or `json` (one object a line) for the service's log on stderr.
     pub log_format: LogFormat,
     /// The store: `postgres://…` shared by replicas, or `sqlite://PATH`; none means
@@ -113,6 +122,9 @@ impl Default for Config {
             body_read_timeout_secs: 30,
             idle_timeout_secs: 60,
             max_connections: 4096,
+            upstream_negative_cache_secs: 300,
+            upstream_max_concurrent: 4,
+            upstream_fetches_per_minute: 60,
             log_format: LogFormat::Text,
             database_url: None,
             master_key_file: None,
@@ -228,6 +240,14 @@ impl Config {
             ("max_body_bytes", self.max_body_bytes as u64),
             ("kbs_max_resource_bytes", self.kbs_max_resource_bytes as u64),
             ("max_connections", self.max_connections as u64),
+            (
+                "upstream_max_concurrent",
+                self.upstream_max_concurrent as u64,
+            ),
+            (
+                "upstream_fetches_per_minute",
+                u64::from(self.upstream_fetches_per_minute),
+            ),
         ];
         for (key, value) in positive {
             if value == 0 {
