@@ -73,7 +73,7 @@ pub struct Config {
     pub upstream_negative_cache_secs: u64,
     /// Fetches in flight at once, per upstream (Intel PCS/PCCS, AMD KDS, Hygon KDS).
     pub upstream_max_concurrent: usize,
-    /// Fetches started per minute, per upstream (a burst of a tenth of that); past it a
+    /// Fetches started per minute, per upstream (a burst of a quarter of that); past it a
     /// fetch is refused, not queued, and not remembered.
     pub upstream_fetches_per_minute: u32,
     /// `text` (key=value) or `json` (one object a line) for the service's log on stderr.

@@ -136,7 +136,7 @@ pub(crate) struct Limits {
     pub remember: Duration,
     /// Fetches in flight at once.
     pub max_concurrent: usize,
-    /// Fetches started per minute (a burst of a tenth of that, at least one).
+    /// Fetches started per minute (a burst of a quarter of that, at least one).
     pub per_minute: u32,
 }
 
@@ -160,7 +160,7 @@ struct Bucket {
 
 impl Bucket {
     fn new(per_minute: u32) -> Self {
-        let capacity = f64::from((per_minute / 10).max(1));
+        let capacity = f64::from((per_minute / 4).max(1));
         Self {
             tokens: capacity,
             capacity,
@@ -713,8 +713,8 @@ mod tests {
     #[tokio::test]
     async fn the_rate_limit_refuses_without_remembering() {
         let counters = Counters::default();
-        // 10 a minute: a burst of one.
-        let up: Upstream<u32> = Upstream::new("test", limits(10, 4), &counters);
+        // 4 a minute: a burst of one.
+        let up: Upstream<u32> = Upstream::new("test", limits(4, 4), &counters);
         assert_eq!(up.fetch("a", || async { Ok(1) }).await.ok(), Some(1));
         let refused = up.fetch("b", || async { Ok(2) }).await;
         assert!(matches!(refused, Err(Refusal::Limited(_))), "{refused:?}");
