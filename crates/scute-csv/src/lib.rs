@@ -27,4 +27,7 @@ pub use report::{
     TeeInfoV1, TeeInfoV2, CONTAINER_LEN, EXT_MAGIC, PAGE_LEN, REPORT_V1_LEN, REPORT_V2_LEN,
     SIGNER_LEN, TEE_INFO_V1_LEN, TEE_INFO_V2_LEN, V1_SIGNED_LEN, V2_SIGNED_LEN,
 };
-pub use verify::{verify, verify_hsk_cek, Evidence, MacCheck, RootKey, TrustRoots, VerifiedReport};
+pub use verify::{
+    check_before_chain, verify, verify_hsk_cek, Evidence, MacCheck, RootKey, TrustRoots,
+    VerifiedReport,
+};

@@ -352,24 +352,16 @@ pub fn verify_hsk_cek(chain: &HskCek, roots: &TrustRoots) -> Result<(), CsvError
     verify_cek(&chain.cek, &chain.hsk)
 }
 
-/// Verifies CSV evidence. `hsk_cek` is the chip's collateral (else the evidence's own, Trustee
-/// form only); `expected_report_data` is what report_data must be (required for Trustee's
-/// form, whose MAC cannot be checked).
-pub fn verify(
-    evidence: &Evidence,
-    hsk_cek: Option<&HskCek>,
-    roots: &TrustRoots,
-    expected_report_data: Option<&[u8; 64]>,
-) -> Result<VerifiedReport, CsvError> {
+/// The PEK that signed the report: the signer block's (raw), or the Trustee form's, which
+/// must be the block's, for a serial number the block names (Trustee's form needs the
+/// report_data binding, `bound`, since its MAC cannot be checked).
+fn evidence_pek(evidence: &Evidence, bound: bool) -> Result<CsvCert, CsvError> {
     let report = evidence.report();
-    let fields = report.tee_info.fields();
-
-    // The PEK: from the signer block (raw), or the evidence's, which must be the block's.
     let block_pek = CsvCert::decode(&report.pek_cert())?;
-    let pek = match evidence {
-        Evidence::Raw(_) => block_pek,
+    match evidence {
+        Evidence::Raw(_) => Ok(block_pek),
         Evidence::Trustee(t) => {
-            if expected_report_data.is_none() {
+            if !bound {
                 return Err(CsvError::ReportDataRequired);
             }
             if t.pek != block_pek {
@@ -389,9 +381,46 @@ pub fn verify(
                     field: "serial_number",
                 });
             }
-            t.pek.clone()
+            Ok(t.pek.clone())
         }
-    };
+    }
+}
+
+/// Everything [`verify`] checks that needs no chip collateral (HSK/CEK): the PEK's form and its
+/// agreement with the signer block, the report's signature by that PEK, the signer block's MAC
+/// (raw reports), the chip serial's form, and report_data. A service runs this before it looks
+/// up, or fetches from Hygon's KDS, a chain for the serial the report claims: evidence that
+/// fails here could never verify. It proves nothing by itself (the PEK is not yet chained).
+pub fn check_before_chain(
+    evidence: &Evidence,
+    expected_report_data: &[u8; 64],
+) -> Result<(), CsvError> {
+    let report = evidence.report();
+    let fields = report.tee_info.fields();
+    let pek = evidence_pek(evidence, true)?;
+    verify_report(report, &fields, &pek)?;
+    if report.signer_form == SignerForm::Raw {
+        verify_mac(report, &fields)?;
+    }
+    serial_text(&report.sn())?;
+    if &fields.report_data != expected_report_data {
+        return Err(CsvError::ReportData);
+    }
+    Ok(())
+}
+
+/// Verifies CSV evidence. `hsk_cek` is the chip's collateral (else the evidence's own, Trustee
+/// form only); `expected_report_data` is what report_data must be (required for Trustee's
+/// form, whose MAC cannot be checked).
+pub fn verify(
+    evidence: &Evidence,
+    hsk_cek: Option<&HskCek>,
+    roots: &TrustRoots,
+    expected_report_data: Option<&[u8; 64]>,
+) -> Result<VerifiedReport, CsvError> {
+    let report = evidence.report();
+    let fields = report.tee_info.fields();
+    let pek = evidence_pek(evidence, expected_report_data.is_some())?;
     let chain = hsk_cek
         .or(evidence.hsk_cek())
         .ok_or(CsvError::ChainMissing)?;

@@ -20,10 +20,6 @@ use std::time::{Duration, Instant};
 /// How long a verified set is used before the store is asked whether it changed (a set
 /// imported by another process, `scute collateral import`, is seen within this time).
 const RECHECK: Duration = Duration::from_secs(30);
-/// After the upstream failed to give a set, how long before it is asked for that set again.
-const MISS_RETRY: Duration = Duration::from_secs(60);
-/// Most platforms remembered as upstream misses (forgotten all at once past this).
-const MISS_LIMIT: usize = 4096;
 
 struct Cached {
     verified: Arc<VerifiedCollateral>,
@@ -41,10 +37,9 @@ pub struct CollateralCache {
     sets: RwLock<HashMap<(String, String, String), Cached>>,
     /// The newest CRL of every issuer seen in any set (see `revocation`).
     revocations: RwLock<Arc<Revocations>>,
-    /// Asked for a set the store lacks (`pccs_url`); its answer is verified before storing.
-    upstream: Option<crate::PccsClient>,
-    /// Sets the upstream recently failed to give, and when.
-    misses: std::sync::Mutex<HashMap<(String, String, String), Instant>>,
+    /// Asked for a set the store lacks (`pccs_url`), within the upstream's limits and at
+    /// most once per key and period (`upstream.rs`); its answer is verified before storing.
+    upstream: Option<crate::upstream::Pcs>,
 }
 
 /// The first anchor under which the collateral verifies.
@@ -191,18 +186,17 @@ pub(crate) async fn import_expecting(
 }
 
 impl CollateralCache {
-    pub fn with_upstream(upstream: Option<crate::PccsClient>) -> Self {
+    pub(crate) fn with_upstream(upstream: Option<crate::upstream::Pcs>) -> Self {
         Self {
             sets: RwLock::default(),
             revocations: RwLock::default(),
             upstream,
-            misses: std::sync::Mutex::default(),
         }
     }
 
     /// The verified set for a platform. On a miss in the store, the upstream is asked only when
     /// `authentic()` says the platform is vouched for by a trusted root (its PCK chain), and not
-    /// again for `MISS_RETRY` after it failed.
+    /// again for `upstream_negative_cache_secs` after it failed.
     pub async fn get(
         &self,
         store: &Store,
@@ -231,57 +225,16 @@ impl CollateralCache {
             }
         }
         let mut stored = store.collateral(fmspc, ca, tee).await?;
-        let recently_missed = || {
-            self.misses
-                .lock()
-                .ok()
-                .and_then(|m| m.get(&key).map(|at| at.elapsed() < MISS_RETRY))
-                .unwrap_or(false)
-        };
         if let (None, Some(upstream)) = (&stored, &self.upstream) {
-            if recently_missed() || !authentic() {
-                // Not asked: a platform no trusted root vouches for, or one just asked for.
-            } else {
-                match upstream.fetch_set(tee, fmspc, ca).await {
-                    Ok(files) => match import_expecting(
-                        store,
-                        anchors,
-                        &files,
-                        crate::now(),
-                        Some((fmspc, ca, tee)),
-                    )
+            // Only a platform a trusted root vouches for may make us ask the upstream; a
+            // failure is logged by the fetcher and ends as `collateral_missing` below.
+            if authentic()
+                && upstream
+                    .fill(store, anchors, tee, fmspc, Some(ca), || async { Ok(()) })
                     .await
-                    {
-                        Ok(_) => stored = store.collateral(fmspc, ca, tee).await?,
-                        Err(e) => crate::log::event(
-                            "upstream_refused",
-                            &[
-                                ("upstream", upstream.base_url().into()),
-                                ("tee", tee.into()),
-                                ("fmspc", fmspc.into()),
-                                ("kind", e.kind.into()),
-                                ("detail", e.detail.clone().into()),
-                                ("outcome", "nothing stored".into()),
-                            ],
-                        ),
-                    },
-                    Err(e) => crate::log::event(
-                        "upstream_unavailable",
-                        &[
-                            ("tee", tee.into()),
-                            ("fmspc", fmspc.into()),
-                            ("detail", e.to_string().into()),
-                        ],
-                    ),
-                }
-                if stored.is_none() {
-                    if let Ok(mut misses) = self.misses.lock() {
-                        if misses.len() >= MISS_LIMIT {
-                            misses.clear();
-                        }
-                        misses.insert(key.clone(), Instant::now());
-                    }
-                }
+                    .is_ok()
+            {
+                stored = store.collateral(fmspc, ca, tee).await?;
             }
         }
         let (files_json, _updated) = stored.ok_or_else(|| {

@@ -75,6 +75,15 @@ pub struct Config {
     /// and is answered 503 when this budget is spent. Bounds what clients stalling bodies can
     /// pin, whatever `max_connections` allows.
     pub max_body_bytes_in_flight: usize,
+    /// How long a vendor upstream's miss or failure for one key (a platform's collateral set, a
+    /// chip's VCEK or HSK/CEK) is remembered: that key is not asked again before then.
+    /// 0 remembers nothing.
+    pub upstream_negative_cache_secs: u64,
+    /// Fetches in flight at once, per upstream (Intel PCS/PCCS, AMD KDS, Hygon KDS).
+    pub upstream_max_concurrent: usize,
+    /// Fetches started per minute, per upstream (a burst of a quarter of that); past it a
+    /// fetch is refused, not queued, and not remembered.
+    pub upstream_fetches_per_minute: u32,
     /// `text` (key=value) or `json` (one object a line) for the service's log on stderr.
     pub log_format: LogFormat,
     /// The store: `postgres://…` shared by replicas, or `sqlite://PATH`; none means
@@ -125,6 +134,9 @@ impl Default for Config {
             // bounds what bodies hold (4096 × 1 MiB bodies for 30 s once pinned ~4 GiB).
             max_connections: 1024,
             max_body_bytes_in_flight: 64 * 1024 * 1024,
+            upstream_negative_cache_secs: 300,
+            upstream_max_concurrent: 4,
+            upstream_fetches_per_minute: 60,
             log_format: LogFormat::Text,
             database_url: None,
             master_key_file: None,
@@ -245,6 +257,14 @@ impl Config {
             (
                 "max_body_bytes_in_flight",
                 self.max_body_bytes_in_flight as u64,
+            ),
+            (
+                "upstream_max_concurrent",
+                self.upstream_max_concurrent as u64,
+            ),
+            (
+                "upstream_fetches_per_minute",
+                u64::from(self.upstream_fetches_per_minute),
             ),
         ];
         for (key, value) in positive {

@@ -25,6 +25,7 @@ mod snp;
 mod store;
 mod tls;
 mod token;
+mod upstream;
 
 pub use api::{parse_attest_request, report_data_for, AttestRequest, MAX_POLICY_IDS};
 pub use appraisal::{DEFAULT_POLICY, DEFAULT_POLICY_ID};
@@ -65,6 +66,8 @@ pub(crate) struct AppState {
     /// Where VCEKs missing from evidence and store are fetched (`snp_kds_url`).
     snp_kds: Option<snp::Kds>,
     csv_roots: scute_csv::TrustRoots,
+    /// Where HSK/CEKs missing from evidence and store are fetched (`csv_kds_url`).
+    csv_kds: Option<pipeline_csv::HygonKds>,
     /// SHA-256 of the admin token; replaced when `scute admin reset-token` changes the store.
     admin_token_sha256: RwLock<Vec<u8>>,
     metrics: metrics::Metrics,
@@ -489,13 +492,20 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     }
     let anchors = trust_anchors(&config)?;
     let snp_roots = load_snp_roots(&config)?;
+    let metrics = metrics::Metrics::default();
+    let limits = upstream::Limits::of(&config);
     let snp_kds = config
         .snp_kds_url
         .as_deref()
-        .map(snp::Kds::new)
+        .map(|url| snp::Kds::new(url, limits, &metrics.upstream))
         .transpose()?;
     let csv_roots = pipeline_csv::trust_roots(&config)?;
-    let upstream = pccs_client(&config)?;
+    let csv_kds = config
+        .csv_kds_url
+        .as_deref()
+        .map(|url| pipeline_csv::HygonKds::new(url, limits, &metrics.upstream))
+        .transpose()?;
+    let upstream = pccs_client(&config)?.map(|c| upstream::Pcs::new(c, limits, &metrics.upstream));
     let tls = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
         (None, None) => None,
@@ -549,8 +559,9 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         snp_roots,
         snp_kds,
         csv_roots,
+        csv_kds,
         admin_token_sha256: RwLock::new(admin_token_sha256),
-        metrics: metrics::Metrics::default(),
+        metrics,
         pccs: pccs::Pccs::new(upstream),
         sealer,
         resource_policy: RwLock::new(Arc::new(resource_policy)),

@@ -16,6 +16,8 @@ pub struct Metrics {
     latency_buckets: [AtomicU64; BUCKETS.len()],
     latency_count: AtomicU64,
     latency_sum_micros: AtomicU64,
+    /// The vendor upstreams' fetch counters (`upstream.rs`), rendered after the others.
+    pub(crate) upstream: std::sync::Arc<crate::upstream::Counters>,
 }
 
 impl Metrics {
@@ -80,6 +82,7 @@ impl Metrics {
             self.latency_sum_micros.load(Ordering::Relaxed) as f64 / 1e6
         );
         let _ = writeln!(out, "scute_attestation_seconds_count {count}");
+        out.push_str(&self.upstream.render());
         out
     }
 }

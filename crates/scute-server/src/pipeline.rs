@@ -269,24 +269,20 @@ async fn verify_evidence(
     }
 }
 
-/// SEV-SNP: authenticity (`crate::snp::verify`), report_data, and init-data bound by
-/// HOST_DATA (the digest zero-padded or cut to 32 bytes, as guest-components' `pad` and
-/// trustee's `regularize_data` do).
+/// SEV-SNP: report_data, and init-data bound by HOST_DATA (the digest zero-padded or cut to
+/// 32 bytes, as guest-components' `pad` and trustee's `regularize_data` do), then
+/// authenticity (`crate::snp::verify`). The bindings and the report's own form are checked
+/// first: a report that could never be accepted must not make the service look up, let alone
+/// fetch from AMD's KDS, a key for it.
 async fn verify_snp(
     state: &AppState,
     request: &Appraise,
     evidence: &crate::snp::SnpEvidence,
     now: i64,
 ) -> Result<Verified, ApiError> {
-    let verified = crate::snp::verify(
-        &state.store,
-        &state.snp_roots,
-        state.snp_kds.as_ref(),
-        evidence,
-        now,
-    )
-    .await?;
-    let report = verified.report();
+    let evidence_rejected =
+        |e: scute_snp::SnpError| rejected("evidence_rejected", format!("{}: {e}", e.kind()));
+    let report = scute_snp::Report::decode(&evidence.report).map_err(evidence_rejected)?;
     if report.report_data != request.expected_report_data {
         return Err(rejected(
             "report_data_mismatch",
@@ -305,6 +301,15 @@ async fn verify_snp(
             ));
         }
     }
+    scute_snp::check_form(&report).map_err(evidence_rejected)?;
+    let verified = crate::snp::verify(
+        &state.store,
+        &state.snp_roots,
+        state.snp_kds.as_ref(),
+        evidence,
+        now,
+    )
+    .await?;
     Ok(Verified {
         claims: crate::snp::claims(&verified),
         tcb_status: crate::snp::TCB_STATUS.to_string(),

@@ -79,14 +79,19 @@ pub(crate) async fn verify(
 ) -> Result<Verified, ApiError> {
     let evidence = Evidence::decode(bytes).map_err(csv_rejected)?;
     let serial = evidence.chip_serial().map_err(csv_rejected)?;
+    // All that needs no chip chain, first: evidence that could never verify (unsigned,
+    // unbound) must not make the service look up, let alone fetch, a chain for the serial it
+    // claims.
+    scute_csv::check_before_chain(&evidence, &request.expected_report_data)
+        .map_err(csv_rejected)?;
     // Collateral: the store's, verified at import; else what the evidence carries (verified
     // below like any other chain); else the configured KDS's, verified before it is stored.
     let stored = match state.store.csv_hsk_cek(&serial).await? {
         Some(b) => Some(
             HskCek::decode(&b).map_err(|e| ApiError::internal(format!("stored HSK/CEK: {e}")))?,
         ),
-        None => match (&state.config.csv_kds_url, evidence.hsk_cek()) {
-            (Some(url), None) => Some(fetch_and_store(state, url, &serial, now).await?),
+        None => match (&state.csv_kds, evidence.hsk_cek()) {
+            (Some(kds), None) => Some(kds.fetch_and_store(state, &serial, now).await?),
             _ => None,
         },
     };
@@ -132,71 +137,75 @@ pub(crate) async fn verify(
 /// Largest KDS answer read (HSK ‖ CEK is 2916 bytes).
 const MAX_KDS_BYTES: usize = 4096;
 
-fn kds_client() -> Result<&'static reqwest::Client, ApiError> {
-    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
-    if let Some(client) = CLIENT.get() {
-        return Ok(client);
-    }
-    let client = crate::tls::https_client(None)
-        .map_err(|e| ApiError::internal(format!("KDS client: {e}")))?
-        .timeout(std::time::Duration::from_secs(10))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| ApiError::internal(format!("KDS client: {e}")))?;
-    Ok(CLIENT.get_or_init(|| client))
+/// A Hygon KDS-compatible server (`csv_kds_url`), asked `?snumber=` for a chip's HSK ‖ CEK at
+/// most once per serial and `upstream_negative_cache_secs`, within the upstream's limits
+/// (`upstream.rs`).
+pub(crate) struct HygonKds {
+    http: crate::upstream::Http,
+    url: String,
+    /// By serial: the chain as verified and stored.
+    fetches: crate::upstream::Upstream<Vec<u8>>,
 }
 
-/// Asks the KDS for a chip's HSK ‖ CEK, verifies them against the trusted roots, stores them.
-/// The serial is the (unauthenticated) report's: whatever comes back is only kept once it
-/// chains to a trusted HRK.
-async fn fetch_and_store(
-    state: &AppState,
-    url: &str,
-    serial: &str,
-    now: i64,
-) -> Result<HskCek, ApiError> {
-    let upstream = |detail: String| {
-        ApiError::new(
-            axum::http::StatusCode::BAD_GATEWAY,
-            "upstream_failed",
-            format!("Hygon KDS: {detail}"),
-        )
-    };
-    let query: String =
-        percent_encoding::utf8_percent_encode(serial, percent_encoding::NON_ALPHANUMERIC)
-            .to_string();
-    let mut response = kds_client()?
-        .get(format!("{url}?snumber={query}"))
-        .send()
-        .await
-        .map_err(|e| upstream(e.to_string()))?;
-    if response.status() == reqwest::StatusCode::NOT_FOUND {
-        return Err(rejected(
-            "collateral_missing",
-            format!("the Hygon KDS has no HSK/CEK for chip {serial}"),
-        ));
+fn kds_failed(detail: impl std::fmt::Display) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::BAD_GATEWAY,
+        "upstream_failed",
+        format!("Hygon KDS: {detail}"),
+    )
+}
+
+impl HygonKds {
+    pub(crate) fn new(
+        url: &str,
+        limits: crate::upstream::Limits,
+        counters: &crate::upstream::Counters,
+    ) -> Result<Self, ServerError> {
+        let http = crate::upstream::Http::new(None, MAX_KDS_BYTES)
+            .map_err(|e| ServerError::Config(format!("csv_kds_url {url}: {e}")))?;
+        Ok(Self {
+            http,
+            url: url.to_string(),
+            fetches: crate::upstream::Upstream::new("hygon_kds", limits, counters),
+        })
     }
-    if !response.status().is_success() {
-        return Err(upstream(format!("answered {}", response.status())));
+
+    /// Asks the KDS for a chip's HSK ‖ CEK, verifies them against the trusted roots, stores
+    /// them. The serial is the (unauthenticated) report's: whatever comes back is only kept
+    /// once it chains to a trusted HRK.
+    async fn fetch_and_store(
+        &self,
+        state: &AppState,
+        serial: &str,
+        now: i64,
+    ) -> Result<HskCek, ApiError> {
+        let query: String =
+            percent_encoding::utf8_percent_encode(serial, percent_encoding::NON_ALPHANUMERIC)
+                .to_string();
+        let url = format!("{}?snumber={query}", self.url);
+        let encoded = self
+            .fetches
+            .fetch(serial, || async {
+                let answer = self.http.get(&url, &[]).await.map_err(kds_failed)?;
+                if answer.status == reqwest::StatusCode::NOT_FOUND {
+                    return Err(rejected(
+                        "collateral_missing",
+                        format!("the Hygon KDS has no HSK/CEK for chip {serial}"),
+                    ));
+                }
+                if !answer.status.is_success() {
+                    return Err(kds_failed(format!("answered {}", answer.status)));
+                }
+                let chain = HskCek::decode(&answer.body).map_err(kds_failed)?;
+                scute_csv::verify_hsk_cek(&chain, &state.csv_roots).map_err(csv_rejected)?;
+                let encoded = chain.encode();
+                state.store.put_csv_hsk_cek(serial, &encoded, now).await?;
+                Ok(encoded)
+            })
+            .await
+            .map_err(|r| r.or_limited(kds_failed))?;
+        HskCek::decode(&encoded).map_err(|e| ApiError::internal(format!("fetched HSK/CEK: {e}")))
     }
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| upstream(e.to_string()))?
-    {
-        body.extend_from_slice(&chunk);
-        if body.len() > MAX_KDS_BYTES {
-            return Err(upstream(format!("answer exceeds {MAX_KDS_BYTES} bytes")));
-        }
-    }
-    let chain = HskCek::decode(&body).map_err(|e| upstream(e.to_string()))?;
-    scute_csv::verify_hsk_cek(&chain, &state.csv_roots).map_err(csv_rejected)?;
-    state
-        .store
-        .put_csv_hsk_cek(serial, &chain.encode(), now)
-        .await?;
-    Ok(chain)
 }
 
 /// The SM3 CCEL must replay to V2's rtmr1..rtmr4 (CC MR index i extends rtmr i; rtmr0 is the

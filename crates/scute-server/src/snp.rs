@@ -487,55 +487,65 @@ async fn stored(
 }
 
 /// An AMD KDS-compatible upstream (`https://kdsintf.amd.com` or a mirror): VCEKs by chip and
-/// TCB, and the product's cert_chain (tee-formats.md §5 URL forms). Nothing it sends is
-/// trusted: a VCEK is stored only after the report it was fetched for verifies with it.
-pub struct Kds {
-    http: reqwest::Client,
+/// TCB, and the product's cert_chain (tee-formats.md §5 URL forms), each URL asked at most once
+/// per `upstream_negative_cache_secs` and within the upstream's limits (`upstream.rs`; AMD
+/// throttles by client address). Nothing it sends is trusted: a VCEK is stored only after the
+/// report it was fetched for verifies with it.
+pub(crate) struct Kds {
+    http: crate::upstream::Http,
     base: String,
+    fetches: crate::upstream::Upstream<Vec<u8>>,
 }
 
 /// Largest KDS answer read (a VCEK is ~1.4 KB, a cert_chain ~4.6 KB).
-const MAX_KDS_BYTES: usize = 64 * 1024;
+const MAX_KDS_BYTES: usize = 16 * 1024;
+
+fn kds_failed(detail: impl std::fmt::Display) -> ApiError {
+    rejected(
+        "collateral_missing",
+        format!("no VCEK from the KDS: {detail}"),
+    )
+}
 
 impl Kds {
-    pub fn new(url: &str) -> Result<Self, crate::ServerError> {
-        let http = crate::tls::https_client(None)
-            .map_err(|e| crate::ServerError::Config(format!("snp_kds_url {url}: {e}")))?
-            .timeout(std::time::Duration::from_secs(30))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
+    pub(crate) fn new(
+        url: &str,
+        limits: crate::upstream::Limits,
+        counters: &crate::upstream::Counters,
+    ) -> Result<Self, crate::ServerError> {
+        let http = crate::upstream::Http::new(None, MAX_KDS_BYTES)
             .map_err(|e| crate::ServerError::Config(format!("snp_kds_url {url}: {e}")))?;
         Ok(Self {
             http,
             base: url.trim_end_matches('/').to_string(),
+            fetches: crate::upstream::Upstream::new("amd_kds", limits, counters),
         })
     }
 
-    async fn get(&self, url: &str) -> Result<Vec<u8>, String> {
-        let mut response = self.http.get(url).send().await.map_err(|e| e.to_string())?;
-        if response.status() != reqwest::StatusCode::OK {
-            return Err(format!("{url}: {}", response.status()));
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
-            if body.len() + chunk.len() > MAX_KDS_BYTES {
-                return Err(format!("{url}: answer larger than {MAX_KDS_BYTES} bytes"));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(body)
+    /// The body of `url` (keyed by the URL: it names product, chip and TCB).
+    async fn get(&self, url: &str) -> Result<Vec<u8>, ApiError> {
+        self.fetches
+            .fetch(url, || async {
+                let answer = self.http.get(url, &[]).await.map_err(kds_failed)?;
+                if answer.status != reqwest::StatusCode::OK {
+                    return Err(kds_failed(format!("{url}: {}", answer.status)));
+                }
+                Ok(answer.body)
+            })
+            .await
+            .map_err(|r| r.or_limited(kds_failed))
     }
 
     /// The VCEK and cert_chain for a VCEK-signed report: product from its CPUID (v3+), else
     /// Milan then Genoa (v2 reports predate Turin); Turin's hwid is chip_id's first 8 bytes
     /// and its query adds fmcSPL.
-    async fn fetch(&self, report: &scute_snp::Report) -> Result<(Vec<u8>, Vec<u8>), String> {
+    async fn fetch(&self, report: &scute_snp::Report) -> Result<(Vec<u8>, Vec<u8>), ApiError> {
         use scute_snp::{Product, TcbField};
         let products = match report.cpuid() {
             Some((f, m, _)) => Product::from_cpuid(f, m).into_iter().collect(),
             None => vec![Product::Milan, Product::Genoa],
         };
-        let mut last = "no product line for this report".to_string();
+        let mut last = kds_failed("no product line for this report");
         for product in products {
             let layout = product.tcb_layout();
             let spl = |field| report.reported_tcb.get(layout, field).unwrap_or(0);
@@ -569,7 +579,7 @@ impl Kds {
 
 /// Authenticity of SNP evidence: the endorsement key from the evidence, the store, or (for a
 /// VCEK-signed report with an unmasked chip ID) the KDS, verified to a trusted ARK at `now`.
-pub async fn verify(
+pub(crate) async fn verify(
     store: &Store,
     roots: &TrustRoots,
     kds: Option<&Kds>,
@@ -589,9 +599,7 @@ pub async fn verify(
                     if report.signing_key() == scute_snp::SigningKey::Vcek
                         && !report.mask_chip_key() =>
                 {
-                    let (vek, chain) = kds.fetch(&report).await.map_err(|e| {
-                        rejected("collateral_missing", format!("no VCEK from the KDS: {e}"))
-                    })?;
+                    let (vek, chain) = kds.fetch(&report).await?;
                     fetched = true;
                     (Some(vek), Some(chain))
                 }

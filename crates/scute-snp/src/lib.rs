@@ -26,4 +26,6 @@ pub use report::{
     REPORT_LEN, SIGNED_LEN,
 };
 pub use roots::{TrustRoots, AMD_ARK_SPKI_SHA256};
-pub use verify::{inspect_vek, verify, verify_chain, Collateral, VekInfo, VerifiedReport};
+pub use verify::{
+    check_form, inspect_vek, verify, verify_chain, Collateral, VekInfo, VerifiedReport,
+};

@@ -254,9 +254,9 @@ fn check_chain(
     vek.check_issued_by(intermediate)
 }
 
-/// Step 7: ECDSA P-384 over the exact bytes received; R and S are 72-byte little-endian fields
-/// whose bytes above the 48-byte scalar must be zero; the rest of the signature area too.
-fn check_signature(report: &Report, bytes: &[u8], vek: &AmdCert) -> Result<(), SnpError> {
+/// R ‖ S as big-endian scalars, from the 72-byte little-endian fields whose bytes above the
+/// 48-byte scalar must be zero, with the rest of the signature area zero and algorithm 1.
+fn signature_scalars(report: &Report) -> Result<[u8; 96], SnpError> {
     if report.signature_algo != 1 {
         return Err(SnpError::SignatureAlgorithm(report.signature_algo));
     }
@@ -278,6 +278,38 @@ fn check_signature(report: &Report, bytes: &[u8], vek: &AmdCert) -> Result<(), S
             field: "reserved signature bytes",
         });
     }
+    Ok(fixed)
+}
+
+/// The order n of the P-384 group, big-endian (SEC 2 v2, §2.5.1).
+const P384_ORDER: [u8; 48] = [
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xc7, 0x63, 0x4d, 0x81, 0xf4, 0x37, 0x2d, 0xdf,
+    0x58, 0x1a, 0x0d, 0xb2, 0x48, 0xb0, 0xa7, 0x7a, 0xec, 0xec, 0x19, 0x6a, 0xcc, 0xc5, 0x29, 0x73,
+];
+
+/// What can be checked of a report before its endorsement key is looked up (no certificate,
+/// no network): the signature algorithm and encoding, and that R and S are scalars in
+/// 1..n-1, which every ECDSA signature's are. An unsigned report (a zero signature) fails here,
+/// so a service never fetches a VCEK for it. `verify` makes the same encoding checks.
+pub fn check_form(report: &Report) -> Result<(), SnpError> {
+    let fixed = signature_scalars(report)?;
+    let (r, s) = fixed.split_at(48);
+    for (field, scalar) in [("signature R", r), ("signature S", s)] {
+        // Equal-length big-endian byte strings compare as the numbers they are.
+        if scalar.iter().all(|&b| b == 0) || scalar >= P384_ORDER.as_slice() {
+            return Err(SnpError::ReportField {
+                field,
+                reason: "not in 1..n-1 of P-384: the report is not signed".into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Step 7: ECDSA P-384 over the exact bytes received (`signature_scalars` for the encoding).
+fn check_signature(report: &Report, bytes: &[u8], vek: &AmdCert) -> Result<(), SnpError> {
+    let fixed = signature_scalars(report)?;
     let Key::P384(point) = &vek.key else {
         return Err(SnpError::ReportSignature(vek.role));
     };

@@ -4,7 +4,6 @@
 
 use crate::error::ServerError;
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 /// Largest response accepted from a collateral server; Intel's largest item (a TDX TCB Info)
 /// is tens of KiB.
@@ -14,7 +13,7 @@ const INTEL_PCS_HOST: &str = "api.trustedservices.intel.com";
 /// A PCCS-compatible server, by base URL (with or without `/sgx/certification/v4`).
 #[derive(Clone)]
 pub struct PccsClient {
-    http: reqwest::Client,
+    http: crate::upstream::Http,
     base: String,
     api_key: Option<String>,
 }
@@ -34,17 +33,17 @@ impl PccsClient {
         cacert: Option<&[u8]>,
         api_key: Option<String>,
     ) -> Result<Self, ServerError> {
-        let builder = crate::tls::https_client(cacert)
-            .map_err(|e| fetch_err(url, e))?
-            .timeout(Duration::from_secs(30))
-            .redirect(reqwest::redirect::Policy::none());
+        let http = crate::upstream::Http::new(cacert, MAX_RESPONSE_BYTES).map_err(|e| match e {
+            ServerError::Config(reason) => fetch_err(url, reason),
+            other => other,
+        })?;
         let base = url
             .trim_end_matches('/')
             .trim_end_matches("/sgx/certification/v4")
             .trim_end_matches("/tdx/certification/v4")
             .to_string();
         Ok(Self {
-            http: builder.build().map_err(|e| fetch_err(url, e))?,
+            http,
             base,
             api_key,
         })
@@ -63,28 +62,16 @@ impl PccsClient {
 
     /// GET `url`, requiring 200 and a body of at most `MAX_RESPONSE_BYTES`.
     async fn get(&self, url: &str) -> Result<(reqwest::header::HeaderMap, Vec<u8>), ServerError> {
-        let mut request = self.http.get(url);
-        if let Some(key) = &self.api_key {
-            request = request.header("Ocp-Apim-Subscription-Key", key);
+        let headers: Vec<(&str, &str)> = self
+            .api_key
+            .iter()
+            .map(|key| ("Ocp-Apim-Subscription-Key", key.as_str()))
+            .collect();
+        let answer = self.http.get(url, &headers).await?;
+        if answer.status != reqwest::StatusCode::OK {
+            return Err(fetch_err(url, format!("HTTP {}", answer.status)));
         }
-        let mut response = request.send().await.map_err(|e| fetch_err(url, e))?;
-        if response.status() != reqwest::StatusCode::OK {
-            return Err(fetch_err(url, format!("HTTP {}", response.status())));
-        }
-        if response
-            .content_length()
-            .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64)
-        {
-            return Err(fetch_err(url, "response over the size limit"));
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| fetch_err(url, e))? {
-            if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                return Err(fetch_err(url, "response over the size limit"));
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok((response.headers().clone(), body))
+        Ok((answer.headers, answer.body))
     }
 
     fn chain(

@@ -15,7 +15,6 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, put};
 use axum::Router;
-use client::PccsClient;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -72,11 +71,11 @@ struct Index {
 pub(crate) struct Pccs {
     index: RwLock<Arc<Index>>,
     loaded: RwLock<Option<Instant>>,
-    pub(crate) upstream: Option<PccsClient>,
-    fill_lock: tokio::sync::Mutex<()>,
+    /// Fills misses: single flight per key, no lock across keys (`upstream.rs`).
+    pub(crate) upstream: Option<crate::upstream::Pcs>,
     pub(crate) refreshes_ok: AtomicU64,
     pub(crate) refreshes_failed: AtomicU64,
-    pub(crate) upstream_rejected: AtomicU64,
+    pub(crate) upstream_rejected: Arc<AtomicU64>,
     pub(crate) last_refresh: AtomicI64,
 }
 
@@ -113,15 +112,17 @@ fn insert_newest<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Item>, key: K, it
 }
 
 impl Pccs {
-    pub(crate) fn new(upstream: Option<PccsClient>) -> Self {
+    pub(crate) fn new(upstream: Option<crate::upstream::Pcs>) -> Self {
         Self {
             index: RwLock::new(Arc::new(Index::default())),
             loaded: RwLock::new(None),
+            upstream_rejected: upstream
+                .as_ref()
+                .map(|u| u.rejected.clone())
+                .unwrap_or_default(),
             upstream,
-            fill_lock: tokio::sync::Mutex::new(()),
             refreshes_ok: AtomicU64::new(0),
             refreshes_failed: AtomicU64::new(0),
-            upstream_rejected: AtomicU64::new(0),
             last_refresh: AtomicI64::new(0),
         }
     }
@@ -243,54 +244,27 @@ impl Pccs {
     }
 }
 
-/// Fetches a platform's set from the upstream, verifies it, and stores it. A set that does not
-/// verify is logged, counted and not stored.
+/// Fetches a platform's set from the upstream, verifies it, stores it and re-indexes, once
+/// per key however many requests ask at once (`upstream.rs`: no lock across keys, failures
+/// remembered). `ca: None`: either CA's set (the TCB Info route names none). A set that does
+/// not verify is logged, counted and not stored.
 pub(crate) async fn fill(
     state: &AppState,
-    upstream: &PccsClient,
+    upstream: &crate::upstream::Pcs,
     tee: &str,
     fmspc: &str,
-    ca: &str,
+    ca: Option<&str>,
 ) -> Result<(), ApiError> {
-    let _one_at_a_time = state.pccs.fill_lock.lock().await;
-    let files = upstream.fetch_set(tee, fmspc, ca).await.map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "upstream_unavailable",
-            e.to_string(),
-        )
-    })?;
-    if let Err(e) = crate::collateral::import_expecting(
-        &state.store,
-        &state.anchors,
-        &files,
-        crate::now(),
-        Some((fmspc, ca, tee)),
-    )
-    .await
-    {
-        state.pccs.upstream_rejected.fetch_add(1, Ordering::Relaxed);
-        crate::log::event(
-            "upstream_refused",
-            &[
-                ("upstream", upstream.base_url().into()),
-                ("tee", tee.into()),
-                ("fmspc", fmspc.into()),
-                ("kind", e.kind.into()),
-                ("detail", e.detail.clone().into()),
-                ("outcome", "nothing stored".into()),
-            ],
-        );
-        return Err(ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "upstream_rejected",
-            format!(
-                "the upstream's collateral for FMSPC {fmspc} does not verify: {}",
-                e.detail
-            ),
-        ));
-    }
-    state.pccs.reload(state).await
+    upstream
+        .fill(&state.store, &state.anchors, tee, fmspc, ca, || {
+            state.pccs.reload(state)
+        })
+        .await
+        .map_err(|r| {
+            r.or_limited(|detail| {
+                ApiError::new(StatusCode::BAD_GATEWAY, "upstream_unavailable", detail)
+            })
+        })
 }
 
 /// The PCCS routes alone, for `--pccs-listen`.
@@ -387,11 +361,7 @@ async fn tcb(
     if item.is_none() {
         if let Some(upstream) = &state.pccs.upstream {
             // This route names no PCK CA; either CA's CRL completes the set.
-            let mut outcome = fill(state, upstream, tee, &fmspc, "processor").await;
-            if matches!(&outcome, Err(e) if e.kind == "upstream_unavailable") {
-                outcome = fill(state, upstream, tee, &fmspc, "platform").await;
-            }
-            outcome?;
+            fill(state, upstream, tee, &fmspc, None).await?;
             item = state.pccs.current().tcb.get(&key).cloned();
         }
     }

@@ -27,7 +27,7 @@ pub(crate) async fn refresh_due(state: &AppState, now: i64) {
         if set.next_update - AHEAD_SECS > now {
             continue;
         }
-        match super::fill(state, upstream, &set.tee, &set.fmspc, &set.ca).await {
+        match super::fill(state, upstream, &set.tee, &set.fmspc, Some(&set.ca)).await {
             Ok(()) => {
                 state.pccs.refreshes_ok.fetch_add(1, Ordering::Relaxed);
                 state.pccs.last_refresh.store(now, Ordering::Relaxed);

@@ -1,0 +1,725 @@
+//! Every vendor upstream the service asks (Intel PCS or a PCCS, AMD's KDS, Hygon's KDS) is asked
+//! through this module, so an unauthenticated request can never make the service hammer a
+//! vendor (which throttles by client address, and then the genuine fetches fail too):
+//!
+//! - [`Http`]: the one HTTP GET: one timeout, no redirects, one size cap and body loop, and its
+//!   own rustls provider (nothing depends on a process-wide default);
+//! - [`Upstream`]: per vendor upstream, single flight per key (concurrent requests for one key
+//!   share one fetch), recent outcomes remembered per key (a miss or failure for
+//!   `upstream_negative_cache_secs`, so each key is asked at most once per period), a
+//!   concurrency limit and a rate limit, and no lock held across a fetch: a request for a known
+//!   key never waits behind misses for other keys;
+//! - [`Counters`]: what `/metrics` shows of it.
+//!
+//! The shape follows go-sev-guest's `verify/trust/trust.go` (`HTTPSGetter`, `RetryHTTPSGetter`
+//! with a rate limit), where every KDS request goes through one getter.
+
+use crate::error::{ApiError, ServerError};
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+/// One timeout for every upstream request (connect to last body byte).
+pub const TIMEOUT: Duration = Duration::from_secs(30);
+/// How long a fetch waits for one of its upstream's concurrency permits before it is refused
+/// (not remembered: the next request for the key may try again).
+const PERMIT_WAIT: Duration = Duration::from_secs(10);
+/// Most keys whose outcome an upstream remembers; past this the expired, then the oldest, go.
+const MAX_REMEMBERED: usize = 4096;
+
+fn fetch_err(url: &str, reason: impl std::fmt::Display) -> ServerError {
+    ServerError::Fetch {
+        url: url.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// An upstream's answer: its status, headers, and (for a 2xx) its body.
+pub struct Answer {
+    pub status: reqwest::StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Vec<u8>,
+}
+
+/// The one HTTP GET every upstream client uses.
+#[derive(Clone)]
+pub struct Http {
+    client: reqwest::Client,
+    max_bytes: usize,
+}
+
+impl Http {
+    /// `cacert`: a PEM CA certificate trusted besides the public web roots (a private PCCS or
+    /// mirror). Answers larger than `max_bytes` are refused.
+    pub fn new(cacert: Option<&[u8]>, max_bytes: usize) -> Result<Self, ServerError> {
+        let err = |reason: String| ServerError::Config(format!("upstream HTTPS client: {reason}"));
+        // An explicit provider (`tls::https_client`): this client works whether or not the
+        // process installed one.
+        let client = crate::tls::https_client(cacert)
+            .map_err(err)?
+            .timeout(TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| err(e.to_string()))?;
+        Ok(Self { client, max_bytes })
+    }
+
+    /// GET `url` with `headers`. A 2xx answer's body is read up to the size cap; any other
+    /// status is returned without its body.
+    pub async fn get(&self, url: &str, headers: &[(&str, &str)]) -> Result<Answer, ServerError> {
+        let mut request = self.client.get(url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let mut response = request.send().await.map_err(|e| fetch_err(url, e))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        if !status.is_success() {
+            return Ok(Answer {
+                status,
+                headers,
+                body: Vec::new(),
+            });
+        }
+        let too_large = || fetch_err(url, format!("answer larger than {} bytes", self.max_bytes));
+        if response
+            .content_length()
+            .is_some_and(|n| n > self.max_bytes as u64)
+        {
+            return Err(too_large());
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| fetch_err(url, e))? {
+            if body.len() + chunk.len() > self.max_bytes {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Answer {
+            status,
+            headers,
+            body,
+        })
+    }
+}
+
+/// The limits each upstream gets (`upstream_*` in the configuration).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// How long a key's outcome is remembered (misses and failures: the negative cache).
+    pub remember: Duration,
+    /// Fetches in flight at once.
+    pub max_concurrent: usize,
+    /// Fetches started per minute (a burst of a quarter of that, at least one).
+    pub per_minute: u32,
+}
+
+impl Limits {
+    pub(crate) fn of(config: &crate::Config) -> Self {
+        Self {
+            remember: Duration::from_secs(config.upstream_negative_cache_secs),
+            max_concurrent: config.upstream_max_concurrent.max(1),
+            per_minute: config.upstream_fetches_per_minute.max(1),
+        }
+    }
+}
+
+/// A token bucket: `per_minute` tokens a minute, up to `capacity` saved.
+struct Bucket {
+    tokens: f64,
+    capacity: f64,
+    per_sec: f64,
+    last: Instant,
+}
+
+impl Bucket {
+    fn new(per_minute: u32) -> Self {
+        let capacity = f64::from((per_minute / 4).max(1));
+        Self {
+            tokens: capacity,
+            capacity,
+            per_sec: f64::from(per_minute) / 60.0,
+            last: Instant::now(),
+        }
+    }
+
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        let earned = now.duration_since(self.last).as_secs_f64() * self.per_sec;
+        self.tokens = (self.tokens + earned).min(self.capacity);
+        self.last = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// One upstream's counters, as `/metrics` shows them.
+#[derive(Default)]
+pub(crate) struct UpstreamCounters {
+    fetched_ok: AtomicU64,
+    fetched_failed: AtomicU64,
+    remembered_failure: AtomicU64,
+    remembered_ok: AtomicU64,
+    shared: AtomicU64,
+    limited_rate: AtomicU64,
+    limited_concurrency: AtomicU64,
+}
+
+/// Every upstream's counters (one registry per service, kept with its metrics).
+#[derive(Default)]
+pub(crate) struct Counters {
+    upstreams: Mutex<Vec<(&'static str, Arc<UpstreamCounters>)>>,
+}
+
+impl Counters {
+    fn register(&self, name: &'static str) -> Arc<UpstreamCounters> {
+        let mut list = self
+            .upstreams
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, c)) = list.iter().find(|(n, _)| *n == name) {
+            return c.clone();
+        }
+        let counters = Arc::new(UpstreamCounters::default());
+        list.push((name, counters.clone()));
+        counters
+    }
+
+    /// The upstream counters in the Prometheus text format.
+    pub(crate) fn render(&self) -> String {
+        use std::fmt::Write;
+        let list = self
+            .upstreams
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut out = String::new();
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        let _ = writeln!(out, "# HELP scute_upstream_fetches_total Fetches made from a vendor upstream (one per key: a PCCS collateral set, a VCEK, a cert_chain, a chip's HSK/CEK), by result.\n# TYPE scute_upstream_fetches_total counter");
+        for (name, c) in list.iter() {
+            for (result, n) in [("ok", &c.fetched_ok), ("failed", &c.fetched_failed)] {
+                let _ = writeln!(
+                    out,
+                    "scute_upstream_fetches_total{{upstream=\"{name}\",result=\"{result}\"}} {}",
+                    load(n)
+                );
+            }
+        }
+        let _ = writeln!(out, "# HELP scute_upstream_negative_cache_hits_total Requests answered with a miss or failure the upstream gave recently (not asked again).\n# TYPE scute_upstream_negative_cache_hits_total counter");
+        for (name, c) in list.iter() {
+            let _ = writeln!(
+                out,
+                "scute_upstream_negative_cache_hits_total{{upstream=\"{name}\"}} {}",
+                load(&c.remembered_failure)
+            );
+        }
+        let _ = writeln!(out, "# HELP scute_upstream_remembered_answers_total Requests answered with an answer the upstream gave recently (not asked again).\n# TYPE scute_upstream_remembered_answers_total counter");
+        for (name, c) in list.iter() {
+            let _ = writeln!(
+                out,
+                "scute_upstream_remembered_answers_total{{upstream=\"{name}\"}} {}",
+                load(&c.remembered_ok)
+            );
+        }
+        let _ = writeln!(out, "# HELP scute_upstream_shared_fetches_total Requests that waited for a fetch of the same key already in flight.\n# TYPE scute_upstream_shared_fetches_total counter");
+        for (name, c) in list.iter() {
+            let _ = writeln!(
+                out,
+                "scute_upstream_shared_fetches_total{{upstream=\"{name}\"}} {}",
+                load(&c.shared)
+            );
+        }
+        let _ = writeln!(out, "# HELP scute_upstream_rate_limited_total Fetches refused by the upstream's rate limit (limit=\"rate\") or concurrency limit (limit=\"concurrency\").\n# TYPE scute_upstream_rate_limited_total counter");
+        for (name, c) in list.iter() {
+            for (limit, n) in [
+                ("rate", &c.limited_rate),
+                ("concurrency", &c.limited_concurrency),
+            ] {
+                let _ = writeln!(
+                    out,
+                    "scute_upstream_rate_limited_total{{upstream=\"{name}\",limit=\"{limit}\"}} {}",
+                    load(n)
+                );
+            }
+        }
+        out
+    }
+}
+
+/// Why a fetch gave nothing.
+#[derive(Debug, Clone)]
+pub(crate) enum Refusal {
+    /// Not asked: the upstream's rate or concurrency limit. Not remembered.
+    Limited(String),
+    /// Asked (now or within the remembered period) and failed, as the caller's error.
+    Failed(ApiError),
+}
+
+impl Refusal {
+    /// The caller's error; a refusal by the limits becomes `limited(detail)`.
+    pub(crate) fn or_limited(self, limited: impl FnOnce(String) -> ApiError) -> ApiError {
+        match self {
+            Self::Limited(detail) => limited(detail),
+            Self::Failed(e) => e,
+        }
+    }
+}
+
+type Slot<T> = Arc<tokio::sync::OnceCell<Result<T, Refusal>>>;
+
+struct Keys<T> {
+    /// Fetches in flight, by key: later requests for the key wait on the same cell.
+    flights: HashMap<String, Slot<T>>,
+    /// Recent outcomes, by key, and when each was reached.
+    recent: HashMap<String, (Instant, Result<T, ApiError>)>,
+}
+
+struct Inner<T> {
+    name: &'static str,
+    limits: Limits,
+    permits: tokio::sync::Semaphore,
+    bucket: Mutex<Bucket>,
+    keys: Mutex<Keys<T>>,
+    counters: Arc<UpstreamCounters>,
+}
+
+/// One vendor upstream's fetches: single flight per key, recent outcomes remembered, the
+/// concurrency and rate limits. `T` is what a fetch yields (cheap to clone).
+pub(crate) struct Upstream<T> {
+    inner: Arc<Inner<T>>,
+}
+
+impl<T> Clone for Upstream<T> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+        }
+    }
+}
+
+/// Removes a flight that did not finish (its request was dropped) from the map, so an
+/// abandoned key holds nothing; requests already waiting on it run the fetch themselves.
+struct FlightGuard<'a, T> {
+    inner: &'a Inner<T>,
+    key: &'a str,
+    slot: &'a Slot<T>,
+    done: bool,
+}
+
+impl<T> Drop for FlightGuard<'_, T> {
+    fn drop(&mut self) {
+        if !self.done {
+            let mut keys = self
+                .inner
+                .keys
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if keys
+                .flights
+                .get(self.key)
+                .is_some_and(|s| Arc::ptr_eq(s, self.slot))
+            {
+                keys.flights.remove(self.key);
+            }
+        }
+    }
+}
+
+impl<T: Clone> Upstream<T> {
+    /// `name` labels the upstream in `/metrics` (`pcs`, `amd_kds`, `hygon_kds`).
+    pub(crate) fn new(name: &'static str, limits: Limits, counters: &Counters) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                name,
+                limits,
+                permits: tokio::sync::Semaphore::new(limits.max_concurrent),
+                bucket: Mutex::new(Bucket::new(limits.per_minute)),
+                keys: Mutex::new(Keys {
+                    flights: HashMap::new(),
+                    recent: HashMap::new(),
+                }),
+                counters: counters.register(name),
+            }),
+        }
+    }
+
+    /// What `fetch` yields for `key`: the outcome remembered for it, the outcome of the fetch
+    /// already in flight for it, or `fetch()`'s, run within the limits and then remembered.
+    /// `fetch` must depend on the key alone (never on the request that asks), since its outcome
+    /// answers every request for the key for the remembered period.
+    pub(crate) async fn fetch<F, Fut>(&self, key: &str, fetch: F) -> Result<T, Refusal>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, ApiError>>,
+    {
+        let inner = &*self.inner;
+        let slot = {
+            let mut keys = inner.keys.lock().unwrap_or_else(PoisonError::into_inner);
+            match keys.recent.get(key) {
+                Some((at, outcome)) if at.elapsed() < inner.limits.remember => {
+                    return match outcome.clone() {
+                        Ok(v) => {
+                            inner.counters.remembered_ok.fetch_add(1, Ordering::Relaxed);
+                            Ok(v)
+                        }
+                        Err(e) => {
+                            inner
+                                .counters
+                                .remembered_failure
+                                .fetch_add(1, Ordering::Relaxed);
+                            Err(Refusal::Failed(e))
+                        }
+                    };
+                }
+                Some(_) => {
+                    keys.recent.remove(key);
+                }
+                None => {}
+            }
+            keys.flights.entry(key.to_string()).or_default().clone()
+        };
+        let ran = std::sync::atomic::AtomicBool::new(false);
+        let (ran_here, this_slot) = (&ran, &slot);
+        let outcome = slot
+            .get_or_init(|| async move {
+                ran_here.store(true, Ordering::Relaxed);
+                let mut guard = FlightGuard {
+                    inner,
+                    key,
+                    slot: this_slot,
+                    done: false,
+                };
+                let outcome = self.limited(fetch).await;
+                self.finish(key, this_slot, &outcome);
+                guard.done = true;
+                outcome
+            })
+            .await
+            .clone();
+        if !ran.load(Ordering::Relaxed) {
+            inner.counters.shared.fetch_add(1, Ordering::Relaxed);
+        }
+        outcome
+    }
+
+    /// Runs `fetch` under the concurrency and rate limits, counting its result.
+    async fn limited<F, Fut>(&self, fetch: F) -> Result<T, Refusal>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, ApiError>>,
+    {
+        let inner = &*self.inner;
+        let Ok(Ok(_permit)) = tokio::time::timeout(PERMIT_WAIT, inner.permits.acquire()).await
+        else {
+            inner
+                .counters
+                .limited_concurrency
+                .fetch_add(1, Ordering::Relaxed);
+            return Err(Refusal::Limited(format!(
+                "not asked: {} fetches from the {} upstream are in flight (upstream_max_concurrent)",
+                inner.limits.max_concurrent, inner.name
+            )));
+        };
+        let allowed = inner
+            .bucket
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if !allowed {
+            inner.counters.limited_rate.fetch_add(1, Ordering::Relaxed);
+            return Err(Refusal::Limited(format!(
+                "not asked: the {} upstream's limit of {} fetches a minute is reached (upstream_fetches_per_minute)",
+                inner.name, inner.limits.per_minute
+            )));
+        }
+        let outcome = fetch().await;
+        let counter = match &outcome {
+            Ok(_) => &inner.counters.fetched_ok,
+            Err(_) => &inner.counters.fetched_failed,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        outcome.map_err(Refusal::Failed)
+    }
+
+    /// The flight for `key` is over: its outcome is remembered (unless the limits refused it)
+    /// and the flight leaves the map, in one step, so no request sees neither.
+    fn finish(&self, key: &str, slot: &Slot<T>, outcome: &Result<T, Refusal>) {
+        let inner = &*self.inner;
+        let mut keys = inner.keys.lock().unwrap_or_else(PoisonError::into_inner);
+        let remembered = match outcome {
+            Ok(v) => Some(Ok(v.clone())),
+            Err(Refusal::Failed(e)) => Some(Err(e.clone())),
+            Err(Refusal::Limited(_)) => None,
+        };
+        if let (Some(outcome), false) = (remembered, inner.limits.remember.is_zero()) {
+            if keys.recent.len() >= MAX_REMEMBERED {
+                let period = inner.limits.remember;
+                keys.recent.retain(|_, (at, _)| at.elapsed() < period);
+            }
+            if keys.recent.len() >= MAX_REMEMBERED {
+                let oldest = keys
+                    .recent
+                    .iter()
+                    .min_by_key(|(_, (at, _))| *at)
+                    .map(|(k, _)| k.clone());
+                if let Some(oldest) = oldest {
+                    keys.recent.remove(&oldest);
+                }
+            }
+            keys.recent
+                .insert(key.to_string(), (Instant::now(), outcome));
+        }
+        if keys.flights.get(key).is_some_and(|s| Arc::ptr_eq(s, slot)) {
+            keys.flights.remove(key);
+        }
+    }
+}
+
+/// Intel PCS or a PCCS (`pccs_url`): a platform's collateral set, fetched once per key and
+/// period, verified, and stored (nothing unverified is kept).
+#[derive(Clone)]
+pub(crate) struct Pcs {
+    client: crate::PccsClient,
+    flights: Upstream<()>,
+    /// Sets the upstream gave that did not verify (`scute_collateral_upstream_rejected_total`).
+    pub(crate) rejected: Arc<AtomicU64>,
+}
+
+impl Pcs {
+    pub(crate) fn new(client: crate::PccsClient, limits: Limits, counters: &Counters) -> Self {
+        Self {
+            client,
+            flights: Upstream::new("pcs", limits, counters),
+            rejected: Arc::default(),
+        }
+    }
+
+    /// Fetches the `tee` set of `fmspc` whose PCK CRL is `ca`'s, verifies it and stores it;
+    /// `then` runs inside the flight once it is stored (so requests that shared the fetch see
+    /// what `then` did). `ca: None` (the TCB Info route, which names no CA): the Processor CA's
+    /// set, else the Platform CA's unless the TCB Info itself was what failed.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn fill<F, Fut>(
+        &self,
+        store: &crate::Store,
+        anchors: &[scute_dcap::TrustAnchor],
+        tee: &str,
+        fmspc: &str,
+        ca: Option<&str>,
+        then: F,
+    ) -> Result<(), Refusal>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<(), ApiError>>,
+    {
+        use axum::http::StatusCode;
+        let key = format!("{tee}/{}/{}", fmspc.to_lowercase(), ca.unwrap_or("any"));
+        let cas = match ca {
+            Some(ca) => vec![ca],
+            None => vec!["processor", "platform"],
+        };
+        let base = self.client.base_url();
+        self.flights
+            .fetch(&key, || async move {
+                let mut last = None;
+                for ca in cas {
+                    let files = match self.client.fetch_set(tee, fmspc, ca).await {
+                        Ok(files) => files,
+                        Err(e) => {
+                            crate::log::event(
+                                "upstream_unavailable",
+                                &[
+                                    ("upstream", base.into()),
+                                    ("tee", tee.into()),
+                                    ("fmspc", fmspc.into()),
+                                    ("detail", e.to_string().into()),
+                                ],
+                            );
+                            let tcb_failed = matches!(&e, ServerError::Fetch { url, .. }
+                                if url.contains("/certification/v4/tcb?"));
+                            last = Some(ApiError::new(
+                                StatusCode::BAD_GATEWAY,
+                                "upstream_unavailable",
+                                e.to_string(),
+                            ));
+                            if tcb_failed {
+                                break;
+                            }
+                            continue;
+                        }
+                    };
+                    if let Err(e) = crate::collateral::import_expecting(
+                        store,
+                        anchors,
+                        &files,
+                        crate::now(),
+                        Some((fmspc, ca, tee)),
+                    )
+                    .await
+                    {
+                        self.rejected.fetch_add(1, Ordering::Relaxed);
+                        crate::log::event(
+                            "upstream_refused",
+                            &[
+                                ("upstream", base.into()),
+                                ("tee", tee.into()),
+                                ("fmspc", fmspc.into()),
+                                ("kind", e.kind.into()),
+                                ("detail", e.detail.clone().into()),
+                                ("outcome", "nothing stored".into()),
+                            ],
+                        );
+                        return Err(ApiError::new(
+                            StatusCode::BAD_GATEWAY,
+                            "upstream_rejected",
+                            format!(
+                                "the upstream's collateral for FMSPC {fmspc} does not verify: {}",
+                                e.detail
+                            ),
+                        ));
+                    }
+                    return then().await;
+                }
+                Err(last.unwrap_or_else(|| ApiError::internal("no PCK CA to ask for")))
+            })
+            .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::StatusCode;
+
+    fn limits(per_minute: u32, max_concurrent: usize) -> Limits {
+        Limits {
+            remember: Duration::from_secs(60),
+            max_concurrent,
+            per_minute,
+        }
+    }
+
+    fn failed() -> ApiError {
+        ApiError::new(StatusCode::BAD_GATEWAY, "upstream_failed", "404")
+    }
+
+    #[tokio::test]
+    async fn a_key_is_fetched_once_and_its_failure_remembered() {
+        let counters = Counters::default();
+        let up: Upstream<u32> = Upstream::new("test", limits(600, 4), &counters);
+        let calls = AtomicU64::new(0);
+        let ask = || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Err::<u32, _>(failed())
+        };
+        let outcomes = futures_join(&up, "k", ask, 10).await;
+        assert!(outcomes
+            .iter()
+            .all(|o| matches!(o, Err(Refusal::Failed(_)))));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        // Remembered: not asked again.
+        let again = up.fetch("k", ask).await;
+        assert!(matches!(again, Err(Refusal::Failed(e)) if e.kind == "upstream_failed"));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        let text = counters.render();
+        assert!(
+            text.contains("scute_upstream_fetches_total{upstream=\"test\",result=\"failed\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("scute_upstream_negative_cache_hits_total{upstream=\"test\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("scute_upstream_shared_fetches_total{upstream=\"test\"} 9"),
+            "{text}"
+        );
+    }
+
+    async fn futures_join<F, Fut>(
+        up: &Upstream<u32>,
+        key: &str,
+        ask: F,
+        n: usize,
+    ) -> Vec<Result<u32, Refusal>>
+    where
+        F: Fn() -> Fut + Copy,
+        Fut: Future<Output = Result<u32, ApiError>>,
+    {
+        let mut set = Vec::new();
+        for _ in 0..n {
+            set.push(up.fetch(key, ask));
+        }
+        let mut out = Vec::new();
+        // Polled together on one task: every request is in flight before the first ends.
+        let joined = join_all(set).await;
+        out.extend(joined);
+        out
+    }
+
+    async fn join_all<Fut: Future>(futures: Vec<Fut>) -> Vec<Fut::Output> {
+        let mut pinned: Vec<_> = futures.into_iter().map(Box::pin).collect();
+        let mut outputs: Vec<Option<Fut::Output>> = pinned.iter().map(|_| None).collect();
+        std::future::poll_fn(|cx| {
+            let mut pending = false;
+            for (f, out) in pinned.iter_mut().zip(outputs.iter_mut()) {
+                if out.is_none() {
+                    match f.as_mut().poll(cx) {
+                        std::task::Poll::Ready(v) => *out = Some(v),
+                        std::task::Poll::Pending => pending = true,
+                    }
+                }
+            }
+            if pending {
+                std::task::Poll::Pending
+            } else {
+                std::task::Poll::Ready(())
+            }
+        })
+        .await;
+        outputs.into_iter().flatten().collect()
+    }
+
+    #[tokio::test]
+    async fn the_rate_limit_refuses_without_remembering() {
+        let counters = Counters::default();
+        // 4 a minute: a burst of one.
+        let up: Upstream<u32> = Upstream::new("test", limits(4, 4), &counters);
+        assert_eq!(up.fetch("a", || async { Ok(1) }).await.ok(), Some(1));
+        let refused = up.fetch("b", || async { Ok(2) }).await;
+        assert!(matches!(refused, Err(Refusal::Limited(_))), "{refused:?}");
+        // Not remembered: "b" is not a negative-cache hit, it is refused by the limit again.
+        assert!(matches!(
+            up.fetch("b", || async { Ok(2) }).await,
+            Err(Refusal::Limited(_))
+        ));
+        // A known key is answered from memory, limits or not.
+        assert_eq!(up.fetch("a", || async { Ok(9) }).await.ok(), Some(1));
+        let text = counters.render();
+        assert!(
+            text.contains("scute_upstream_rate_limited_total{upstream=\"test\",limit=\"rate\"} 2"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_flight_is_taken_over() {
+        let counters = Counters::default();
+        let up: Upstream<u32> = Upstream::new("test", limits(600, 4), &counters);
+        let slow = up.fetch("k", || async {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok(1)
+        });
+        // The first request goes away mid-fetch; the next one fetches itself.
+        assert!(tokio::time::timeout(Duration::from_millis(20), slow)
+            .await
+            .is_err());
+        assert_eq!(up.fetch("k", || async { Ok(2) }).await.ok(), Some(2));
+    }
+}
