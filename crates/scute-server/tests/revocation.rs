@@ -417,3 +417,33 @@ async fn a_revoking_crl_filled_from_the_upstream_revokes_the_tdx_platform() {
     assert_revoked(&service.attest().await);
     assert_eq!(service.pck_crl().await, revoking["pck_crl.der"]);
 }
+
+/// PEM text of a DER CRL, 64 columns, as `openssl crl -outform PEM` writes it.
+fn crl_pem(der: &[u8]) -> Vec<u8> {
+    let b64 = STANDARD.encode(der);
+    let mut pem = String::from("-----BEGIN X509 CRL-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        pem.push_str(std::str::from_utf8(line).unwrap());
+        pem.push('\n');
+    }
+    pem.push_str("-----END X509 CRL-----\n");
+    pem.into_bytes()
+}
+
+/// The revoking CRL stored as PEM with the NUL terminator the DCAP library's collateral
+/// buffers carry (`sgx_ql_qve_collateral_t`): the verifier reads it, so the service must learn
+/// it too (and serve it), not skip the set that brought it.
+#[tokio::test]
+async fn a_revoking_crl_stored_as_nul_terminated_pem_revokes_the_tdx_platform() {
+    let sim = Simulator::new(7, now()).unwrap();
+    let service = Service::start(&sim, &set(&sim, Tee::Tdx, 3600, false), |_| {}).await;
+    assert_affirms(&service.attest().await);
+    let mut revoking = set(&sim, Tee::Sgx, 1800, true);
+    let der = revoking.remove("pck_crl.der").unwrap();
+    let mut pem = crl_pem(&der);
+    pem.push(0);
+    revoking.insert("pck_crl.pem".into(), pem);
+    assert_eq!(service.import(&revoking).await, 200);
+    assert_revoked(&service.attest().await);
+    assert_eq!(service.pck_crl().await, der);
+}
