@@ -18,6 +18,8 @@ mod time;
 mod verify;
 mod x509;
 
+pub use x509::crl_der;
+
 pub use collateral::{
     Collateral, CollateralTee, IsvLevel, QeIdentity, TcbInfo, TcbLevel, TdxModuleIdentity,
 };

@@ -400,20 +400,26 @@ pub struct Crl {
     revoked: HashSet<Vec<u8>>,
 }
 
+/// The DER of a CRL given as DER or PEM, read exactly as `Crl::decode` reads it (so whoever
+/// serves or indexes a stored CRL sees the bytes the verifier judged, PEM quirks and all).
+/// Nothing is verified here.
+pub fn crl_der(bytes: &[u8], item: Item) -> Result<Vec<u8>, DcapError> {
+    let bad = |reason: String| DcapError::CollateralDecode { item, reason };
+    if !bytes.starts_with(b"-----BEGIN") {
+        return Ok(bytes.to_vec());
+    }
+    match pem_blocks(bytes).map_err(bad)?.as_mut_slice() {
+        [(label, der)] if label == "X509 CRL" => Ok(std::mem::take(der)),
+        _ => Err(bad("PEM CRL must be one X509 CRL block".into())),
+    }
+}
+
 impl Crl {
     /// Decodes a DER or PEM CRL and checks that `issuer` signed it.
     pub fn decode(bytes: &[u8], item: Item, issuer: &Cert) -> Result<Self, DcapError> {
         let bad = |reason: String| DcapError::CollateralDecode { item, reason };
-        let der_owned;
-        let der: &[u8] = if bytes.starts_with(b"-----BEGIN") {
-            der_owned = match pem_blocks(bytes).map_err(bad)?.as_mut_slice() {
-                [(label, der)] if label == "X509 CRL" => std::mem::take(der),
-                _ => return Err(bad("PEM CRL must be one X509 CRL block".into())),
-            };
-            &der_owned
-        } else {
-            bytes
-        };
+        let der = crl_der(bytes, item)?;
+        let der = der.as_slice();
         check_der_crl(der).map_err(bad)?;
         let (rest, crl) =
             CertificateRevocationList::from_der(der).map_err(|e| bad(e.to_string()))?;

@@ -194,3 +194,58 @@ fn keys_that_cannot_receive_are_refused() {
     assert!(RecipientKey::from_jwk(&serde_json::json!({"kty": "oct", "k": "AA"})).is_err());
     assert!(RecipientKey::from_jwk(&serde_json::json!("not a jwk")).is_err());
 }
+
+/// Points a hostile guest might bind in its evidence to make the broker misbehave at release:
+/// the all-zero "point at infinity" encoding, coordinates at or above the field prime (on
+/// P-521 a genuine point's x + p still fits the 66 bytes), and a coordinate of 0xFF bytes.
+/// Each is a typed refusal when the key is read, never a panic, never a key to encrypt to.
+#[test]
+fn degenerate_points_are_refused_on_every_curve() {
+    use rsa::BigUint;
+    for curve in EcCurve::ALL {
+        let n = curve.coordinate_len();
+        let genuine = TeeKeyPair::generate_on(curve).unwrap().public_jwk();
+        assert!(RecipientKey::from_jwk(&genuine).is_ok());
+        let with = |x: &[u8], y: &[u8]| {
+            let mut jwk = genuine.clone();
+            jwk["x"] = URL_SAFE_NO_PAD.encode(x).into();
+            jwk["y"] = URL_SAFE_NO_PAD.encode(y).into();
+            RecipientKey::from_jwk(&jwk)
+        };
+        let zero = vec![0u8; n];
+        assert!(with(&zero, &zero).is_err(), "{} (0, 0)", curve.name());
+        assert!(with(&vec![0xFF; n], &vec![0xFF; n]).is_err());
+        // The field primes (FIPS 186-4 D.1.2).
+        let p = match curve {
+            EcCurve::P256 => BigUint::parse_bytes(
+                b"ffffffff00000001000000000000000000000000ffffffffffffffffffffffff",
+                16,
+            ),
+            EcCurve::P384 => BigUint::parse_bytes(
+                b"fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffeffffffff0000000000000000ffffffff",
+                16,
+            ),
+            EcCurve::P521 => Some((BigUint::from(1u8) << 521) - 1u8),
+        }
+        .unwrap();
+        let field = |v: &BigUint| -> Option<Vec<u8>> {
+            let bytes = v.to_bytes_be();
+            (bytes.len() <= n).then(|| [vec![0; n - bytes.len()], bytes].concat())
+        };
+        let coordinate = |name: &str| {
+            BigUint::from_bytes_be(
+                &URL_SAFE_NO_PAD
+                    .decode(genuine[name].as_str().unwrap())
+                    .unwrap(),
+            )
+        };
+        let (x, y) = (coordinate("x"), coordinate("y"));
+        assert!(with(&field(&p).unwrap(), &field(&y).unwrap()).is_err());
+        // x + p and y + p name the same point, but not in the one encoding RFC 7518 allows.
+        for (xx, yy) in [(&x + &p, y.clone()), (x.clone(), &y + &p)] {
+            if let (Some(xx), Some(yy)) = (field(&xx), field(&yy)) {
+                assert!(with(&xx, &yy).is_err(), "{} non-reduced", curve.name());
+            }
+        }
+    }
+}

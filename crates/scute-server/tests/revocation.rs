@@ -417,3 +417,76 @@ async fn a_revoking_crl_filled_from_the_upstream_revokes_the_tdx_platform() {
     assert_revoked(&service.attest().await);
     assert_eq!(service.pck_crl().await, revoking["pck_crl.der"]);
 }
+
+/// PEM text of a DER CRL, 64 columns, as `openssl crl -outform PEM` writes it.
+fn crl_pem(der: &[u8]) -> Vec<u8> {
+    let b64 = STANDARD.encode(der);
+    let mut pem = String::from("-----BEGIN X509 CRL-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        pem.push_str(std::str::from_utf8(line).unwrap());
+        pem.push('\n');
+    }
+    pem.push_str("-----END X509 CRL-----\n");
+    pem.into_bytes()
+}
+
+/// The revoking CRL stored as PEM with the NUL terminator the DCAP library's collateral
+/// buffers carry (`sgx_ql_qve_collateral_t`): the verifier reads it, so the service must learn
+/// it too (and serve it), not skip the set that brought it.
+#[tokio::test]
+async fn a_revoking_crl_stored_as_nul_terminated_pem_revokes_the_tdx_platform() {
+    let sim = Simulator::new(7, now()).unwrap();
+    let service = Service::start(&sim, &set(&sim, Tee::Tdx, 3600, false), |_| {}).await;
+    assert_affirms(&service.attest().await);
+    let mut revoking = set(&sim, Tee::Sgx, 1800, true);
+    let der = revoking.remove("pck_crl.der").unwrap();
+    let mut pem = crl_pem(&der);
+    pem.push(0);
+    revoking.insert("pck_crl.pem".into(), pem);
+    assert_eq!(service.import(&revoking).await, 200);
+    assert_revoked(&service.attest().await);
+    assert_eq!(service.pck_crl().await, der);
+}
+
+/// Revocation is by issuer key, never by CA name: a service trusting both Intel's root and
+/// the simulator's holds Intel's genuine Platform CA set (its CRL revokes dozens of Intel PCKs,
+/// and its Root CA CRL is Intel's) next to the simulated platform's set; neither issuer's CRLs
+/// are applied to the other's sets, so the simulated platform still attests.
+#[tokio::test]
+async fn another_roots_platform_ca_crls_never_judge_this_roots_platforms() {
+    let sim = Simulator::new(7, now()).unwrap();
+    // The simulated CRLs issued long before Intel's (June 2025): by CA name and thisUpdate,
+    // Intel's would be "newer" and would be put in the simulated set's place.
+    let service = Service::start(&sim, &set(&sim, Tee::Tdx, 60_000_000, false), |_| {}).await;
+    assert_affirms(&service.attest().await);
+    let dir =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors/dcapqvl-tdx-v4");
+    let intel: Files = [
+        "tcb_info.json",
+        "tcb_info_issuer_chain.pem",
+        "qe_identity.json",
+    ]
+    .into_iter()
+    .chain([
+        "qe_identity_issuer_chain.pem",
+        "pck_crl.der",
+        "pck_crl_issuer_chain.pem",
+        "root_ca_crl.der",
+    ])
+    .map(|n| (n.to_string(), std::fs::read(dir.join(n)).unwrap()))
+    .collect();
+    let (_, ca, _) = scute_server::import_collateral(
+        &service.dir.path().join("data"),
+        &[service.root()],
+        &intel,
+    )
+    .await
+    .unwrap();
+    // The same CA name as the simulated platform's set: only the keys tell them apart.
+    assert_eq!(ca, "platform");
+    // Seen through the store's version counter, then judged: still affirming, twice (the
+    // second from the warm cache).
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_affirms(&service.attest().await);
+    assert_affirms(&service.attest().await);
+}

@@ -84,21 +84,9 @@ fn chain_header(pem: &[u8]) -> Option<HeaderValue> {
     HeaderValue::from_str(&utf8_percent_encode(text, URI_COMPONENT).to_string()).ok()
 }
 
-/// DER of a CRL stored as DER or PEM.
+/// DER of a CRL stored as DER or PEM, read as the verifier reads it (`scute_dcap::crl_der`).
 fn crl_der(bytes: &[u8]) -> Option<Vec<u8>> {
-    if !bytes.starts_with(b"-----BEGIN") {
-        return Some(bytes.to_vec());
-    }
-    let text = std::str::from_utf8(bytes).ok()?;
-    let body: String = text
-        .lines()
-        .filter(|l| !l.starts_with("-----"))
-        .collect::<Vec<_>>()
-        .concat();
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD
-        .decode(body.trim())
-        .ok()
+    scute_dcap::crl_der(bytes, "CRL").ok()
 }
 
 fn insert_newest<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Item>, key: K, item: Item) {
@@ -157,6 +145,10 @@ impl Pccs {
                 );
                 continue;
             };
+            // Every set's CRLs are learned, so each set is judged with its issuers' newest,
+            // before anything decides whether the set can be served: a set the verifier
+            // accepts must never keep its CRLs from the other sets.
+            state.collateral.offer(&collateral, &verified);
             let (Some(tcb_chain), Some(qe_chain), Some(crl_chain), Some(pck_crl), Some(root_crl)) = (
                 chain_header(&collateral.tcb_info_issuer_chain),
                 chain_header(&collateral.qe_identity_issuer_chain),
@@ -166,8 +158,6 @@ impl Pccs {
             ) else {
                 continue;
             };
-            // Every set's CRLs are learned, so each set is judged with its issuers' newest.
-            state.collateral.offer(&collateral, &verified);
             let tcb_issued = (0, verified.tcb_info().issue_date);
             let rank =
                 |(_, r): (scute_dcap::IssuerKeyId, scute_dcap::CrlRank)| (r.number, r.this_update);
