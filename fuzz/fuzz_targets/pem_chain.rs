@@ -2,11 +2,13 @@
 //! genuine set (TCB Info, QE Identity or PCK CRL, chosen by the first byte) replaced by hostile
 //! text, under `verify_collateral`; and the same text as a trust root. Never panics; an
 //! accepted chain is made of certificates Intel signed (same to-be-signed bytes and signature
-//! as genuine ones), and with the genuine windows the genuine quote's verdict does not change.
+//! as genuine ones), and it changes the genuine quote's verdict only through its validity
+//! windows (see the oracle below). Seeds: each set's own chains, and each set with the chains
+//! of every other set (genuine Intel certificates of other periods).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scute_dcap::{verify_collateral, TrustAnchor};
+use scute_dcap::{verify_collateral, DcapError, TrustAnchor, VerifiedCollateral};
 use scute_fuzz::{dcap_cases, seed, signed_parts, DcapCase};
 use std::collections::HashSet;
 use std::sync::OnceLock;
@@ -50,13 +52,24 @@ fuzz_target!(
         let f = fixture();
         assert!(!f.cases.is_empty(), "no DCAP vectors under ../shared/vectors");
         let mut seeds = Vec::new();
+        let chains = |c: &DcapCase| {
+            let k = &c.collateral;
+            [k.tcb_info_issuer_chain.clone(), k.qe_identity_issuer_chain.clone(), k.pck_crl_issuer_chain.clone()]
+        };
         for (i, case) in f.cases.iter().enumerate() {
-            let k = &case.collateral;
-            let chains = [&k.tcb_info_issuer_chain, &k.qe_identity_issuer_chain, &k.pck_crl_issuer_chain];
-            for (slot, chain) in (0u8..).zip(chains) {
-                let mut seed = vec![u8::try_from(i).expect("few DCAP cases") * SLOTS + slot];
-                seed.extend_from_slice(chain);
-                seeds.push((format!("{}-{slot}", case.name), seed));
+            let selector = |slot: u8| u8::try_from(i).expect("few DCAP cases") * SLOTS + slot;
+            for (slot, chain) in (0u8..).zip(chains(case)) {
+                seeds.push((format!("{}-{slot}", case.name), [&[selector(slot)][..], chain.as_slice()].concat()));
+            }
+            // Another set's genuine chains in this set: certificates of other periods (the
+            // stale-CRL set with a later QE Identity signer is how the oracle once tripped).
+            for other in f.cases.iter().filter(|o| o.name != case.name) {
+                for (slot, chain) in (0u8..).zip(chains(other)) {
+                    if chain != chains(case)[usize::from(slot)] {
+                        let name = format!("{}-{slot}-from-{}", case.name, other.name);
+                        seeds.push((name, [&[selector(slot)][..], chain.as_slice()].concat()));
+                    }
+                }
             }
         }
         seed(seeds);
@@ -87,16 +100,47 @@ fuzz_target!(
                 case.name
             );
         }
-        // A re-issued genuine certificate may bring other dates; judge the verdict when the
-        // windows are the genuine ones.
-        if verified.joint_validity() != case.verified.joint_validity() {
-            return;
+        // What must hold. An accepted chain is Intel's certificates, so it can change the
+        // verdict only through their validity windows (a genuine certificate of another period
+        // brings other dates). The verdict is judged at the case's instant `at`:
+        // - every window of both sets holds at `at`: the verdict is the genuine one, acceptance
+        //   (same TCB status) and refusal (same error) alike;
+        // - some window of the set with this chain does not hold: a refusal, for time or the
+        //   genuine refusal itself when that comes first (a quote that does not decode is
+        //   refused before any window is judged). A refusal stays a refusal; an acceptance is
+        //   refused only because the windows moved. Which item a refusal for time names may
+        //   differ from the genuine one's: with several items out of their windows the
+        //   verifier names the first in its fixed order of steps (`check_all_valid`), and this
+        //   chain may put one earlier in that order (the stale-CRL set's expired PCK CRL vs a
+        //   QE Identity signer of a later period, "not yet valid"); both are refusals for time;
+        // - the genuine set is out of its windows but this one is not: the windows that failed
+        //   were this chain's, and a current certificate of Intel's legitimately cures a
+        //   refusal for time; a refusal that came before the windows stays exactly that.
+        let genuine = case.verdict(&case.verified);
+        let got = case.verdict(&verified);
+        let holds_at = |v: &VerifiedCollateral| {
+            v.joint_validity()
+                .is_some_and(|(from, to)| from <= case.at && case.at <= to)
+        };
+        let for_time = |r: &Result<String, DcapError>| {
+            matches!(r, Err(DcapError::Expired { .. } | DcapError::NotYetValid { .. }))
+        };
+        match (holds_at(&case.verified), holds_at(&verified)) {
+            (true, true) => assert_eq!(
+                got, genuine,
+                "{}: an accepted chain changed the verdict",
+                case.name
+            ),
+            (_, false) => assert!(
+                for_time(&got) || (got.is_err() && got == genuine),
+                "{}: a chain out of its windows was not refused for time: {got:?} (genuine {genuine:?})",
+                case.name
+            ),
+            (false, true) => assert!(
+                for_time(&genuine) || got == genuine,
+                "{}: an accepted chain changed a refusal that precedes the windows: {got:?} (genuine {genuine:?})",
+                case.name
+            ),
         }
-        assert_eq!(
-            case.verdict(&verified),
-            case.verdict(&case.verified),
-            "{}: an accepted chain changed the verdict",
-            case.name
-        );
     }
 );

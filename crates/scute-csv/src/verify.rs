@@ -69,24 +69,69 @@ impl RootKey {
     }
 }
 
-/// The root keys a verification trusts (a parameter: the library trusts nothing by itself).
+/// SM3 of Hygon's HRK certificate, the 832 bytes Trustee (`deps/verifier/src/csv/hrk.cert`)
+/// and csv-rs (`src/certs/builtin/hrk.cert`) ship, byte-identical: the one HRK certificate
+/// taken as Hygon's when one arrives with collateral.
+const HYGON_HRK_CERT_SM3: [u8; 32] = [
+    0xf5, 0xa4, 0x66, 0x63, 0x05, 0x9f, 0xdb, 0x4c, 0xdd, 0x06, 0xd0, 0x97, 0xed, 0x21, 0x78, 0x21,
+    0x42, 0x92, 0x3b, 0xb3, 0x43, 0x0b, 0x3b, 0x93, 0x8f, 0x23, 0xd5, 0x42, 0x92, 0x09, 0x4e, 0x3a,
+];
+
+fn sm3(bytes: &[u8]) -> [u8; 32] {
+    use sm3::Digest as _;
+    sm3::Sm3::digest(bytes).into()
+}
+
+/// The root keys a verification trusts (a parameter: the library trusts nothing by itself),
+/// and the HRK certificates they were pinned from, held as SM3 digests of their exact bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrustRoots {
     roots: Vec<RootKey>,
+    certificates: Vec<[u8; 32]>,
 }
 
 impl TrustRoots {
-    /// Hygon's HRK only.
+    /// Hygon's HRK only (and its certificate as Trustee and csv-rs ship it).
     pub fn hygon() -> Self {
-        Self::new(vec![RootKey::hygon()])
+        Self {
+            roots: vec![RootKey::hygon()],
+            certificates: vec![HYGON_HRK_CERT_SM3],
+        }
     }
 
+    /// Roots pinned by key alone: no HRK certificate arriving with collateral matches them.
     pub fn new(roots: Vec<RootKey>) -> Self {
-        Self { roots }
+        Self {
+            roots,
+            certificates: Vec::new(),
+        }
+    }
+
+    /// Also trusts the root of this HRK certificate (its form and self-signature checked), and
+    /// pins the certificate, byte for byte, for [`TrustRoots::check_hrk_certificate`].
+    pub fn with_hrk_certificate(mut self, bytes: &[u8]) -> Result<Self, CsvError> {
+        let root = RootKey::from_hrk(&CaCert::decode(bytes)?)?;
+        if !self.roots.contains(&root) {
+            self.roots.push(root);
+        }
+        self.certificates.push(sm3(bytes));
+        Ok(self)
     }
 
     pub fn contains(&self, root: &RootKey) -> bool {
         self.roots.contains(root)
+    }
+
+    /// An HRK certificate that arrives beside the collateral is taken as a trusted root only
+    /// when it is, byte for byte, a certificate a trusted root was pinned from. The same key is
+    /// not enough: the bytes after the signature (and any other encoding the signature does
+    /// not cover) could differ, and a certificate that differs is not the pinned one.
+    pub fn check_hrk_certificate(&self, bytes: &[u8]) -> Result<RootKey, CsvError> {
+        let root = RootKey::from_hrk(&CaCert::decode(bytes)?)?;
+        if !self.roots.contains(&root) || !self.certificates.contains(&sm3(bytes)) {
+            return Err(CsvError::UntrustedRoot { item: "hrk.cert" });
+        }
+        Ok(root)
     }
 }
 

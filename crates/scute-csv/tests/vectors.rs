@@ -167,3 +167,54 @@ fn hrk_certificates_of_both_vectors_are_the_pinned_root() {
         assert!(TrustRoots::hygon().contains(&root));
     }
 }
+
+/// An HRK certificate that comes with collateral is Hygon's only when it is the pinned
+/// certificate byte for byte: the same key with other bytes outside the signed body (here the
+/// reserved bytes after the signature, and then the unsigned reserved area before it) is not.
+#[test]
+fn a_supplied_hrk_must_be_the_pinned_certificate_byte_for_byte() {
+    let roots = TrustRoots::hygon();
+    for case in [CSVRS, TRUSTEE] {
+        let genuine = read(case, "hrk.cert");
+        assert_eq!(
+            roots.check_hrk_certificate(&genuine).unwrap(),
+            RootKey::hygon()
+        );
+        let cert = CaCert::decode(&genuine).unwrap();
+        let mut after_signature = cert.clone();
+        after_signature.reserved3[0] ^= 0x01;
+        let altered = after_signature.encode();
+        assert_ne!(altered, genuine);
+        // Still signed by and naming Hygon's key: a key-only comparison would take it.
+        let root = RootKey::from_hrk(&CaCert::decode(&altered).unwrap()).unwrap();
+        assert!(roots.contains(&root));
+        assert_eq!(
+            roots.check_hrk_certificate(&altered),
+            Err(CsvError::UntrustedRoot { item: "hrk.cert" })
+        );
+    }
+    // Pinned by key alone (no certificate): no supplied HRK certificate matches.
+    let by_key = TrustRoots::new(vec![RootKey::hygon()]);
+    assert_eq!(
+        by_key.check_hrk_certificate(&read(CSVRS, "hrk.cert")),
+        Err(CsvError::UntrustedRoot { item: "hrk.cert" })
+    );
+    // A certificate pinned explicitly matches itself only.
+    let sim = scute_sim::HygonSim::new(b"scute-csv hrk pinning", "SIMCHIP0001").unwrap();
+    let sim_hrk = sim.hrk_cert.encode();
+    let pinned = TrustRoots::new(Vec::new())
+        .with_hrk_certificate(&sim_hrk)
+        .unwrap();
+    assert_eq!(pinned.check_hrk_certificate(&sim_hrk).unwrap(), sim.root());
+    assert!(pinned
+        .check_hrk_certificate(&read(CSVRS, "hrk.cert"))
+        .is_err());
+    // Not a CA-format certificate at all: a decoding error, not a verdict on a root.
+    assert_eq!(
+        roots
+            .check_hrk_certificate(&read(CSVRS, "cek.cert"))
+            .unwrap_err()
+            .kind(),
+        "report_decode"
+    );
+}

@@ -490,6 +490,12 @@ pub fn cert_from_pem_or_der(bytes: &[u8], item: Item) -> Result<Cert, DcapError>
 }
 
 /// Timestamps are inclusive windows; both ends of the chain are checked at `now`.
+/// Every window holds at `now`, or the first that does not, in the fixed order verification
+/// recorded them (TCB Info chain, Root CA CRL, TCB Info, QE Identity chain and JSON, PCK CRL
+/// chain and CRL, then the PCK chain). When several items are out of their windows the verdict
+/// names the first in that order: deterministic for a given set, and any of them is the same
+/// refusal (not verified, exit 1); which one is named is not part of the contract. Another set
+/// (say, a chain of another period) may so name another item: both are refusals for time.
 pub(crate) fn check_all_valid(windows: &[Validity], now: UnixTime) -> Result<(), DcapError> {
     windows.iter().try_for_each(|w| w.check(now))
 }

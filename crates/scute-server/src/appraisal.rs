@@ -13,8 +13,9 @@ pub const DEFAULT_POLICY_ID: &str = "default";
 
 /// The built-in policy: hardware affirming only when UpToDate (SEV-SNP: when the chain and TCB
 /// match); warning when hardening or configuration is needed; contraindicated when out of date
-/// or debug. Executables affirming only
-/// when every measurement with reference values matches one of them.
+/// or debug. Executables affirming only when the root of the TEE's measurement chain matches a
+/// reference value and every other measured value with reference values matches one of them;
+/// the fields a host or owner chooses at launch feed configuration and instance-identity.
 pub const DEFAULT_POLICY: &str = r#"package scute
 
 import rego.v1
@@ -79,24 +80,90 @@ csv_fields_proven if {
 	input.measurements.measure in data.reference.measure
 }
 
-# Executables: affirming only when some measurement has reference values and every one that
-# has them matches one of them.
+# Code identity (README "Code identity"): executables is affirming only when the root of the
+# TEE's own measurement chain matches a reference value, and every other measurement that has
+# reference values matches one too. The roots: TDX `mr_td`; SGX `mr_enclave`, or `mr_signer`
+# with `isv_prod_id` and an `isv_svn` at or above one of `isv_svn_min`; SEV-SNP `measurement`;
+# CSV `measure`. RTMRs (any guest can extend them with the digests an honest boot logs) and the
+# fields the host or owner chooses at launch never suffice alone; the chosen fields are not
+# code at all and are judged by configuration and instance-identity below.
 default executables := 33
 
 executables := 2 if {
-	checked := [name | some name, values in data.reference; values; input.measurements[name]]
-	count(checked) > 0
-	every name in checked {
-		input.measurements[name] in data.reference[name]
-	}
+	code_root
+	not code_mismatch
+}
+
+code_root if {
+	input.tee == "tdx"
+	input.measurements.mr_td in data.reference.mr_td
+}
+
+code_root if {
+	input.tee == "sgx"
+	input.measurements.mr_enclave in data.reference.mr_enclave
+}
+
+code_root if {
+	input.tee == "sgx"
+	input.measurements.mr_signer in data.reference.mr_signer
+	input.measurements.isv_prod_id in data.reference.isv_prod_id
+	some minimum in data.reference.isv_svn_min
+	is_number(minimum)
+	input.measurements.isv_svn >= minimum
+}
+
+code_root if {
+	input.tee == "snp"
+	input.measurements.measurement in data.reference.measurement
+}
+
+code_root if {
+	input.tee == "csv"
+	input.measurements.measure in data.reference.measure
+}
+
+# Fields the host or the guest owner chooses at launch, by the claim they feed. Configuration:
+# TDX MRCONFIGID (Confidential Containers' init-data digest) and MROWNERCONFIG, SEV-SNP
+# HOST_DATA (init-data digest), SGX CONFIGID. Instance identity: TDX MROWNER, SEV-SNP FAMILY_ID
+# and IMAGE_ID (the ID block's names for the guest).
+configuration_fields := {"mr_config_id", "mr_owner_config", "host_data", "config_id"}
+
+identity_fields := {"mr_owner", "family_id", "image_id"}
+
+code_mismatch if {
+	some name, _ in data.reference
+	not name in configuration_fields
+	not name in identity_fields
+	reference_mismatch(name)
+}
+
+# The evidence carries a measurement `name` has reference values for, and it is none of them.
+reference_mismatch(name) if {
+	value := input.measurements[name]
+	values := data.reference[name]
+	values
+	not value in values
 }
 
 default configuration := 2
 
 configuration := 96 if {
 	input.debug
+} else := 96 if {
+	some name in configuration_fields
+	reference_mismatch(name)
 } else := 32 if {
 	contains(input.tcb_status, "Configuration")
+}
+
+# Unrecognized (97) when a registered identity field names another instance; with none
+# registered, or all matching, the verified chain identifies the instance as before.
+default instance_identity := 2
+
+instance_identity := 97 if {
+	some name in identity_fields
+	reference_mismatch(name)
 }
 
 default runtime_opaque := 2
@@ -104,7 +171,7 @@ default runtime_opaque := 2
 runtime_opaque := 96 if input.debug
 
 trust_vector := {
-	"instance-identity": 2,
+	"instance-identity": instance_identity,
 	"configuration": configuration,
 	"executables": executables,
 	"hardware": hardware,
@@ -419,8 +486,10 @@ mod tests {
     }
 
     /// Claims in every shape the default policy distinguishes: each TEE, each TCB status,
-    /// debug or not, measurements that match, miss or have no reference value, SEV-SNP VMPLs
-    /// and TCBs around the minimum, CSV report versions.
+    /// debug or not, measurements that match, miss or have no reference value, the root of each
+    /// TEE's measurement chain registered or not, host- and owner-chosen fields registered alone
+    /// or beside the root, matching or not, SEV-SNP VMPLs and TCBs around the minimum, CSV
+    /// report versions.
     fn cases() -> Vec<(Value, Value)> {
         let references = [
             json!({}),
@@ -431,6 +500,29 @@ mod tests {
             json!({"mr_td": ["bb", "aa"], "rtmr1": ["zz"], "mr_signer": ["dd"]}),
             json!({"rtmr3": ["aa"], "config_id": ["aa"]}),
             json!({"mr_td": ["aa"], "rtmr0": ["cc"], "mr_enclave": [], "measurement": ["bb"]}),
+            // Host- and owner-chosen fields alone, beside a wrong root, beside the right one.
+            json!({"mr_config_id": ["cf"]}),
+            json!({"mr_config_id": ["cf"], "mr_td": ["bb"]}),
+            json!({"mr_td": ["aa"], "mr_config_id": ["00"], "measure": ["aa"]}),
+            json!({"mr_td": ["aa"], "mr_owner": ["0a"], "mr_owner_config": ["0b"],
+                "host_data": ["hd"], "family_id": ["fa"], "image_id": ["1a"],
+                "measurement": ["aa"], "mr_enclave": ["aa"], "config_id": ["c0"]}),
+            json!({"mr_td": ["aa"], "mr_owner": ["zz"], "measurement": ["aa"], "family_id": ["zz"]}),
+            json!({"mr_owner_config": ["zz"], "host_data": ["zz"], "mr_td": ["aa"], "measurement": ["aa"]}),
+            json!({"host_data": ["hd"], "family_id": ["fa"], "image_id": ["1a"], "id_key_digest": ["ik"],
+                "mr_owner": ["0a"], "mr_owner_config": ["0b"], "config_id": ["c0"]}),
+            // RTMRs alone (any guest can extend them with what an honest boot logs).
+            json!({"rtmr0": ["cc"], "rtmr1": ["ee"]}),
+            json!({"measure": ["aa"], "rtmr1": ["zz"], "measurement": ["aa"], "id_key_digest": ["zz"]}),
+            // SGX: the signer, its product and a minimum SVN, each missing or failing in turn.
+            json!({"mr_signer": ["dd"]}),
+            json!({"mr_signer": ["dd"], "isv_svn_min": [0]}),
+            json!({"mr_signer": ["dd"], "isv_prod_id": [1]}),
+            json!({"mr_signer": ["dd"], "isv_prod_id": [1], "isv_svn_min": [2]}),
+            json!({"mr_signer": ["dd"], "isv_prod_id": [1], "isv_svn_min": [4]}),
+            json!({"mr_signer": ["dd"], "isv_prod_id": [2], "isv_svn_min": [9, 3]}),
+            json!({"mr_signer": ["dd"], "isv_prod_id": [1], "isv_svn_min": ["0"]}),
+            json!({"mr_enclave": ["aa"], "config_id": ["00"]}),
         ];
         let statuses = [
             "UpToDate",
@@ -453,10 +545,13 @@ mod tests {
                 for debug in [false, true] {
                     for (version, vmpl, bootloader) in [(1, 0, 2), (2, 0, 3), (2, 1, 9)] {
                         let measurements = match tee {
-                            "sgx" => json!({"mr_enclave": "aa", "mr_signer": "dd"}),
-                            "tdx" => json!({"mr_td": "aa", "rtmr0": "cc", "rtmr1": "ee"}),
-                            "snp" => json!({"measurement": "aa"}),
-                            _ => json!({"measure": "aa"}),
+                            "sgx" => json!({"mr_enclave": "aa", "mr_signer": "dd",
+                                "isv_prod_id": 1, "isv_svn": 3, "config_id": "c0"}),
+                            "tdx" => json!({"mr_td": "aa", "rtmr0": "cc", "rtmr1": "ee",
+                                "mr_config_id": "cf", "mr_owner": "0a", "mr_owner_config": "0b"}),
+                            "snp" => json!({"measurement": "aa", "host_data": "hd",
+                                "family_id": "fa", "image_id": "1a", "id_key_digest": "ik"}),
+                            _ => json!({"measure": "aa", "rtmr1": "ee", "vm_id": "v1"}),
                         };
                         let claims = json!({
                             "tee": tee, "tcb_status": status, "debug": debug,
@@ -489,22 +584,352 @@ mod tests {
         assert_eq!(statuses.into_iter().collect::<Vec<_>>(), [2, 32, 96]);
     }
 
-    /// The default policy's text was rewritten for speed (one `else` chain per property); its
-    /// previous text is the oracle.
-    #[test]
-    fn the_default_policy_judges_as_its_previous_text_did() {
-        let previous = include_str!("../testdata/default-policy-0.1.rego");
-        let mut tiers = std::collections::BTreeSet::new();
-        for (claims, reference) in &cases() {
-            let expected = interpret(previous, reference, claims, TRUST_VECTOR_RULE).unwrap();
-            let got = prepared(DEFAULT_POLICY, reference, claims, TRUST_VECTOR_RULE).unwrap();
-            assert_eq!(got, expected, "claims {claims} reference {reference}");
-            for value in trust_vector(&got).unwrap().values() {
-                tiers.insert(*value);
+    /// The fields the host or guest owner chooses, by the claim they feed (README "Code
+    /// identity"), restated here apart from the policy text.
+    const CONFIGURATION_FIELDS: [&str; 4] =
+        ["mr_config_id", "mr_owner_config", "host_data", "config_id"];
+    const IDENTITY_FIELDS: [&str; 3] = ["mr_owner", "family_id", "image_id"];
+
+    /// The code-identity rule in Rust, as README states it: the oracle for the three claims it
+    /// decides (executables, and configuration and instance-identity for the chosen fields).
+    fn code_identity_oracle(claims: &Value, reference: &Value) -> BTreeMap<String, i64> {
+        let measured = |name: &str| claims["measurements"].get(name);
+        let registered = |name: &str| reference.get(name).filter(|v| **v != Value::Bool(false));
+        let matches = |name: &str| {
+            measured(name).is_some_and(|m| {
+                registered(name)
+                    .and_then(Value::as_array)
+                    .is_some_and(|values| values.contains(m))
+            })
+        };
+        let mismatch =
+            |name: &str| measured(name).is_some() && registered(name).is_some() && !matches(name);
+        let root = match claims["tee"].as_str().unwrap() {
+            "tdx" => matches("mr_td"),
+            "sgx" => {
+                let svn = measured("isv_svn").and_then(Value::as_i64).unwrap();
+                let at_minimum = registered("isv_svn_min")
+                    .and_then(Value::as_array)
+                    .is_some_and(|mins| mins.iter().any(|m| m.as_i64().is_some_and(|m| svn >= m)));
+                matches("mr_enclave")
+                    || (matches("mr_signer") && matches("isv_prod_id") && at_minimum)
             }
+            "snp" => matches("measurement"),
+            _ => matches("measure"),
+        };
+        let chosen =
+            |name: &str| CONFIGURATION_FIELDS.contains(&name) || IDENTITY_FIELDS.contains(&name);
+        let code_mismatch = reference
+            .as_object()
+            .unwrap()
+            .keys()
+            .any(|name| !chosen(name) && mismatch(name));
+        let executables = if root && !code_mismatch { 2 } else { 33 };
+        let configuration =
+            if claims["debug"] == true || CONFIGURATION_FIELDS.iter().any(|n| mismatch(n)) {
+                96
+            } else if claims["tcb_status"]
+                .as_str()
+                .unwrap()
+                .contains("Configuration")
+            {
+                32
+            } else {
+                2
+            };
+        let identity = if IDENTITY_FIELDS.iter().any(|n| mismatch(n)) {
+            97
+        } else {
+            2
+        };
+        BTreeMap::from([
+            ("executables".to_string(), executables),
+            ("configuration".to_string(), configuration),
+            ("instance-identity".to_string(), identity),
+        ])
+    }
+
+    /// The policy's text was rewritten for speed (one `else` chain per property), then its
+    /// code-identity rule changed on purpose (issue 21). The previous text stays the oracle for
+    /// every claim that rule does not decide; the rule's three claims are held to
+    /// `code_identity_oracle`; and the new text never affirms what the previous one did not.
+    #[test]
+    fn the_default_policy_judges_as_its_previous_text_did_except_for_code_identity() {
+        let previous = include_str!("../testdata/default-policy-0.1.rego");
+        let decided = ["executables", "configuration", "instance-identity"];
+        let mut tiers = std::collections::BTreeSet::new();
+        let mut reached = std::collections::BTreeSet::new();
+        let mut stricter = 0;
+        let cases = cases();
+        for (claims, reference) in &cases {
+            let old = interpret(previous, reference, claims, TRUST_VECTOR_RULE).unwrap();
+            let old = trust_vector(&old).unwrap();
+            let new = prepared(DEFAULT_POLICY, reference, claims, TRUST_VECTOR_RULE).unwrap();
+            let new = trust_vector(&new).unwrap();
+            let context = format!("claims {claims} reference {reference}");
+            assert_eq!(
+                old.keys().collect::<Vec<_>>(),
+                new.keys().collect::<Vec<_>>(),
+                "{context}"
+            );
+            for (claim, value) in &new {
+                if !decided.contains(&claim.as_str()) {
+                    assert_eq!(*value, old[claim], "{claim}: {context}");
+                }
+            }
+            let expected = code_identity_oracle(claims, reference);
+            for (claim, value) in &expected {
+                assert_eq!(new[claim], *value, "{claim}: {context}");
+                reached.insert((claims["tee"].as_str().unwrap(), claim.clone(), *value));
+            }
+            let worst = |v: &BTreeMap<String, i64>| v.values().map(|v| tier(*v)).max().unwrap();
+            assert!(worst(&new) >= worst(&old), "more lenient: {context}");
+            if worst(&new) > worst(&old) {
+                stricter += 1;
+            }
+            tiers.extend(new.values().copied());
         }
         // Every value each property can take is reached, the defaults among them.
         assert_eq!(tiers.into_iter().collect::<Vec<_>>(), [2, 32, 33, 96, 97]);
+        // Each TEE's executables both ways; the chosen fields' claims both ways where they exist.
+        for tee in ["sgx", "tdx", "snp", "csv"] {
+            for value in [2, 33] {
+                assert!(
+                    reached.contains(&(tee, "executables".into(), value)),
+                    "{tee} {value}"
+                );
+            }
+        }
+        for tee in ["tdx", "snp"] {
+            assert!(
+                reached.contains(&(tee, "instance-identity".into(), 97)),
+                "{tee}"
+            );
+        }
+        assert!(stricter > 0, "the change must show in the matrix");
+    }
+
+    /// The trust vector the default policy gives a non-debug, up-to-date `tee` guest with these
+    /// measurements and reference values.
+    fn judged(tee: &str, measurements: Value, reference: Value) -> BTreeMap<String, i64> {
+        let status = match tee {
+            "snp" => "VekEndorsed",
+            "csv" => "None",
+            _ => "UpToDate",
+        };
+        let claims = json!({
+            "tee": tee, "tcb_status": status, "debug": false, "quote_version": 2,
+            "measurements": measurements,
+            "report": {"vmpl": 0, "reported_tcb": {"bootloader": 9, "snp": 23}},
+        });
+        trust_vector(&prepared(DEFAULT_POLICY, &reference, &claims, TRUST_VECTOR_RULE).unwrap())
+            .unwrap()
+    }
+
+    fn td() -> Value {
+        json!({"mr_td": "aa", "rtmr0": "r0", "rtmr1": "r1", "rtmr2": "r2", "rtmr3": "r3",
+            "mr_config_id": "cf", "mr_owner": "0a", "mr_owner_config": "0b"})
+    }
+
+    #[test]
+    fn a_registered_mrconfigid_with_any_mrtd_is_not_code_identity() {
+        // The Confidential Containers way to name a pod: its init-data digest in MRCONFIGID.
+        let v = judged("tdx", td(), json!({"mr_config_id": ["cf"]}));
+        assert_eq!(v["executables"], 33);
+        let v = judged(
+            "tdx",
+            td(),
+            json!({"mr_config_id": ["cf"], "mr_td": ["bb"]}),
+        );
+        assert_eq!(v["executables"], 33);
+        let v = judged(
+            "tdx",
+            td(),
+            json!({"mr_config_id": ["cf"], "mr_owner": ["0a"], "mr_owner_config": ["0b"]}),
+        );
+        assert_eq!(v["executables"], 33);
+        let v = judged(
+            "tdx",
+            td(),
+            json!({"mr_config_id": ["cf"], "mr_td": ["aa"]}),
+        );
+        assert_eq!(v["executables"], 2);
+        assert_eq!(v["configuration"], 2);
+    }
+
+    #[test]
+    fn registered_rtmrs_alone_are_not_code_identity() {
+        let all = json!({"rtmr0": ["r0"], "rtmr1": ["r1"], "rtmr2": ["r2"], "rtmr3": ["r3"]});
+        assert_eq!(judged("tdx", td(), all)["executables"], 33);
+        let csv = json!({"measure": "aa", "rtmr1": "r1", "rtmr2": "r2"});
+        assert_eq!(
+            judged(
+                "csv",
+                csv.clone(),
+                json!({"rtmr1": ["r1"], "rtmr2": ["r2"]})
+            )["executables"],
+            33
+        );
+        // Beside the root they still count: a wrong RTMR is not affirming.
+        let v = judged("tdx", td(), json!({"mr_td": ["aa"], "rtmr1": ["zz"]}));
+        assert_eq!(v["executables"], 33);
+        let v = judged("tdx", td(), json!({"mr_td": ["aa"], "rtmr1": ["r1"]}));
+        assert_eq!(v["executables"], 2);
+        let v = judged("csv", csv, json!({"measure": ["aa"], "rtmr1": ["zz"]}));
+        assert_eq!(v["executables"], 33);
+    }
+
+    #[test]
+    fn snp_host_and_owner_chosen_fields_alone_are_not_code_identity() {
+        let guest = json!({"measurement": "aa", "host_data": "hd", "family_id": "fa",
+            "image_id": "1a", "id_key_digest": "ik"});
+        let v = judged("snp", guest.clone(), json!({"host_data": ["hd"]}));
+        assert_eq!(v["executables"], 33);
+        let v = judged(
+            "snp",
+            guest.clone(),
+            json!({"host_data": ["hd"], "family_id": ["fa"], "image_id": ["1a"], "id_key_digest": ["ik"]}),
+        );
+        assert_eq!(v["executables"], 33);
+        let v = judged(
+            "snp",
+            guest,
+            json!({"host_data": ["hd"], "measurement": ["aa"]}),
+        );
+        assert_eq!(v["executables"], 2);
+    }
+
+    #[test]
+    fn sgx_signer_identity_needs_the_product_and_a_minimum_svn() {
+        let enclave = json!({"mr_enclave": "aa", "mr_signer": "dd", "isv_prod_id": 1,
+            "isv_svn": 3, "config_id": "c0"});
+        let judge = |reference: Value| judged("sgx", enclave.clone(), reference)["executables"];
+        assert_eq!(judge(json!({"mr_signer": ["dd"]})), 33);
+        assert_eq!(judge(json!({"mr_signer": ["dd"], "isv_svn_min": [0]})), 33);
+        assert_eq!(judge(json!({"mr_signer": ["dd"], "isv_prod_id": [1]})), 33);
+        assert_eq!(
+            judge(json!({"mr_signer": ["dd"], "isv_prod_id": [2], "isv_svn_min": [0]})),
+            33
+        );
+        assert_eq!(
+            judge(json!({"mr_signer": ["dd"], "isv_prod_id": [1], "isv_svn_min": [4]})),
+            33
+        );
+        assert_eq!(
+            judge(json!({"mr_signer": ["dd"], "isv_prod_id": [1], "isv_svn_min": ["1"]})),
+            33
+        );
+        assert_eq!(judge(json!({"config_id": ["c0"]})), 33);
+        assert_eq!(
+            judge(json!({"mr_signer": ["dd"], "isv_prod_id": [1], "isv_svn_min": [3]})),
+            2
+        );
+        assert_eq!(
+            judge(json!({"mr_signer": ["dd"], "isv_prod_id": [1], "isv_svn_min": [1]})),
+            2
+        );
+        // The signer's product at an exact SVN the operator registered must hold too.
+        assert_eq!(
+            judge(
+                json!({"mr_signer": ["dd"], "isv_prod_id": [1], "isv_svn_min": [1], "isv_svn": [2]})
+            ),
+            33
+        );
+    }
+
+    #[test]
+    fn the_root_of_each_tees_chain_alone_makes_executables_affirming() {
+        let cases = [
+            ("tdx", td(), json!({"mr_td": ["aa"]})),
+            (
+                "sgx",
+                json!({"mr_enclave": "aa", "mr_signer": "dd", "isv_prod_id": 1, "isv_svn": 3}),
+                json!({"mr_enclave": ["aa"]}),
+            ),
+            (
+                "sgx",
+                json!({"mr_enclave": "aa", "mr_signer": "dd", "isv_prod_id": 1, "isv_svn": 3}),
+                json!({"mr_signer": ["dd"], "isv_prod_id": [1], "isv_svn_min": [3]}),
+            ),
+            (
+                "snp",
+                json!({"measurement": "aa", "host_data": "hd"}),
+                json!({"measurement": ["aa"]}),
+            ),
+            (
+                "csv",
+                json!({"measure": "aa", "rtmr1": "r1"}),
+                json!({"measure": ["aa"]}),
+            ),
+        ];
+        for (tee, measurements, reference) in cases {
+            let v = judged(tee, measurements.clone(), reference.clone());
+            assert_eq!(v["executables"], 2, "{tee} {reference}");
+            assert!(
+                v.values().all(|x| tier(*x) == 2),
+                "{tee} {reference}: {v:?}"
+            );
+            // Another TEE's root with the same value names nothing here.
+            let other = judged(
+                tee,
+                measurements,
+                json!({"mr_td": ["aa"], "measurement": ["aa"]}),
+            );
+            if !matches!(tee, "tdx" | "snp") {
+                assert_eq!(other["executables"], 33, "{tee}");
+            }
+        }
+    }
+
+    #[test]
+    fn chosen_fields_feed_configuration_and_instance_identity() {
+        let guest =
+            json!({"measurement": "aa", "host_data": "hd", "family_id": "fa", "image_id": "1a"});
+        let v = judged(
+            "snp",
+            guest.clone(),
+            json!({"measurement": ["aa"], "host_data": ["00"]}),
+        );
+        assert_eq!(
+            (v["executables"], v["configuration"], v["instance-identity"]),
+            (2, 96, 2)
+        );
+        let v = judged(
+            "snp",
+            guest.clone(),
+            json!({"measurement": ["aa"], "image_id": ["00"]}),
+        );
+        assert_eq!(
+            (v["executables"], v["configuration"], v["instance-identity"]),
+            (2, 2, 97)
+        );
+        let v = judged(
+            "snp",
+            guest,
+            json!({"measurement": ["aa"], "host_data": ["hd"], "family_id": ["fa"], "image_id": ["1a"]}),
+        );
+        assert!(v.values().all(|x| *x == 2), "{v:?}");
+        let v = judged(
+            "tdx",
+            td(),
+            json!({"mr_td": ["aa"], "mr_config_id": ["00"]}),
+        );
+        assert_eq!((v["executables"], v["configuration"]), (2, 96));
+        let v = judged(
+            "tdx",
+            td(),
+            json!({"mr_td": ["aa"], "mr_owner_config": ["00"]}),
+        );
+        assert_eq!(v["configuration"], 96);
+        let v = judged("tdx", td(), json!({"mr_td": ["aa"], "mr_owner": ["00"]}));
+        assert_eq!((v["configuration"], v["instance-identity"]), (2, 97));
+        let enclave = json!({"mr_enclave": "aa", "config_id": "c0", "isv_svn": 1});
+        let v = judged(
+            "sgx",
+            enclave,
+            json!({"mr_enclave": ["aa"], "config_id": ["00"]}),
+        );
+        assert_eq!((v["executables"], v["configuration"]), (2, 96));
     }
 
     #[test]

@@ -1161,3 +1161,86 @@ async fn a_data_directory_others_can_write_is_refused() {
         assert_eq!(std::fs::read_dir(&data).unwrap().count(), 0, "{bits:o}");
     }
 }
+
+/// Code identity is code (README "Code identity"): MRCONFIGID is the host's choice (the
+/// Confidential Containers init-data digest), RTMRs any guest can extend with what an honest
+/// boot logs. Registered alone, or beside a wrong MRTD, they never make `executables` affirming.
+#[tokio::test]
+async fn a_td_with_a_registered_mrconfigid_but_another_mrtd_is_not_affirming() {
+    let h = Harness::start(true, |_| {}).await;
+    let config_id = [0xcf; 48];
+    let probe = scute_quote::Quote::decode(
+        &h.quote_for(&json!({"nonce": "x"}), |w| w.mr_config_id = Some(config_id)),
+    )
+    .unwrap();
+    let td = probe.body.td10().unwrap();
+    let put = |name: &'static str, values: Value| {
+        let h = &h;
+        async move {
+            let (s, body) = h
+                .admin_put(
+                    &format!("/v1/reference-values/{name}"),
+                    values.to_string(),
+                    Some(&h.admin),
+                )
+                .await;
+            assert!(s.is_success(), "{s} {body}");
+        }
+    };
+    let vector = |status: StatusCode, body: Value| {
+        let h = &h;
+        async move {
+            assert_eq!(status, StatusCode::OK, "{body}");
+            let claims = h.verify_token(body["token"].as_str().unwrap()).await;
+            claims["submods"]["cpu0"]["ear_trustworthiness_vector"].clone()
+        }
+    };
+    let attest = || h.attest(json!({}), None, |w| w.mr_config_id = Some(config_id));
+
+    // Only the host-chosen MRCONFIGID registered: any TD launched with it would pass.
+    put("mr_config_id", json!([hex::encode(config_id)])).await;
+    let (status, body, _) = attest().await;
+    let v = vector(status, body).await;
+    assert_eq!(v["executables"], 33, "{v}");
+    assert_eq!(v["configuration"], 2, "{v}");
+
+    // Beside an MRTD of other code.
+    put("mr_td", json!([hex::encode([0x11; 48])])).await;
+    let (status, body, _) = attest().await;
+    let v = vector(status, body).await;
+    assert_eq!(v["executables"], 33, "{v}");
+
+    // Every RTMR registered, the MRTD reference removed: still not code identity.
+    let r = h
+        .http
+        .delete(format!("{}/v1/reference-values/mr_td", h.url))
+        .bearer_auth(&h.admin)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    for (i, name) in ["rtmr0", "rtmr1", "rtmr2", "rtmr3"].into_iter().enumerate() {
+        put(name, json!([hex::encode(td.rtmr[i])])).await;
+    }
+    let (status, body, _) = attest().await;
+    let v = vector(status, body).await;
+    assert_eq!(v["executables"], 33, "{v}");
+
+    // The TD's own MRTD: now its code is known, and the matching MRCONFIGID and RTMRs hold.
+    put("mr_td", json!([hex::encode(td.mr_td)])).await;
+    let (status, body, _) = attest().await;
+    let v = vector(status, body).await;
+    assert_eq!(v["executables"], 2, "{v}");
+    assert_eq!(v["configuration"], 2, "{v}");
+
+    // The right code launched with another init-data: configuration is contraindicated.
+    let (status, body, _) = h
+        .attest(json!({}), None, |w| w.mr_config_id = Some([0xee; 48]))
+        .await;
+    let v = vector(status, body).await;
+    assert_eq!(
+        (v["executables"].as_i64(), v["configuration"].as_i64()),
+        (Some(2), Some(96)),
+        "{v}"
+    );
+}

@@ -59,7 +59,7 @@ pub struct VerifyArgs {
     /// With --tee csv: the 64 bytes (hex) report_data must be; required for Trustee's form.
     #[arg(long)]
     pub(crate) report_data: Option<String>,
-    /// Accept debug enclaves, debug TDs and debug CSV guests.
+    /// Accept debug enclaves, debug TDs, debug SEV-SNP and debug CSV guests.
     #[arg(long)]
     pub(crate) allow_debug: bool,
     /// Accept TDs bound to service TDs.
@@ -71,6 +71,35 @@ pub struct VerifyArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+/// The one debug rule of `scute verify`, the same for every TEE: evidence that verified but
+/// whose TEE lets the host read or debug it (each verifier's `is_debug`: SGX/TDX DEBUG
+/// attribute, SEV-SNP policy bit 19, CSV policy NODBG clear) is refused, exit 1 with kind
+/// `debug_not_allowed`, unless `--allow-debug`. Applied after verification, so a forged debug
+/// bit is never what decides a refusal's kind.
+pub(crate) fn debug_rule(
+    what: &'static str,
+    is_debug: bool,
+    allow_debug: bool,
+) -> Result<(), DebugNotAllowed> {
+    if is_debug && !allow_debug {
+        return Err(DebugNotAllowed(what));
+    }
+    Ok(())
+}
+
+/// A verified debug guest, refused by [`debug_rule`]; names the guest kind ("TD", "enclave",
+/// "SEV-SNP guest", "CSV guest").
+pub(crate) struct DebugNotAllowed(pub(crate) &'static str);
+
+impl DebugNotAllowed {
+    pub(crate) const KIND: &'static str = "debug_not_allowed";
+    pub(crate) const HINT: &'static str =
+        "debug TEEs are rejected; --allow-debug accepts them for testing only";
+    pub(crate) fn message(&self) -> String {
+        format!("debug {} not allowed", self.0)
+    }
 }
 
 fn parse_instant(text: &str) -> Result<UnixTime, String> {
@@ -132,6 +161,7 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<u8> {
             args.collateral.as_deref(),
             args.ark.as_deref(),
             at,
+            args.allow_debug,
             args.json,
         );
     }
@@ -161,12 +191,22 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<u8> {
     let now = args
         .at
         .unwrap_or_else(|| OffsetDateTime::now_utc().unix_timestamp());
+    // Debug is judged by `debug_rule`, as for every TEE, once the quote has verified.
     let options = VerifyOptions {
-        allow_debug: args.allow_debug,
+        allow_debug: true,
         allow_service_td: args.allow_service_td,
         dangerous_allow_sept_ve: args.dangerous_allow_sept_ve,
     };
-    let result = verify(&quote_bytes, &collateral, &anchor, now, options);
+    let result = verify(&quote_bytes, &collateral, &anchor, now, options).and_then(|v| {
+        let what = if v.quote().tee_type() == scute_quote::TeeType::Sgx {
+            "enclave"
+        } else {
+            "TD"
+        };
+        debug_rule(what, v.is_debug(), args.allow_debug)
+            .map(|()| v)
+            .map_err(|refused| DcapError::Debug(refused.0))
+    });
     if args.json {
         print_json(&quote_bytes, result.as_ref().map_err(|e| e as &dyn Failure));
     } else {
@@ -309,9 +349,7 @@ fn hint(e: &DcapError) -> &'static str {
         DcapError::TcbRevoked | DcapError::CertificateRevoked { .. } => {
             "the platform's keys are revoked: do not trust it"
         }
-        DcapError::Debug(_) => {
-            "debug TEEs are rejected; --allow-debug accepts them for testing only"
-        }
+        DcapError::Debug(_) => DebugNotAllowed::HINT,
         DcapError::TdAttributes(_) => {
             "the TD was launched with attributes the default policy rejects"
         }

@@ -2,12 +2,10 @@
 //! directory with the chip's HSK and CEK, one verdict in the same JSON shape and exit statuses
 //! as DCAP. CSV certificates carry no validity period, so `--at` changes nothing here.
 
-use crate::verify_cmd::VerifyArgs;
+use crate::verify_cmd::{DebugNotAllowed, VerifyArgs};
 use crate::{EXIT_CANNOT_RUN, EXIT_REJECTED};
 use anyhow::Context;
-use scute_csv::{
-    verify, CaCert, CsvCert, CsvError, Evidence, HskCek, RootKey, TrustRoots, VerifiedReport,
-};
+use scute_csv::{verify, CaCert, CsvCert, CsvError, Evidence, HskCek, TrustRoots, VerifiedReport};
 use serde_json::{json, Value};
 use std::path::Path;
 
@@ -41,6 +39,16 @@ fn read_optional(path: &Path) -> anyhow::Result<Option<Vec<u8>>> {
     }
 }
 
+/// A collateral file that does not decode as what its name says (a CEK where the HSK belongs,
+/// a truncated file): the collateral is bad, so the evidence is not verified (exit 1, kind
+/// `collateral_decode`), as for DCAP; "cannot run" is for what the command could not read.
+fn collateral_decode(file: &str, e: &CsvError) -> Failure {
+    Failure {
+        kind: "collateral_decode",
+        message: format!("{file}: {e}"),
+    }
+}
+
 fn read_dir(dir: &Path) -> anyhow::Result<Result<Dir, Failure>> {
     anyhow::ensure!(
         dir.is_dir(),
@@ -52,20 +60,20 @@ fn read_dir(dir: &Path) -> anyhow::Result<Result<Dir, Failure>> {
     let hsk = read_optional(&dir.join("hsk.cert"))?;
     let cek = read_optional(&dir.join("cek.cert"))?;
     let decoded = match (combined, hsk, cek) {
-        (Some(both), _, _) => HskCek::decode(&both).map(Some),
+        (Some(both), _, _) => HskCek::decode(&both)
+            .map(Some)
+            .map_err(|e| collateral_decode("hsk_cek.cert", &e)),
         (None, Some(hsk), Some(cek)) => CaCert::decode(&hsk)
+            .map_err(|e| collateral_decode("hsk.cert", &e))
             .and_then(|hsk| {
-                Ok(HskCek {
+                Ok(Some(HskCek {
                     hsk,
-                    cek: CsvCert::decode(&cek)?,
-                })
-            })
-            .map(Some),
+                    cek: CsvCert::decode(&cek).map_err(|e| collateral_decode("cek.cert", &e))?,
+                }))
+            }),
         _ => Ok(None),
     };
-    Ok(decoded
-        .map(|hsk_cek| Dir { hsk_cek, hrk })
-        .map_err(Failure::from))
+    Ok(decoded.map(|hsk_cek| Dir { hsk_cek, hrk }))
 }
 
 fn report_data(text: &str) -> anyhow::Result<[u8; 64]> {
@@ -78,26 +86,19 @@ fn report_data(text: &str) -> anyhow::Result<[u8; 64]> {
 pub fn run(args: &VerifyArgs) -> anyhow::Result<u8> {
     let bytes =
         std::fs::read(&args.quote).with_context(|| format!("reading {}", args.quote.display()))?;
-    let prepared = (|| -> anyhow::Result<(TrustRoots, Option<Dir>, Option<[u8; 64]>)> {
+    type Prepared = (TrustRoots, Option<Result<Dir, Failure>>, Option<[u8; 64]>);
+    let prepared = (|| -> anyhow::Result<Prepared> {
         let roots = match &args.root_ca {
             Some(path) => {
                 let cert =
                     std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-                let hrk =
-                    CaCert::decode(&cert).with_context(|| format!("HRK {}", path.display()))?;
-                TrustRoots::new(vec![
-                    RootKey::from_hrk(&hrk).with_context(|| format!("HRK {}", path.display()))?
-                ])
+                TrustRoots::new(Vec::new())
+                    .with_hrk_certificate(&cert)
+                    .with_context(|| format!("HRK {}", path.display()))?
             }
             None => TrustRoots::hygon(),
         };
-        let dir = match &args.collateral {
-            Some(dir) => Some(match read_dir(dir)? {
-                Ok(d) => d,
-                Err(f) => anyhow::bail!("{} (in {})", f.message, dir.display()),
-            }),
-            None => None,
-        };
+        let dir = args.collateral.as_deref().map(read_dir).transpose()?;
         let rd = args.report_data.as_deref().map(report_data).transpose()?;
         Ok((roots, dir, rd))
     })();
@@ -112,7 +113,10 @@ pub fn run(args: &VerifyArgs) -> anyhow::Result<u8> {
         }
         Err(e) => return Err(e),
     };
-    let result = verdict(&bytes, &roots, dir.as_ref(), rd.as_ref(), args.allow_debug);
+    let result = match dir.transpose() {
+        Ok(dir) => verdict(&bytes, &roots, dir.as_ref(), rd.as_ref(), args.allow_debug),
+        Err(bad_collateral) => Err(bad_collateral),
+    };
     if args.json {
         print_json(result.as_ref());
     } else {
@@ -129,12 +133,10 @@ fn verdict(
     allow_debug: bool,
 ) -> Result<VerifiedReport, Failure> {
     let evidence = Evidence::decode(bytes)?;
-    // An HRK certificate beside the collateral must be a root we trust already.
+    // An HRK certificate beside the collateral must be, byte for byte, a root we trust already.
     if let Some(hrk) = dir.and_then(|d| d.hrk.as_deref()) {
-        let root = RootKey::from_hrk(&CaCert::decode(hrk)?)?;
-        if !roots.contains(&root) {
-            return Err(CsvError::UntrustedRoot { item: "hrk.cert" }.into());
-        }
+        CaCert::decode(hrk).map_err(|e| collateral_decode("hrk.cert", &e))?;
+        roots.check_hrk_certificate(hrk)?;
     }
     let verified = verify(
         &evidence,
@@ -142,12 +144,15 @@ fn verdict(
         roots,
         report_data,
     )?;
-    if verified.is_debug() && !allow_debug {
-        return Err(Failure {
-            kind: "debug_not_allowed",
-            message: "debug CSV guest (policy NODBG clear) not allowed".into(),
-        });
-    }
+    crate::verify_cmd::debug_rule(
+        "CSV guest (policy NODBG clear)",
+        verified.is_debug(),
+        allow_debug,
+    )
+    .map_err(|refused| Failure {
+        kind: DebugNotAllowed::KIND,
+        message: refused.message(),
+    })?;
     Ok(verified)
 }
 
@@ -199,8 +204,9 @@ fn print_text(result: Result<&VerifiedReport, &Failure>) {
                 "  what to do: {}",
                 match f.kind {
                     "collateral_missing" => "give --collateral DIR with hsk_cek.cert (https://cert.hygon.cn/hsk_cek?snumber=<chip serial>)",
+                    "collateral_decode" => "a file of --collateral is not the certificate its name says (hsk.cert, cek.cert, hsk_cek.cert, hrk.cert): fetch it again",
                     "report_data_required" => "Trustee's evidence form needs --report-data HEX (64 bytes)",
-                    "debug_not_allowed" => "debug guests are rejected; --allow-debug accepts them for testing only",
+                    DebugNotAllowed::KIND => DebugNotAllowed::HINT,
                     "report_decode" | "evidence_decode" => "the file is not a CSV report or Trustee CSV evidence, or it is damaged",
                     _ => "the evidence or certificates are not genuine or were altered: do not trust this report",
                 }

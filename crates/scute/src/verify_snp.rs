@@ -1,7 +1,9 @@
 //! `scute verify --tee snp`: one SEV-SNP report, one collateral directory (`vcek.der` or
 //! `vlek.der`, DER or PEM; optionally KDS's `ask_ark_chain.pem` / `asvk_ark_chain.pem` and the
-//! ARK's `crl.der`), one verdict with the same JSON shape and exit codes as DCAP.
+//! ARK's `crl.der`), one verdict with the same JSON shape and exit codes as DCAP, and the same
+//! debug rule (`verify_cmd::debug_rule`).
 
+use crate::verify_cmd::{debug_rule, DebugNotAllowed};
 use crate::{EXIT_CANNOT_RUN, EXIT_REJECTED};
 use anyhow::Context;
 use scute_dcap::format_rfc3339;
@@ -67,6 +69,7 @@ pub fn run(
     collateral: Option<&Path>,
     ark: Option<&Path>,
     at: i64,
+    allow_debug: bool,
     as_json: bool,
 ) -> anyhow::Result<u8> {
     let bytes = std::fs::read(report).with_context(|| format!("reading {}", report.display()))?;
@@ -91,13 +94,44 @@ pub fn run(
         },
         &roots,
         at,
-    );
+    )
+    .map_err(Refusal::Snp)
+    .and_then(|v| {
+        debug_rule(
+            "SEV-SNP guest (policy DEBUG set)",
+            v.is_debug(),
+            allow_debug,
+        )
+        .map(|()| v)
+        .map_err(Refusal::Debug)
+    });
     if as_json {
-        print_json(result.as_ref().map_err(|e| (e.kind(), e.to_string())));
+        print_json(result.as_ref().map_err(|e| (e.kind(), e.message())));
     } else {
         print_text(&result, at);
     }
     Ok(if result.is_ok() { 0 } else { EXIT_REJECTED })
+}
+
+/// Why a report is not verified: the verifier's error, or the CLI's one debug rule.
+enum Refusal {
+    Snp(SnpError),
+    Debug(DebugNotAllowed),
+}
+
+impl Refusal {
+    fn kind(&self) -> &'static str {
+        match self {
+            Refusal::Snp(e) => e.kind(),
+            Refusal::Debug(_) => DebugNotAllowed::KIND,
+        }
+    }
+    fn message(&self) -> String {
+        match self {
+            Refusal::Snp(e) => e.to_string(),
+            Refusal::Debug(d) => d.message(),
+        }
+    }
 }
 
 fn print_json(result: Result<&VerifiedReport, (&str, String)>) {
@@ -122,7 +156,7 @@ fn print_json(result: Result<&VerifiedReport, (&str, String)>) {
     outln!("{out}");
 }
 
-fn print_text(result: &Result<VerifiedReport, SnpError>, at: i64) {
+fn print_text(result: &Result<VerifiedReport, Refusal>, at: i64) {
     match result {
         Ok(v) => {
             let r = v.report();
@@ -145,13 +179,18 @@ fn print_text(result: &Result<VerifiedReport, SnpError>, at: i64) {
                 format_rfc3339(at)
             );
             if v.is_debug() {
-                outln!(
-                    "  WARNING: the guest policy allows debugging: the host can read its memory"
-                );
+                outln!("  WARNING: debug guest accepted (--allow-debug): the guest policy lets the host read its memory");
             }
         }
         Err(e) => {
-            outln!("NOT VERIFIED: {e}");
+            outln!("NOT VERIFIED: {}", e.message());
+            let e = match e {
+                Refusal::Debug(_) => {
+                    outln!("  what to do: {}", DebugNotAllowed::HINT);
+                    return;
+                }
+                Refusal::Snp(e) => e,
+            };
             outln!(
                 "  what to do: {}",
                 match e {

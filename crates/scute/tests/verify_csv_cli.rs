@@ -372,3 +372,96 @@ fn scute_sim_csv_writes_what_scute_verify_accepts() {
         assert_eq!(v["quote_version"], 2);
     }
 }
+
+/// Verifies the csv-rs vector's report against the collateral directory `dir`.
+fn verify_csvrs_with(dir: &Path) -> (i32, Value) {
+    let report = vector("csv-openanolis-csvrs-v1report-chain").join("report.cert");
+    scute(&[
+        "verify",
+        "--tee",
+        "csv",
+        "--quote",
+        p(&report),
+        "--collateral",
+        p(dir),
+        "--json",
+    ])
+}
+
+#[test]
+fn collateral_of_the_wrong_kind_is_not_verified_exit_1_collateral_decode() {
+    let src = vector("csv-openanolis-csvrs-v1report-chain");
+    // The CEK where the HSK belongs (and the HSK where the CEK belongs).
+    for (as_hsk, as_cek, bad) in [
+        ("cek.cert", "cek.cert", "hsk.cert"),
+        ("hsk.cert", "hsk.cert", "cek.cert"),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::copy(src.join(as_hsk), tmp.path().join("hsk.cert")).unwrap();
+        std::fs::copy(src.join(as_cek), tmp.path().join("cek.cert")).unwrap();
+        let (code, out) = verify_csvrs_with(tmp.path());
+        assert_eq!(code, 1, "{out}");
+        assert_eq!(out["verified"], false);
+        assert_eq!(out["error"]["kind"], "collateral_decode", "{out}");
+        assert!(
+            out["error"]["message"].as_str().unwrap().starts_with(bad),
+            "{out}"
+        );
+        assert!(out["report"].is_null());
+    }
+    // A truncated hsk_cek.cert, and an hrk.cert that is not a CA-format certificate.
+    let tmp = tempfile::tempdir().unwrap();
+    let combined = std::fs::read(src.join("hsk_cek.cert")).unwrap();
+    std::fs::write(
+        tmp.path().join("hsk_cek.cert"),
+        &combined[..combined.len() - 1],
+    )
+    .unwrap();
+    let (code, out) = verify_csvrs_with(tmp.path());
+    assert_eq!(
+        (code, &out["error"]["kind"]),
+        (1, &Value::from("collateral_decode")),
+        "{out}"
+    );
+    std::fs::write(tmp.path().join("hsk_cek.cert"), &combined).unwrap();
+    std::fs::copy(src.join("cek.cert"), tmp.path().join("hrk.cert")).unwrap();
+    let (code, out) = verify_csvrs_with(tmp.path());
+    assert_eq!(
+        (code, &out["error"]["kind"]),
+        (1, &Value::from("collateral_decode")),
+        "{out}"
+    );
+    // Text output: the same exit status.
+    let report = src.join("report.cert");
+    let (code, _) = scute(&[
+        "verify",
+        "--tee",
+        "csv",
+        "--quote",
+        p(&report),
+        "--collateral",
+        p(tmp.path()),
+    ]);
+    assert_eq!(code, 1);
+}
+
+#[test]
+fn a_supplied_hrk_must_be_the_pinned_root_byte_for_byte() {
+    let src = vector("csv-openanolis-csvrs-v1report-chain");
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(src.join("hsk_cek.cert"), tmp.path().join("hsk_cek.cert")).unwrap();
+    let genuine = std::fs::read(src.join("hrk.cert")).unwrap();
+    std::fs::write(tmp.path().join("hrk.cert"), &genuine).unwrap();
+    let (code, out) = verify_csvrs_with(tmp.path());
+    assert_eq!(code, 0, "{out}");
+    // The last 112 bytes (after the signature) are outside the signed body: Hygon's key still
+    // signs the rest, but this is not the certificate pinned.
+    for at in [genuine.len() - 1, genuine.len() - 112] {
+        let mut altered = genuine.clone();
+        altered[at] ^= 0x5a;
+        std::fs::write(tmp.path().join("hrk.cert"), &altered).unwrap();
+        let (code, out) = verify_csvrs_with(tmp.path());
+        assert_eq!(code, 1, "{out}");
+        assert_eq!(out["error"]["kind"], "untrusted_root", "{out}");
+    }
+}

@@ -22,7 +22,16 @@ fn scute(args: &[&str]) -> (i32, Value) {
 }
 
 fn verify(case_dir: &std::path::Path, report: &std::path::Path, at: &str) -> (i32, Value) {
-    scute(&[
+    verify_with(case_dir, report, at, &[])
+}
+
+fn verify_with(
+    case_dir: &std::path::Path,
+    report: &std::path::Path,
+    at: &str,
+    extra: &[&str],
+) -> (i32, Value) {
+    let mut args = vec![
         "verify",
         "--tee",
         "snp",
@@ -33,7 +42,9 @@ fn verify(case_dir: &std::path::Path, report: &std::path::Path, at: &str) -> (i3
         "--at",
         at,
         "--json",
-    ])
+    ];
+    args.extend_from_slice(extra);
+    scute(&args)
 }
 
 const KEYS: [&str; 12] = [
@@ -60,7 +71,18 @@ fn every_snp_report_vector_verifies_with_the_dcap_json_shape() {
         ("snp-trustee-milan-vlek", "2025-06-01T00:00:00Z"),
     ] {
         let dir = vectors_dir().join(case);
-        let (code, out) = verify(&dir, &dir.join("report.bin"), at);
+        let debug = case == "snp-gosevguest-milan-vcek";
+        let (code, out) = verify_with(&dir, &dir.join("report.bin"), at, &[][..]);
+        // The one debug rule: a debug guest is refused unless --allow-debug.
+        if debug {
+            assert_eq!(code, 1, "{case}: {out}");
+            assert_eq!(out["error"]["kind"], "debug_not_allowed", "{case}");
+            assert_eq!(out["verified"], false);
+            assert!(out["report"].is_null());
+        } else {
+            assert_eq!(code, 0, "{case}: {out}");
+        }
+        let (code, out) = verify_with(&dir, &dir.join("report.bin"), at, &["--allow-debug"]);
         assert_eq!(code, 0, "{case}: {out}");
         let keys: Vec<&str> = out
             .as_object()
@@ -83,7 +105,7 @@ fn every_snp_report_vector_verifies_with_the_dcap_json_shape() {
         assert_eq!(out["report"]["report_data"], f["report_data"]);
         assert_eq!(out["report"]["policy"]["raw"], f["policy"]);
         assert_eq!(out["quote_version"], f["version"]);
-        assert_eq!(out["debug"], case == "snp-gosevguest-milan-vcek");
+        assert_eq!(out["debug"], debug);
     }
 }
 
@@ -191,4 +213,68 @@ fn quote_tee_snp_without_configfs_tsm_says_so() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("configfs-tsm"), "{err}");
     assert!(!tmp.path().join("r.bin").exists());
+}
+
+/// `--allow-debug` is honoured for SEV-SNP as for DCAP and CSV (one rule, one code path): a
+/// genuinely signed report of a guest whose policy sets DEBUG is refused, exit 1, unless the
+/// flag is given; the same guest without DEBUG verifies either way.
+#[test]
+fn a_debug_snp_guest_is_refused_without_allow_debug() {
+    use scute_sim::amd::{guest_report, AmdPki, VekKind};
+    use scute_snp::{policy, Product, TcbVersion};
+    const START: i64 = 1_767_225_600; // 2026-01-01T00:00:00Z
+    let tcb = TcbVersion([3, 0, 0, 0, 0, 0, 8, 0x73]);
+    let chip = [0xc4; 64];
+    let pki = AmdPki::new(Product::Milan, START).unwrap();
+    let vek = pki
+        .issue_vek(&pki.vek_spec(VekKind::Vcek, tcb, chip.to_vec()))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("vcek.der"), &vek.der).unwrap();
+    std::fs::write(
+        dir.path().join("ask_ark_chain.pem"),
+        pki.cert_chain_pem(VekKind::Vcek),
+    )
+    .unwrap();
+    let ark = dir.path().join("ark.pem");
+    std::fs::write(&ark, pki.ark_pem()).unwrap();
+    let at = "2026-01-02T00:00:00Z";
+    let ark_args = ["--ark", ark.to_str().unwrap()];
+    for debug in [false, true] {
+        let mut report = guest_report(Product::Milan, tcb, chip, [7; 64]);
+        if debug {
+            report.policy |= policy::DEBUG;
+        }
+        vek.sign(&mut report).unwrap();
+        let path = dir.path().join(format!("report-{debug}.bin"));
+        std::fs::write(&path, report.encode()).unwrap();
+
+        let (code, out) = verify_with(dir.path(), &path, at, &ark_args);
+        if debug {
+            assert_eq!(code, 1, "{out}");
+            assert_eq!(out["verified"], false);
+            assert_eq!(out["error"]["kind"], "debug_not_allowed", "{out}");
+            assert!(out["report"].is_null() && out["debug"].is_null(), "{out}");
+        } else {
+            assert_eq!(code, 0, "{out}");
+            assert_eq!(out["debug"], false);
+        }
+        let mut allowed = ark_args.to_vec();
+        allowed.push("--allow-debug");
+        let (code, out) = verify_with(dir.path(), &path, at, &allowed);
+        assert_eq!(code, 0, "{out}");
+        assert_eq!(out["debug"], debug);
+        // Text output: the same exit statuses.
+        let text = Command::new(env!("CARGO_BIN_EXE_scute"))
+            .args(["verify", "--tee", "snp", "--quote", path.to_str().unwrap()])
+            .args(["--collateral", dir.path().to_str().unwrap(), "--at", at])
+            .args(ark_args)
+            .output()
+            .unwrap();
+        assert_eq!(text.status.code(), Some(if debug { 1 } else { 0 }));
+        if debug {
+            let stdout = String::from_utf8(text.stdout).unwrap();
+            assert!(stdout.contains("--allow-debug"), "{stdout}");
+        }
+    }
 }
