@@ -1123,61 +1123,6 @@ async fn the_clients_admin_calls_get_200() {
     // The changes took: the guest gets the stored resource, and a deleted one is gone.
     let guest = Guest::new(Tee::Tdx);
     assert_eq!(guest.attest(&broker).await.0, StatusCode::OK);
-
-/// Code identity is code: a TD launched with the registered init-data (MRCONFIGID, which the
-/// host chooses) but running code of another MRTD attests, is not affirming for
-/// `executables`, and gets nothing under the default resource policy.
-#[tokio::test]
-async fn a_registered_mrconfigid_beside_another_mrtd_releases_nothing() {
-    let broker = Broker::start(|_| {}).await;
-    broker.put_resource("default/key/image", SECRET).await;
-    let toml = "algorithm = \"sha384\"\nversion = \"0.1.0\"\n\n[data]\n\"aa.toml\" = \"url = 'http://kbs'\"\n";
-    let http = reqwest::Client::new();
-    let reference = |name: &'static str, values: Value| {
-        let (http, broker) = (&http, &broker);
-        async move {
-            let r = http
-                .put(format!("{}/v1/reference-values/{name}", broker.url))
-                .bearer_auth(&broker.admin)
-                .json(&values)
-                .send()
-                .await
-                .unwrap();
-            assert!(r.status().is_success(), "{}", r.status());
-        }
-    };
-    let digest = HashAlgorithm::Sha384.digest(toml.as_bytes());
-    reference("mr_config_id", json!([hex::encode(digest)])).await;
-    let real_mr_td = scute_dcap::report_json(
-        &broker
-            .sim
-            .quote(&Workload::new(Tee::Tdx, 4, [0; 64]))
-            .unwrap()
-            .body,
-    )["mr_td"]
-        .clone();
-    reference("mr_td", json!([hex::encode([0x11; 48])])).await;
-
-    let mut guest = Guest::new(Tee::Tdx);
-    guest.init_data = Some(toml.to_string());
-    let (status, body) = guest.attest(&broker).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let payload = body["token"].as_str().unwrap().split('.').nth(1).unwrap();
-    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
-    let vector = &claims["submods"]["cpu0"]["ear_trustworthiness_vector"];
-    assert_ne!(vector["executables"], 2, "{vector}");
-    let response = guest.get(&broker, "default/key/image").await;
-    assert!(!response.status().is_success(), "{}", response.status());
-    assert!(!response
-        .text()
-        .await
-        .unwrap()
-        .contains("image decryption key"));
-
-    // The same guest once its real MRTD is registered: released (the refusal was the MRTD's).
-    reference("mr_td", json!([real_mr_td])).await;
-    let (status, body) = guest.attest(&broker).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
         guest
             .open(guest.get(&broker, "default/key/image").await)
@@ -1355,5 +1300,66 @@ async fn a_platform_revoked_by_its_cas_newer_crl_in_another_set_gets_nothing() {
     );
     let (status, _) = error_info(guest.get(&broker, "default/key/image").await).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
 
+/// Code identity is code: a TD launched with the registered init-data (MRCONFIGID, which the
+/// host chooses) but running code of another MRTD attests, is not affirming for
+/// `executables`, and gets nothing under the default resource policy.
+#[tokio::test]
+async fn a_registered_mrconfigid_beside_another_mrtd_releases_nothing() {
+    let broker = Broker::start(|_| {}).await;
+    broker.put_resource("default/key/image", SECRET).await;
+    let toml = "algorithm = \"sha384\"\nversion = \"0.1.0\"\n\n[data]\n\"aa.toml\" = \"url = 'http://kbs'\"\n";
+    let http = reqwest::Client::new();
+    let reference = |name: &'static str, values: Value| {
+        let (http, broker) = (&http, &broker);
+        async move {
+            let r = http
+                .put(format!("{}/v1/reference-values/{name}", broker.url))
+                .bearer_auth(&broker.admin)
+                .json(&values)
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success(), "{}", r.status());
+        }
+    };
+    let digest = HashAlgorithm::Sha384.digest(toml.as_bytes());
+    reference("mr_config_id", json!([hex::encode(digest)])).await;
+    let real_mr_td = scute_dcap::report_json(
+        &broker
+            .sim
+            .quote(&Workload::new(Tee::Tdx, 4, [0; 64]))
+            .unwrap()
+            .body,
+    )["mr_td"]
+        .clone();
+    reference("mr_td", json!([hex::encode([0x11; 48])])).await;
+
+    let mut guest = Guest::new(Tee::Tdx);
+    guest.init_data = Some(toml.to_string());
+    let (status, body) = guest.attest(&broker).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let payload = body["token"].as_str().unwrap().split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    let vector = &claims["submods"]["cpu0"]["ear_trustworthiness_vector"];
+    assert_ne!(vector["executables"], 2, "{vector}");
+    let response = guest.get(&broker, "default/key/image").await;
+    assert!(!response.status().is_success(), "{}", response.status());
+    assert!(!response
+        .text()
+        .await
+        .unwrap()
+        .contains("image decryption key"));
+
+    // The same guest once its real MRTD is registered: released (the refusal was the MRTD's).
+    reference("mr_td", json!([real_mr_td])).await;
+    let (status, body) = guest.attest(&broker).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        guest
+            .open(guest.get(&broker, "default/key/image").await)
+            .await,
+        SECRET
+    );
 }
