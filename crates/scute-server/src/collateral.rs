@@ -47,10 +47,18 @@ pub(crate) fn verify_any(
     collateral: &Collateral,
     anchors: &[TrustAnchor],
 ) -> Result<VerifiedCollateral, DcapError> {
+    verify_any_at(collateral, anchors).map(|(_, verified)| verified)
+}
+
+/// `verify_any`, with the index of the anchor the collateral verified under.
+pub(crate) fn verify_any_at(
+    collateral: &Collateral,
+    anchors: &[TrustAnchor],
+) -> Result<(usize, VerifiedCollateral), DcapError> {
     let mut last = DcapError::UntrustedRoot { item: "collateral" };
-    for anchor in anchors {
+    for (i, anchor) in anchors.iter().enumerate() {
         match verify_collateral(collateral, anchor) {
-            Ok(v) => return Ok(v),
+            Ok(v) => return Ok((i, v)),
             Err(e) => last = e,
         }
     }

@@ -1244,3 +1244,47 @@ async fn a_td_with_a_registered_mrconfigid_but_another_mrtd_is_not_affirming() {
         "{v}"
     );
 }
+
+/// No refused attestation writes to the store: the nonce is checked (ours, unexpired) first and
+/// spent only when the evidence verified, so a flood of free challenges with garbage evidence
+/// leaves no rows; the token still goes to one request per nonce.
+#[tokio::test]
+async fn a_refused_attestation_writes_nothing_and_a_nonce_still_gives_one_token() {
+    let h = Harness::start(true, |_| {}).await;
+    let spent = || async {
+        scute_server::Store::open(&h.dir.path().join("data"))
+            .await
+            .unwrap()
+            .spent_nonce_count()
+            .await
+            .unwrap()
+    };
+    for _ in 0..20 {
+        let nonce = h.challenge().await;
+        let body = json!({ "tee": "tdx", "evidence": { "quote": STANDARD.encode([7u8; 700]) }, "runtime_data": { "nonce": nonce } });
+        let (status, v) = h.post_attest(&body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    }
+    assert_eq!(spent().await, 0);
+    let nonce = h.challenge().await;
+    let runtime = json!({ "nonce": nonce });
+    let quote = h.quote_for(&runtime, |_| {});
+    let body = json!({ "tee": "tdx", "evidence": { "quote": STANDARD.encode(&quote) }, "runtime_data": runtime });
+    let (first, second) = tokio::join!(h.post_attest(&body), h.post_attest(&body));
+    let statuses = [first.0, second.0];
+    assert!(statuses.contains(&StatusCode::OK), "{first:?} {second:?}");
+    assert!(
+        statuses.contains(&StatusCode::UNPROCESSABLE_ENTITY),
+        "{first:?} {second:?}"
+    );
+    let refused = if first.0 == StatusCode::OK {
+        second.1
+    } else {
+        first.1
+    };
+    assert!(refused["type"]
+        .as_str()
+        .unwrap()
+        .ends_with("nonce_replayed"));
+    assert_eq!(spent().await, 1);
+}

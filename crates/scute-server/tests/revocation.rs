@@ -490,3 +490,44 @@ async fn another_roots_platform_ca_crls_never_judge_this_roots_platforms() {
     assert_affirms(&service.attest().await);
     assert_affirms(&service.attest().await);
 }
+
+fn vector_files(name: &str) -> Files {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/vectors")
+        .join(name);
+    scute_dcap::Collateral::FILE_NAMES
+        .iter()
+        .filter_map(|n| std::fs::read(dir.join(n)).ok().map(|b| (n.to_string(), b)))
+        .collect()
+}
+
+/// The PCCS routes name a CA or a TEE, not a root: with a private root trusted beside Intel's
+/// (the simulator's), a genuine platform's PCCS client must still get Intel's CRLs and QE
+/// identity, however much newer the private root's items are.
+#[tokio::test]
+async fn the_pccs_routes_serve_intels_items_before_another_roots() {
+    let sim = Simulator::new(7, now()).unwrap();
+    // The simulated set is issued now; Intel's vector years ago.
+    let service = Service::start(&sim, &set(&sim, Tee::Tdx, 60, false), |_| {}).await;
+    let intel = vector_files("dcapqvl-tdx-v4");
+    assert_eq!(service.import(&intel).await, 200);
+    assert_eq!(service.pck_crl().await, intel["pck_crl.der"]);
+    let get = |path: &'static str| {
+        let (http, url) = (service.http.clone(), service.url.clone());
+        async move {
+            let r = http.get(format!("{url}{path}")).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+            r.bytes().await.unwrap().to_vec()
+        }
+    };
+    assert_eq!(
+        get("/sgx/certification/v4/rootcacrl").await,
+        hex::encode(&intel["root_ca_crl.der"]).into_bytes()
+    );
+    assert_eq!(
+        get("/tdx/certification/v4/qe/identity").await,
+        intel["qe_identity.json"]
+    );
+    // The simulated platform still attests with its own root's collateral.
+    assert_affirms(&service.attest().await);
+}

@@ -16,33 +16,35 @@ pub struct Attested {
     pub ear_status: &'static str,
 }
 
-/// Attests: spends the challenge nonce, then the shared pipeline (binding, authenticity,
-/// event log, appraisal under the mandatory policies, token).
+/// Attests: checks the challenge nonce (ours, unexpired), runs the shared pipeline (binding,
+/// authenticity, event log, appraisal under the mandatory policies, token), and spends the
+/// nonce before the token leaves. Spent only then, so no refused request writes to the store
+/// (a challenge is free: spending it first bounded nothing, and wrote a row per request).
+/// Of two requests with one nonce, only the one whose spend wins gets its token.
 pub async fn attest(
     state: &AppState,
     request: AttestRequest,
     now: i64,
 ) -> Result<Attested, ApiError> {
-    // Freshness: the nonce is ours, unused and unexpired, and it is spent now.
+    let nonce_refused = |e: NonceError| match e {
+        NonceError::Expired => rejected("nonce_expired", "the challenge nonce has expired"),
+        NonceError::Replayed => rejected("nonce_replayed", "the challenge nonce was already used"),
+        NonceError::Unknown => rejected(
+            "nonce_unknown",
+            "the challenge nonce was not issued by this service",
+        ),
+        NonceError::Store(_) => ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "store_unavailable",
+            "the store cannot be reached to spend the nonce; retry with a new challenge",
+        ),
+    };
+    // Freshness, before anything else is looked at: the nonce is ours and unexpired.
     state
         .nonces
-        .consume(&state.store, &request.nonce, now)
-        .await
-        .map_err(|e| match e {
-            NonceError::Expired => rejected("nonce_expired", "the challenge nonce has expired"),
-            NonceError::Replayed => {
-                rejected("nonce_replayed", "the challenge nonce was already used")
-            }
-            NonceError::Unknown => rejected(
-                "nonce_unknown",
-                "the challenge nonce was not issued by this service",
-            ),
-            NonceError::Store(_) => ApiError::new(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "store_unavailable",
-                "the store cannot be reached to spend the nonce; retry with a new challenge",
-            ),
-        })?;
+        .check(&request.nonce, now)
+        .map_err(nonce_refused)?;
+    let nonce = request.nonce;
     let evidence = match request.tee {
         "snp" => pipeline::Evidence::Snp(crate::snp::SnpEvidence {
             report: request.quote,
@@ -72,6 +74,12 @@ pub async fn attest(
         now,
     )
     .await?;
+    // Single use: the token is returned only if this request spent the nonce.
+    state
+        .nonces
+        .consume(&state.store, &nonce, now)
+        .await
+        .map_err(nonce_refused)?;
     Ok(Attested {
         token: appraised.token,
         tcb_status: appraised.tcb_status,

@@ -43,9 +43,11 @@ const RELOAD_AFTER: Duration = Duration::from_secs(2);
 struct Item {
     body: Bytes,
     chain: HeaderValue,
-    /// Orders candidates for the same route: the newest wins (for CRLs the CRL number, then
-    /// thisUpdate; for TCB Info and identities the issue date).
-    issued: (u64, i64),
+    /// Orders candidates for the same route: an item under Intel's root before any other
+    /// root's (the routes name a CA or TEE, not a root: a genuine platform's client must get
+    /// Intel's items, never a private root's of the same name), then the newest (for CRLs the
+    /// CRL number, then thisUpdate; for TCB Info and identities the issue date).
+    issued: (bool, u64, i64),
 }
 
 /// A stored set, as refresh sees it.
@@ -63,8 +65,8 @@ struct Index {
     tcb: HashMap<(String, String), Item>,
     qe: HashMap<String, Item>,
     pck_crl: HashMap<String, Item>,
-    /// The newest Root CA CRL of any stored set.
-    root_crl_hex: Option<((u64, i64), Bytes)>,
+    /// The Root CA CRL served: Intel's root's newest, else the newest of any stored set.
+    root_crl_hex: Option<((bool, u64, i64), Bytes)>,
     sets: Vec<SetKey>,
 }
 
@@ -134,7 +136,9 @@ impl Pccs {
             let Ok(collateral) = crate::collateral::collateral_from_json(&files_json) else {
                 continue;
             };
-            let Ok(verified) = crate::collateral::verify_any(&collateral, &state.anchors) else {
+            let Ok((anchor, verified)) =
+                crate::collateral::verify_any_at(&collateral, &state.anchors)
+            else {
                 crate::log::event(
                     "stored_collateral_invalid",
                     &[
@@ -158,9 +162,12 @@ impl Pccs {
             ) else {
                 continue;
             };
-            let tcb_issued = (0, verified.tcb_info().issue_date);
-            let rank =
-                |(_, r): (scute_dcap::IssuerKeyId, scute_dcap::CrlRank)| (r.number, r.this_update);
+            // The first anchor is always Intel's production root (`trust_anchors`).
+            let intel = anchor == 0;
+            let tcb_issued = (intel, 0, verified.tcb_info().issue_date);
+            let rank = |(_, r): (scute_dcap::IssuerKeyId, scute_dcap::CrlRank)| {
+                (intel, r.number, r.this_update)
+            };
             let pck_crl_issued = rank(verified.pck_crl_issuer());
             let root_crl_issued = rank(verified.root_crl_issuer());
             insert_newest(
@@ -178,7 +185,7 @@ impl Pccs {
                 Item {
                     body: Bytes::from(collateral.qe_identity.clone()),
                     chain: qe_chain,
-                    issued: (0, verified.qe_identity().issue_date),
+                    issued: (intel, 0, verified.qe_identity().issue_date),
                 },
             );
             insert_newest(
