@@ -448,6 +448,20 @@ fn pccs_client(config: &Config) -> Result<Option<PccsClient>, ServerError> {
     PccsClient::new(url, cacert.as_deref(), config.pcs_api_key.clone()).map(Some)
 }
 
+/// Binds an optional extra listener (`pccs_listen`, `metrics_listen`).
+async fn bind_optional(addr: Option<&str>) -> Result<Option<tokio::net::TcpListener>, ServerError> {
+    let Some(addr) = addr else {
+        return Ok(None);
+    };
+    tokio::net::TcpListener::bind(addr)
+        .await
+        .map(Some)
+        .map_err(|e| ServerError::Listen {
+            addr: addr.to_string(),
+            source: e,
+        })
+}
+
 /// Opens (or creates) the data directory, keys and store, and binds the listen address.
 pub async fn start(config: Config) -> Result<Running, ServerError> {
     config.validate()?;
@@ -515,26 +529,8 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
             ))
         }
     };
-    let pccs_listener =
-        match &config.pccs_listen {
-            Some(addr) => Some(tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-                ServerError::Listen {
-                    addr: addr.clone(),
-                    source: e,
-                }
-            })?),
-            None => None,
-        };
-    let metrics_listener =
-        match &config.metrics_listen {
-            Some(addr) => Some(tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-                ServerError::Listen {
-                    addr: addr.clone(),
-                    source: e,
-                }
-            })?),
-            None => None,
-        };
+    let pccs_listener = bind_optional(config.pccs_listen.as_deref()).await?;
+    let metrics_listener = bind_optional(config.metrics_listen.as_deref()).await?;
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await
         .map_err(|e| ServerError::Listen {
