@@ -59,6 +59,10 @@ pub struct Config {
     /// JWKS files of other token issuers whose EAR tokens the key broker accepts as bearer
     /// credentials (this service's own key is always accepted).
     pub kbs_trusted_jwks: Vec<PathBuf>,
+    /// Ed25519 public keys (PEM, SubjectPublicKeyInfo) whose EdDSA-signed JWTs authorize the
+    /// key broker's admin routes, as Trustee's `auth_public_key` does for `kbs-client
+    /// --auth-private-key`. The admin token is accepted there as well.
+    pub kbs_admin_public_keys: Vec<PathBuf>,
     /// Policies applied to every attestation; a request's `policy_ids` can only add to them.
     pub mandatory_policies: Vec<String>,
     /// Time a client has to send a request's headers (also the wait for the next request on a
@@ -126,6 +130,7 @@ impl Default for Config {
             kbs_session_lifetime_secs: 300,
             kbs_max_resource_bytes: 256 * 1024,
             kbs_trusted_jwks: Vec::new(),
+            kbs_admin_public_keys: Vec::new(),
             mandatory_policies: vec![crate::DEFAULT_POLICY_ID.to_string()],
             header_read_timeout_secs: 10,
             body_read_timeout_secs: 30,
@@ -193,6 +198,7 @@ impl Config {
             ("snp_trust_roots", &self.snp_trust_roots),
             ("csv_trust_roots", &self.csv_trust_roots),
             ("kbs_trusted_jwks", &self.kbs_trusted_jwks),
+            ("kbs_admin_public_keys", &self.kbs_admin_public_keys),
         ];
         let named = files
             .into_iter()

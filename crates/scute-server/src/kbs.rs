@@ -11,6 +11,7 @@
 
 use crate::api::{require_admin, Body};
 use crate::error::ApiError;
+use crate::error::ServerError;
 use crate::pipeline::{self, Evidence, Tee};
 use crate::AppState;
 use axum::extract::{Path, State};
@@ -523,13 +524,64 @@ async fn get_resource(
 /// "Request Failed, Response: \"\"".
 const ADMIN_DONE: StatusCode = StatusCode::OK;
 
+/// Reads `kbs_admin_public_keys`: Ed25519 public keys in PEM, as Trustee's KBS takes its
+/// `auth_public_key`.
+pub(crate) fn admin_keys(
+    paths: &[std::path::PathBuf],
+) -> Result<Vec<jsonwebtoken::DecodingKey>, ServerError> {
+    paths
+        .iter()
+        .map(|path| {
+            let err = |reason: String| {
+                ServerError::Config(format!(
+                    "kbs_admin_public_keys: {}: {reason}",
+                    path.display()
+                ))
+            };
+            let pem = std::fs::read(path).map_err(|e| err(e.to_string()))?;
+            jsonwebtoken::DecodingKey::from_ed_pem(&pem)
+                .map_err(|e| err(format!("not an Ed25519 public key in PEM: {e}")))
+        })
+        .collect()
+}
+
+/// The key broker's admin routes: the admin token, or — as Trustee's KBS accepts from
+/// `kbs-client --auth-private-key` (`tools/kbs-client/src/lib.rs`: an EdDSA JWT with `iat`,
+/// `nbf` and `exp`, as `Authorization: Bearer`) — a JWT signed by a key of
+/// `kbs_admin_public_keys`, EdDSA only, unexpired (`exp` required, `nbf` checked).
+fn require_kbs_admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    let admin_token = require_admin(state, headers);
+    if admin_token.is_ok() || state.kbs_admin_keys.is_empty() {
+        return admin_token;
+    }
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(ApiError::unauthorized)?
+        .trim();
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
+    validation.set_required_spec_claims(&["exp"]);
+    validation.validate_nbf = true;
+    validation.validate_aud = false;
+    validation.leeway = 0;
+    let signed_by_an_admin = state.kbs_admin_keys.iter().any(|key| {
+        jsonwebtoken::decode::<serde::de::IgnoredAny>(presented, key, &validation).is_ok()
+    });
+    if signed_by_an_admin {
+        Ok(())
+    } else {
+        Err(ApiError::unauthorized())
+    }
+}
+
 async fn put_resource(
     State(state): Shared,
     Path((repository, kind, tag)): Path<(String, String, String)>,
     headers: HeaderMap,
     Body(bytes): Body,
 ) -> Result<StatusCode, ApiError> {
-    require_admin(&state, &headers)?;
+    require_kbs_admin(&state, &headers)?;
     let path = resource_path(&repository, &kind, &tag)?;
     if bytes.len() > state.config.kbs_max_resource_bytes {
         return Err(ApiError::new(
@@ -557,7 +609,7 @@ async fn delete_resource(
     Path((repository, kind, tag)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Result<StatusCode, ApiError> {
-    require_admin(&state, &headers)?;
+    require_kbs_admin(&state, &headers)?;
     let path = resource_path(&repository, &kind, &tag)?;
     if !state.store.delete_kbs_resource(&path).await? {
         return Err(ApiError::not_found(format!("no resource {path}")));
@@ -582,7 +634,7 @@ async fn set_resource_policy(
     headers: HeaderMap,
     Body(bytes): Body,
 ) -> Result<StatusCode, ApiError> {
-    require_admin(&state, &headers)?;
+    require_kbs_admin(&state, &headers)?;
     #[derive(Deserialize)]
     struct Upload {
         policy: String,
@@ -603,7 +655,7 @@ async fn set_attestation_policy(
     headers: HeaderMap,
     Body(bytes): Body,
 ) -> Result<StatusCode, ApiError> {
-    require_admin(&state, &headers)?;
+    require_kbs_admin(&state, &headers)?;
     #[derive(Deserialize)]
     struct Upload {
         #[serde(rename = "type")]

@@ -78,6 +78,8 @@ pub(crate) struct AppState {
     /// The `store_versions` this replica's in-memory policies and keys were built from.
     seen_versions: tokio::sync::Mutex<Vec<(String, i64)>>,
     kbs_cookies: kbs_session::SessionCookies,
+    /// `kbs_admin_public_keys`: who else may use the key broker's admin routes.
+    kbs_admin_keys: Vec<jsonwebtoken::DecodingKey>,
     limits: serve::Limits,
     body_budget: serve::BodyBudget,
 }
@@ -476,6 +478,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
 
     let (admin_token_sha256, new_admin_token) = admin_token(&config, &store, &sealer).await?;
     let nonces = nonce::Nonces::load_or_create(&store, &sealer, config.nonce_lifetime_secs).await?;
+    let kbs_admin_keys = kbs::admin_keys(&config.kbs_admin_public_keys)?;
     let kbs_cookies = kbs_session::SessionCookies::load_or_create(
         &store,
         &sealer,
@@ -564,6 +567,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         token_verifier: RwLock::new(Arc::new(token_verifier)),
         seen_versions: tokio::sync::Mutex::new(seen_versions),
         kbs_cookies,
+        kbs_admin_keys,
     });
     state
         .pccs

@@ -1363,3 +1363,114 @@ async fn a_registered_mrconfigid_beside_another_mrtd_releases_nothing() {
         SECRET
     );
 }
+
+/// An Ed25519 admin key pair as Trustee's deployment makes one (`openssl genpkey -algorithm
+/// ed25519`): (PKCS#8 private key DER, SubjectPublicKeyInfo PEM of the public key).
+fn ed25519_admin_key() -> (Vec<u8>, String) {
+    use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair};
+    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&aws_lc_rs::rand::SystemRandom::new()).unwrap();
+    let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap();
+    // SubjectPublicKeyInfo: SEQUENCE { SEQUENCE { OID 1.3.101.112 }, BIT STRING key } (RFC 8410).
+    let mut spki = hex::decode("302a300506032b6570032100").unwrap();
+    spki.extend_from_slice(pair.public_key().as_ref());
+    let pem = format!(
+        "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+        STANDARD.encode(&spki)
+    );
+    (pkcs8.as_ref().to_vec(), pem)
+}
+
+/// An EdDSA JWT as `kbs-client` signs its admin calls (jwt_simple `Claims::create`: iat, nbf,
+/// exp), with `exp` relative to now.
+fn admin_jwt(pkcs8: &[u8], exp_in: i64) -> String {
+    let claims = json!({ "iat": now(), "nbf": now() - 1, "exp": now() + exp_in });
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA),
+        &claims,
+        &jsonwebtoken::EncodingKey::from_ed_der(pkcs8),
+    )
+    .unwrap()
+}
+
+/// `kbs-client --auth-private-key K config set-resource ...` against a Scute configured with the
+/// matching public key (`kbs_admin_public_keys`, Trustee's `auth_public_key`): 200, and the
+/// guest gets the resource. Another key, an expired JWT, another algorithm or the JWT on the
+/// service's own admin API are refused.
+#[tokio::test]
+async fn kbs_client_admin_jwts_signed_by_a_configured_ed25519_key_are_accepted() {
+    let (admin_key, admin_pub) = ed25519_admin_key();
+    let (other_key, _) = ed25519_admin_key();
+    let keys = tempfile::tempdir().unwrap();
+    let pub_path = keys.path().join("admin.pub");
+    std::fs::write(&pub_path, admin_pub).unwrap();
+    let broker = Broker::start(|c| c.kbs_admin_public_keys = vec![pub_path.clone()]).await;
+    let http = reqwest::Client::builder()
+        .user_agent("kbs-client/0.1.0")
+        .build()
+        .unwrap();
+    let set_resource = |token: String, path: &'static str| {
+        http.post(broker.kbs(&format!("resource/{path}")))
+            .header("Content-Type", "application/octet-stream")
+            .bearer_auth(token)
+            .body(SECRET.to_vec())
+            .send()
+    };
+    let r = set_resource(admin_jwt(&admin_key, 7200), "default/key/image")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = http
+        .post(broker.kbs("resource-policy"))
+        .bearer_auth(admin_jwt(&admin_key, 7200))
+        .json(&json!({ "policy": URL_SAFE_NO_PAD.encode(scute_server::DEFAULT_RESOURCE_POLICY) }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let guest = Guest::new(Tee::Tdx);
+    assert_eq!(guest.attest(&broker).await.0, StatusCode::OK);
+    assert_eq!(
+        guest
+            .open(guest.get(&broker, "default/key/image").await)
+            .await,
+        SECRET
+    );
+
+    // Refused: another key, an expired JWT, no exp, HS256 over the public key's bytes.
+    let no_exp = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA),
+        &json!({ "iat": now() }),
+        &jsonwebtoken::EncodingKey::from_ed_der(&admin_key),
+    )
+    .unwrap();
+    let hs256 = jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &json!({ "exp": now() + 60 }),
+        &jsonwebtoken::EncodingKey::from_secret(&std::fs::read(&pub_path).unwrap()),
+    )
+    .unwrap();
+    for token in [
+        admin_jwt(&other_key, 7200),
+        admin_jwt(&admin_key, -10),
+        no_exp,
+        hs256,
+        "not-a-jwt".to_string(),
+    ] {
+        let r = set_resource(token, "default/key/other").await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    }
+    // The admin JWT is the key broker's only: the service's own admin API wants the token.
+    let r = http
+        .put(format!("{}/v1/policies/site", broker.url))
+        .bearer_auth(admin_jwt(&admin_key, 7200))
+        .body(scute_server::DEFAULT_POLICY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // The admin token still works on the key broker's routes.
+    let r = set_resource(broker.admin.clone(), "default/key/other")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+}
