@@ -523,6 +523,9 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         .map(|url| pipeline_csv::HygonKds::new(url, limits, &metrics.upstream))
         .transpose()?;
     let upstream = pccs_client(&config)?.map(|c| upstream::Pcs::new(c, limits, &metrics.upstream));
+    let route_upstream = upstream
+        .as_ref()
+        .map(|pcs| pcs.with_own_budget("pcs_route", limits, &metrics.upstream));
     let tls = match (&config.tls_cert, &config.tls_key) {
         (Some(cert), Some(key)) => Some(tls::server_config(cert, key)?),
         (None, None) => None,
@@ -561,7 +564,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         csv_kds,
         admin_token_sha256: RwLock::new(admin_token_sha256),
         metrics,
-        pccs: pccs::Pccs::new(upstream),
+        pccs: pccs::Pccs::new(upstream, route_upstream),
         sealer,
         resource_policy: RwLock::new(Arc::new(resource_policy)),
         token_verifier: RwLock::new(Arc::new(token_verifier)),

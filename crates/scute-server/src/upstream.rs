@@ -499,6 +499,22 @@ impl Pcs {
         }
     }
 
+    /// The same server under a budget of its own (`/metrics` name `name`), for fills anyone
+    /// can ask for (the PCCS TCB Info route): however many they ask, the fills that a
+    /// genuine PCK chain or a stored set asks for keep their own concurrency and rate.
+    pub(crate) fn with_own_budget(
+        &self,
+        name: &'static str,
+        limits: Limits,
+        counters: &Counters,
+    ) -> Self {
+        Self {
+            client: self.client.clone(),
+            flights: Upstream::new(name, limits, counters),
+            rejected: self.rejected.clone(),
+        }
+    }
+
     /// Fetches the `tee` set of `fmspc` whose PCK CRL is `ca`'s, verifies it and stores it;
     /// `then` runs inside the flight once it is stored (so requests that shared the fetch see
     /// what `then` did). `ca: None` (the TCB Info route, which names no CA): the Processor CA's

@@ -322,13 +322,13 @@ async fn a_flood_of_unknown_fmspcs_asks_each_once_and_a_genuine_miss_does_not_wa
     }
     assert_eq!(
         service
-            .metric("scute_upstream_fetches_total{upstream=\"pcs\",result=\"failed\"}")
+            .metric("scute_upstream_fetches_total{upstream=\"pcs_route\",result=\"failed\"}")
             .await,
         3
     );
     assert!(
         service
-            .metric("scute_upstream_negative_cache_hits_total{upstream=\"pcs\"}")
+            .metric("scute_upstream_negative_cache_hits_total{upstream=\"pcs_route\"}")
             .await
             >= 30
     );
@@ -393,13 +393,13 @@ async fn the_concurrency_and_rate_limits_hold_and_are_counted() {
     assert_eq!(seen.total(), 1);
     assert_eq!(
         service
-            .metric("scute_upstream_rate_limited_total{upstream=\"pcs\",limit=\"rate\"}")
+            .metric("scute_upstream_rate_limited_total{upstream=\"pcs_route\",limit=\"rate\"}")
             .await,
         4
     );
     assert_eq!(
         service
-            .metric("scute_upstream_negative_cache_hits_total{upstream=\"pcs\"}")
+            .metric("scute_upstream_negative_cache_hits_total{upstream=\"pcs_route\"}")
             .await,
         0
     );
@@ -703,4 +703,94 @@ async fn a_flood_of_claimed_csv_serials_asks_the_kds_at_most_once_per_serial() {
             .await
             >= 1
     );
+}
+
+/// Anyone may ask the TCB Info route for any FMSPC; those fills have a budget of their own
+/// (`pcs_route`), so a flood of them, however it stalls the upstream, never uses up what a
+/// genuine PCK chain's fill needs: a platform attesting for the first time is served at once.
+#[tokio::test]
+async fn a_route_flood_never_starves_the_fill_a_genuine_attestation_needs() {
+    use scute_sim::{CollateralOptions, Simulator, Tee, Workload};
+    let sim = Simulator::new(11, now()).unwrap();
+    let sim_files: BTreeMap<String, Vec<u8>> = sim
+        .collateral(&CollateralOptions::valid_at(Tee::Tdx, now()))
+        .unwrap()
+        .into_iter()
+        .map(|(n, b)| (n.to_string(), b))
+        .collect();
+    let fmspc = serde_json::from_slice::<Value>(&sim_files["tcb_info.json"]).unwrap()["tcbInfo"]
+        ["fmspc"]
+        .as_str()
+        .unwrap()
+        .to_lowercase();
+    let roots = tempfile::tempdir().unwrap();
+    let root = roots.path().join("sim-root.pem");
+    std::fs::write(&root, sim.root_ca_pem()).unwrap();
+    let (root_for_source, files) = (root.clone(), sim_files.clone());
+    let source = Service::start(
+        async |data: &Path| {
+            scute_server::import_collateral(data, std::slice::from_ref(&root_for_source), &files)
+                .await
+                .unwrap();
+        },
+        |c, _| c.trust_roots = vec![root.clone()],
+    )
+    .await;
+    let seen = Arc::new(Seen::default());
+    let pcs = fake_pcs(
+        source.url.clone(),
+        fmspc,
+        Duration::from_secs(3),
+        seen.clone(),
+    )
+    .await;
+    let service = Arc::new(
+        Service::start(
+            async |_: &Path| {},
+            |c, _| {
+                c.trust_roots = vec![root.clone()];
+                c.pccs_url = Some(pcs);
+            },
+        )
+        .await,
+    );
+    let attacker = service.clone();
+    let flooding = tokio::spawn(async move {
+        flood(20, move |i| {
+            let s = attacker.clone();
+            async move { tcb(&s, &unknown_fmspc(500 + i)).await.0 }
+        })
+        .await
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let started = Instant::now();
+    let runtime = json!({ "nonce": service.challenge().await });
+    let canonical = serde_json_canonicalizer::to_vec(&runtime).unwrap();
+    let mut report_data = [0u8; 64];
+    report_data[..48].copy_from_slice(digest(&SHA384, &canonical).as_ref());
+    let quote = sim
+        .quote(&Workload::new(Tee::Tdx, 4, report_data))
+        .unwrap()
+        .encode();
+    let (status, body) = service
+        .post(
+            "/v1/attest",
+            &json!({ "tee": "tdx", "evidence": { "quote": STANDARD.encode(quote) }, "runtime_data": runtime }),
+        )
+        .await;
+    let took = started.elapsed();
+    assert_eq!(status, StatusCode::OK, "after {took:?}: {body}");
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    let _ = flooding.await;
+    // The flood met its own limits, counted under its own name.
+    let limited = service
+        .metric("scute_upstream_rate_limited_total{upstream=\"pcs_route\",limit=\"rate\"}")
+        .await
+        + service
+            .metric(
+                "scute_upstream_rate_limited_total{upstream=\"pcs_route\",limit=\"concurrency\"}",
+            )
+            .await;
+    assert!(limited > 0, "the flood was never limited");
 }

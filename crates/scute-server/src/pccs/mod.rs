@@ -74,7 +74,11 @@ pub(crate) struct Pccs {
     index: RwLock<Arc<Index>>,
     loaded: RwLock<Option<Instant>>,
     /// Fills misses: single flight per key, no lock across keys (`upstream.rs`).
+    /// The upstream for refreshes of stored sets.
     pub(crate) upstream: Option<crate::upstream::Pcs>,
+    /// The same upstream under its own budget, for the TCB Info route's fills: anyone may ask
+    /// that route for any FMSPC, and must not use up what attestations and refreshes need.
+    pub(crate) route_upstream: Option<crate::upstream::Pcs>,
     pub(crate) refreshes_ok: AtomicU64,
     pub(crate) refreshes_failed: AtomicU64,
     pub(crate) upstream_rejected: Arc<AtomicU64>,
@@ -102,7 +106,10 @@ fn insert_newest<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Item>, key: K, it
 }
 
 impl Pccs {
-    pub(crate) fn new(upstream: Option<crate::upstream::Pcs>) -> Self {
+    pub(crate) fn new(
+        upstream: Option<crate::upstream::Pcs>,
+        route_upstream: Option<crate::upstream::Pcs>,
+    ) -> Self {
         Self {
             index: RwLock::new(Arc::new(Index::default())),
             loaded: RwLock::new(None),
@@ -111,6 +118,7 @@ impl Pccs {
                 .map(|u| u.rejected.clone())
                 .unwrap_or_default(),
             upstream,
+            route_upstream,
             refreshes_ok: AtomicU64::new(0),
             refreshes_failed: AtomicU64::new(0),
             last_refresh: AtomicI64::new(0),
@@ -356,7 +364,7 @@ async fn tcb(
         item = state.pccs.current().tcb.get(&key).cloned();
     }
     if item.is_none() {
-        if let Some(upstream) = &state.pccs.upstream {
+        if let Some(upstream) = &state.pccs.route_upstream {
             // This route names no PCK CA; either CA's CRL completes the set.
             fill(state, upstream, tee, &fmspc, None).await?;
             item = state.pccs.current().tcb.get(&key).cloned();
