@@ -144,9 +144,18 @@ fn verdict(
         roots,
         report_data,
     )?;
+    // A V1 report signs only its first 0xB4 bytes; the rest, the policy and its NODBG bit
+    // among them, is XOR-ed with an anonce nobody signed (and its MAC key travels in the
+    // report). Only report_data bound to what the verifier expects pins that anonce, so without
+    // `--report-data` the debug bit of a V1 report proves nothing and counts as debug.
+    let debug_unproven = verified.version() == 1 && !verified.report_data_bound();
     crate::verify_cmd::debug_rule(
-        "CSV guest (policy NODBG clear)",
-        verified.is_debug(),
+        if debug_unproven {
+            "CSV V1 guest (without --report-data its debug bit is unproven)"
+        } else {
+            "CSV guest (policy NODBG clear)"
+        },
+        verified.is_debug() || debug_unproven,
         allow_debug,
     )
     .map_err(|refused| Failure {

@@ -31,6 +31,33 @@ fn p(path: &Path) -> &str {
 fn the_csvrs_raw_report_verifies_with_its_chain() {
     let dir = vector("csv-openanolis-csvrs-v1report-chain");
     let report = dir.join("report.cert");
+    // A V1 report's debug bit is proven only by the report_data it must carry (the fields
+    // past the signed 0xB4 bytes are XOR-ed with an unsigned anonce): without --report-data
+    // it counts as debug, refused unless --allow-debug.
+    let (code, out) = scute(&[
+        "verify",
+        "--tee",
+        "csv",
+        "--quote",
+        p(&report),
+        "--collateral",
+        p(&dir),
+        "--json",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(out["error"]["kind"], "debug_not_allowed", "{out}");
+    let (code, out) = scute(&[
+        "verify",
+        "--tee",
+        "csv",
+        "--quote",
+        p(&report),
+        "--collateral",
+        p(&dir),
+        "--allow-debug",
+        "--json",
+    ]);
+    assert_eq!(code, 0, "{out}");
     let (code, out) = scute(&[
         "verify",
         "--tee",
@@ -41,6 +68,8 @@ fn the_csvrs_raw_report_verifies_with_its_chain() {
         p(&dir),
         "--at",
         "2026-01-01T00:00:00Z",
+        "--report-data",
+        CSVRS_REPORT_DATA,
         "--json",
     ]);
     assert_eq!(code, 0, "{out}");
@@ -69,6 +98,8 @@ fn the_csvrs_raw_report_verifies_with_its_chain() {
         p(&report),
         "--collateral",
         p(tmp.path()),
+        "--report-data",
+        CSVRS_REPORT_DATA,
         "--json",
     ]);
     assert_eq!(code, 0, "{out}");
@@ -82,6 +113,8 @@ fn the_csvrs_raw_report_verifies_with_its_chain() {
         p(&report),
         "--collateral",
         p(&dir),
+        "--report-data",
+        CSVRS_REPORT_DATA,
     ]);
     assert_eq!(code, 0);
 }
@@ -384,9 +417,14 @@ fn verify_csvrs_with(dir: &Path) -> (i32, Value) {
         p(&report),
         "--collateral",
         p(dir),
+        "--report-data",
+        CSVRS_REPORT_DATA,
         "--json",
     ])
 }
+
+/// The report_data the csv-rs V1 vector carries ("user data", zero-padded; its expected.json).
+const CSVRS_REPORT_DATA: &str = "75736572206461746100000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000";
 
 #[test]
 fn collateral_of_the_wrong_kind_is_not_verified_exit_1_collateral_decode() {
