@@ -351,6 +351,14 @@ async fn attest_session(
             return Err(e);
         }
     };
+    // The challenge is spent by the insert below only while it is unexpired: a spent mark is
+    // kept just past the challenge's expiry, so a spend after it could not see an earlier one.
+    if crate::now() > session.expires {
+        return Err(unauthorized(
+            "session_unknown",
+            "the KBS session's challenge expired during its attestation: POST /kbs/v0/auth again",
+        ));
+    }
     let expires = (now + state.kbs_cookies.lifetime()).min(appraised.expires);
     let spent = state
         .store

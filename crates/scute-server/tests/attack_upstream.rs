@@ -794,3 +794,46 @@ async fn a_route_flood_never_starves_the_fill_a_genuine_attestation_needs() {
             .await;
     assert!(limited > 0, "the flood was never limited");
 }
+
+/// A nonce is spent only while it is unexpired, checked at the instant of the spend: an
+/// attestation whose appraisal outlasts its nonce (here a VCEK fetch from a KDS slower than the
+/// nonce's lifetime) gets no token, since an expired nonce's spent mark may already be forgotten.
+#[tokio::test]
+async fn a_nonce_that_expires_during_the_appraisal_gives_no_token() {
+    use axum::response::IntoResponse;
+    let (vcek, chain) = (vcek().der.clone(), pki().cert_chain_pem(VekKind::Vcek));
+    let slow_kds = serve(axum::Router::new().route(
+        "/vcek/v1/{product}/{hwid}",
+        axum::routing::get(
+            move |axum::extract::Path((_, hwid)): axum::extract::Path<(String, String)>| {
+                let (vcek, chain) = (vcek.clone(), chain.clone());
+                async move {
+                    tokio::time::sleep(Duration::from_millis(2500)).await;
+                    if hwid == "cert_chain" {
+                        chain.into_response()
+                    } else {
+                        vcek.into_response()
+                    }
+                }
+            },
+        ),
+    ))
+    .await;
+    let service = Service::start(
+        async |_: &Path| {},
+        |c, dir| {
+            let ark = dir.join("sim-ark.pem");
+            std::fs::write(&ark, pki().ark_pem()).unwrap();
+            c.snp_trust_roots = vec![ark];
+            c.snp_kds_url = Some(slow_kds);
+            c.nonce_lifetime_secs = 1;
+        },
+    )
+    .await;
+    let (status, body) = snp_attest(&service, CHIP, true, Signature::Genuine).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(kind(&body), "nonce_expired", "{body}");
+    // The VCEK is stored now; a fresh nonce attests at once.
+    let (status, body) = snp_attest(&service, CHIP, true, Signature::Genuine).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

@@ -74,10 +74,12 @@ pub async fn attest(
         now,
     )
     .await?;
-    // Single use: the token is returned only if this request spent the nonce.
+    // Single use: the token is returned only if this request spent the nonce, checked again
+    // at the instant of the spend (an expired nonce's row may already be forgotten, so it
+    // must not be spendable however long the appraisal took).
     state
         .nonces
-        .consume(&state.store, &nonce, now)
+        .consume(&state.store, &nonce, crate::now().max(now))
         .await
         .map_err(nonce_refused)?;
     Ok(Attested {
