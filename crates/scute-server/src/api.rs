@@ -83,6 +83,10 @@ impl FromRequest<Arc<AppState>> for Body {
 
     async fn from_request(request: Request, state: &Arc<AppState>) -> Result<Self, ApiError> {
         let limit = Duration::from_secs(state.config.body_read_timeout_secs);
+        let budget = request
+            .extensions()
+            .get::<crate::serve::BudgetSpent>()
+            .cloned();
         let read = tokio::time::timeout(limit, Bytes::from_request(request, state))
             .await
             .map_err(|_| {
@@ -93,7 +97,13 @@ impl FromRequest<Arc<AppState>> for Body {
                 )
             })?;
         read.map(Body).map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            if budget.is_some_and(|b| b.is_set()) {
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "overloaded",
+                    "the service is receiving as many request bodies as it may hold; retry shortly",
+                )
+            } else if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::new(
                     StatusCode::PAYLOAD_TOO_LARGE,
                     "payload_too_large",

@@ -25,6 +25,9 @@ use tokio::time::Instant;
 /// Refusals answered at once beyond the cap; past these, extra connections are just closed.
 const REFUSALS_AT_ONCE: usize = 64;
 
+/// The most a connection buffers of what its client sent before the service reads it.
+const READ_BUFFER_BYTES: usize = 64 * 1024;
+
 #[derive(Clone, Copy)]
 pub(crate) struct Limits {
     pub header_read: Duration,
@@ -128,6 +131,9 @@ async fn serve_http<I>(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read)
+        // hyper's default read buffer is ~400 KiB: at the connection cap, heads alone could
+        // hold ~400 MiB. 64 KiB is ample for any head this API takes (431 past it).
+        .max_buf_size(READ_BUFFER_BYTES)
         .keep_alive(true);
     let mut conn = pin!(builder.serve_connection(io, TowerToHyperService::new(router)));
     let mut idle = pin!(activity.idle_for(limits.idle));
@@ -311,104 +317,101 @@ impl BodyBudget {
     }
 }
 
-/// What a request may send, by its head: its Content-Length (at most the body limit: more is
-/// refused 413 by the reader, which stops at the limit), the whole limit for a chunked body
-/// (its length is unknown), none when it has no body.
-fn body_reservation(headers: &axum::http::HeaderMap, limit: usize) -> usize {
-    use axum::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
-    if headers.contains_key(TRANSFER_ENCODING) {
-        return limit;
-    }
-    match headers.get(CONTENT_LENGTH) {
-        None => 0,
-        Some(v) => v
-            .to_str()
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map_or(limit, |n| {
-                usize::try_from(n).unwrap_or(usize::MAX).min(limit)
-            }),
+/// Set on a request whose body ran out of budget while it was read: its reader answers 503.
+#[derive(Clone, Default)]
+pub(crate) struct BudgetSpent(Arc<std::sync::atomic::AtomicBool>);
+
+impl BudgetSpent {
+    pub(crate) fn is_set(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
     }
 }
 
-/// Middleware on every router: reserves the request's body bytes from the global budget for
-/// as long as the request is handled, or answers 503 at once (waiting would hold the
-/// connection and its socket buffers all the same).
+/// A request body that takes each chunk it yields out of the global budget as the chunk
+/// arrives, and gives all of it back when the body is dropped (read whole, or abandoned). What
+/// counts is what a client has sent, not what its head announces: an idle connection that
+/// announced a body holds nothing, and pinning the budget takes sending it.
+struct Budgeted {
+    inner: axum::body::Body,
+    budget: Arc<Semaphore>,
+    held: Option<tokio::sync::OwnedSemaphorePermit>,
+    spent: BudgetSpent,
+}
+
+impl http_body::Body for Budgeted {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        let this = &mut *self;
+        let frame = match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => frame,
+            other => return other,
+        };
+        let len = frame.data_ref().map_or(0, |d| d.len());
+        if len > 0 {
+            let taken = u32::try_from(len)
+                .ok()
+                .and_then(|n| this.budget.clone().try_acquire_many_owned(n).ok());
+            match taken {
+                Some(permit) => match &mut this.held {
+                    Some(held) => held.merge(permit),
+                    None => this.held = Some(permit),
+                },
+                None => {
+                    this.spent.0.store(true, Ordering::Relaxed);
+                    return Poll::Ready(Some(Err(axum::Error::new(
+                        "the request-body budget is spent",
+                    ))));
+                }
+            }
+        }
+        Poll::Ready(Some(Ok(frame)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// Middleware on every router: the request's body draws on the global budget of body bytes
+/// in flight as it arrives (`Budgeted`); when the budget is spent, the body's reader answers
+/// 503 at once, with `Retry-After` and the connection closed (the rest is not read).
 pub(crate) async fn reserve_body(
     axum::extract::State(state): axum::extract::State<Arc<crate::AppState>>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    let budget = &state.body_budget;
-    let want = body_reservation(request.headers(), state.config.max_body_bytes);
-    if want == 0 {
-        return next.run(request).await;
-    }
-    let want = u32::try_from(want).unwrap_or(u32::MAX);
-    match budget.bytes.clone().try_acquire_many_owned(want) {
-        Ok(reserved) => {
-            let response = next.run(request).await;
-            drop(reserved);
-            response
-        }
-        Err(_) => {
-            budget.refused.fetch_add(1, Ordering::Relaxed);
-            let mut response = ApiError::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "overloaded",
-                "the service is receiving as many request bodies as it may hold; retry shortly",
-            )
-            .into_response();
-            response.headers_mut().insert(
-                axum::http::header::RETRY_AFTER,
-                HeaderValue::from_static("1"),
-            );
-            // The body is not read: the connection closes after the answer.
-            response.headers_mut().insert(
-                axum::http::header::CONNECTION,
-                HeaderValue::from_static("close"),
-            );
-            response
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::body_reservation;
-    use axum::http::HeaderMap;
-
-    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
-        let mut h = HeaderMap::new();
-        for (k, v) in pairs {
-            h.append(*k, v.parse().unwrap());
-        }
-        h
-    }
-
-    /// What a client announces cannot make its reservation smaller than what it may send.
-    #[test]
-    fn a_body_reserves_what_it_may_send() {
-        const LIMIT: usize = 1 << 20;
-        assert_eq!(body_reservation(&headers(&[]), LIMIT), 0);
-        assert_eq!(
-            body_reservation(&headers(&[("content-length", "100")]), LIMIT),
-            100
+    let spent = BudgetSpent::default();
+    let (mut parts, body) = request.into_parts();
+    parts.extensions.insert(spent.clone());
+    let body = axum::body::Body::new(Budgeted {
+        inner: body,
+        budget: state.body_budget.bytes.clone(),
+        held: None,
+        spent: spent.clone(),
+    });
+    let mut response = next
+        .run(axum::extract::Request::from_parts(parts, body))
+        .await;
+    if spent.is_set() {
+        state.body_budget.refused.fetch_add(1, Ordering::Relaxed);
+        response.headers_mut().insert(
+            axum::http::header::RETRY_AFTER,
+            HeaderValue::from_static("1"),
         );
-        // Over the limit: the reader stops at the limit (413), so that is all it can hold.
-        assert_eq!(
-            body_reservation(&headers(&[("content-length", "99999999999")]), LIMIT),
-            LIMIT
+        // The body was not read to its end: the connection closes after the answer.
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            HeaderValue::from_static("close"),
         );
-        // A chunked body's length is unknown until it ends; with a Content-Length too,
-        // hyper follows the chunking.
-        for h in [
-            headers(&[("transfer-encoding", "chunked")]),
-            headers(&[("transfer-encoding", "chunked"), ("content-length", "1")]),
-            headers(&[("content-length", "-1")]),
-            headers(&[("content-length", "ten")]),
-        ] {
-            assert_eq!(body_reservation(&h, LIMIT), LIMIT, "{h:?}");
-        }
     }
+    response
 }
