@@ -881,6 +881,82 @@ mod tests {
         }
     }
 
+    /// Attacker review: reference values of another type or shape than the claim (numbers
+    /// for hex strings, upper case, nested arrays, null, objects, empty lists) never make a
+    /// root match, and beside a matching root they fail closed.
+    #[test]
+    fn reference_values_of_another_shape_never_affirm_code() {
+        let guest = json!({"mr_td": "aa", "rtmr1": "r1", "mr_config_id": "cf"});
+        for odd in [
+            json!(["AA"]),
+            json!([["aa"]]),
+            json!([null]),
+            json!([]),
+            json!([{"mr_td": "aa"}]),
+            json!(["aa "]),
+            json!([170]),
+        ] {
+            let v = judged("tdx", guest.clone(), json!({"mr_td": odd.clone()}));
+            assert_eq!(v["executables"], 33, "root {odd}");
+            let v = judged(
+                "tdx",
+                guest.clone(),
+                json!({"mr_td": ["aa"], "rtmr1": odd.clone()}),
+            );
+            assert_eq!(v["executables"], 33, "rtmr1 {odd}");
+            let v = judged(
+                "tdx",
+                guest.clone(),
+                json!({"mr_td": ["aa"], "mr_config_id": odd.clone()}),
+            );
+            assert_eq!(
+                (v["executables"], v["configuration"]),
+                (2, 96),
+                "mr_config_id {odd}"
+            );
+        }
+        // SGX: a product id or minimum SVN as a string names no product or minimum.
+        let enclave =
+            json!({"mr_enclave": "ee", "mr_signer": "dd", "isv_prod_id": 1, "isv_svn": 3});
+        for reference in [
+            json!({"mr_signer": ["dd"], "isv_prod_id": ["1"], "isv_svn_min": [0]}),
+            json!({"mr_signer": ["dd"], "isv_prod_id": [1], "isv_svn_min": [[0]]}),
+            json!({"mr_signer": ["dd"], "isv_prod_id": [1], "isv_svn_min": [null]}),
+            json!({"mr_signer": ["dd"], "isv_prod_id": [1], "isv_svn_min": []}),
+            json!({"mr_signer": ["DD"], "isv_prod_id": [1], "isv_svn_min": [0]}),
+        ] {
+            let v = judged("sgx", enclave.clone(), reference.clone());
+            assert_eq!(v["executables"], 33, "{reference}");
+        }
+    }
+
+    /// Attacker review: what the guest chooses without a signature or digest proving it
+    /// (runtime data; init-data's claims beside its digest) sits under its own keys and cannot
+    /// shadow the measurements, the TEE or the debug flag a policy reads.
+    #[test]
+    fn guest_chosen_claims_cannot_shadow_the_measurements() {
+        let forged = json!({"measurements": {"mr_td": "aa"}, "tee": "tdx", "debug": false,
+            "tcb_status": "UpToDate", "mr_td": "aa", "executables": 2});
+        let claims = json!({
+            "tee": "tdx", "tcb_status": "UpToDate", "debug": false, "quote_version": 4,
+            "measurements": {"mr_td": "bb"},
+            "report": {"vmpl": 0},
+            "runtime_data": forged.clone(),
+            "init_data": {"digest": "00", "data": forged},
+        });
+        let v = trust_vector(
+            &prepared(
+                DEFAULT_POLICY,
+                &json!({"mr_td": ["aa"]}),
+                &claims,
+                TRUST_VECTOR_RULE,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(v["executables"], 33, "{v:?}");
+    }
+
     #[test]
     fn chosen_fields_feed_configuration_and_instance_identity() {
         let guest =
