@@ -238,7 +238,7 @@ impl CollateralCache {
             // failure is logged by the fetcher and ends as `collateral_missing` below.
             if authentic()
                 && upstream
-                    .fill(store, anchors, tee, fmspc, Some(ca), || async { Ok(()) })
+                    .fill(store, anchors, tee, fmspc, Some(ca))
                     .await
                     .is_ok()
             {

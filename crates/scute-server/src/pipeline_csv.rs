@@ -183,23 +183,30 @@ impl HygonKds {
             percent_encoding::utf8_percent_encode(serial, percent_encoding::NON_ALPHANUMERIC)
                 .to_string();
         let url = format!("{}?snumber={query}", self.url);
+        // The fetch runs on a task of its own (`upstream.rs`): it owns what it uses.
+        let (http, roots, store) = (
+            self.http.clone(),
+            state.csv_roots.clone(),
+            state.store.clone(),
+        );
+        let chip = serial.to_string();
         let encoded = self
             .fetches
-            .fetch(serial, || async {
-                let answer = self.http.get(&url, &[]).await.map_err(kds_failed)?;
+            .fetch(serial, move || async move {
+                let answer = http.get(&url, &[]).await.map_err(kds_failed)?;
                 if answer.status == reqwest::StatusCode::NOT_FOUND {
                     return Err(rejected(
                         "collateral_missing",
-                        format!("the Hygon KDS has no HSK/CEK for chip {serial}"),
+                        format!("the Hygon KDS has no HSK/CEK for chip {chip}"),
                     ));
                 }
                 if !answer.status.is_success() {
                     return Err(kds_failed(format!("answered {}", answer.status)));
                 }
                 let chain = HskCek::decode(&answer.body).map_err(kds_failed)?;
-                scute_csv::verify_hsk_cek(&chain, &state.csv_roots).map_err(csv_rejected)?;
+                scute_csv::verify_hsk_cek(&chain, &roots).map_err(csv_rejected)?;
                 let encoded = chain.encode();
-                state.store.put_csv_hsk_cek(serial, &encoded, now).await?;
+                store.put_csv_hsk_cek(&chip, &encoded, now).await?;
                 Ok(encoded)
             })
             .await

@@ -524,11 +524,13 @@ impl Kds {
 
     /// The body of `url` (keyed by the URL: it names product, chip and TCB).
     async fn get(&self, url: &str) -> Result<Vec<u8>, ApiError> {
+        // The fetch runs on a task of its own (`upstream.rs`): it owns what it uses.
+        let (http, owned_url) = (self.http.clone(), url.to_string());
         self.fetches
-            .fetch(url, || async {
-                let answer = self.http.get(url, &[]).await.map_err(kds_failed)?;
+            .fetch(url, move || async move {
+                let answer = http.get(&owned_url, &[]).await.map_err(kds_failed)?;
                 if answer.status != reqwest::StatusCode::OK {
-                    return Err(kds_failed(format!("{url}: {}", answer.status)));
+                    return Err(kds_failed(format!("{owned_url}: {}", answer.status)));
                 }
                 Ok(answer.body)
             })

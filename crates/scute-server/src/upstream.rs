@@ -270,10 +270,11 @@ impl Refusal {
     }
 }
 
-type Slot<T> = Arc<tokio::sync::OnceCell<Result<T, Refusal>>>;
+/// A flight's outcome, once it has one: every request for the key waits on it.
+type Slot<T> = tokio::sync::watch::Receiver<Option<Result<T, Refusal>>>;
 
 struct Keys<T> {
-    /// Fetches in flight, by key: later requests for the key wait on the same cell.
+    /// Fetches in flight, by key: later requests for the key wait on the same outcome.
     flights: HashMap<String, Slot<T>>,
     /// Recent outcomes, by key, and when each was reached.
     recent: HashMap<String, (Instant, Result<T, ApiError>)>,
@@ -302,36 +303,8 @@ impl<T> Clone for Upstream<T> {
     }
 }
 
-/// Removes a flight that did not finish (its request was dropped) from the map, so an
-/// abandoned key holds nothing; requests already waiting on it run the fetch themselves.
-struct FlightGuard<'a, T> {
-    inner: &'a Inner<T>,
-    key: &'a str,
-    slot: &'a Slot<T>,
-    done: bool,
-}
-
-impl<T> Drop for FlightGuard<'_, T> {
-    fn drop(&mut self) {
-        if !self.done {
-            let mut keys = self
-                .inner
-                .keys
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            if keys
-                .flights
-                .get(self.key)
-                .is_some_and(|s| Arc::ptr_eq(s, self.slot))
-            {
-                keys.flights.remove(self.key);
-            }
-        }
-    }
-}
-
-impl<T: Clone> Upstream<T> {
-    /// `name` labels the upstream in `/metrics` (`pcs`, `amd_kds`, `hygon_kds`).
+impl<T: Clone + Send + Sync + 'static> Upstream<T> {
+    /// `name` labels the upstream in `/metrics` (`pcs`, `pcs_route`, `amd_kds`, `hygon_kds`).
     pub(crate) fn new(name: &'static str, limits: Limits, counters: &Counters) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -351,14 +324,16 @@ impl<T: Clone> Upstream<T> {
     /// What `fetch` yields for `key`: the outcome remembered for it, the outcome of the fetch
     /// already in flight for it, or `fetch()`'s, run within the limits and then remembered.
     /// `fetch` must depend on the key alone (never on the request that asks), since its outcome
-    /// answers every request for the key for the remembered period.
+    /// answers every request for the key for the remembered period. The fetch runs on a task of
+    /// its own: a request that goes away does not cancel it, so its outcome is remembered and a
+    /// client hanging up cannot make the key be asked again and again.
     pub(crate) async fn fetch<F, Fut>(&self, key: &str, fetch: F) -> Result<T, Refusal>
     where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<T, ApiError>>,
+        F: FnOnce() -> Fut + Send + 'static,
+        Fut: Future<Output = Result<T, ApiError>> + Send + 'static,
     {
         let inner = &*self.inner;
-        let slot = {
+        let mut slot = {
             let mut keys = inner.keys.lock().unwrap_or_else(PoisonError::into_inner);
             match keys.recent.get(key) {
                 Some((at, outcome)) if at.elapsed() < inner.limits.remember => {
@@ -381,30 +356,35 @@ impl<T: Clone> Upstream<T> {
                 }
                 None => {}
             }
-            keys.flights.entry(key.to_string()).or_default().clone()
+            match keys.flights.get(key) {
+                Some(flight) => {
+                    inner.counters.shared.fetch_add(1, Ordering::Relaxed);
+                    flight.clone()
+                }
+                None => {
+                    let (done, flight) = tokio::sync::watch::channel(None);
+                    keys.flights.insert(key.to_string(), flight.clone());
+                    let (this, key) = (self.clone(), key.to_string());
+                    tokio::spawn(async move {
+                        let outcome = this.limited(fetch).await;
+                        this.finish(&key, &outcome);
+                        let _ = done.send(Some(outcome));
+                    });
+                    flight
+                }
+            }
         };
-        let ran = std::sync::atomic::AtomicBool::new(false);
-        let (ran_here, this_slot) = (&ran, &slot);
-        let outcome = slot
-            .get_or_init(|| async move {
-                ran_here.store(true, Ordering::Relaxed);
-                let mut guard = FlightGuard {
-                    inner,
-                    key,
-                    slot: this_slot,
-                    done: false,
-                };
-                let outcome = self.limited(fetch).await;
-                self.finish(key, this_slot, &outcome);
-                guard.done = true;
-                outcome
-            })
-            .await
-            .clone();
-        if !ran.load(Ordering::Relaxed) {
-            inner.counters.shared.fetch_add(1, Ordering::Relaxed);
-        }
-        outcome
+        let outcome = match slot.wait_for(Option::is_some).await {
+            Ok(outcome) => outcome.clone(),
+            // The flight's task ended without an outcome (it panicked): nothing was remembered.
+            Err(_) => None,
+        };
+        outcome.unwrap_or_else(|| {
+            Err(Refusal::Failed(ApiError::internal(format!(
+                "the {} fetch ended without an outcome",
+                inner.name
+            ))))
+        })
     }
 
     /// Runs `fetch` under the concurrency and rate limits, counting its result.
@@ -448,7 +428,7 @@ impl<T: Clone> Upstream<T> {
 
     /// The flight for `key` is over: its outcome is remembered (unless the limits refused it)
     /// and the flight leaves the map, in one step, so no request sees neither.
-    fn finish(&self, key: &str, slot: &Slot<T>, outcome: &Result<T, Refusal>) {
+    fn finish(&self, key: &str, outcome: &Result<T, Refusal>) {
         let inner = &*self.inner;
         let mut keys = inner.keys.lock().unwrap_or_else(PoisonError::into_inner);
         let remembered = match outcome {
@@ -474,9 +454,7 @@ impl<T: Clone> Upstream<T> {
             keys.recent
                 .insert(key.to_string(), (Instant::now(), outcome));
         }
-        if keys.flights.get(key).is_some_and(|s| Arc::ptr_eq(s, slot)) {
-            keys.flights.remove(key);
-        }
+        keys.flights.remove(key);
     }
 }
 
@@ -515,36 +493,34 @@ impl Pcs {
         }
     }
 
-    /// Fetches the `tee` set of `fmspc` whose PCK CRL is `ca`'s, verifies it and stores it;
-    /// `then` runs inside the flight once it is stored (so requests that shared the fetch see
-    /// what `then` did). `ca: None` (the TCB Info route, which names no CA): the Processor CA's
-    /// set, else the Platform CA's unless the TCB Info itself was what failed.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) async fn fill<F, Fut>(
+    /// Fetches the `tee` set of `fmspc` whose PCK CRL is `ca`'s, verifies it and stores it
+    /// (on a task of its own: it owns what it uses). `ca: None` (the TCB Info route, which
+    /// names no CA): the Processor CA's set, else the Platform CA's unless the TCB Info itself
+    /// was what failed. Callers learn what was stored (`collateral_changed`) after it returns.
+    pub(crate) async fn fill(
         &self,
         store: &crate::Store,
         anchors: &[scute_dcap::TrustAnchor],
         tee: &str,
         fmspc: &str,
         ca: Option<&str>,
-        then: F,
-    ) -> Result<(), Refusal>
-    where
-        F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<(), ApiError>>,
-    {
+    ) -> Result<(), Refusal> {
         use axum::http::StatusCode;
         let key = format!("{tee}/{}/{}", fmspc.to_lowercase(), ca.unwrap_or("any"));
-        let cas = match ca {
-            Some(ca) => vec![ca],
-            None => vec!["processor", "platform"],
+        let cas: Vec<String> = match ca {
+            Some(ca) => vec![ca.to_string()],
+            None => vec!["processor".into(), "platform".into()],
         };
-        let base = self.client.base_url();
+        let (client, store, anchors) = (self.client.clone(), store.clone(), anchors.to_vec());
+        let (tee, fmspc, rejected) = (tee.to_string(), fmspc.to_string(), self.rejected.clone());
         self.flights
-            .fetch(&key, || async move {
+            .fetch(&key, move || async move {
+                let (tee, fmspc) = (tee.as_str(), fmspc.as_str());
+                let base = client.base_url();
                 let mut last = None;
                 for ca in cas {
-                    let files = match self.client.fetch_set(tee, fmspc, ca).await {
+                    let ca = ca.as_str();
+                    let files = match client.fetch_set(tee, fmspc, ca).await {
                         Ok(files) => files,
                         Err(e) => {
                             crate::log::event(
@@ -570,15 +546,15 @@ impl Pcs {
                         }
                     };
                     if let Err(e) = crate::collateral::import_expecting(
-                        store,
-                        anchors,
+                        &store,
+                        &anchors,
                         &files,
                         crate::now(),
                         Some((fmspc, ca, tee)),
                     )
                     .await
                     {
-                        self.rejected.fetch_add(1, Ordering::Relaxed);
+                        rejected.fetch_add(1, Ordering::Relaxed);
                         crate::log::event(
                             "upstream_refused",
                             &[
@@ -599,7 +575,7 @@ impl Pcs {
                             ),
                         ));
                     }
-                    return then().await;
+                    return Ok(());
                 }
                 Err(last.unwrap_or_else(|| ApiError::internal("no PCK CA to ask for")))
             })
@@ -628,8 +604,9 @@ mod tests {
     async fn a_key_is_fetched_once_and_its_failure_remembered() {
         let counters = Counters::default();
         let up: Upstream<u32> = Upstream::new("test", limits(600, 4), &counters);
-        let calls = AtomicU64::new(0);
-        let ask = || async {
+        // 'static, as a fetch runs on a task of its own (one counter leaked per test run).
+        let calls: &'static AtomicU64 = Box::leak(Box::new(AtomicU64::new(0)));
+        let ask = move || async move {
             calls.fetch_add(1, Ordering::SeqCst);
             tokio::time::sleep(Duration::from_millis(50)).await;
             Err::<u32, _>(failed())
@@ -665,8 +642,8 @@ mod tests {
         n: usize,
     ) -> Vec<Result<u32, Refusal>>
     where
-        F: Fn() -> Fut + Copy,
-        Fut: Future<Output = Result<u32, ApiError>>,
+        F: Fn() -> Fut + Copy + Send + 'static,
+        Fut: Future<Output = Result<u32, ApiError>> + Send + 'static,
     {
         let mut set = Vec::new();
         for _ in 0..n {
@@ -725,17 +702,24 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_abandoned_flight_is_taken_over() {
+    async fn an_abandoned_flight_still_finishes_and_is_remembered() {
         let counters = Counters::default();
         let up: Upstream<u32> = Upstream::new("test", limits(600, 4), &counters);
         let slow = up.fetch("k", || async {
-            tokio::time::sleep(Duration::from_secs(60)).await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
             Ok(1)
         });
-        // The first request goes away mid-fetch; the next one fetches itself.
+        // The first request goes away mid-fetch; the fetch goes on.
         assert!(tokio::time::timeout(Duration::from_millis(20), slow)
             .await
             .is_err());
-        assert_eq!(up.fetch("k", || async { Ok(2) }).await.ok(), Some(2));
+        // A request while it is in flight shares it; one after it answers from memory.
+        assert_eq!(up.fetch("k", || async { Ok(2) }).await.ok(), Some(1));
+        assert_eq!(up.fetch("k", || async { Ok(3) }).await.ok(), Some(1));
+        let text = counters.render();
+        assert!(
+            text.contains("scute_upstream_fetches_total{upstream=\"test\",result=\"ok\"} 1"),
+            "{text}"
+        );
     }
 }

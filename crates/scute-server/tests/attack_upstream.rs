@@ -837,3 +837,36 @@ async fn a_nonce_that_expires_during_the_appraisal_gives_no_token() {
     let (status, body) = snp_attest(&service, CHIP, true, Signature::Genuine).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+/// A client that hangs up while its fetch is in flight does not cancel the fetch: its outcome
+/// is remembered, so hanging up again and again asks the upstream once (attacker review: the
+/// fetch ran in the request's task, and five hang-ups asked five times).
+#[tokio::test]
+async fn hanging_up_mid_fetch_asks_the_key_once() {
+    let source = holding_the_vector().await;
+    let seen = Arc::new(Seen::default());
+    let pcs = fake_pcs(
+        source.url.clone(),
+        vector_fmspc(),
+        Duration::from_secs(2),
+        seen.clone(),
+    )
+    .await;
+    let service = Service::start(async |_: &Path| {}, |c, _| c.pccs_url = Some(pcs)).await;
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let fmspc = unknown_fmspc(777);
+    for _ in 0..5 {
+        let _ = impatient
+            .get(format!(
+                "{}/tdx/certification/v4/tcb?fmspc={fmspc}",
+                service.url
+            ))
+            .send()
+            .await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen.asks(&format!("tcb/{fmspc}")), 1);
+}

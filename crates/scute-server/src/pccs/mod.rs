@@ -261,15 +261,15 @@ pub(crate) async fn fill(
     ca: Option<&str>,
 ) -> Result<(), ApiError> {
     upstream
-        .fill(&state.store, &state.anchors, tee, fmspc, ca, || {
-            state.pccs.reload(state)
-        })
+        .fill(&state.store, &state.anchors, tee, fmspc, ca)
         .await
         .map_err(|r| {
             r.or_limited(|detail| {
                 ApiError::new(StatusCode::BAD_GATEWAY, "upstream_unavailable", detail)
             })
-        })
+        })?;
+    // Every request that shared the fill learns what it stored (the route reads the index).
+    state.collateral_changed().await
 }
 
 /// The PCCS routes alone, for `--pccs-listen`.
