@@ -2,14 +2,13 @@
 //! problem JSON. Admin routes need the admin bearer token.
 
 mod attest;
+use crate::admin_auth::require_admin;
 
 pub use attest::{parse_attest_request, report_data_for, AttestRequest, MAX_POLICY_IDS};
 
 use crate::appraisal::DEFAULT_POLICY_ID;
 use crate::error::ApiError;
 use crate::AppState;
-use aws_lc_rs::constant_time::verify_slices_are_equal;
-use aws_lc_rs::digest::{digest, SHA256};
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, MatchedPath, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -119,17 +118,6 @@ impl FromRequest<Arc<AppState>> for Body {
 fn json_body<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(bytes)
         .map_err(|e| ApiError::bad_request("malformed_json", format!("request body: {e}")))
-}
-
-pub(crate) fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let presented = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(ApiError::unauthorized)?;
-    let hash = digest(&SHA256, presented.trim().as_bytes());
-    verify_slices_are_equal(hash.as_ref(), &state.admin_token_sha256())
-        .map_err(|_| ApiError::unauthorized())
 }
 
 async fn challenge(State(state): Shared) -> Json<Value> {

@@ -9,7 +9,8 @@
 //! `kbs-session-id` cookie in its cookie store, and parses every error body as kbs-types
 //! `ErrorInformation {type, detail}` (our problem JSON carries both).
 
-use crate::api::{require_admin, Body};
+use crate::admin_auth::require_admin;
+use crate::api::Body;
 use crate::error::ApiError;
 use crate::error::ServerError;
 use crate::pipeline::{self, Evidence, Tee};
@@ -562,12 +563,8 @@ fn require_kbs_admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiErr
     if admin_token.is_ok() || state.kbs_admin_keys.is_empty() {
         return admin_token;
     }
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .ok_or_else(ApiError::unauthorized)?
-        .trim();
+    let presented =
+        crate::admin_auth::presented_token(headers).ok_or_else(ApiError::unauthorized)?;
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
     validation.set_required_spec_claims(&["exp"]);
     validation.validate_nbf = true;

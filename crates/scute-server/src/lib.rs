@@ -3,6 +3,7 @@
 //! Rego appraisal → signed EAR token. `start` binds, `Running::serve` serves under the
 //! configured connection and time limits.
 
+mod admin_auth;
 mod api;
 mod appraisal;
 mod collateral;

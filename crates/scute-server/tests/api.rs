@@ -1288,3 +1288,43 @@ async fn a_refused_attestation_writes_nothing_and_a_nonce_still_gives_one_token(
         .ends_with("nonce_replayed"));
     assert_eq!(spent().await, 1);
 }
+
+/// One admin rule for every door: the token as `Authorization: Bearer` or as PccsAdminTool's
+/// `admin-token` header, on the service's own admin API as on the PCCS upload; anything else
+/// is a 401 (the two doors used to accept different headers).
+#[tokio::test]
+async fn every_admin_route_takes_the_token_in_either_header() {
+    let h = Harness::start(false, |_| {}).await;
+    let put = |header: &'static str, value: String| {
+        h.http
+            .put(format!("{}/v1/reference-values/mr_td", h.url))
+            .header(header, value)
+            .json(&json!(["00"]))
+            .send()
+    };
+    let r = put("admin-token", h.admin.clone()).await.unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = put("authorization", format!("Bearer {}", h.admin))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    for (header, value) in [
+        ("admin-token", "0".repeat(64)),
+        ("authorization", format!("Basic {}", h.admin)),
+        ("authorization", format!("Bearer {}x", h.admin)),
+        ("x-admin-token", h.admin.clone()),
+    ] {
+        let r = put(header, value).await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{header}");
+    }
+    // The PCCS upload takes the Bearer form too (a malformed body is judged only once admitted).
+    let r = h
+        .http
+        .put(format!("{}/sgx/certification/v4/platformcollateral", h.url))
+        .bearer_auth(&h.admin)
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+}

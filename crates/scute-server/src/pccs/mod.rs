@@ -494,20 +494,6 @@ async fn root_crl(State(state): Shared) -> Result<Response, ApiError> {
     Ok(respond("application/pkix-crl", None, body))
 }
 
-/// Admin check for PCCS admin routes: `Authorization: Bearer T` or PCCS's `admin-token: T`.
-pub(crate) fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    use aws_lc_rs::digest::{digest, SHA256};
-    let presented = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .or_else(|| headers.get("admin-token").and_then(|v| v.to_str().ok()))
-        .ok_or_else(ApiError::unauthorized)?;
-    let hash = digest(&SHA256, presented.trim().as_bytes());
-    aws_lc_rs::constant_time::verify_slices_are_equal(hash.as_ref(), &state.admin_token_sha256())
-        .map_err(|_| ApiError::unauthorized())
-}
-
 impl Pccs {
     /// Freshness and refresh outcomes, in the Prometheus text format. `per_set`: one line per
     /// stored set, labelled with its FMSPC (for the `metrics_listen` listener only: the

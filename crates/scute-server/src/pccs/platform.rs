@@ -2,7 +2,8 @@
 //! stored certificates) and the admin `PUT /platformcollateral` import of the JSON that
 //! PccsAdminTool exports; everything in it is verified before anything is stored.
 
-use super::{hex_param, not_cached, require_admin, Shared};
+use super::{hex_param, not_cached, Shared};
+use crate::admin_auth::require_admin;
 use crate::error::ApiError;
 use axum::extract::Query;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
