@@ -597,11 +597,6 @@ impl VerifiedCollateral {
         (self.pck_crl.number, self.root_crl.number)
     }
 
-    /// thisUpdate of the PCK CRL and of the Root CA CRL: what orders two sets' CRLs.
-    pub fn crl_issue_dates(&self) -> (UnixTime, UnixTime) {
-        (self.pck_crl.this_update, self.root_crl.this_update)
-    }
-
     /// Who signed this set's PCK CRL (the PCK CA, by its key) and how new the CRL is. A CRL
     /// belongs to its issuer, not to a collateral set: every FMSPC and both TEEs whose PCK
     /// certificates that CA issued are judged by its newest CRL.

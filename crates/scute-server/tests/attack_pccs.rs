@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+#[path = "support/fake_pccs.rs"]
+mod fake_pccs;
+
 const VECTORS: &str = "../../../shared/vectors";
 
 fn case(name: &str) -> PathBuf {
@@ -75,64 +78,6 @@ async fn get(url: &str) -> reqwest::Response {
     reqwest::Client::new().get(url).send().await.unwrap()
 }
 
-/// An upstream PCCS that answers every query with the items of `set`, whatever was asked.
-async fn upstream(set: BTreeMap<String, Vec<u8>>) -> String {
-    use axum::http::HeaderMap;
-    use axum::routing::get;
-    let enc = |b: &[u8]| {
-        percent_encoding::utf8_percent_encode(
-            std::str::from_utf8(b).unwrap(),
-            percent_encoding::NON_ALPHANUMERIC,
-        )
-        .to_string()
-    };
-    let with = |name: &'static str, chain: String, body: Vec<u8>| {
-        move || {
-            let (chain, body) = (chain.clone(), body.clone());
-            async move {
-                let mut h = HeaderMap::new();
-                h.insert(name, chain.parse().unwrap());
-                (h, body)
-            }
-        }
-    };
-    let tcb = with(
-        "tcb-info-issuer-chain",
-        enc(&set["tcb_info_issuer_chain.pem"]),
-        set["tcb_info.json"].clone(),
-    );
-    let qe = with(
-        "sgx-enclave-identity-issuer-chain",
-        enc(&set["qe_identity_issuer_chain.pem"]),
-        set["qe_identity.json"].clone(),
-    );
-    let app = axum::Router::new()
-        .route("/sgx/certification/v4/tcb", get(tcb.clone()))
-        .route("/tdx/certification/v4/tcb", get(tcb))
-        .route("/sgx/certification/v4/qe/identity", get(qe.clone()))
-        .route("/tdx/certification/v4/qe/identity", get(qe))
-        .route(
-            "/sgx/certification/v4/pckcrl",
-            get(with(
-                "sgx-pck-crl-issuer-chain",
-                enc(&set["pck_crl_issuer_chain.pem"]),
-                set["pck_crl.der"].clone(),
-            )),
-        )
-        .route(
-            "/sgx/certification/v4/rootcacrl",
-            get(with(
-                "x-unused",
-                String::new(),
-                hex::encode(&set["root_ca_crl.der"]).into_bytes(),
-            )),
-        );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    url
-}
-
 async fn tcb_eval_number(url: &str) -> (u16, Option<u64>) {
     let r = get(url).await;
     let status = r.status().as_u16();
@@ -145,7 +90,7 @@ async fn tcb_eval_number(url: &str) -> (u16, Option<u64>) {
 /// older, validly signed set (evaluation data number 16), which must not replace it.
 #[tokio::test]
 async fn a_refresh_does_not_roll_collateral_back_to_an_older_evaluation_data_number() {
-    let old = upstream(files("automata-dcaprs-sgx-v3")).await;
+    let old = fake_pccs::serve_set(files("automata-dcaprs-sgx-v3"), None).await;
     let service = Service::start(
         &[files("dcapqvl-sgx-v3")],
         |c| c.pccs_url = Some(old.clone()),
@@ -208,7 +153,7 @@ async fn an_older_pck_crl_does_not_replace_a_newer_one() {
 /// platforms nobody asked for).
 #[tokio::test]
 async fn an_upstream_answer_for_another_platform_is_refused_and_not_stored() {
-    let other = upstream(files("dcapqvl-sgx-v3")).await;
+    let other = fake_pccs::serve_set(files("dcapqvl-sgx-v3"), None).await;
     let service = Service::start(&[], |c| c.pccs_url = Some(other.clone()), async |_| {}).await;
     let r = get(&format!(
         "{}/sgx/certification/v4/tcb?fmspc=112233445566",

@@ -8,6 +8,9 @@ use std::path::{Path, PathBuf};
 
 const VECTORS: &str = "../../../shared/vectors";
 
+#[path = "support/fake_pccs.rs"]
+mod fake_pccs;
+
 fn case(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join(VECTORS)
@@ -294,66 +297,13 @@ async fn a_second_service_fills_from_the_first_and_keeps_it_when_the_first_is_do
 
 /// An upstream that serves the TDX vector with one byte of TCB Info changed.
 async fn tampering_upstream() -> String {
-    use axum::http::HeaderMap;
-    use axum::routing::get;
-    let f = files("dcapqvl-tdx-v4");
-    let enc = |b: &[u8]| {
-        percent_encoding::utf8_percent_encode(
-            std::str::from_utf8(b).unwrap(),
-            percent_encoding::NON_ALPHANUMERIC,
-        )
-        .to_string()
-    };
+    // One status changed in the signed TCB Info: its signature no longer holds.
+    let mut f = files("dcapqvl-tdx-v4");
     let tcb = String::from_utf8(f["tcb_info.json"].clone())
         .unwrap()
         .replacen("UpToDate", "OutOfDate", 1);
-    let with = |name: &'static str, chain: String, body: Vec<u8>| {
-        move || {
-            let (chain, body) = (chain.clone(), body.clone());
-            async move {
-                let mut h = HeaderMap::new();
-                h.insert(name, chain.parse().unwrap());
-                (h, body)
-            }
-        }
-    };
-    let app = axum::Router::new()
-        .route(
-            "/tdx/certification/v4/tcb",
-            get(with(
-                "tcb-info-issuer-chain",
-                enc(&f["tcb_info_issuer_chain.pem"]),
-                tcb.into_bytes(),
-            )),
-        )
-        .route(
-            "/tdx/certification/v4/qe/identity",
-            get(with(
-                "sgx-enclave-identity-issuer-chain",
-                enc(&f["qe_identity_issuer_chain.pem"]),
-                f["qe_identity.json"].clone(),
-            )),
-        )
-        .route(
-            "/sgx/certification/v4/pckcrl",
-            get(with(
-                "sgx-pck-crl-issuer-chain",
-                enc(&f["pck_crl_issuer_chain.pem"]),
-                f["pck_crl.der"].clone(),
-            )),
-        )
-        .route(
-            "/sgx/certification/v4/rootcacrl",
-            get(with(
-                "x-unused",
-                String::new(),
-                hex::encode(&f["root_ca_crl.der"]).into_bytes(),
-            )),
-        );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    url
+    f.insert("tcb_info.json".into(), tcb.into_bytes());
+    fake_pccs::serve_set(f, None).await
 }
 
 #[tokio::test]

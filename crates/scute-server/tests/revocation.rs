@@ -14,6 +14,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
+#[path = "support/fake_pccs.rs"]
+mod fake_pccs;
+
 fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
@@ -322,72 +325,6 @@ async fn a_revoking_crl_in_a_pccs_upload_revokes_the_tdx_platform() {
     assert_revoked(&service.attest().await);
 }
 
-/// An upstream PCCS that serves the SGX set `f` of the platform (Platform CA) and nothing for
-/// the Processor CA.
-async fn upstream(f: Files) -> String {
-    use axum::extract::Query;
-    use axum::http::{HeaderMap, StatusCode};
-    use axum::response::IntoResponse;
-    use axum::routing::get;
-    let enc = |b: &[u8]| {
-        percent_encoding::utf8_percent_encode(
-            std::str::from_utf8(b).unwrap(),
-            percent_encoding::NON_ALPHANUMERIC,
-        )
-        .to_string()
-    };
-    let with = |name: &'static str, chain: String, body: Vec<u8>| {
-        move |Query(q): Query<BTreeMap<String, String>>| {
-            let (chain, body) = (chain.clone(), body.clone());
-            async move {
-                if q.get("ca").is_some_and(|ca| ca != "platform") {
-                    return StatusCode::NOT_FOUND.into_response();
-                }
-                let mut h = HeaderMap::new();
-                h.insert(name, chain.parse().unwrap());
-                (h, body).into_response()
-            }
-        }
-    };
-    let app = axum::Router::new()
-        .route(
-            "/sgx/certification/v4/tcb",
-            get(with(
-                "tcb-info-issuer-chain",
-                enc(&f["tcb_info_issuer_chain.pem"]),
-                f["tcb_info.json"].clone(),
-            )),
-        )
-        .route(
-            "/sgx/certification/v4/qe/identity",
-            get(with(
-                "sgx-enclave-identity-issuer-chain",
-                enc(&f["qe_identity_issuer_chain.pem"]),
-                f["qe_identity.json"].clone(),
-            )),
-        )
-        .route(
-            "/sgx/certification/v4/pckcrl",
-            get(with(
-                "sgx-pck-crl-issuer-chain",
-                enc(&f["pck_crl_issuer_chain.pem"]),
-                f["pck_crl.der"].clone(),
-            )),
-        )
-        .route(
-            "/sgx/certification/v4/rootcacrl",
-            get(with(
-                "x-unused",
-                String::new(),
-                hex::encode(&f["root_ca_crl.der"]).into_bytes(),
-            )),
-        );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    url
-}
-
 #[tokio::test]
 async fn a_revoking_crl_filled_from_the_upstream_revokes_the_tdx_platform() {
     let sim = Simulator::new(7, now()).unwrap();
@@ -397,7 +334,8 @@ async fn a_revoking_crl_filled_from_the_upstream_revokes_the_tdx_platform() {
         .as_str()
         .unwrap()
         .to_string();
-    let upstream = upstream(revoking.clone()).await;
+    // The upstream serves that set for the Platform CA, and nothing for the Processor CA.
+    let upstream = fake_pccs::serve_set(revoking.clone(), Some("platform")).await;
     let service = Service::start(&sim, &set(&sim, Tee::Tdx, 3600, false), |c| {
         c.pccs_url = Some(upstream);
     })

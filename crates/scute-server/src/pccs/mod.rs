@@ -73,8 +73,8 @@ struct Index {
 pub(crate) struct Pccs {
     index: RwLock<Arc<Index>>,
     loaded: RwLock<Option<Instant>>,
-    /// Fills misses: single flight per key, no lock across keys (`upstream.rs`).
-    /// The upstream for refreshes of stored sets.
+    /// The upstream for refreshes of stored sets (single flight per key, no lock across keys:
+    /// `upstream.rs`).
     pub(crate) upstream: Option<crate::upstream::Pcs>,
     /// The same upstream under its own budget, for the TCB Info route's fills: anyone may ask
     /// that route for any FMSPC, and must not use up what attestations and refreshes need.
