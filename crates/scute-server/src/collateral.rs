@@ -1,11 +1,14 @@
 //! Collateral sets in the store, keyed by FMSPC and PCK CA, and their verified forms in memory:
 //! each set is authenticated once against the trusted roots and reused for every quote (the
 //! warm path) until the stored set changes or a newer CRL of one of its issuers is seen
-//! (`revocation`: a set is always judged with the newest CRL of its PCK CA and root).
+//! (`revocation`: a set is always judged with the newest CRL of its PCK CA and root). A set
+//! the store lacks is fetched from Intel PCS or a PCCS (`Pcs`, through the bounded fetcher of
+//! `upstream`) and verified before it is stored.
 
 use crate::error::ApiError;
 use crate::revocation::{own_fingerprint, CrlFingerprint, Revocations};
 use crate::store::Store;
+use crate::upstream::{Counters, Limits, Refusal, Upstream};
 use aws_lc_rs::digest::{digest, SHA256};
 use axum::http::StatusCode;
 use base64::engine::general_purpose::STANDARD;
@@ -14,6 +17,7 @@ use scute_dcap::{
     verify_collateral, Collateral, DcapError, IssuerKeyId, TrustAnchor, VerifiedCollateral,
 };
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -39,7 +43,7 @@ pub struct CollateralCache {
     revocations: RwLock<Arc<Revocations>>,
     /// Asked for a set the store lacks (`pccs_url`), within the upstream's limits and at
     /// most once per key and period (`upstream.rs`); its answer is verified before storing.
-    upstream: Option<crate::upstream::Pcs>,
+    upstream: Option<Pcs>,
 }
 
 /// The first anchor under which the collateral verifies.
@@ -194,7 +198,7 @@ pub(crate) async fn import_expecting(
 }
 
 impl CollateralCache {
-    pub(crate) fn with_upstream(upstream: Option<crate::upstream::Pcs>) -> Self {
+    pub(crate) fn with_upstream(upstream: Option<Pcs>) -> Self {
         Self {
             sets: RwLock::default(),
             revocations: RwLock::default(),
@@ -354,4 +358,129 @@ fn sha256(bytes: &[u8]) -> [u8; 32] {
     let mut out = [0u8; 32];
     out.copy_from_slice(digest(&SHA256, bytes).as_ref());
     out
+}
+
+/// Intel PCS or a PCCS (`pccs_url`): a platform's collateral set, fetched once per key and
+/// period, verified, and stored (nothing unverified is kept).
+#[derive(Clone)]
+pub(crate) struct Pcs {
+    client: crate::PccsClient,
+    flights: Upstream<()>,
+    /// Sets the upstream gave that did not verify (`scute_collateral_upstream_rejected_total`).
+    pub(crate) rejected: Arc<AtomicU64>,
+}
+
+impl Pcs {
+    pub(crate) fn new(client: crate::PccsClient, limits: Limits, counters: &Counters) -> Self {
+        Self {
+            client,
+            flights: Upstream::new("pcs", limits, counters),
+            rejected: Arc::default(),
+        }
+    }
+
+    /// The same server under a budget of its own (`/metrics` name `name`), for fills anyone
+    /// can ask for (the PCCS TCB Info route): however many they ask, the fills that a
+    /// genuine PCK chain or a stored set asks for keep their own concurrency and rate.
+    pub(crate) fn with_own_budget(
+        &self,
+        name: &'static str,
+        limits: Limits,
+        counters: &Counters,
+    ) -> Self {
+        Self {
+            client: self.client.clone(),
+            flights: Upstream::new(name, limits, counters),
+            rejected: self.rejected.clone(),
+        }
+    }
+
+    /// Fetches the `tee` set of `fmspc` whose PCK CRL is `ca`'s, verifies it and stores it
+    /// (on a task of its own: it owns what it uses). `ca: None` (the TCB Info route, which
+    /// names no CA): the Processor CA's set, else the Platform CA's unless the TCB Info itself
+    /// was what failed. Callers learn what was stored (`collateral_changed`) after it returns.
+    pub(crate) async fn fill(
+        &self,
+        store: &crate::Store,
+        anchors: &[scute_dcap::TrustAnchor],
+        tee: &str,
+        fmspc: &str,
+        ca: Option<&str>,
+    ) -> Result<(), Refusal> {
+        use axum::http::StatusCode;
+        let key = format!("{tee}/{}/{}", fmspc.to_lowercase(), ca.unwrap_or("any"));
+        let cas: Vec<String> = match ca {
+            Some(ca) => vec![ca.to_string()],
+            None => vec!["processor".into(), "platform".into()],
+        };
+        let (client, store, anchors) = (self.client.clone(), store.clone(), anchors.to_vec());
+        let (tee, fmspc, rejected) = (tee.to_string(), fmspc.to_string(), self.rejected.clone());
+        self.flights
+            .fetch(&key, move || async move {
+                let (tee, fmspc) = (tee.as_str(), fmspc.as_str());
+                let base = client.base_url();
+                let mut last = None;
+                for ca in cas {
+                    let ca = ca.as_str();
+                    let files = match client.fetch_set(tee, fmspc, ca).await {
+                        Ok(files) => files,
+                        Err(e) => {
+                            crate::log::event(
+                                "upstream_unavailable",
+                                &[
+                                    ("upstream", base.into()),
+                                    ("tee", tee.into()),
+                                    ("fmspc", fmspc.into()),
+                                    ("detail", e.to_string().into()),
+                                ],
+                            );
+                            let tcb_failed = matches!(&e, crate::error::ServerError::Fetch { url, .. }
+                                if url.contains("/certification/v4/tcb?"));
+                            last = Some(ApiError::new(
+                                StatusCode::BAD_GATEWAY,
+                                "upstream_unavailable",
+                                e.to_string(),
+                            ));
+                            if tcb_failed {
+                                break;
+                            }
+                            continue;
+                        }
+                    };
+                    if let Err(e) = import_expecting(
+                        &store,
+                        &anchors,
+                        &files,
+                        crate::now(),
+                        Some((fmspc, ca, tee)),
+                    )
+                    .await
+                    {
+                        rejected.fetch_add(1, Ordering::Relaxed);
+                        crate::log::event(
+                            "upstream_refused",
+                            &[
+                                ("upstream", base.into()),
+                                ("tee", tee.into()),
+                                ("fmspc", fmspc.into()),
+                                ("kind", e.kind.into()),
+                                ("detail", e.detail.clone().into()),
+                                ("outcome", "nothing stored".into()),
+                            ],
+                        );
+                        return Err(ApiError::new(
+                            StatusCode::BAD_GATEWAY,
+                            "upstream_rejected",
+                            format!(
+                                "the upstream's collateral for FMSPC {fmspc} does not verify: {}",
+                                e.detail
+                            ),
+                        ));
+                    }
+                    return Ok(());
+                }
+                Err(last.unwrap_or_else(|| ApiError::internal("no PCK CA to ask for")))
+            })
+            .await
+    }
 }

@@ -523,7 +523,8 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         .as_deref()
         .map(|url| pipeline_csv::HygonKds::new(url, limits, &metrics.upstream))
         .transpose()?;
-    let upstream = pccs_client(&config)?.map(|c| upstream::Pcs::new(c, limits, &metrics.upstream));
+    let upstream =
+        pccs_client(&config)?.map(|c| collateral::Pcs::new(c, limits, &metrics.upstream));
     let route_upstream = upstream
         .as_ref()
         .map(|pcs| pcs.with_own_budget("pcs_route", limits, &metrics.upstream));

@@ -75,10 +75,10 @@ pub(crate) struct Pccs {
     loaded: RwLock<Option<Instant>>,
     /// The upstream for refreshes of stored sets (single flight per key, no lock across keys:
     /// `upstream.rs`).
-    pub(crate) upstream: Option<crate::upstream::Pcs>,
+    pub(crate) upstream: Option<crate::collateral::Pcs>,
     /// The same upstream under its own budget, for the TCB Info route's fills: anyone may ask
     /// that route for any FMSPC, and must not use up what attestations and refreshes need.
-    pub(crate) route_upstream: Option<crate::upstream::Pcs>,
+    pub(crate) route_upstream: Option<crate::collateral::Pcs>,
     pub(crate) refreshes_ok: AtomicU64,
     pub(crate) refreshes_failed: AtomicU64,
     pub(crate) upstream_rejected: Arc<AtomicU64>,
@@ -107,8 +107,8 @@ fn insert_newest<K: std::hash::Hash + Eq>(map: &mut HashMap<K, Item>, key: K, it
 
 impl Pccs {
     pub(crate) fn new(
-        upstream: Option<crate::upstream::Pcs>,
-        route_upstream: Option<crate::upstream::Pcs>,
+        upstream: Option<crate::collateral::Pcs>,
+        route_upstream: Option<crate::collateral::Pcs>,
     ) -> Self {
         Self {
             index: RwLock::new(Arc::new(Index::default())),
@@ -255,7 +255,7 @@ impl Pccs {
 /// not verify is logged, counted and not stored.
 pub(crate) async fn fill(
     state: &AppState,
-    upstream: &crate::upstream::Pcs,
+    upstream: &crate::collateral::Pcs,
     tee: &str,
     fmspc: &str,
     ca: Option<&str>,
