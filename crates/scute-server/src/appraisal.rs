@@ -584,13 +584,13 @@ mod tests {
         assert_eq!(statuses.into_iter().collect::<Vec<_>>(), [2, 32, 96]);
     }
 
-    /// The fields the host or guest owner chooses, by the claim they feed (README "Code
+    /// The fields the host or guest owner chooses, by the claim they feed (docs/service.md "Code
     /// identity"), restated here apart from the policy text.
     const CONFIGURATION_FIELDS: [&str; 4] =
         ["mr_config_id", "mr_owner_config", "host_data", "config_id"];
     const IDENTITY_FIELDS: [&str; 3] = ["mr_owner", "family_id", "image_id"];
 
-    /// The code-identity rule in Rust, as README states it: the oracle for the three claims it
+    /// The code-identity rule in Rust, as docs/service.md states it: the oracle for the three claims it
     /// decides (executables, and configuration and instance-identity for the chosen fields).
     fn code_identity_oracle(claims: &Value, reference: &Value) -> BTreeMap<String, i64> {
         let measured = |name: &str| claims["measurements"].get(name);

@@ -1162,7 +1162,7 @@ async fn a_data_directory_others_can_write_is_refused() {
     }
 }
 
-/// Code identity is code (README "Code identity"): MRCONFIGID is the host's choice (the
+/// Code identity is code (docs/service.md "Code identity"): MRCONFIGID is the host's choice (the
 /// Confidential Containers init-data digest), RTMRs any guest can extend with what an honest
 /// boot logs. Registered alone, or beside a wrong MRTD, they never make `executables` affirming.
 #[tokio::test]
