@@ -3,7 +3,7 @@
 //! Intel's PccsAdminTool sends it, `admin-token: T`; it is compared by its SHA-256, in constant
 //! time, with the hash the store holds (which `scute admin reset-token` can replace).
 
-use crate::error::ApiError;
+use crate::problem::Problem;
 use crate::AppState;
 use aws_lc_rs::constant_time::verify_slices_are_equal;
 use aws_lc_rs::digest::{digest, SHA256};
@@ -20,9 +20,9 @@ pub(crate) fn presented_token(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// Ok when the request presents the admin token, else 401.
-pub(crate) fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
-    let presented = presented_token(headers).ok_or_else(ApiError::unauthorized)?;
+pub(crate) fn require_admin(state: &AppState, headers: &HeaderMap) -> Result<(), Problem> {
+    let presented = presented_token(headers).ok_or_else(Problem::unauthorized)?;
     let hash = digest(&SHA256, presented.as_bytes());
     verify_slices_are_equal(hash.as_ref(), &state.admin_token_sha256())
-        .map_err(|_| ApiError::unauthorized())
+        .map_err(|_| Problem::unauthorized())
 }

@@ -7,7 +7,7 @@ use crate::admin_auth::require_admin;
 pub use attest::{parse_attest_request, report_data_for, AttestRequest, MAX_POLICY_IDS};
 
 use crate::appraisal::DEFAULT_POLICY_ID;
-use crate::error::ApiError;
+use crate::problem::{Kind, Problem};
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, MatchedPath, Path, Request, State};
@@ -50,7 +50,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .merge(crate::pccs::routes())
         .merge(crate::kbs::routes())
         .merge(crate::snp::routes())
-        .fallback(|| async { ApiError::not_found("no such route") })
+        .fallback(|| async { Problem::not_found("no such route") })
         .layer(middleware::from_fn_with_state(
             state.clone(),
             count_requests,
@@ -78,9 +78,9 @@ async fn count_requests(
 pub(crate) struct Body(pub(crate) Bytes);
 
 impl FromRequest<Arc<AppState>> for Body {
-    type Rejection = ApiError;
+    type Rejection = Problem;
 
-    async fn from_request(request: Request, state: &Arc<AppState>) -> Result<Self, ApiError> {
+    async fn from_request(request: Request, state: &Arc<AppState>) -> Result<Self, Problem> {
         let limit = Duration::from_secs(state.config.body_read_timeout_secs);
         let budget = request
             .extensions()
@@ -89,35 +89,26 @@ impl FromRequest<Arc<AppState>> for Body {
         let read = tokio::time::timeout(limit, Bytes::from_request(request, state))
             .await
             .map_err(|_| {
-                ApiError::new(
-                    StatusCode::REQUEST_TIMEOUT,
-                    "body_timeout",
-                    "the request body did not arrive in time",
-                )
+                Problem::new(Kind::BodyTimeout, "the request body did not arrive in time")
             })?;
         read.map(Body).map_err(|e| {
             if budget.is_some_and(|b| b.is_set()) {
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "overloaded",
+                Problem::new(
+                    Kind::Overloaded,
                     "the service is receiving as many request bodies as it may hold; retry shortly",
                 )
             } else if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    "request body is over the size limit",
-                )
+                Problem::new(Kind::PayloadTooLarge, "request body is over the size limit")
             } else {
-                ApiError::bad_request("bad_body", e.body_text())
+                Problem::new(Kind::BadBody, e.body_text())
             }
         })
     }
 }
 
-fn json_body<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, ApiError> {
+fn json_body<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, Problem> {
     serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::bad_request("malformed_json", format!("request body: {e}")))
+        .map_err(|e| Problem::new(Kind::MalformedJson, format!("request body: {e}")))
 }
 
 async fn challenge(State(state): Shared) -> Json<Value> {
@@ -127,20 +118,16 @@ async fn challenge(State(state): Shared) -> Json<Value> {
     )
 }
 
-pub(crate) fn b64(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
+pub(crate) fn b64(field: &str, text: &str) -> Result<Vec<u8>, Problem> {
     STANDARD
         .decode(text.trim())
-        .map_err(|e| ApiError::bad_request("malformed_base64", format!("{field}: {e}")))
+        .map_err(|e| Problem::new(Kind::MalformedBase64, format!("{field}: {e}")))
 }
 
-fn rejected(kind: &'static str, detail: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, kind, detail)
-}
-
-async fn attest(State(state): Shared, Body(bytes): Body) -> Result<Json<Value>, ApiError> {
+async fn attest(State(state): Shared, Body(bytes): Body) -> Result<Json<Value>, Problem> {
     let started = Instant::now();
     let (mut tee, mut extra_policy_ids) = ("unknown".to_string(), Vec::new());
-    let outcome = match attest::parse_attest_request(&bytes).map_err(ApiError::from) {
+    let outcome = match attest::parse_attest_request(&bytes).map_err(Problem::from) {
         Ok(request) => {
             tee = request.tee.to_string();
             extra_policy_ids.clone_from(&request.extra_policy_ids);
@@ -151,7 +138,7 @@ async fn attest(State(state): Shared, Body(bytes): Body) -> Result<Json<Value>, 
     let seconds = started.elapsed().as_secs_f64();
     match &outcome {
         Ok(a) => state.metrics.verdict(&a.tcb_status, a.ear_status, seconds),
-        Err(e) => state.metrics.verdict("none", e.kind, seconds),
+        Err(e) => state.metrics.verdict("none", e.kind.name(), seconds),
     }
     crate::pipeline::log_decision(
         &state,
@@ -160,7 +147,8 @@ async fn attest(State(state): Shared, Body(bytes): Body) -> Result<Json<Value>, 
         &extra_policy_ids,
         outcome
             .as_ref()
-            .map(|a| (a.ear_status, a.tcb_status.as_str())),
+            .map(|a| (a.ear_status, a.tcb_status.as_str()))
+            .map_err(|e| (e, crate::http::problem::status(e).as_u16())),
     );
     outcome.map(|a| Json(json!({ "token": a.token })))
 }
@@ -172,25 +160,23 @@ async fn jwks(State(state): Shared) -> Json<Value> {
 /// After an admin write: what the store now holds becomes what this replica enforces, through
 /// the one writer of in-memory policies (the sync, which records the version it loaded), so an
 /// older snapshot can never overwrite a newer one.
-pub(crate) async fn rebuild_policies(state: &AppState) -> Result<(), ApiError> {
+pub(crate) async fn rebuild_policies(state: &AppState) -> Result<(), Problem> {
     state.sync_with_store().await.map_err(|e| match e {
-        crate::ServerError::Store(e) => ApiError::from(e),
-        crate::ServerError::Config(e) => {
-            ApiError::new(StatusCode::BAD_REQUEST, "policy_invalid", e)
-        }
-        other => ApiError::internal(other),
+        crate::ServerError::Store(e) => Problem::from(e),
+        crate::ServerError::Config(e) => Problem::new(Kind::PolicyInvalid, e),
+        other => Problem::internal(other),
     })
 }
 
-fn valid_name(kind: &str, name: &str) -> Result<(), ApiError> {
+fn valid_name(kind: &str, name: &str) -> Result<(), Problem> {
     let ok = !name.is_empty()
         && name.len() <= 128
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
     ok.then_some(()).ok_or_else(|| {
-        ApiError::bad_request(
-            "bad_field",
+        Problem::new(
+            Kind::BadField,
             format!("{kind} must be 1-128 of [A-Za-z0-9._-]"),
         )
     })
@@ -201,18 +187,18 @@ async fn put_policy(
     Path(id): Path<String>,
     headers: HeaderMap,
     Body(bytes): Body,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, Problem> {
     require_admin(&state, &headers)?;
     let rego = std::str::from_utf8(&bytes)
-        .map_err(|_| ApiError::bad_request("bad_body", "policy must be UTF-8 Rego text"))?;
+        .map_err(|_| Problem::new(Kind::BadBody, "policy must be UTF-8 Rego text"))?;
     store_policy(&state, &id, rego).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Checks, stores and activates an attestation policy (both doors' admin routes).
-pub(crate) async fn store_policy(state: &AppState, id: &str, rego: &str) -> Result<(), ApiError> {
+pub(crate) async fn store_policy(state: &AppState, id: &str, rego: &str) -> Result<(), Problem> {
     valid_name("policy id", id)?;
-    crate::appraisal::check(id, rego).map_err(|e| ApiError::bad_request("policy_invalid", e))?;
+    crate::appraisal::check(id, rego).map_err(|e| Problem::new(Kind::PolicyInvalid, e))?;
     state.store.put_policy(id, rego, crate::now()).await?;
     rebuild_policies(state).await
 }
@@ -221,15 +207,14 @@ async fn get_policy(
     State(state): Shared,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Problem> {
     require_admin(&state, &headers)?;
     let rego = match state.store.policy(&id).await? {
         Some(rego) => rego,
         None if id == DEFAULT_POLICY_ID => crate::appraisal::DEFAULT_POLICY.to_string(),
         None => {
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "policy_not_found",
+            return Err(Problem::new(
+                Kind::PolicyNotFound,
                 format!("no policy {id:?}"),
             ))
         }
@@ -248,19 +233,17 @@ async fn delete_policy(
     State(state): Shared,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, Problem> {
     require_admin(&state, &headers)?;
     if id != DEFAULT_POLICY_ID && state.config.mandatory_policies.contains(&id) {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "policy_mandatory",
+        return Err(Problem::new(
+            Kind::PolicyMandatory,
             format!("policy {id:?} is mandatory in this service's configuration"),
         ));
     }
     if !state.store.delete_policy(&id).await? {
-        return Err(ApiError::new(
-            StatusCode::NOT_FOUND,
-            "policy_not_found",
+        return Err(Problem::new(
+            Kind::PolicyNotFound,
             format!("no policy {id:?}"),
         ));
     }
@@ -273,11 +256,11 @@ async fn put_reference(
     Path(name): Path<String>,
     headers: HeaderMap,
     Body(bytes): Body,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, Problem> {
     require_admin(&state, &headers)?;
     valid_name("reference value name", &name)?;
     let values: Vec<Value> = json_body(&bytes)?;
-    let text = serde_json::to_string(&values).map_err(ApiError::internal)?;
+    let text = serde_json::to_string(&values).map_err(Problem::internal)?;
     state
         .store
         .put_reference_value(&name, &text, crate::now())
@@ -290,15 +273,15 @@ async fn get_reference(
     State(state): Shared,
     Path(name): Path<String>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, Problem> {
     require_admin(&state, &headers)?;
     let text = state
         .store
         .reference_value(&name)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("no reference value {name:?}")))?;
+        .ok_or_else(|| Problem::not_found(format!("no reference value {name:?}")))?;
     Ok(Json(
-        serde_json::from_str(&text).map_err(ApiError::internal)?,
+        serde_json::from_str(&text).map_err(Problem::internal)?,
     ))
 }
 
@@ -306,10 +289,10 @@ async fn delete_reference(
     State(state): Shared,
     Path(name): Path<String>,
     headers: HeaderMap,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, Problem> {
     require_admin(&state, &headers)?;
     if !state.store.delete_reference_value(&name).await? {
-        return Err(ApiError::not_found(format!("no reference value {name:?}")));
+        return Err(Problem::not_found(format!("no reference value {name:?}")));
     }
     rebuild_policies(&state).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -321,15 +304,15 @@ async fn delete_reference(
 async fn rotate_signing_key(
     State(state): Shared,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, Problem> {
     require_admin(&state, &headers)?;
     let kid = crate::token::Signer::rotate(&state.store, &state.sealer, crate::now())
         .await
         .map_err(|e| match e {
-            crate::ServerError::Store(e) => ApiError::from(e),
-            other => ApiError::internal(other),
+            crate::ServerError::Store(e) => Problem::from(e),
+            other => Problem::internal(other),
         })?;
-    state.reload_signer().await.map_err(ApiError::internal)?;
+    state.reload_signer().await.map_err(Problem::internal)?;
     Ok(Json(json!({ "kid": kid, "jwks": state.signer().jwks() })))
 }
 
@@ -337,7 +320,7 @@ async fn import_collateral(
     State(state): Shared,
     headers: HeaderMap,
     Body(bytes): Body,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, Problem> {
     require_admin(&state, &headers)?;
     #[derive(Deserialize)]
     struct Import {
@@ -400,7 +383,7 @@ pub fn metrics_router(state: Arc<AppState>) -> Router {
             "/metrics",
             get(|State(state): Shared| async move { render_metrics(&state, true) }),
         )
-        .fallback(|| async { ApiError::not_found("only /metrics is served here") })
+        .fallback(|| async { Problem::not_found("only /metrics is served here") })
         .with_state(state)
 }
 

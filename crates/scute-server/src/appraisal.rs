@@ -3,6 +3,7 @@
 //! the vector's worst tier is the EAR status. Policies are compiled and prepared once; a request
 //! converts its claims once and only evaluates.
 
+use crate::problem::Kind;
 use regorus::{CompiledPolicy, Engine, Value as RegoValue};
 use scute_dcap::{format_rfc3339, report_json, VerifiedQuote};
 use serde_json::{json, Map, Value};
@@ -423,10 +424,10 @@ pub fn claims(verified: &VerifiedQuote, runtime_data: &Value, event_log: Option<
 /// Most policies one request may add.
 pub const MAX_REQUEST_POLICIES: usize = scute_api::MAX_POLICY_IDS;
 
-pub fn check_request_policy_ids(ids: &[String]) -> Result<(), crate::ApiError> {
+pub fn check_request_policy_ids(ids: &[String]) -> Result<(), crate::problem::Problem> {
     if ids.len() > MAX_REQUEST_POLICIES {
-        return Err(crate::ApiError::bad_request(
-            "bad_field",
+        return Err(crate::problem::Problem::new(
+            Kind::BadField,
             format!(
                 "policy_ids names {} policies; at most {MAX_REQUEST_POLICIES}",
                 ids.len()
@@ -441,7 +442,7 @@ pub fn check_request_policy_ids(ids: &[String]) -> Result<(), crate::ApiError> {
 pub fn applied_policy_ids(
     config: &crate::Config,
     extra: &[String],
-) -> Result<Vec<String>, crate::ApiError> {
+) -> Result<Vec<String>, crate::problem::Problem> {
     check_request_policy_ids(extra)?;
     let mut ids: Vec<String> = Vec::new();
     for id in config.mandatory_policies.iter().chain(extra) {

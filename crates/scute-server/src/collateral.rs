@@ -5,12 +5,11 @@
 //! the store lacks is fetched from Intel PCS or a PCCS (`Pcs`, through the bounded fetcher of
 //! `upstream`) and verified before it is stored.
 
-use crate::error::ApiError;
+use crate::problem::{Kind, Problem};
 use crate::revocation::{own_fingerprint, CrlFingerprint, Revocations};
 use crate::store::Store;
 use crate::upstream::{Counters, Limits, Refusal, Upstream};
 use aws_lc_rs::digest::{digest, SHA256};
-use axum::http::StatusCode;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use scute_dcap::{
@@ -89,16 +88,12 @@ pub async fn import(
     anchors: &[TrustAnchor],
     files: &BTreeMap<String, Vec<u8>>,
     now: i64,
-) -> Result<(String, String, String), ApiError> {
+) -> Result<(String, String, String), Problem> {
     import_expecting(store, anchors, files, now, None).await
 }
 
-fn rejected(detail: String) -> ApiError {
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "collateral_rejected",
-        detail,
-    )
+fn rejected(detail: String) -> Problem {
+    Problem::new(Kind::CollateralRejected, detail)
 }
 
 /// Where `new` is older than `old` (the stored set under the same key): a lower TCB
@@ -147,9 +142,9 @@ pub(crate) async fn import_expecting(
     files: &BTreeMap<String, Vec<u8>>,
     now: i64,
     expected: Option<(&str, &str, &str)>,
-) -> Result<(String, String, String), ApiError> {
+) -> Result<(String, String, String), Problem> {
     let collateral = Collateral::from_files(|name| files.get(name).cloned())
-        .map_err(|e| ApiError::bad_request("collateral_incomplete", e.to_string()))?;
+        .map_err(|e| Problem::new(Kind::CollateralIncomplete, e.to_string()))?;
     let verified =
         verify_any(&collateral, anchors).map_err(|e| rejected(format!("{}: {e}", e.kind())))?;
     let fmspc = hex::encode(verified.tcb_info().fmspc);
@@ -183,16 +178,14 @@ pub(crate) async fn import_expecting(
             .ok()
             .and_then(|c| verify_any(&c, anchors).ok());
         if let Some(reason) = stored.and_then(|old| older_than(&verified, &old)) {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "collateral_rollback",
+            return Err(Problem::new(Kind::CollateralRollback,
                 format!("the {tee} collateral for FMSPC {fmspc} ({ca} CA) is older than the stored set: {reason}"),
             ));
         }
     }
     let encoded: BTreeMap<&String, String> =
         files.iter().map(|(k, v)| (k, STANDARD.encode(v))).collect();
-    let json = serde_json::to_string(&encoded).map_err(ApiError::internal)?;
+    let json = serde_json::to_string(&encoded).map_err(Problem::internal)?;
     store.put_collateral(&fmspc, &ca, &tee, &json, now).await?;
     Ok((fmspc, ca, tee))
 }
@@ -217,7 +210,7 @@ impl CollateralCache {
         ca: &str,
         tee: &str,
         authentic: impl FnOnce() -> bool,
-    ) -> Result<Arc<VerifiedCollateral>, ApiError> {
+    ) -> Result<Arc<VerifiedCollateral>, Problem> {
         let key = (fmspc.to_string(), ca.to_string(), tee.to_string());
         let known = self.sets.read().ok().and_then(|sets| {
             sets.get(&key).map(|c| {
@@ -250,9 +243,7 @@ impl CollateralCache {
             }
         }
         let (files_json, _updated) = stored.ok_or_else(|| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "collateral_missing",
+            Problem::new(Kind::CollateralMissing,
                 format!("no {tee} collateral for FMSPC {fmspc} ({ca} CA): import it with `scute collateral import`"),
             )
         })?;
@@ -265,13 +256,12 @@ impl CollateralCache {
             }
         }
         let rejected = |e: DcapError| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "collateral_rejected",
+            Problem::new(
+                Kind::CollateralRejected,
                 format!("stored collateral for FMSPC {fmspc}: {e}"),
             )
         };
-        let collateral = collateral_from_json(&files_json).map_err(ApiError::internal)?;
+        let collateral = collateral_from_json(&files_json).map_err(Problem::internal)?;
         let own = verify_any(&collateral, anchors).map_err(rejected)?;
         let (verified, crls) = self.judged_with_newest_crls(&collateral, own, anchors)?;
         let verified = Arc::new(verified);
@@ -334,15 +324,14 @@ impl CollateralCache {
         collateral: &Collateral,
         own: VerifiedCollateral,
         anchors: &[TrustAnchor],
-    ) -> Result<(VerifiedCollateral, CrlFingerprint), ApiError> {
+    ) -> Result<(VerifiedCollateral, CrlFingerprint), Problem> {
         self.offer(collateral, &own);
         let Some(newest) = self.revocations().newest_for(collateral, &own) else {
             return Ok((own, own_fingerprint(collateral)));
         };
         let verified = verify_any(&newest, anchors).map_err(|e| {
-            ApiError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "collateral_rejected",
+            Problem::new(
+                Kind::CollateralRejected,
                 format!(
                     "collateral for FMSPC {} under its issuers' newest CRLs: {}: {e}",
                     hex::encode(own.tcb_info().fmspc),
@@ -407,7 +396,6 @@ impl Pcs {
         fmspc: &str,
         ca: Option<&str>,
     ) -> Result<(), Refusal> {
-        use axum::http::StatusCode;
         let key = format!("{tee}/{}/{}", fmspc.to_lowercase(), ca.unwrap_or("any"));
         let cas: Vec<String> = match ca {
             Some(ca) => vec![ca.to_string()],
@@ -436,9 +424,7 @@ impl Pcs {
                             );
                             let tcb_failed = matches!(&e, crate::error::ServerError::Fetch { url, .. }
                                 if url.contains("/certification/v4/tcb?"));
-                            last = Some(ApiError::new(
-                                StatusCode::BAD_GATEWAY,
-                                "upstream_unavailable",
+                            last = Some(Problem::new(Kind::UpstreamUnavailable,
                                 e.to_string(),
                             ));
                             if tcb_failed {
@@ -463,14 +449,12 @@ impl Pcs {
                                 ("upstream", base.into()),
                                 ("tee", tee.into()),
                                 ("fmspc", fmspc.into()),
-                                ("kind", e.kind.into()),
+                                ("kind", e.kind.name().into()),
                                 ("detail", e.detail.clone().into()),
                                 ("outcome", "nothing stored".into()),
                             ],
                         );
-                        return Err(ApiError::new(
-                            StatusCode::BAD_GATEWAY,
-                            "upstream_rejected",
+                        return Err(Problem::new(Kind::UpstreamRejected,
                             format!(
                                 "the upstream's collateral for FMSPC {fmspc} does not verify: {}",
                                 e.detail
@@ -479,7 +463,7 @@ impl Pcs {
                     }
                     return Ok(());
                 }
-                Err(last.unwrap_or_else(|| ApiError::internal("no PCK CA to ask for")))
+                Err(last.unwrap_or_else(|| Problem::internal("no PCK CA to ask for")))
             })
             .await
     }

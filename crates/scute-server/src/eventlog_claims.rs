@@ -2,17 +2,12 @@
 //! the measured bytes in the log must hash to its digest. Each event says whether its decoded
 //! data is proven (`data_verified`); EV_NO_ACTION events, measured by nothing, are left out.
 
-use crate::error::ApiError;
-use axum::http::StatusCode;
+use crate::problem::{Kind, Problem};
 use scute_eventlog::{Detail, EventLogError};
 use serde_json::{json, Value};
 
-fn rejected(kind: &'static str, detail: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, kind, detail)
-}
-
-fn log_error(e: EventLogError) -> ApiError {
-    rejected("eventlog_rejected", format!("cc_eventlog: {e}"))
+fn log_error(e: EventLogError) -> Problem {
+    Problem::new(Kind::EventlogRejected, format!("cc_eventlog: {e}"))
 }
 
 /// Replays a TDX CCEL against the verified RTMRs; a log that does not reach them, or whose data
@@ -20,20 +15,20 @@ fn log_error(e: EventLogError) -> ApiError {
 pub(crate) fn replay_event_log(
     verified: &scute_dcap::VerifiedQuote,
     bytes: &[u8],
-) -> Result<Value, ApiError> {
+) -> Result<Value, Problem> {
     let td = verified
         .quote()
         .body
         .td10()
-        .ok_or_else(|| ApiError::bad_request("bad_field", "cc_eventlog is for TDX quotes"))?;
+        .ok_or_else(|| Problem::new(Kind::BadField, "cc_eventlog is for TDX quotes"))?;
     let log =
         scute_eventlog::parse(bytes, scute_eventlog::ParseOptions::default()).map_err(log_error)?;
     let replay = log.replay().map_err(log_error)?;
     let mismatches = replay.compare(&td.rtmr);
     if !mismatches.is_empty() {
         let names: Vec<&str> = mismatches.iter().map(|m| m.register.as_str()).collect();
-        return Err(rejected(
-            "eventlog_mismatch",
+        return Err(Problem::new(
+            Kind::EventlogMismatch,
             format!(
                 "cc_eventlog does not replay to the quote's {}",
                 names.join(", ")

@@ -11,9 +11,10 @@
 
 use crate::admin_auth::require_admin;
 use crate::api::Body;
-use crate::error::ApiError;
 use crate::error::ServerError;
+use crate::http::problem::KbsRefusal;
 use crate::pipeline::{self, Evidence, Tee};
+use crate::problem::{Kind, Problem};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -79,29 +80,25 @@ pub fn compile_resource_policy(rego: &str) -> Result<Engine, String> {
     Ok(engine)
 }
 
-fn unauthorized(kind: &'static str, detail: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::UNAUTHORIZED, kind, detail)
-}
-
-fn replayed() -> ApiError {
-    unauthorized(
-        "nonce_replayed",
+fn replayed() -> Problem {
+    Problem::new(
+        Kind::NonceReplayed,
         "this session's challenge was already used: POST /kbs/v0/auth again",
     )
 }
 
-fn json_body<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, ApiError> {
+fn json_body<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, Problem> {
     serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::bad_request("malformed_json", format!("request body: {e}")))
+        .map_err(|e| Problem::new(Kind::MalformedJson, format!("request body: {e}")))
 }
 
-fn set_cookie(id: &str, max_age_secs: i64) -> Result<HeaderValue, ApiError> {
+fn set_cookie(id: &str, max_age_secs: i64) -> Result<HeaderValue, Problem> {
     let cookie = cookie::Cookie::build((SESSION_COOKIE, id.to_string()))
         .path("/kbs/v0")
         .http_only(true)
         .same_site(cookie::SameSite::Strict)
         .max_age(cookie::time::Duration::seconds(max_age_secs.max(0)));
-    HeaderValue::from_str(&cookie.to_string()).map_err(ApiError::internal)
+    HeaderValue::from_str(&cookie.to_string()).map_err(Problem::internal)
 }
 
 fn session_id(headers: &HeaderMap) -> Option<String> {
@@ -116,11 +113,11 @@ fn session_id(headers: &HeaderMap) -> Option<String> {
 }
 
 /// `POST /kbs/v0/auth`: a session with a fresh nonce, and the hash algorithm to bind with.
-async fn auth(State(state): Shared, Body(bytes): Body) -> Result<Response, ApiError> {
+async fn auth(State(state): Shared, Body(bytes): Body) -> Result<Response, Problem> {
     let request: Request = json_body(&bytes)?;
     if request.version != PROTOCOL_VERSION {
-        return Err(unauthorized(
-            "protocol_version",
+        return Err(Problem::new(
+            Kind::ProtocolVersion,
             format!(
                 "KBS protocol version {:?} is not supported; this broker speaks {PROTOCOL_VERSION}",
                 request.version
@@ -129,15 +126,15 @@ async fn auth(State(state): Shared, Body(bytes): Body) -> Result<Response, ApiEr
     }
     let tee = match Tee::from_name(&request.tee) {
         Some(Tee::Sample) if !state.config.allow_sample_tee => {
-            return Err(unauthorized(
-                "tee_not_supported",
+            return Err(Problem::new(
+                Kind::TeeNotSupported,
                 "the sample TEE proves nothing; it is refused unless allow_sample_tee = true",
             ))
         }
         Some(tee) => tee,
         None => {
-            return Err(unauthorized(
-                "tee_not_supported",
+            return Err(Problem::new(
+                Kind::TeeNotSupported,
                 format!(
                     "TEE {:?} is not supported (tdx, sgx, snp, csv)",
                     request.tee
@@ -146,7 +143,7 @@ async fn auth(State(state): Shared, Body(bytes): Body) -> Result<Response, ApiEr
         }
     };
     let algorithm = HashAlgorithm::select(&request.extra_params)
-        .map_err(|e| ApiError::bad_request("bad_field", e.to_string()))?;
+        .map_err(|e| Problem::new(Kind::BadField, e.to_string()))?;
     // Nothing is stored: the cookie carries the challenge under the service's MAC.
     let now = crate::now();
     let (cookie, nonce, expires) = state.kbs_cookies.issue(tee, algorithm, now);
@@ -161,17 +158,17 @@ async fn auth(State(state): Shared, Body(bytes): Body) -> Result<Response, ApiEr
     Ok(response)
 }
 
-fn evidence_field(evidence: &Value, field: &str) -> Result<Option<Vec<u8>>, ApiError> {
+fn evidence_field(evidence: &Value, field: &str) -> Result<Option<Vec<u8>>, Problem> {
     match evidence.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) => STANDARD.decode(text.trim()).map(Some).map_err(|e| {
-            ApiError::bad_request(
-                "malformed_base64",
+            Problem::new(
+                Kind::MalformedBase64,
                 format!("tee-evidence.primary_evidence.{field}: {e}"),
             )
         }),
-        Some(_) => Err(ApiError::bad_request(
-            "bad_field",
+        Some(_) => Err(Problem::new(
+            Kind::BadField,
             format!("tee-evidence.primary_evidence.{field} must be a base64 string"),
         )),
     }
@@ -180,11 +177,11 @@ fn evidence_field(evidence: &Value, field: &str) -> Result<Option<Vec<u8>>, ApiE
 /// The TEE's evidence as the CoCo attesters send it: TDX `{"quote", "cc_eventlog"}`, SGX
 /// `{"quote"}`, SNP `{"attestation_report", "cert_chain"}` (`crate::snp`), sample `{"svn",
 /// "report_data"}` (base64 standard), CSV the attester's evidence object itself (`pipeline_csv`).
-fn primary_evidence(tee: Tee, evidence: &Value) -> Result<Evidence, ApiError> {
+fn primary_evidence(tee: Tee, evidence: &Value) -> Result<Evidence, Problem> {
     let required = |field: &str| {
         evidence_field(evidence, field)?.ok_or_else(|| {
-            ApiError::bad_request(
-                "bad_field",
+            Problem::new(
+                Kind::BadField,
                 format!(
                     "tee-evidence.primary_evidence.{field} is required for {}",
                     tee.name()
@@ -213,8 +210,8 @@ fn primary_evidence(tee: Tee, evidence: &Value) -> Result<Evidence, ApiError> {
                 Value::String(text) => text.clone().into_bytes(),
                 Value::Object(_) => evidence.to_string().into_bytes(),
                 _ => {
-                    return Err(ApiError::bad_request(
-                        "bad_field",
+                    return Err(Problem::new(
+                        Kind::BadField,
                         "tee-evidence.primary_evidence must be the CSV evidence object",
                     ))
                 }
@@ -224,62 +221,44 @@ fn primary_evidence(tee: Tee, evidence: &Value) -> Result<Evidence, ApiError> {
     })
 }
 
-/// What a refused attestation answers on `/kbs/v0/attest`: 401, as Trustee does (its
-/// `kbs/src/error.rs` `ResponseError` maps every error but a bad path (404) and a resource
-/// policy denial (403) to 401, with a kbs-types `ErrorInformation` body), because the client
-/// reads the reason only from a 401 (guest-components `kbs_protocol/src/client/rcar_client.rs`
-/// prints "KBS attest unauthorized, Error Info: ..."; any other status is "KBS Server Internal
-/// Failed"). So every verdict against the evidence — its checks (422: `evidence_rejected`,
-/// `report_data_mismatch`, `init_data_mismatch`, `collateral_missing`, ...) and the
-/// attestation policy (403 `policy_denied`) — becomes a 401 with the same problem `type`, so
-/// scripts still tell the kinds apart. A malformed request stays a 400 and the service's own
-/// failures stay 5xx: neither is a verdict on the guest.
-fn refused_attestation(e: ApiError) -> ApiError {
-    match e.status {
-        StatusCode::UNPROCESSABLE_ENTITY | StatusCode::FORBIDDEN => {
-            ApiError::new(StatusCode::UNAUTHORIZED, e.kind, e.detail)
-        }
-        _ => e,
-    }
-}
-
-/// `POST /kbs/v0/attest`: the session's nonce, bound with the TEE key into the evidence.
+/// `POST /kbs/v0/attest`: the session's nonce, bound with the TEE key into the evidence. A
+/// refusal is answered as `http::problem::kbs_attest_status` says (401 for every verdict).
 async fn attest(
     State(state): Shared,
     headers: HeaderMap,
     Body(bytes): Body,
-) -> Result<Response, ApiError> {
+) -> Result<Response, KbsRefusal> {
     attest_session(&state, &headers, &bytes)
         .await
-        .map_err(refused_attestation)
+        .map_err(KbsRefusal)
 }
 
 async fn attest_session(
     state: &AppState,
     headers: &HeaderMap,
     bytes: &[u8],
-) -> Result<Response, ApiError> {
+) -> Result<Response, Problem> {
     let now = crate::now();
     let cookie = session_id(headers).ok_or_else(|| {
-        unauthorized(
-            "session_missing",
+        Problem::new(
+            Kind::SessionMissing,
             "no kbs-session-id cookie: POST /kbs/v0/auth first",
         )
     })?;
     let session = state
         .kbs_cookies
         .open(&cookie)
-        .map_err(|_| unauthorized("session_unknown", "the KBS session is unknown"))?;
+        .map_err(|_| Problem::new(Kind::SessionUnknown, "the KBS session is unknown"))?;
     if now > session.expires {
-        return Err(unauthorized(
-            "session_unknown",
+        return Err(Problem::new(
+            Kind::SessionUnknown,
             "the KBS session's challenge has expired: POST /kbs/v0/auth again",
         ));
     }
     let attestation: Attestation = json_body(bytes)?;
     if attestation.runtime_data.nonce != session.nonce {
-        return Err(unauthorized(
-            "nonce_mismatch",
+        return Err(Problem::new(
+            Kind::NonceMismatch,
             "runtime-data.nonce is not this session's challenge",
         ));
     }
@@ -290,7 +269,7 @@ async fn attest_session(
     }
     let tee_pubkey = &attestation.runtime_data.tee_pubkey;
     RecipientKey::from_jwk(tee_pubkey)
-        .map_err(|e| ApiError::bad_request("bad_field", format!("runtime-data.{e}")))?;
+        .map_err(|e| Problem::new(Kind::BadField, format!("runtime-data.{e}")))?;
     let (tee, algorithm) = (session.tee, session.hash);
     let bound = runtime_data_digest(
         algorithm,
@@ -298,7 +277,7 @@ async fn attest_session(
         tee_pubkey,
         &attestation.tee_evidence.additional_evidence,
     )
-    .map_err(|e| ApiError::bad_request("bad_field", e.to_string()))?;
+    .map_err(|e| Problem::new(Kind::BadField, e.to_string()))?;
     let mut expected_report_data = [0u8; 64];
     let n = bound.len().min(64);
     expected_report_data[..n].copy_from_slice(&bound[..n]);
@@ -307,7 +286,7 @@ async fn attest_session(
         None => None,
         Some(init) => {
             let digest = init_data_digest(&init.format, &init.body)
-                .map_err(|e| ApiError::bad_request("bad_field", e.to_string()))?;
+                .map_err(|e| Problem::new(Kind::BadField, e.to_string()))?;
             let data = toml::from_str::<toml::Table>(&init.body)
                 .ok()
                 .and_then(|t| t.get("data").cloned())
@@ -323,15 +302,14 @@ async fn attest_session(
             evidence: primary_evidence(tee, &attestation.tee_evidence.primary_evidence)?,
             expected_report_data,
             runtime_data: serde_json::to_value(&attestation.runtime_data)
-                .map_err(ApiError::internal)?,
+                .map_err(Problem::internal)?,
             nonce: session.nonce.clone(),
             init_data,
             extra_policy_ids: Vec::new(),
         },
         now,
     )
-    .await
-    .map_err(refused_attestation);
+    .await;
     let seconds = 0.0;
     crate::pipeline::log_decision(
         state,
@@ -340,7 +318,8 @@ async fn attest_session(
         &[],
         appraised
             .as_ref()
-            .map(|a| (a.status, a.tcb_status.as_str())),
+            .map(|a| (a.status, a.tcb_status.as_str()))
+            .map_err(|e| (e, crate::http::problem::kbs_attest_status(e).as_u16())),
     );
     let appraised = match appraised {
         Ok(a) => {
@@ -348,15 +327,15 @@ async fn attest_session(
             a
         }
         Err(e) => {
-            state.metrics.verdict("none", e.kind, seconds);
+            state.metrics.verdict("none", e.kind.name(), seconds);
             return Err(e);
         }
     };
     // The challenge is spent by the insert below only while it is unexpired: a spent mark is
     // kept just past the challenge's expiry, so a spend after it could not see an earlier one.
     if crate::now() > session.expires {
-        return Err(unauthorized(
-            "session_unknown",
+        return Err(Problem::new(
+            Kind::SessionUnknown,
             "the KBS session's challenge expired during its attestation: POST /kbs/v0/auth again",
         ));
     }
@@ -384,7 +363,7 @@ async fn attest_session(
 
 /// The verified EAR claims of the requester: from `Authorization: Bearer <token>`, or from the
 /// attested session the cookie names.
-async fn credentials(state: &AppState, headers: &HeaderMap, now: i64) -> Result<Value, ApiError> {
+async fn credentials(state: &AppState, headers: &HeaderMap, now: i64) -> Result<Value, Problem> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -393,7 +372,7 @@ async fn credentials(state: &AppState, headers: &HeaderMap, now: i64) -> Result<
         (Some(token), _) => token.trim().to_string(),
         (None, Some(cookie)) => {
             let missing =
-                || unauthorized("token_not_found", "the session has not attested or has expired");
+                || Problem::new(Kind::TokenNotFound, "the session has not attested or has expired");
             // A cookie not made by this service costs no store read.
             let session = state.kbs_cookies.open(&cookie).map_err(|_| missing())?;
             state
@@ -405,8 +384,7 @@ async fn credentials(state: &AppState, headers: &HeaderMap, now: i64) -> Result<
                 .ok_or_else(missing)?
         }
         (None, None) => {
-            return Err(unauthorized(
-                "token_not_found",
+            return Err(Problem::new(Kind::TokenNotFound,
                 "attest first: POST /kbs/v0/auth, then /kbs/v0/attest (or send Authorization: Bearer <token>)",
             ))
         }
@@ -414,7 +392,7 @@ async fn credentials(state: &AppState, headers: &HeaderMap, now: i64) -> Result<
     state
         .token_verifier()
         .verify(&token)
-        .map_err(|e| unauthorized("token_invalid", e))
+        .map_err(|e| Problem::new(Kind::TokenInvalid, e))
 }
 
 /// Trustee's resource policies read EAR -00 member names (`ear.status`, ...); ours read the -03
@@ -443,7 +421,7 @@ fn with_legacy_names(mut claims: Value) -> Value {
     claims
 }
 
-fn resource_path(repository: &str, kind: &str, tag: &str) -> Result<String, ApiError> {
+fn resource_path(repository: &str, kind: &str, tag: &str) -> Result<String, Problem> {
     for part in [repository, kind, tag] {
         let ok = !part.is_empty()
             && part.len() <= 128
@@ -453,8 +431,8 @@ fn resource_path(repository: &str, kind: &str, tag: &str) -> Result<String, ApiE
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
         if !ok {
-            return Err(ApiError::bad_request(
-                "bad_field",
+            return Err(Problem::new(
+                Kind::BadField,
                 "resource path segments must be 1-128 of [A-Za-z0-9._-]",
             ));
         }
@@ -471,19 +449,19 @@ async fn get_resource(
     State(state): Shared,
     Path((repository, kind, tag)): Path<(String, String, String)>,
     headers: HeaderMap,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Problem> {
     let now = crate::now();
     let path = resource_path(&repository, &kind, &tag)?;
     let claims = credentials(&state, &headers, now).await?;
     let engine = state
         .resource_policy
         .read()
-        .map_err(|_| ApiError::internal("resource policy lock"))?
+        .map_err(|_| Problem::internal("resource policy lock"))?
         .clone();
     let mut engine = (*engine).clone();
     let data =
         json!({ "plugin": "resource", "resource-path": [repository, kind, tag], "query": {} });
-    let rego = |e: String| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "policy_failed", e);
+    let rego = |e: String| Problem::new(Kind::PolicyFailed, e);
     engine
         .add_data(RegoValue::from_json_str(&data.to_string()).map_err(|e| rego(e.to_string()))?)
         .map_err(|e| rego(e.to_string()))?;
@@ -495,9 +473,8 @@ async fn get_resource(
         .eval_rule("data.policy.allow".into())
         .map_err(|e| rego(e.to_string()))?;
     if allowed != RegoValue::Bool(true) {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "policy_denied",
+        return Err(Problem::new(
+            Kind::PolicyDenied,
             format!("the resource policy does not release {path} to this attestation result"),
         ));
     }
@@ -505,22 +482,22 @@ async fn get_resource(
         .store
         .kbs_resource(&path)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("no resource {path}")))?;
+        .ok_or_else(|| Problem::not_found(format!("no resource {path}")))?;
     let secret = state
         .sealer
         .open_sealed(&sealed_name(&path), &sealed)
-        .map_err(ApiError::internal)?;
+        .map_err(Problem::internal)?;
     let tee_pubkey = claims
         .pointer("/submods/cpu0/ear_veraison_annotated_evidence/runtime_data/tee-pubkey")
         .ok_or_else(|| {
-            unauthorized(
-                "token_invalid",
+            Problem::new(
+                Kind::TokenInvalid,
                 "the attestation result binds no tee-pubkey",
             )
         })?;
     let recipient = RecipientKey::from_jwk(tee_pubkey)
-        .map_err(|e| unauthorized("token_invalid", e.to_string()))?;
-    let jwe = scute_kbs::encrypt(&recipient, &secret).map_err(ApiError::internal)?;
+        .map_err(|e| Problem::new(Kind::TokenInvalid, e.to_string()))?;
+    let jwe = scute_kbs::encrypt(&recipient, &secret).map_err(Problem::internal)?;
     state.metrics.request("kbs_release", 200);
     Ok(Json(jwe).into_response())
 }
@@ -558,13 +535,13 @@ pub(crate) fn admin_keys(
 /// `kbs-client --auth-private-key` (`tools/kbs-client/src/lib.rs`: an EdDSA JWT with `iat`,
 /// `nbf` and `exp`, as `Authorization: Bearer`) — a JWT signed by a key of
 /// `kbs_admin_public_keys`, EdDSA only, unexpired (`exp` required, `nbf` checked).
-fn require_kbs_admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+fn require_kbs_admin(state: &AppState, headers: &HeaderMap) -> Result<(), Problem> {
     let admin_token = require_admin(state, headers);
     if admin_token.is_ok() || state.kbs_admin_keys.is_empty() {
         return admin_token;
     }
     let presented =
-        crate::admin_auth::presented_token(headers).ok_or_else(ApiError::unauthorized)?;
+        crate::admin_auth::presented_token(headers).ok_or_else(Problem::unauthorized)?;
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
     validation.set_required_spec_claims(&["exp"]);
     validation.validate_nbf = true;
@@ -576,7 +553,7 @@ fn require_kbs_admin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiErr
     if signed_by_an_admin {
         Ok(())
     } else {
-        Err(ApiError::unauthorized())
+        Err(Problem::unauthorized())
     }
 }
 
@@ -585,13 +562,12 @@ async fn put_resource(
     Path((repository, kind, tag)): Path<(String, String, String)>,
     headers: HeaderMap,
     Body(bytes): Body,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, Problem> {
     require_kbs_admin(&state, &headers)?;
     let path = resource_path(&repository, &kind, &tag)?;
     if bytes.len() > state.config.kbs_max_resource_bytes {
-        return Err(ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
+        return Err(Problem::new(
+            Kind::PayloadTooLarge,
             format!(
                 "resources are at most {} bytes",
                 state.config.kbs_max_resource_bytes
@@ -601,7 +577,7 @@ async fn put_resource(
     let sealed = state
         .sealer
         .seal(&sealed_name(&path), &bytes)
-        .map_err(ApiError::internal)?;
+        .map_err(Problem::internal)?;
     state
         .store
         .put_kbs_resource(&path, &sealed, crate::now())
@@ -613,32 +589,32 @@ async fn delete_resource(
     State(state): Shared,
     Path((repository, kind, tag)): Path<(String, String, String)>,
     headers: HeaderMap,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, Problem> {
     require_kbs_admin(&state, &headers)?;
     let path = resource_path(&repository, &kind, &tag)?;
     if !state.store.delete_kbs_resource(&path).await? {
-        return Err(ApiError::not_found(format!("no resource {path}")));
+        return Err(Problem::not_found(format!("no resource {path}")));
     }
     Ok(ADMIN_DONE)
 }
 
 /// Policies arrive base64 (Trustee's admin client sends URL-safe without padding; accept the
 /// standard alphabet too).
-fn policy_text(field: &str, text: &str) -> Result<String, ApiError> {
+fn policy_text(field: &str, text: &str) -> Result<String, Problem> {
     let text = text.trim();
     let bytes = URL_SAFE_NO_PAD
         .decode(text.trim_end_matches('='))
         .or_else(|_| STANDARD.decode(text))
-        .map_err(|e| ApiError::bad_request("malformed_base64", format!("{field}: {e}")))?;
+        .map_err(|e| Problem::new(Kind::MalformedBase64, format!("{field}: {e}")))?;
     String::from_utf8(bytes)
-        .map_err(|_| ApiError::bad_request("bad_field", format!("{field} must be UTF-8 Rego")))
+        .map_err(|_| Problem::new(Kind::BadField, format!("{field} must be UTF-8 Rego")))
 }
 
 async fn set_resource_policy(
     State(state): Shared,
     headers: HeaderMap,
     Body(bytes): Body,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, Problem> {
     require_kbs_admin(&state, &headers)?;
     #[derive(Deserialize)]
     struct Upload {
@@ -646,7 +622,7 @@ async fn set_resource_policy(
     }
     let body: Upload = json_body(&bytes)?;
     let rego = policy_text("policy", &body.policy)?;
-    compile_resource_policy(&rego).map_err(|e| ApiError::bad_request("policy_invalid", e))?;
+    compile_resource_policy(&rego).map_err(|e| Problem::new(Kind::PolicyInvalid, e))?;
     state
         .store
         .put_kbs_resource_policy(&rego, crate::now())
@@ -659,7 +635,7 @@ async fn set_attestation_policy(
     State(state): Shared,
     headers: HeaderMap,
     Body(bytes): Body,
-) -> Result<StatusCode, ApiError> {
+) -> Result<StatusCode, Problem> {
     require_kbs_admin(&state, &headers)?;
     #[derive(Deserialize)]
     struct Upload {
@@ -670,8 +646,8 @@ async fn set_attestation_policy(
     }
     let body: Upload = json_body(&bytes)?;
     if body.kind != "rego" {
-        return Err(ApiError::bad_request(
-            "bad_field",
+        return Err(Problem::new(
+            Kind::BadField,
             format!("policy type must be \"rego\", not {:?}", body.kind),
         ));
     }

@@ -10,6 +10,7 @@ mod collateral;
 mod config;
 mod error;
 mod eventlog_claims;
+mod http;
 mod kbs;
 mod kbs_session;
 mod log;
@@ -19,6 +20,7 @@ mod openapi;
 mod pccs;
 mod pipeline;
 mod pipeline_csv;
+mod problem;
 mod revocation;
 mod secrets;
 mod serve;
@@ -31,7 +33,8 @@ mod upstream;
 pub use api::{parse_attest_request, report_data_for, AttestRequest, MAX_POLICY_IDS};
 pub use appraisal::{DEFAULT_POLICY, DEFAULT_POLICY_ID};
 pub use config::{Config, LogFormat};
-pub use error::{ApiError, ServerError, PROBLEM_TYPE_PREFIX};
+pub use error::ServerError;
+pub use http::problem::PROBLEM_TYPE_PREFIX;
 pub use kbs::{DEFAULT_RESOURCE_POLICY, SESSION_COOKIE};
 pub use pccs::client::{PccsClient, MAX_RESPONSE_BYTES};
 pub use store::{Backend, KbsSession, Store, SPENT_NONCE_GRACE_SECS};
@@ -160,7 +163,7 @@ impl AppState {
     /// stored set's CRLs, rebuild what the PCCS routes serve, and verify each set again when
     /// next used. Keyed by the store's version counter and the sets' contents, never by when
     /// they were written.
-    pub(crate) async fn collateral_changed(&self) -> Result<(), error::ApiError> {
+    pub(crate) async fn collateral_changed(&self) -> Result<(), problem::Problem> {
         self.pccs.reload(self).await?;
         self.collateral.invalidate();
         Ok(())

@@ -4,9 +4,8 @@
 //! about HTTP bodies, cookies or sessions.
 
 use crate::appraisal::{claims, status_name, tier};
-use crate::error::ApiError;
+use crate::problem::{Kind, Problem};
 use crate::AppState;
-use axum::http::StatusCode;
 use scute_dcap::VerifyOptions;
 use scute_quote::Quote;
 use serde_json::{json, Value};
@@ -99,7 +98,7 @@ pub(crate) fn log_decision(
     route: &str,
     tee: &str,
     extra_policy_ids: &[String],
-    outcome: Result<(&str, &str), &ApiError>,
+    outcome: Result<(&str, &str), (&Problem, u16)>,
 ) {
     let policy_ids = crate::appraisal::applied_policy_ids(&state.config, extra_policy_ids)
         .unwrap_or_else(|_| state.config.mandatory_policies.clone());
@@ -115,17 +114,13 @@ pub(crate) fn log_decision(
             fields.push(("status", Value::String(ear_status.into())));
             fields.push(("tcb_status", Value::String(tcb_status.into())));
         }
-        Err(e) => {
+        Err((e, http_status)) => {
             fields.push(("decision", Value::String("refused".into())));
-            fields.push(("status", Value::String(e.kind.into())));
-            fields.push(("http_status", Value::from(e.status.as_u16())));
+            fields.push(("status", Value::String(e.kind.name().into())));
+            fields.push(("http_status", Value::from(http_status)));
         }
     }
     crate::log::event("attestation", &fields);
-}
-
-pub(crate) fn rejected(kind: &'static str, detail: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, kind, detail)
 }
 
 /// Verified evidence in the one shape the rest of the pipeline consumes.
@@ -136,11 +131,7 @@ pub(crate) struct Verified {
     pub(crate) expires: i64,
 }
 
-pub async fn appraise(
-    state: &AppState,
-    request: Appraise,
-    now: i64,
-) -> Result<Appraised, ApiError> {
+pub async fn appraise(state: &AppState, request: Appraise, now: i64) -> Result<Appraised, Problem> {
     let verified = verify_evidence(state, &request, now).await?;
     let mut claims = verified.claims;
     claims["runtime_data"] = request.runtime_data.clone();
@@ -153,29 +144,28 @@ pub async fn appraise(
     let policies = state
         .policies
         .read()
-        .map_err(|_| ApiError::internal("policy lock"))?
+        .map_err(|_| Problem::internal("policy lock"))?
         .clone();
     let input = crate::appraisal::PolicyInput::new(&claims)
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "policy_failed", e))?;
+        .map_err(|e| Problem::new(Kind::PolicyFailed, e))?;
     let mut vector: BTreeMap<String, i64> = BTreeMap::new();
     let mut denials = Vec::new();
     for id in &policy_ids {
         if !policies.contains(id) {
             if state.config.mandatory_policies.contains(id) {
                 // Checked at start and on delete; fail closed if it is gone anyway.
-                return Err(ApiError::internal(format!(
+                return Err(Problem::internal(format!(
                     "mandatory policy {id:?} is missing"
                 )));
             }
-            return Err(ApiError::new(
-                StatusCode::NOT_FOUND,
-                "policy_not_found",
+            return Err(Problem::new(
+                Kind::PolicyNotFound,
                 format!("no policy {id:?}"),
             ));
         }
         let (v, deny) = policies
             .evaluate(id, &input)
-            .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "policy_failed", e))?;
+            .map_err(|e| Problem::new(Kind::PolicyFailed, e))?;
         for (claim, value) in v {
             let slot = vector.entry(claim).or_insert(value);
             if tier(value) > tier(*slot) {
@@ -185,11 +175,7 @@ pub async fn appraise(
         denials.extend(deny);
     }
     if !denials.is_empty() {
-        return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "policy_denied",
-            denials.join("; "),
-        ));
+        return Err(Problem::new(Kind::PolicyDenied, denials.join("; ")));
     }
     let status = status_name(vector.values().map(|v| tier(*v)).max().unwrap_or(0));
     // A result is no fresher than the collateral that vouched for it.
@@ -210,7 +196,7 @@ pub async fn appraise(
             }
         }
     });
-    let token = state.signer().sign(&ear).map_err(ApiError::internal)?;
+    let token = state.signer().sign(&ear).map_err(Problem::internal)?;
     Ok(Appraised {
         token,
         tcb_status: verified.tcb_status,
@@ -224,7 +210,7 @@ async fn verify_evidence(
     state: &AppState,
     request: &Appraise,
     now: i64,
-) -> Result<Verified, ApiError> {
+) -> Result<Verified, Problem> {
     match &request.evidence {
         Evidence::Dcap {
             tee,
@@ -240,22 +226,22 @@ async fn verify_evidence(
         }
         Evidence::Sample { report_data } => {
             if !state.config.allow_sample_tee {
-                return Err(rejected(
-                    "evidence_rejected",
+                return Err(Problem::new(
+                    Kind::EvidenceRejected,
                     "the sample TEE proves nothing and is refused (allow_sample_tee = false)",
                 ));
             }
             let mut padded = report_data.clone();
             padded.resize(64, 0);
             if padded.as_slice() != request.expected_report_data.as_slice() {
-                return Err(rejected(
-                    "report_data_mismatch",
+                return Err(Problem::new(
+                    Kind::ReportDataMismatch,
                     "the sample evidence's report_data does not bind the runtime data",
                 ));
             }
             if request.init_data.is_some() {
-                return Err(rejected(
-                    "init_data_mismatch",
+                return Err(Problem::new(
+                    Kind::InitDataMismatch,
                     "init-data cannot be bound by the sample TEE",
                 ));
             }
@@ -279,13 +265,13 @@ async fn verify_snp(
     request: &Appraise,
     evidence: &crate::snp::SnpEvidence,
     now: i64,
-) -> Result<Verified, ApiError> {
+) -> Result<Verified, Problem> {
     let evidence_rejected =
-        |e: scute_snp::SnpError| rejected("evidence_rejected", format!("{}: {e}", e.kind()));
+        |e: scute_snp::SnpError| Problem::new(Kind::EvidenceRejected, format!("{}: {e}", e.kind()));
     let report = scute_snp::Report::decode(&evidence.report).map_err(evidence_rejected)?;
     if report.report_data != request.expected_report_data {
-        return Err(rejected(
-            "report_data_mismatch",
+        return Err(Problem::new(
+            Kind::ReportDataMismatch,
             "the report's report_data does not bind the runtime data",
         ));
     }
@@ -295,8 +281,8 @@ async fn verify_snp(
             *slot = *byte;
         }
         if report.host_data != expected {
-            return Err(rejected(
-                "init_data_mismatch",
+            return Err(Problem::new(
+                Kind::InitDataMismatch,
                 "the report's HOST_DATA is not the digest of the init-data sent",
             ));
         }
@@ -324,12 +310,12 @@ async fn verify_dcap(
     quote_bytes: &[u8],
     cc_eventlog: Option<&[u8]>,
     now: i64,
-) -> Result<Verified, ApiError> {
+) -> Result<Verified, Problem> {
     let quote = Quote::decode(quote_bytes)
-        .map_err(|e| rejected("evidence_rejected", format!("quote_decode: {e}")))?;
+        .map_err(|e| Problem::new(Kind::EvidenceRejected, format!("quote_decode: {e}")))?;
     if quote.tee_type().name() != tee.name() {
-        return Err(ApiError::bad_request(
-            "bad_field",
+        return Err(Problem::new(
+            Kind::BadField,
             format!(
                 "tee is {:?} but the quote is {}",
                 tee.name(),
@@ -338,8 +324,8 @@ async fn verify_dcap(
         ));
     }
     if quote.report_data().as_slice() != request.expected_report_data.as_slice() {
-        return Err(rejected(
-            "report_data_mismatch",
+        return Err(Problem::new(
+            Kind::ReportDataMismatch,
             "the quote's report_data does not bind the runtime data",
         ));
     }
@@ -348,7 +334,7 @@ async fn verify_dcap(
     let (pck, ca) = state
         .platforms
         .platform(&quote)
-        .map_err(|e| rejected("evidence_rejected", format!("{}: {e}", e.kind())))?;
+        .map_err(|e| Problem::new(Kind::EvidenceRejected, format!("{}: {e}", e.kind())))?;
     let collateral = state
         .collateral
         .get(
@@ -373,20 +359,20 @@ async fn verify_dcap(
     };
     let verified = collateral
         .verify_quote(quote_bytes, now, options)
-        .map_err(|e| rejected("evidence_rejected", format!("{}: {e}", e.kind())))?;
+        .map_err(|e| Problem::new(Kind::EvidenceRejected, format!("{}: {e}", e.kind())))?;
 
     if let Some((digest, _)) = &request.init_data {
         let td = verified.quote().body.td10().ok_or_else(|| {
-            rejected(
-                "init_data_mismatch",
+            Problem::new(
+                Kind::InitDataMismatch,
                 "init-data is bound by TDX MRCONFIGID; this quote has none",
             )
         })?;
         let mut expected = digest.clone();
         expected.resize(48, 0);
         if td.mr_config_id.as_slice() != expected.as_slice() {
-            return Err(rejected(
-                "init_data_mismatch",
+            return Err(Problem::new(
+                Kind::InitDataMismatch,
                 "the quote's MRCONFIGID is not the digest of the init-data sent",
             ));
         }

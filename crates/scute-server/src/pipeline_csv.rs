@@ -9,8 +9,9 @@
 //! values), so a front door's `expected_report_data` (its digest, zero-padded to 64 bytes; a
 //! SHA-512 digest fills all 64) is compared with all 64 bytes of the report.
 
-use crate::error::{ApiError, ServerError};
-use crate::pipeline::{rejected, Appraise, Verified};
+use crate::error::ServerError;
+use crate::pipeline::{Appraise, Verified};
+use crate::problem::{Kind, Problem};
 use crate::{AppState, Config, Store};
 use scute_csv::{CaCert, CsvError, Evidence, HskCek, RootKey, TrustRoots, VerifiedReport};
 use scute_eventlog::{Detail, Flavor, ALG_SM3_256};
@@ -31,17 +32,15 @@ pub(crate) fn trust_roots(config: &Config) -> Result<TrustRoots, ServerError> {
     Ok(TrustRoots::new(roots))
 }
 
-fn csv_rejected(e: CsvError) -> ApiError {
+fn csv_rejected(e: CsvError) -> Problem {
     match e {
-        CsvError::ReportData => rejected(
-            "report_data_mismatch",
+        CsvError::ReportData => Problem::new(Kind::ReportDataMismatch,
             "the CSV report's report_data does not bind the runtime data",
         ),
-        CsvError::ChainMissing => rejected(
-            "collateral_missing",
+        CsvError::ChainMissing => Problem::new(Kind::CollateralMissing,
             "no HSK/CEK for this chip: import them (scute collateral import-csv) or have the attester include them",
         ),
-        e => rejected("evidence_rejected", format!("{}: {e}", e.kind())),
+        e => Problem::new(Kind::EvidenceRejected, format!("{}: {e}", e.kind())),
     }
 }
 
@@ -52,13 +51,13 @@ pub(crate) async fn import(
     chip_serial: &str,
     hsk_cek: &[u8],
     now: i64,
-) -> Result<(), ApiError> {
+) -> Result<(), Problem> {
     if chip_serial.is_empty()
         || chip_serial.len() >= 64
         || !chip_serial.bytes().all(|b| b.is_ascii_graphic())
     {
-        return Err(ApiError::bad_request(
-            "bad_field",
+        return Err(Problem::new(
+            Kind::BadField,
             "a chip serial is 1..63 printable ASCII characters",
         ));
     }
@@ -76,7 +75,7 @@ pub(crate) async fn verify(
     bytes: &[u8],
     cc_eventlog: Option<&[u8]>,
     now: i64,
-) -> Result<Verified, ApiError> {
+) -> Result<Verified, Problem> {
     let evidence = Evidence::decode(bytes).map_err(csv_rejected)?;
     let serial = evidence.chip_serial().map_err(csv_rejected)?;
     // All that needs no chip chain, first: evidence that could never verify (unsigned,
@@ -88,7 +87,7 @@ pub(crate) async fn verify(
     // below like any other chain); else the configured KDS's, verified before it is stored.
     let stored = match state.store.csv_hsk_cek(&serial).await? {
         Some(b) => Some(
-            HskCek::decode(&b).map_err(|e| ApiError::internal(format!("stored HSK/CEK: {e}")))?,
+            HskCek::decode(&b).map_err(|e| Problem::internal(format!("stored HSK/CEK: {e}")))?,
         ),
         None => match (&state.csv_kds, evidence.hsk_cek()) {
             (Some(kds), None) => Some(kds.fetch_and_store(state, &serial, now).await?),
@@ -104,8 +103,8 @@ pub(crate) async fn verify(
     )
     .map_err(csv_rejected)?;
     if request.init_data.is_some() {
-        return Err(rejected(
-            "init_data_mismatch",
+        return Err(Problem::new(
+            Kind::InitDataMismatch,
             "init-data cannot be bound by a CSV report (it has no MRCONFIGID-like field)",
         ));
     }
@@ -147,12 +146,8 @@ pub(crate) struct HygonKds {
     fetches: crate::upstream::Upstream<Vec<u8>>,
 }
 
-fn kds_failed(detail: impl std::fmt::Display) -> ApiError {
-    ApiError::new(
-        axum::http::StatusCode::BAD_GATEWAY,
-        "upstream_failed",
-        format!("Hygon KDS: {detail}"),
-    )
+fn kds_failed(detail: impl std::fmt::Display) -> Problem {
+    Problem::new(Kind::UpstreamFailed, format!("Hygon KDS: {detail}"))
 }
 
 impl HygonKds {
@@ -178,7 +173,7 @@ impl HygonKds {
         state: &AppState,
         serial: &str,
         now: i64,
-    ) -> Result<HskCek, ApiError> {
+    ) -> Result<HskCek, Problem> {
         let query: String =
             percent_encoding::utf8_percent_encode(serial, percent_encoding::NON_ALPHANUMERIC)
                 .to_string();
@@ -195,8 +190,8 @@ impl HygonKds {
             .fetch(serial, move || async move {
                 let answer = http.get(&url, &[]).await.map_err(kds_failed)?;
                 if answer.status == reqwest::StatusCode::NOT_FOUND {
-                    return Err(rejected(
-                        "collateral_missing",
+                    return Err(Problem::new(
+                        Kind::CollateralMissing,
                         format!("the Hygon KDS has no HSK/CEK for chip {chip}"),
                     ));
                 }
@@ -211,15 +206,15 @@ impl HygonKds {
             })
             .await
             .map_err(|r| r.or_limited(kds_failed))?;
-        HskCek::decode(&encoded).map_err(|e| ApiError::internal(format!("fetched HSK/CEK: {e}")))
+        HskCek::decode(&encoded).map_err(|e| Problem::internal(format!("fetched HSK/CEK: {e}")))
     }
 }
 
 /// The SM3 CCEL must replay to V2's rtmr1..rtmr4 (CC MR index i extends rtmr i; rtmr0 is the
 /// launch measure), and each event's data must be what its digest proves.
-fn replay_event_log(rtmrs: &[[u8; 32]; 5], bytes: &[u8]) -> Result<Value, ApiError> {
+fn replay_event_log(rtmrs: &[[u8; 32]; 5], bytes: &[u8]) -> Result<Value, Problem> {
     let err = |e: scute_eventlog::EventLogError| {
-        rejected("eventlog_rejected", format!("cc_eventlog: {e}"))
+        Problem::new(Kind::EventlogRejected, format!("cc_eventlog: {e}"))
     };
     let log = scute_eventlog::parse(bytes, scute_eventlog::ParseOptions::default()).map_err(err)?;
     let replay = log.replay_as(Flavor::Csv).map_err(err)?;
@@ -232,8 +227,8 @@ fn replay_event_log(rtmrs: &[[u8; 32]; 5], bytes: &[u8]) -> Result<Value, ApiErr
         .map(|i| format!("rtmr{i}"))
         .collect();
     if !mismatched.is_empty() {
-        return Err(rejected(
-            "eventlog_mismatch",
+        return Err(Problem::new(
+            Kind::EventlogMismatch,
             format!(
                 "cc_eventlog does not replay to the report's {}",
                 mismatched.join(", ")

@@ -5,8 +5,8 @@
 //! what it may send before its body is read, and is answered 503 when the budget is spent, so
 //! clients stalling bodies cannot pin more memory than `max_body_bytes_in_flight` together.
 
-use crate::error::ApiError;
-use axum::http::{HeaderValue, StatusCode};
+use crate::problem::{Kind, Problem};
+use axum::http::HeaderValue;
 use axum::response::IntoResponse;
 use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -175,9 +175,8 @@ where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let service = hyper::service::service_fn(|_request| async {
-        let mut response = ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "overloaded",
+        let mut response = Problem::new(
+            Kind::Overloaded,
             "the service is at its connection limit; retry shortly",
         )
         .into_response();

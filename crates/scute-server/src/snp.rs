@@ -12,18 +12,13 @@
 //! Either way the exact 1184 bytes are re-assembled and the signature decides; any member
 //! missing, unknown or out of range is refused.
 
-use crate::error::ApiError;
+use crate::problem::{Kind, Problem};
 use crate::store::Store;
-use axum::http::StatusCode;
 use scute_snp::{inspect_vek, CertRole, Collateral, SnpError, TrustRoots, VerifiedReport};
 use serde_json::{json, Map, Value};
 
-fn rejected(kind: &'static str, detail: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, kind, detail)
-}
-
-fn bad(detail: impl Into<String>) -> ApiError {
-    ApiError::bad_request("bad_field", detail)
+fn bad(detail: impl Into<String>) -> Problem {
+    Problem::new(Kind::BadField, detail)
 }
 
 /// SNP evidence, decoded from a front door: the raw report and what endorses it.
@@ -90,7 +85,7 @@ fn take<'a>(object: &'a Map<String, Value>, names: &[&str], seen: &mut usize) ->
     Some(value)
 }
 
-fn uint(value: &Value, max: u64, field: &str) -> Result<u64, ApiError> {
+fn uint(value: &Value, max: u64, field: &str) -> Result<u64, Problem> {
     value.as_u64().filter(|v| *v <= max).ok_or_else(|| {
         bad(format!(
             "attestation_report.{field} is not an integer ≤ {max}"
@@ -98,7 +93,7 @@ fn uint(value: &Value, max: u64, field: &str) -> Result<u64, ApiError> {
     })
 }
 
-fn bytes(value: &Value, len: usize, field: &str) -> Result<Vec<u8>, ApiError> {
+fn bytes(value: &Value, len: usize, field: &str) -> Result<Vec<u8>, Problem> {
     let items = value
         .as_array()
         .filter(|a| a.len() == len)
@@ -109,14 +104,14 @@ fn bytes(value: &Value, len: usize, field: &str) -> Result<Vec<u8>, ApiError> {
         .collect()
 }
 
-fn object<'a>(value: &'a Value, field: &str) -> Result<&'a Map<String, Value>, ApiError> {
+fn object<'a>(value: &'a Value, field: &str) -> Result<&'a Map<String, Value>, Problem> {
     value
         .as_object()
         .ok_or_else(|| bad(format!("attestation_report.{field} is not an object")))
 }
 
 /// Every member of `object` must have been read.
-fn no_other_members(object: &Map<String, Value>, seen: usize, field: &str) -> Result<(), ApiError> {
+fn no_other_members(object: &Map<String, Value>, seen: usize, field: &str) -> Result<(), Problem> {
     if object.len() != seen {
         return Err(bad(format!(
             "attestation_report{field} has members this layout does not know"
@@ -125,10 +120,10 @@ fn no_other_members(object: &Map<String, Value>, seen: usize, field: &str) -> Re
     Ok(())
 }
 
-fn tcb(value: &Value, field: &str, out: &mut Vec<u8>) -> Result<(), ApiError> {
+fn tcb(value: &Value, field: &str, out: &mut Vec<u8>) -> Result<(), Problem> {
     let o = object(value, field)?;
     let mut seen = 0;
-    let byte = |names: &[&str], seen: &mut usize| -> Result<u8, ApiError> {
+    let byte = |names: &[&str], seen: &mut usize| -> Result<u8, Problem> {
         let v = take(o, names, seen)
             .ok_or_else(|| bad(format!("attestation_report.{field}.{} missing", names[0])))?;
         Ok(uint(v, 255, field)? as u8)
@@ -148,7 +143,7 @@ fn tcb(value: &Value, field: &str, out: &mut Vec<u8>) -> Result<(), ApiError> {
 }
 
 /// Re-assembles the raw report from the sev crate's serde form (or takes it as base64 text).
-pub fn report_from_json(value: &Value) -> Result<Vec<u8>, ApiError> {
+pub fn report_from_json(value: &Value) -> Result<Vec<u8>, Problem> {
     if let Some(text) = value.as_str() {
         return crate::api::b64("attestation_report", text);
     }
@@ -192,10 +187,10 @@ pub fn report_from_json(value: &Value) -> Result<Vec<u8>, ApiError> {
 }
 
 /// A sev 6.x TCB_VERSION `{fmc, bootloader, tee, snp, microcode}` as raw bytes.
-fn tcb6(value: &Value, field: &str, turin: bool) -> Result<[u8; 8], ApiError> {
+fn tcb6(value: &Value, field: &str, turin: bool) -> Result<[u8; 8], Problem> {
     let o = object(value, field)?;
     let mut seen = 0;
-    let mut byte = |name: &str| -> Result<Option<u8>, ApiError> {
+    let mut byte = |name: &str| -> Result<Option<u8>, Problem> {
         match take(o, &[name], &mut seen) {
             None | Some(Value::Null) => Ok(None),
             Some(v) => Ok(Some(uint(v, 255, field)? as u8)),
@@ -225,7 +220,7 @@ fn tcb6(value: &Value, field: &str, turin: bool) -> Result<[u8; 8], ApiError> {
 /// The serde form of sev 6.x (guest-components today), which names the fields but drops the
 /// reserved bytes: they are re-assembled as the zeros the firmware writes, so a report whose
 /// reserved bytes were not zero simply fails its signature.
-fn report_from_sev6_json(o: &Map<String, Value>) -> Result<Vec<u8>, ApiError> {
+fn report_from_sev6_json(o: &Map<String, Value>) -> Result<Vec<u8>, Problem> {
     const KNOWN: [&str; 29] = [
         "version",
         "guest_svn",
@@ -262,12 +257,12 @@ fn report_from_sev6_json(o: &Map<String, Value>) -> Result<Vec<u8>, ApiError> {
             "attestation_report.{other} is not a member this layout knows"
         )));
     }
-    let get = |name: &str| -> Result<&Value, ApiError> {
+    let get = |name: &str| -> Result<&Value, Problem> {
         o.get(name)
             .ok_or_else(|| bad(format!("attestation_report.{name} missing")))
     };
     let u32_of = |v: &Value, name: &str| uint(v, u32::MAX.into(), name).map(|v| v as u32);
-    let opt_u8 = |v: Option<&Value>, name: &str| -> Result<u8, ApiError> {
+    let opt_u8 = |v: Option<&Value>, name: &str| -> Result<u8, Problem> {
         match v {
             None | Some(Value::Null) => Ok(0),
             Some(v) => Ok(uint(v, 255, name)? as u8),
@@ -312,7 +307,7 @@ fn report_from_sev6_json(o: &Map<String, Value>) -> Result<Vec<u8>, ApiError> {
     out.extend_from_slice(&tcb6(get("committed_tcb")?, "committed_tcb", turin)?);
     for name in ["current", "committed"] {
         let v = object(get(name)?, name)?;
-        let part = |p: &str| -> Result<u8, ApiError> {
+        let part = |p: &str| -> Result<u8, Problem> {
             let x = v
                 .get(p)
                 .ok_or_else(|| bad(format!("attestation_report.{name}.{p} missing")))?;
@@ -349,7 +344,7 @@ fn report_from_sev6_json(o: &Map<String, Value>) -> Result<Vec<u8>, ApiError> {
 }
 
 /// `{"attestation_report": ..., "cert_chain": [{"cert_type": "VCEK", "data": [..]}, ...] | null}`.
-pub fn coco_evidence(evidence: &Value) -> Result<SnpEvidence, ApiError> {
+pub fn coco_evidence(evidence: &Value) -> Result<SnpEvidence, Problem> {
     let report = evidence.get("attestation_report").ok_or_else(|| {
         bad("tee-evidence.primary_evidence.attestation_report is required for snp")
     })?;
@@ -427,17 +422,18 @@ pub async fn import(
     vek: &[u8],
     chain: Option<&[u8]>,
     now: i64,
-) -> Result<String, ApiError> {
+) -> Result<String, Problem> {
     let collateral = Collateral {
         vek,
         chain,
         crl: None,
     };
     let (product, kind) = scute_snp::verify_chain(&collateral, roots, now)
-        .map_err(|e| rejected("collateral_rejected", format!("{}: {e}", e.kind())))?;
-    let info = inspect_vek(vek).map_err(|e| rejected("collateral_rejected", e.to_string()))?;
-    let tcb =
-        vek_tcb(&info).ok_or_else(|| rejected("collateral_rejected", "VEK without its SPLs"))?;
+        .map_err(|e| Problem::new(Kind::CollateralRejected, format!("{}: {e}", e.kind())))?;
+    let info =
+        inspect_vek(vek).map_err(|e| Problem::new(Kind::CollateralRejected, e.to_string()))?;
+    let tcb = vek_tcb(&info)
+        .ok_or_else(|| Problem::new(Kind::CollateralRejected, "VEK without its SPLs"))?;
     let name = match (kind, &info.hwid) {
         (CertRole::Vcek, Some(hwid)) => vcek_name(hwid, &tcb),
         _ => vlek_name(&tcb),
@@ -460,7 +456,7 @@ pub async fn import(
 async fn stored(
     store: &Store,
     report: &scute_snp::Report,
-) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>), ApiError> {
+) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>), Problem> {
     let tcb = report.reported_tcb.0;
     let (name, kind) = match report.signing_key() {
         scute_snp::SigningKey::Vlek => (vlek_name(&tcb), CertRole::Asvk),
@@ -500,9 +496,9 @@ pub(crate) struct Kds {
 /// Largest KDS answer read (a VCEK is ~1.4 KB, a cert_chain ~4.6 KB).
 const MAX_KDS_BYTES: usize = 16 * 1024;
 
-fn kds_failed(detail: impl std::fmt::Display) -> ApiError {
-    rejected(
-        "collateral_missing",
+fn kds_failed(detail: impl std::fmt::Display) -> Problem {
+    Problem::new(
+        Kind::CollateralMissing,
         format!("no VCEK from the KDS: {detail}"),
     )
 }
@@ -523,7 +519,7 @@ impl Kds {
     }
 
     /// The body of `url` (keyed by the URL: it names product, chip and TCB).
-    async fn get(&self, url: &str) -> Result<Vec<u8>, ApiError> {
+    async fn get(&self, url: &str) -> Result<Vec<u8>, Problem> {
         // The fetch runs on a task of its own (`upstream.rs`): it owns what it uses.
         let (http, owned_url) = (self.http.clone(), url.to_string());
         self.fetches
@@ -541,7 +537,7 @@ impl Kds {
     /// The VCEK and cert_chain for a VCEK-signed report: product from its CPUID (v3+), else
     /// Milan then Genoa (v2 reports predate Turin); Turin's hwid is chip_id's first 8 bytes
     /// and its query adds fmcSPL.
-    async fn fetch(&self, report: &scute_snp::Report) -> Result<(Vec<u8>, Vec<u8>), ApiError> {
+    async fn fetch(&self, report: &scute_snp::Report) -> Result<(Vec<u8>, Vec<u8>), Problem> {
         use scute_snp::{Product, TcbField};
         let products = match report.cpuid() {
             Some((f, m, _)) => Product::from_cpuid(f, m).into_iter().collect(),
@@ -587,9 +583,9 @@ pub(crate) async fn verify(
     kds: Option<&Kds>,
     evidence: &SnpEvidence,
     now: i64,
-) -> Result<VerifiedReport, ApiError> {
+) -> Result<VerifiedReport, Problem> {
     let report = scute_snp::Report::decode(&evidence.report)
-        .map_err(|e| rejected("evidence_rejected", format!("{}: {e}", e.kind())))?;
+        .map_err(|e| Problem::new(Kind::EvidenceRejected, format!("{}: {e}", e.kind())))?;
     let mut fetched = false;
     let (vek, chain) = match &evidence.vek {
         Some(vek) => (Some(vek.clone()), evidence.chain.clone()),
@@ -610,8 +606,7 @@ pub(crate) async fn verify(
         }
     };
     let vek = vek.ok_or_else(|| {
-        rejected(
-            "collateral_missing",
+        Problem::new(Kind::CollateralMissing,
             "no VCEK/VLEK in the evidence and none stored for this chip and TCB (import it with POST /v1/collateral)",
         )
     })?;
@@ -620,8 +615,10 @@ pub(crate) async fn verify(
         chain: chain.as_deref(),
         crl: None,
     };
-    let verified = scute_snp::verify(&evidence.report, &collateral, roots, now)
-        .map_err(|e: SnpError| rejected("evidence_rejected", format!("{}: {e}", e.kind())))?;
+    let verified =
+        scute_snp::verify(&evidence.report, &collateral, roots, now).map_err(|e: SnpError| {
+            Problem::new(Kind::EvidenceRejected, format!("{}: {e}", e.kind()))
+        })?;
     if fetched {
         // Cached only now that a report verified with it.
         import(store, roots, &vek, chain.as_deref(), now).await?;
@@ -675,18 +672,18 @@ async fn kds_get(
     axum::extract::State(state): axum::extract::State<std::sync::Arc<crate::AppState>>,
     axum::extract::Path((product, hwid)): axum::extract::Path<(String, String)>,
     axum::extract::Query(query): axum::extract::Query<std::collections::BTreeMap<String, String>>,
-) -> Result<axum::response::Response, ApiError> {
+) -> Result<axum::response::Response, Problem> {
     use axum::response::IntoResponse;
     use scute_snp::{Product, TcbField};
     let product = Product::from_name(&product)
         .filter(|p| p.name() == product)
-        .ok_or_else(|| ApiError::not_found("no such product line"))?;
+        .ok_or_else(|| Problem::not_found("no such product line"))?;
     if hwid == "cert_chain" {
         let chain = state
             .store
             .secret(&chain_name(product, CertRole::Ask))
             .await?
-            .ok_or_else(|| ApiError::not_found("no cert_chain stored for this product line"))?;
+            .ok_or_else(|| Problem::not_found("no cert_chain stored for this product line"))?;
         return Ok((
             [(axum::http::header::CONTENT_TYPE, "application/x-pem-file")],
             chain,
@@ -697,7 +694,7 @@ async fn kds_get(
         .ok()
         .filter(|h| h.len() == 64 || h.len() == 8)
         .ok_or_else(|| bad("hwid must be 64 (Turin: 8) bytes of hex"))?;
-    let spl = |name: &str| -> Result<u8, ApiError> {
+    let spl = |name: &str| -> Result<u8, Problem> {
         query
             .get(name)
             .and_then(|v| v.parse::<u8>().ok())
@@ -718,7 +715,7 @@ async fn kds_get(
         .store
         .secret(&vcek_name(&hwid, &tcb))
         .await?
-        .ok_or_else(|| ApiError::not_found("no VCEK stored for this chip and TCB"))?;
+        .ok_or_else(|| Problem::not_found("no VCEK stored for this chip and TCB"))?;
     Ok((
         [(axum::http::header::CONTENT_TYPE, "application/pkix-cert")],
         vcek,

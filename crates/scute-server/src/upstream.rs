@@ -14,7 +14,8 @@
 //! The shape follows go-sev-guest's `verify/trust/trust.go` (`HTTPSGetter`, `RetryHTTPSGetter`
 //! with a rate limit), where every KDS request goes through one getter.
 
-use crate::error::{ApiError, ServerError};
+use crate::error::ServerError;
+use crate::problem::Problem;
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -257,12 +258,12 @@ pub(crate) enum Refusal {
     /// Not asked: the upstream's rate or concurrency limit. Not remembered.
     Limited(String),
     /// Asked (now or within the remembered period) and failed, as the caller's error.
-    Failed(ApiError),
+    Failed(Problem),
 }
 
 impl Refusal {
     /// The caller's error; a refusal by the limits becomes `limited(detail)`.
-    pub(crate) fn or_limited(self, limited: impl FnOnce(String) -> ApiError) -> ApiError {
+    pub(crate) fn or_limited(self, limited: impl FnOnce(String) -> Problem) -> Problem {
         match self {
             Self::Limited(detail) => limited(detail),
             Self::Failed(e) => e,
@@ -277,7 +278,7 @@ struct Keys<T> {
     /// Fetches in flight, by key: later requests for the key wait on the same outcome.
     flights: HashMap<String, Slot<T>>,
     /// Recent outcomes, by key, and when each was reached.
-    recent: HashMap<String, (Instant, Result<T, ApiError>)>,
+    recent: HashMap<String, (Instant, Result<T, Problem>)>,
 }
 
 struct Inner<T> {
@@ -330,7 +331,7 @@ impl<T: Clone + Send + Sync + 'static> Upstream<T> {
     pub(crate) async fn fetch<F, Fut>(&self, key: &str, fetch: F) -> Result<T, Refusal>
     where
         F: FnOnce() -> Fut + Send + 'static,
-        Fut: Future<Output = Result<T, ApiError>> + Send + 'static,
+        Fut: Future<Output = Result<T, Problem>> + Send + 'static,
     {
         let inner = &*self.inner;
         let mut slot = {
@@ -380,7 +381,7 @@ impl<T: Clone + Send + Sync + 'static> Upstream<T> {
             Err(_) => None,
         };
         outcome.unwrap_or_else(|| {
-            Err(Refusal::Failed(ApiError::internal(format!(
+            Err(Refusal::Failed(Problem::internal(format!(
                 "the {} fetch ended without an outcome",
                 inner.name
             ))))
@@ -391,7 +392,7 @@ impl<T: Clone + Send + Sync + 'static> Upstream<T> {
     async fn limited<F, Fut>(&self, fetch: F) -> Result<T, Refusal>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<T, ApiError>>,
+        Fut: Future<Output = Result<T, Problem>>,
     {
         let inner = &*self.inner;
         let Ok(Ok(_permit)) = tokio::time::timeout(PERMIT_WAIT, inner.permits.acquire()).await
@@ -471,8 +472,8 @@ mod tests {
         }
     }
 
-    fn failed() -> ApiError {
-        ApiError::new(StatusCode::BAD_GATEWAY, "upstream_failed", "404")
+    fn failed() -> Problem {
+        Problem::new(Kind::UpstreamFailed, "404")
     }
 
     #[tokio::test]
@@ -518,7 +519,7 @@ mod tests {
     ) -> Vec<Result<u32, Refusal>>
     where
         F: Fn() -> Fut + Copy + Send + 'static,
-        Fut: Future<Output = Result<u32, ApiError>> + Send + 'static,
+        Fut: Future<Output = Result<u32, Problem>> + Send + 'static,
     {
         let mut set = Vec::new();
         for _ in 0..n {

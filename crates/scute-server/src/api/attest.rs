@@ -2,10 +2,9 @@
 //! is attested here: the nonce spent, the quote verified, the event log replayed and the
 //! claims appraised under the mandatory policies.
 
-use super::rejected;
-use crate::error::ApiError;
 use crate::nonce::NonceError;
 use crate::pipeline::{self, Tee};
+use crate::problem::{Kind, Problem};
 use crate::AppState;
 pub use scute_api::{parse_attest_request, report_data_for, AttestRequest, MAX_POLICY_IDS};
 
@@ -25,17 +24,18 @@ pub async fn attest(
     state: &AppState,
     request: AttestRequest,
     now: i64,
-) -> Result<Attested, ApiError> {
+) -> Result<Attested, Problem> {
     let nonce_refused = |e: NonceError| match e {
-        NonceError::Expired => rejected("nonce_expired", "the challenge nonce has expired"),
-        NonceError::Replayed => rejected("nonce_replayed", "the challenge nonce was already used"),
-        NonceError::Unknown => rejected(
-            "nonce_unknown",
+        NonceError::Expired => Problem::new(Kind::NonceExpired, "the challenge nonce has expired"),
+        NonceError::Replayed => {
+            Problem::new(Kind::NonceReplayed, "the challenge nonce was already used")
+        }
+        NonceError::Unknown => Problem::new(
+            Kind::NonceUnknown,
             "the challenge nonce was not issued by this service",
         ),
-        NonceError::Store(_) => ApiError::new(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "store_unavailable",
+        NonceError::Store(_) => Problem::new(
+            Kind::StoreUnavailable,
             "the store cannot be reached to spend the nonce; retry with a new challenge",
         ),
     };

@@ -6,7 +6,7 @@ pub mod client;
 mod platform;
 pub(crate) mod refresh;
 
-use crate::error::ApiError;
+use crate::problem::{Kind, Problem};
 use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
@@ -138,7 +138,7 @@ impl Pccs {
 
     /// Rebuilds the index from every stored set, verifying each again (a set that no longer
     /// verifies under the configured roots is not served).
-    pub(crate) async fn reload(&self, state: &AppState) -> Result<(), ApiError> {
+    pub(crate) async fn reload(&self, state: &AppState) -> Result<(), Problem> {
         let mut index = Index::default();
         for (fmspc, ca, tee, files_json, _updated) in state.store.collateral_sets().await? {
             let Ok(collateral) = crate::collateral::collateral_from_json(&files_json) else {
@@ -236,7 +236,7 @@ impl Pccs {
     }
 
     /// On a miss: re-read the store (throttled), so another process's import is seen.
-    async fn reload_if_stale(&self, state: &AppState) -> Result<(), ApiError> {
+    async fn reload_if_stale(&self, state: &AppState) -> Result<(), Problem> {
         let stale = self
             .loaded
             .read()
@@ -259,15 +259,11 @@ pub(crate) async fn fill(
     tee: &str,
     fmspc: &str,
     ca: Option<&str>,
-) -> Result<(), ApiError> {
+) -> Result<(), Problem> {
     upstream
         .fill(&state.store, &state.anchors, tee, fmspc, ca)
         .await
-        .map_err(|r| {
-            r.or_limited(|detail| {
-                ApiError::new(StatusCode::BAD_GATEWAY, "upstream_unavailable", detail)
-            })
-        })?;
+        .map_err(|r| r.or_limited(|detail| Problem::new(Kind::UpstreamUnavailable, detail)))?;
     // Every request that shared the fill learns what it stored (the route reads the index).
     state.collateral_changed().await
 }
@@ -276,7 +272,7 @@ pub(crate) async fn fill(
 pub(crate) fn router(state: Arc<AppState>) -> Router {
     let limit = state.config.max_body_bytes;
     routes()
-        .fallback(|| async { ApiError::not_found("no such route") })
+        .fallback(|| async { Problem::not_found("no such route") })
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .with_state(state)
 }
@@ -300,16 +296,16 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
 
 type Params = Query<HashMap<String, String>>;
 
-fn bad_param(detail: impl Into<String>) -> ApiError {
-    ApiError::bad_request("pccs_bad_parameter", detail)
+fn bad_param(detail: impl Into<String>) -> Problem {
+    Problem::new(Kind::PccsBadParameter, detail)
 }
 
-pub(crate) fn not_cached(detail: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "pccs_not_cached", detail)
+pub(crate) fn not_cached(detail: impl Into<String>) -> Problem {
+    Problem::new(Kind::PccsNotCached, detail)
 }
 
 /// `update=standard|early`; only the standard evaluation data set is held.
-fn check_update(params: &HashMap<String, String>) -> Result<(), ApiError> {
+fn check_update(params: &HashMap<String, String>) -> Result<(), Problem> {
     match params.get("update").map(String::as_str) {
         None | Some("standard") => Ok(()),
         Some("early") => Err(not_cached(
@@ -324,7 +320,7 @@ fn check_update(params: &HashMap<String, String>) -> Result<(), ApiError> {
 pub(crate) fn hex_param<const N: usize>(
     params: &HashMap<String, String>,
     name: &str,
-) -> Result<[u8; N], ApiError> {
+) -> Result<[u8; N], Problem> {
     let text = params
         .get(name)
         .ok_or_else(|| bad_param(format!("{name} is required ({} hex digits)", 2 * N)))?;
@@ -354,7 +350,7 @@ async fn tcb(
     state: &AppState,
     tee: &str,
     params: &HashMap<String, String>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Problem> {
     let fmspc = hex::encode(hex_param::<6>(params, "fmspc")?);
     check_update(params)?;
     let key = (tee.to_string(), fmspc.clone());
@@ -384,11 +380,11 @@ async fn tcb(
     ))
 }
 
-async fn sgx_tcb(State(state): Shared, Query(params): Params) -> Result<Response, ApiError> {
+async fn sgx_tcb(State(state): Shared, Query(params): Params) -> Result<Response, Problem> {
     tcb(&state, "sgx", &params).await
 }
 
-async fn tdx_tcb(State(state): Shared, Query(params): Params) -> Result<Response, ApiError> {
+async fn tdx_tcb(State(state): Shared, Query(params): Params) -> Result<Response, Problem> {
     tcb(&state, "tdx", &params).await
 }
 
@@ -396,7 +392,7 @@ async fn qe(
     state: &AppState,
     tee: &str,
     params: &HashMap<String, String>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Problem> {
     check_update(params)?;
     let mut item = state.pccs.current().qe.get(tee).cloned();
     if item.is_none() {
@@ -417,20 +413,20 @@ async fn qe(
     ))
 }
 
-async fn sgx_qe(State(state): Shared, Query(params): Params) -> Result<Response, ApiError> {
+async fn sgx_qe(State(state): Shared, Query(params): Params) -> Result<Response, Problem> {
     qe(&state, "sgx", &params).await
 }
 
-async fn tdx_qe(State(state): Shared, Query(params): Params) -> Result<Response, ApiError> {
+async fn tdx_qe(State(state): Shared, Query(params): Params) -> Result<Response, Problem> {
     qe(&state, "tdx", &params).await
 }
 
-async fn qve(State(state): Shared, Query(params): Params) -> Result<Response, ApiError> {
+async fn qve(State(state): Shared, Query(params): Params) -> Result<Response, Problem> {
     check_update(&params)?;
     let (body, chain) = state.store.pccs_item("qve_identity").await?.ok_or_else(|| {
         not_cached("no QvE Identity is cached: PUT /sgx/certification/v4/platformcollateral with a qveidentity")
     })?;
-    let chain = chain_header(chain.as_bytes()).ok_or_else(|| ApiError::internal("stored chain"))?;
+    let chain = chain_header(chain.as_bytes()).ok_or_else(|| Problem::internal("stored chain"))?;
     Ok(respond(
         "application/json",
         Some(("sgx-enclave-identity-issuer-chain", &chain)),
@@ -438,7 +434,7 @@ async fn qve(State(state): Shared, Query(params): Params) -> Result<Response, Ap
     ))
 }
 
-async fn pck_crl(State(state): Shared, Query(params): Params) -> Result<Response, ApiError> {
+async fn pck_crl(State(state): Shared, Query(params): Params) -> Result<Response, Problem> {
     let ca = match params.get("ca").map(String::as_str) {
         Some(ca @ ("processor" | "platform")) => ca.to_string(),
         Some(other) => {
@@ -480,7 +476,7 @@ async fn pck_crl(State(state): Shared, Query(params): Params) -> Result<Response
     })
 }
 
-async fn root_crl(State(state): Shared) -> Result<Response, ApiError> {
+async fn root_crl(State(state): Shared) -> Result<Response, Problem> {
     let mut body = state.pccs.current().root_crl_hex.clone().map(|(_, b)| b);
     if body.is_none() {
         state.pccs.reload_if_stale(&state).await?;

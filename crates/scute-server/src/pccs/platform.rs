@@ -4,7 +4,7 @@
 
 use super::{hex_param, not_cached, Shared};
 use crate::admin_auth::require_admin;
-use crate::error::ApiError;
+use crate::problem::{Kind, Problem};
 use axum::extract::Query;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -20,15 +20,15 @@ use std::collections::{BTreeMap, HashMap};
 pub(crate) async fn pck_cert(
     axum::extract::State(state): Shared,
     Query(params): Query<HashMap<String, String>>,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Problem> {
     let qe_id = hex::encode(hex_param::<16>(&params, "qeid")?);
     let cpu_svn = hex_param::<16>(&params, "cpusvn")?;
     let pce_svn = u16::from_le_bytes(hex_param::<2>(&params, "pcesvn")?);
     let pce_id = hex::encode(hex_param::<2>(&params, "pceid")?);
     if let Some(ppid) = params.get("encrypted_ppid") {
         if hex::decode(ppid).is_err() {
-            return Err(ApiError::bad_request(
-                "pccs_bad_parameter",
+            return Err(Problem::new(
+                Kind::PccsBadParameter,
                 "encrypted_ppid must be hex",
             ));
         }
@@ -55,7 +55,7 @@ pub(crate) async fn pck_cert(
             .await
         {
             Ok(set) => set,
-            Err(e) if e.status.is_server_error() => return Err(e),
+            Err(e) if e.is_service_fault() => return Err(e),
             Err(e) => {
                 refused = Some(e.detail);
                 continue;
@@ -90,7 +90,7 @@ pub(crate) async fn pck_cert(
         hex::encode_upper((tcb.pce_svn as u16).to_le_bytes())
     );
     let mut headers = HeaderMap::new();
-    let header = |v: &str| HeaderValue::from_str(v).map_err(ApiError::internal);
+    let header = |v: &str| HeaderValue::from_str(v).map_err(Problem::internal);
     headers.insert(
         axum::http::header::CONTENT_TYPE,
         HeaderValue::from_static("application/x-pem-file"),
@@ -106,7 +106,7 @@ pub(crate) async fn pck_cert(
     );
     headers.insert(
         HeaderName::from_static("sgx-pck-certificate-issuer-chain"),
-        super::chain_header(chain.as_bytes()).ok_or_else(|| ApiError::internal("stored chain"))?,
+        super::chain_header(chain.as_bytes()).ok_or_else(|| Problem::internal("stored chain"))?,
     );
     Ok((StatusCode::OK, headers, cert.clone()).into_response())
 }
@@ -168,11 +168,11 @@ struct Certificates {
     enclave_identity: String,
 }
 
-fn bad(detail: impl Into<String>) -> ApiError {
-    ApiError::bad_request("bad_field", detail)
+fn bad(detail: impl Into<String>) -> Problem {
+    Problem::new(Kind::BadField, detail)
 }
 
-fn unescape(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
+fn unescape(field: &str, text: &str) -> Result<Vec<u8>, Problem> {
     let bytes: Vec<u8> = percent_encoding::percent_decode_str(text).collect();
     if bytes.is_empty() {
         return Err(bad(format!("{field} is empty")));
@@ -183,7 +183,7 @@ fn unescape(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
 /// A PCS body given either as its text or as the parsed object; the object is written back
 /// compactly in its own member order (serde_transcode), which is how Intel signs it. Anything
 /// else fails signature verification later and is refused.
-fn signed_body(raw: &RawValue) -> Result<Vec<u8>, ApiError> {
+fn signed_body(raw: &RawValue) -> Result<Vec<u8>, Problem> {
     if let Ok(text) = serde_json::from_str::<String>(raw.get()) {
         return Ok(text.into_bytes());
     }
@@ -194,7 +194,7 @@ fn signed_body(raw: &RawValue) -> Result<Vec<u8>, ApiError> {
     Ok(out)
 }
 
-fn crl(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
+fn crl(field: &str, text: &str) -> Result<Vec<u8>, Problem> {
     let text = text.trim();
     if text.starts_with("-----BEGIN") {
         return Ok(text.as_bytes().to_vec());
@@ -207,13 +207,13 @@ fn crl(field: &str, text: &str) -> Result<Vec<u8>, ApiError> {
 pub(crate) async fn put_platform_collateral(
     axum::extract::State(state): Shared,
     request: axum::extract::Request,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, Problem> {
     // Authorized before a byte of the body is read, which then has the body timeout.
     require_admin(&state, request.headers())?;
     let crate::api::Body(bytes) =
         <crate::api::Body as axum::extract::FromRequest<_>>::from_request(request, &state).await?;
     let input: PlatformCollateral = serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::bad_request("malformed_json", format!("request body: {e}")))?;
+        .map_err(|e| Problem::new(Kind::MalformedJson, format!("request body: {e}")))?;
     let c = &input.collaterals;
     let root_crl = crl("rootcacrl", &c.rootcacrl)?;
     let tcb_chain = unescape("TCB-Info-Issuer-Chain", &c.certificates.tcb_info)?;
@@ -295,7 +295,7 @@ pub(crate) async fn put_platform_collateral(
     let mut verified = Vec::with_capacity(sets.len());
     for files in &sets {
         let collateral = Collateral::from_files(|n| files.get(n).cloned())
-            .map_err(|e| ApiError::bad_request("collateral_incomplete", e.to_string()))?;
+            .map_err(|e| Problem::new(Kind::CollateralIncomplete, e.to_string()))?;
         let v = crate::collateral::verify_any(&collateral, &state.anchors)
             .map_err(|e| rejected(format!("{}: {e}", e.kind())))?;
         verified.push(v);
@@ -363,7 +363,7 @@ pub(crate) async fn put_platform_collateral(
                 files.get(n).cloned()
             }
         })
-        .map_err(|e| ApiError::bad_request("collateral_incomplete", e.to_string()))?;
+        .map_err(|e| Problem::new(Kind::CollateralIncomplete, e.to_string()))?;
         crate::collateral::verify_any(&collateral, &state.anchors)
             .map_err(|e| rejected(format!("QvE identity: {}: {e}", e.kind())))?;
         Some(c.qveidentity.clone())
@@ -409,10 +409,6 @@ fn tcbm(tcb: &PckTcb) -> String {
     )
 }
 
-fn rejected(detail: impl Into<String>) -> ApiError {
-    ApiError::new(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "collateral_rejected",
-        detail,
-    )
+fn rejected(detail: impl Into<String>) -> Problem {
+    Problem::new(Kind::CollateralRejected, detail)
 }
