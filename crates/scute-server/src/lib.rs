@@ -3,237 +3,47 @@
 //! Rego appraisal → signed EAR token. `start` binds, `Running::serve` serves under the
 //! configured connection and time limits.
 
-mod admin_auth;
-mod api;
-mod appraisal;
+mod clock;
 mod collateral;
 mod config;
+mod domain;
 mod error;
-mod eventlog_claims;
 mod http;
-mod kbs;
-mod kbs_session;
 mod log;
 mod metrics;
-mod nonce;
-mod openapi;
-mod pccs;
-mod pipeline;
-mod pipeline_csv;
 mod problem;
-mod revocation;
 mod secrets;
-mod serve;
-mod snp;
 mod store;
-mod tls;
-mod token;
-mod upstream;
+mod tee;
 
-pub use api::{parse_attest_request, report_data_for, AttestRequest, MAX_POLICY_IDS};
-pub use appraisal::{DEFAULT_POLICY, DEFAULT_POLICY_ID};
+pub use collateral::pccs_client::{PccsClient, MAX_RESPONSE_BYTES};
 pub use config::{Config, LogFormat};
+pub use domain::appraisal::{DEFAULT_POLICY, DEFAULT_POLICY_ID};
+pub use domain::token::EAR_PROFILE;
 pub use error::ServerError;
+pub use http::kbs::{DEFAULT_RESOURCE_POLICY, SESSION_COOKIE};
 pub use http::problem::PROBLEM_TYPE_PREFIX;
-pub use kbs::{DEFAULT_RESOURCE_POLICY, SESSION_COOKIE};
-pub use pccs::client::{PccsClient, MAX_RESPONSE_BYTES};
+pub use http::tls::{serve_tls, server_config as tls_server_config};
+pub use scute_api::{parse_attest_request, report_data_for, AttestRequest, MAX_POLICY_IDS};
 pub use store::{Backend, KbsSession, Store, SPENT_NONCE_GRACE_SECS};
-pub use tls::{serve_tls, server_config as tls_server_config};
-pub use token::EAR_PROFILE;
 
-use appraisal::Policies;
 use aws_lc_rs::digest::{digest, SHA256};
+use clock::now;
+use domain::appraisal::load_policies;
+use domain::{kbs_session, nonce, token};
+use http::state::AppState;
+use http::{api, kbs, pccs, serve, tls};
 use scute_dcap::TrustAnchor;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
+use tee::{csv as pipeline_csv, snp};
 
 /// How often spent nonces past their expiry are forgotten.
 const PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
 
-pub(crate) fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
-pub(crate) struct AppState {
-    config: Config,
-    store: Store,
-    signer: RwLock<Arc<token::Signer>>,
-    nonces: nonce::Nonces,
-    collateral: collateral::CollateralCache,
-    /// Which platform (FMSPC, CA) a quote's PCK chain names, by the chain's bytes.
-    platforms: scute_dcap::PlatformCache,
-    policies: RwLock<Arc<Policies>>,
-    anchors: Vec<TrustAnchor>,
-    /// The ARKs SEV-SNP chains may end in: AMD's pinned roots and `snp_trust_roots`.
-    snp_roots: scute_snp::TrustRoots,
-    /// Where VCEKs missing from evidence and store are fetched (`snp_kds_url`).
-    snp_kds: Option<snp::Kds>,
-    csv_roots: scute_csv::TrustRoots,
-    /// Where HSK/CEKs missing from evidence and store are fetched (`csv_kds_url`).
-    csv_kds: Option<pipeline_csv::HygonKds>,
-    /// SHA-256 of the admin token; replaced when `scute admin reset-token` changes the store.
-    admin_token_sha256: RwLock<Vec<u8>>,
-    metrics: metrics::Metrics,
-    pccs: pccs::Pccs,
-    sealer: secrets::Sealer,
-    resource_policy: RwLock<Arc<regorus::Engine>>,
-    token_verifier: RwLock<Arc<token::Verifier>>,
-    /// The `store_versions` this replica's in-memory policies and keys were built from.
-    seen_versions: tokio::sync::Mutex<Vec<(String, i64)>>,
-    kbs_cookies: kbs_session::SessionCookies,
-    /// `kbs_admin_public_keys`: who else may use the key broker's admin routes.
-    kbs_admin_keys: Vec<jsonwebtoken::DecodingKey>,
-    limits: serve::Limits,
-    body_budget: serve::BodyBudget,
-}
-
-impl AppState {
-    pub(crate) fn signer(&self) -> Arc<token::Signer> {
-        self.signer
-            .read()
-            .map(|s| s.clone())
-            .unwrap_or_else(|p| p.into_inner().clone())
-    }
-
-    /// SHA-256 of the admin token this service accepts now.
-    pub(crate) fn admin_token_sha256(&self) -> Vec<u8> {
-        self.admin_token_sha256
-            .read()
-            .map(|h| h.clone())
-            .unwrap_or_else(|p| p.into_inner().clone())
-    }
-
-    pub(crate) fn token_verifier(&self) -> Arc<token::Verifier> {
-        self.token_verifier
-            .read()
-            .map(|v| v.clone())
-            .unwrap_or_else(|p| p.into_inner().clone())
-    }
-
-    /// Brings this replica's in-memory policies and signing keys up to what the store holds,
-    /// when another replica (or this one) changed them. Cheap when nothing changed: one query.
-    pub(crate) async fn sync_with_store(&self) -> Result<(), ServerError> {
-        let mut seen = self.seen_versions.lock().await;
-        let current = self.store.versions().await?;
-        if *seen == current {
-            return Ok(());
-        }
-        let changed = |name: &str| {
-            let of = |v: &[(String, i64)]| v.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
-            of(&seen) != of(&current)
-        };
-        if changed(store::VERSION_POLICIES) {
-            let policies = load_policies(&self.store)
-                .await
-                .map_err(ServerError::Config)?;
-            let rego = self.store.kbs_resource_policy().await?;
-            let resource = kbs::compile_resource_policy(
-                rego.as_deref().unwrap_or(kbs::DEFAULT_RESOURCE_POLICY),
-            )
-            .map_err(|e| ServerError::Config(format!("stored resource policy: {e}")))?;
-            if let Ok(mut p) = self.policies.write() {
-                *p = Arc::new(policies);
-            }
-            if let Ok(mut r) = self.resource_policy.write() {
-                *r = Arc::new(resource);
-            }
-        }
-        if changed(store::VERSION_SIGNING_KEYS) {
-            self.reload_signer().await?;
-        }
-        if changed(store::VERSION_ADMIN_TOKEN) {
-            if let Some(sealed) = self.store.secret(ADMIN_TOKEN).await? {
-                let hash = self.sealer.open_sealed(ADMIN_TOKEN, &sealed)?;
-                if let Ok(mut h) = self.admin_token_sha256.write() {
-                    *h = hash;
-                }
-            }
-        }
-        if changed(store::VERSION_COLLATERAL) {
-            self.collateral_changed()
-                .await
-                .map_err(|e| ServerError::Config(e.detail))?;
-        }
-        *seen = current;
-        Ok(())
-    }
-
-    /// The store's collateral changed (here or at another replica or process): learn every
-    /// stored set's CRLs, rebuild what the PCCS routes serve, and verify each set again when
-    /// next used. Keyed by the store's version counter and the sets' contents, never by when
-    /// they were written.
-    pub(crate) async fn collateral_changed(&self) -> Result<(), problem::Problem> {
-        self.pccs.reload(self).await?;
-        self.collateral.invalidate();
-        Ok(())
-    }
-
-    pub(crate) async fn reload_signer(&self) -> Result<(), ServerError> {
-        let signer = Arc::new(
-            token::Signer::load_or_create(
-                &self.store,
-                &self.sealer,
-                self.config.token_lifetime_secs,
-                now(),
-            )
-            .await?,
-        );
-        if let Ok(mut s) = self.signer.write() {
-            *s = signer.clone();
-        }
-        // Other issuers' keys come from files; one that no longer reads is no longer trusted
-        // (fail closed), and this service's own keys are kept current regardless.
-        let verifier = match token::Verifier::new(&signer, &self.config.kbs_trusted_jwks) {
-            Ok(v) => v,
-            Err(e) => {
-                log::event(
-                    "trusted_jwks_unreadable",
-                    &[
-                        ("detail", e.to_string().into()),
-                        ("outcome", "only this service's keys are trusted".into()),
-                    ],
-                );
-                token::Verifier::new(&signer, &[])?
-            }
-        };
-        let verifier = Arc::new(verifier);
-        if let Ok(mut v) = self.token_verifier.write() {
-            *v = verifier;
-        }
-        Ok(())
-    }
-}
-
 /// How often a replica checks the store for policies and keys changed elsewhere.
 const SYNC_EVERY: std::time::Duration = std::time::Duration::from_millis(500);
-
-pub(crate) async fn load_policies(store: &Store) -> Result<Policies, String> {
-    let reference: serde_json::Map<String, serde_json::Value> = store
-        .reference_values()
-        .await
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .map(|(name, json)| {
-            Ok((
-                name,
-                serde_json::from_str(&json).map_err(|e| format!("{e}"))?,
-            ))
-        })
-        .collect::<Result<_, String>>()?;
-    let ids = store_policy_ids(store).await.map_err(|e| e.to_string())?;
-    let mut stored = Vec::new();
-    for id in ids {
-        if let Some(rego) = store.policy(&id).await.map_err(|e| e.to_string())? {
-            stored.push((id, rego));
-        }
-    }
-    Policies::build(&stored, &serde_json::Value::Object(reference))
-}
-
-async fn store_policy_ids(store: &Store) -> Result<Vec<String>, sqlx::Error> {
-    store.policy_ids().await
-}
 
 fn trust_anchors(config: &Config) -> Result<Vec<TrustAnchor>, ServerError> {
     let mut anchors = vec![TrustAnchor::intel_sgx_root()];
@@ -315,8 +125,7 @@ pub fn install_jwt_provider() {
     let _ = jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER.install_default();
 }
 
-/// The store's name of the sealed SHA-256 of the admin token.
-const ADMIN_TOKEN: &str = "admin-token-sha256";
+use http::state::ADMIN_TOKEN;
 
 /// Where the admin token is written (mode 0600): DATA/admin-token.
 pub fn admin_token_path(config: &Config) -> std::path::PathBuf {
@@ -514,7 +323,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     let anchors = trust_anchors(&config)?;
     let snp_roots = load_snp_roots(&config)?;
     let metrics = metrics::Metrics::default();
-    let limits = upstream::Limits::of(&config);
+    let limits = collateral::upstream::Limits::of(&config);
     let snp_kds = config
         .snp_kds_url
         .as_deref()

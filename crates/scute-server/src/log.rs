@@ -22,7 +22,7 @@ pub(crate) fn event(event: &str, fields: &[(&str, Value)]) {
     } else {
         LogFormat::Text
     };
-    let line = render(format, crate::now(), event, fields);
+    let line = render(format, crate::clock::now(), event, fields);
     // One write of the whole line, so concurrent events never interleave.
     let _ = std::io::stderr().lock().write_all(line.as_bytes());
 }

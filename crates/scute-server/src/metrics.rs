@@ -17,7 +17,7 @@ pub struct Metrics {
     latency_count: AtomicU64,
     latency_sum_micros: AtomicU64,
     /// The vendor upstreams' fetch counters (`upstream.rs`), rendered after the others.
-    pub(crate) upstream: std::sync::Arc<crate::upstream::Counters>,
+    pub(crate) upstream: std::sync::Arc<crate::collateral::upstream::Counters>,
 }
 
 impl Metrics {

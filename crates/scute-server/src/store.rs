@@ -377,7 +377,7 @@ impl Store {
             }
             sqlx::query("INSERT INTO schema_migrations (version, applied) VALUES ($1, $2)")
                 .bind(version)
-                .bind(crate::now())
+                .bind(crate::clock::now())
                 .execute(&mut *tx)
                 .await?;
         }

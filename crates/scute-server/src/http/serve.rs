@@ -384,7 +384,7 @@ impl http_body::Body for Budgeted {
 /// in flight as it arrives (`Budgeted`); when the budget is spent, the body's reader answers
 /// 503 at once, with `Retry-After` and the connection closed (the rest is not read).
 pub(crate) async fn reserve_body(
-    axum::extract::State(state): axum::extract::State<Arc<crate::AppState>>,
+    axum::extract::State(state): axum::extract::State<Arc<crate::http::state::AppState>>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {

@@ -145,7 +145,7 @@ fn tcb(value: &Value, field: &str, out: &mut Vec<u8>) -> Result<(), Problem> {
 /// Re-assembles the raw report from the sev crate's serde form (or takes it as base64 text).
 pub fn report_from_json(value: &Value) -> Result<Vec<u8>, Problem> {
     if let Some(text) = value.as_str() {
-        return crate::api::b64("attestation_report", text);
+        return crate::http::api::b64("attestation_report", text);
     }
     let o = object(value, "")?;
     if o.contains_key("key_info") {
@@ -488,9 +488,9 @@ async fn stored(
 /// throttles by client address). Nothing it sends is trusted: a VCEK is stored only after the
 /// report it was fetched for verifies with it.
 pub(crate) struct Kds {
-    http: crate::upstream::Http,
+    http: crate::collateral::upstream::Http,
     base: String,
-    fetches: crate::upstream::Upstream<Vec<u8>>,
+    fetches: crate::collateral::upstream::Upstream<Vec<u8>>,
 }
 
 /// Largest KDS answer read (a VCEK is ~1.4 KB, a cert_chain ~4.6 KB).
@@ -506,15 +506,15 @@ fn kds_failed(detail: impl std::fmt::Display) -> Problem {
 impl Kds {
     pub(crate) fn new(
         url: &str,
-        limits: crate::upstream::Limits,
-        counters: &crate::upstream::Counters,
+        limits: crate::collateral::upstream::Limits,
+        counters: &crate::collateral::upstream::Counters,
     ) -> Result<Self, crate::ServerError> {
-        let http = crate::upstream::Http::new(None, MAX_KDS_BYTES)
+        let http = crate::collateral::upstream::Http::new(None, MAX_KDS_BYTES)
             .map_err(|e| crate::ServerError::Config(format!("snp_kds_url {url}: {e}")))?;
         Ok(Self {
             http,
             base: url.trim_end_matches('/').to_string(),
-            fetches: crate::upstream::Upstream::new("amd_kds", limits, counters),
+            fetches: crate::collateral::upstream::Upstream::new("amd_kds", limits, counters),
         })
     }
 
@@ -664,12 +664,12 @@ pub fn claims(verified: &VerifiedReport) -> Value {
 
 /// The collateral service's KDS-compatible routes: the stored (verified) VCEKs by hwid and
 /// TCB, and the stored cert_chain, so another Scute can use this one as its `snp_kds_url`.
-pub fn routes() -> axum::Router<std::sync::Arc<crate::AppState>> {
+pub fn routes() -> axum::Router<std::sync::Arc<crate::http::state::AppState>> {
     axum::Router::new().route("/vcek/v1/{product}/{hwid}", axum::routing::get(kds_get))
 }
 
 async fn kds_get(
-    axum::extract::State(state): axum::extract::State<std::sync::Arc<crate::AppState>>,
+    axum::extract::State(state): axum::extract::State<std::sync::Arc<crate::http::state::AppState>>,
     axum::extract::Path((product, hwid)): axum::extract::Path<(String, String)>,
     axum::extract::Query(query): axum::extract::Query<std::collections::BTreeMap<String, String>>,
 ) -> Result<axum::response::Response, Problem> {

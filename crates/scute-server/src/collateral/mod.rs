@@ -5,10 +5,14 @@
 //! the store lacks is fetched from Intel PCS or a PCCS (`Pcs`, through the bounded fetcher of
 //! `upstream`) and verified before it is stored.
 
+pub(crate) mod pccs_client;
+pub(crate) mod revocation;
+pub(crate) mod upstream;
+
+use crate::collateral::revocation::{own_fingerprint, CrlFingerprint, Revocations};
+use crate::collateral::upstream::{Counters, Limits, Refusal, Upstream};
 use crate::problem::{Kind, Problem};
-use crate::revocation::{own_fingerprint, CrlFingerprint, Revocations};
 use crate::store::Store;
-use crate::upstream::{Counters, Limits, Refusal, Upstream};
 use aws_lc_rs::digest::{digest, SHA256};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -265,7 +269,7 @@ impl CollateralCache {
         let own = verify_any(&collateral, anchors).map_err(rejected)?;
         let (verified, crls) = self.judged_with_newest_crls(&collateral, own, anchors)?;
         let verified = Arc::new(verified);
-        let issuers = crate::revocation::issuers(&verified);
+        let issuers = crate::collateral::revocation::issuers(&verified);
         self.remember(key, verified.clone(), files_digest, issuers, crls);
         Ok(verified)
     }
@@ -353,14 +357,18 @@ fn sha256(bytes: &[u8]) -> [u8; 32] {
 /// period, verified, and stored (nothing unverified is kept).
 #[derive(Clone)]
 pub(crate) struct Pcs {
-    client: crate::PccsClient,
+    client: crate::collateral::pccs_client::PccsClient,
     flights: Upstream<()>,
     /// Sets the upstream gave that did not verify (`scute_collateral_upstream_rejected_total`).
     pub(crate) rejected: Arc<AtomicU64>,
 }
 
 impl Pcs {
-    pub(crate) fn new(client: crate::PccsClient, limits: Limits, counters: &Counters) -> Self {
+    pub(crate) fn new(
+        client: crate::collateral::pccs_client::PccsClient,
+        limits: Limits,
+        counters: &Counters,
+    ) -> Self {
         Self {
             client,
             flights: Upstream::new("pcs", limits, counters),
@@ -437,7 +445,7 @@ impl Pcs {
                         &store,
                         &anchors,
                         &files,
-                        crate::now(),
+                        crate::clock::now(),
                         Some((fmspc, ca, tee)),
                     )
                     .await

@@ -85,7 +85,7 @@ pub async fn serve_tls(
     config: Arc<rustls::ServerConfig>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let limits = crate::serve::Limits::of(&crate::Config::default());
-    crate::serve::serve(listener, router, limits, Some(config), shutdown).await;
+    let limits = crate::http::serve::Limits::of(&crate::Config::default());
+    crate::http::serve::serve(listener, router, limits, Some(config), shutdown).await;
     Ok(())
 }

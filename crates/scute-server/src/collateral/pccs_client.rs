@@ -13,7 +13,7 @@ const INTEL_PCS_HOST: &str = "api.trustedservices.intel.com";
 /// A PCCS-compatible server, by base URL (with or without `/sgx/certification/v4`).
 #[derive(Clone)]
 pub struct PccsClient {
-    http: crate::upstream::Http,
+    http: crate::collateral::upstream::Http,
     base: String,
     api_key: Option<String>,
 }
@@ -33,10 +33,12 @@ impl PccsClient {
         cacert: Option<&[u8]>,
         api_key: Option<String>,
     ) -> Result<Self, ServerError> {
-        let http = crate::upstream::Http::new(cacert, MAX_RESPONSE_BYTES).map_err(|e| match e {
-            ServerError::Config(reason) => fetch_err(url, reason),
-            other => other,
-        })?;
+        let http = crate::collateral::upstream::Http::new(cacert, MAX_RESPONSE_BYTES).map_err(
+            |e| match e {
+                ServerError::Config(reason) => fetch_err(url, reason),
+                other => other,
+            },
+        )?;
         let base = url
             .trim_end_matches('/')
             .trim_end_matches("/sgx/certification/v4")

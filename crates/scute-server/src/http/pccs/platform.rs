@@ -3,7 +3,7 @@
 //! PccsAdminTool exports; everything in it is verified before anything is stored.
 
 use super::{hex_param, not_cached, Shared};
-use crate::admin_auth::require_admin;
+use crate::http::admin_auth::require_admin;
 use crate::problem::{Kind, Problem};
 use axum::extract::Query;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
@@ -210,8 +210,9 @@ pub(crate) async fn put_platform_collateral(
 ) -> Result<Json<Value>, Problem> {
     // Authorized before a byte of the body is read, which then has the body timeout.
     require_admin(&state, request.headers())?;
-    let crate::api::Body(bytes) =
-        <crate::api::Body as axum::extract::FromRequest<_>>::from_request(request, &state).await?;
+    let crate::http::api::Body(bytes) =
+        <crate::http::api::Body as axum::extract::FromRequest<_>>::from_request(request, &state)
+            .await?;
     let input: PlatformCollateral = serde_json::from_slice(&bytes)
         .map_err(|e| Problem::new(Kind::MalformedJson, format!("request body: {e}")))?;
     let c = &input.collaterals;
@@ -369,7 +370,7 @@ pub(crate) async fn put_platform_collateral(
         Some(c.qveidentity.clone())
     };
 
-    let now = crate::now();
+    let now = crate::clock::now();
     let mut stored = Vec::new();
     for files in &sets {
         let (fmspc, ca, tee) =

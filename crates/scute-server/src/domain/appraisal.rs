@@ -4,6 +4,7 @@
 //! converts its claims once and only evaluates.
 
 use crate::problem::Kind;
+use crate::store::Store;
 use regorus::{CompiledPolicy, Engine, Value as RegoValue};
 use scute_dcap::{format_rfc3339, report_json, VerifiedQuote};
 use serde_json::{json, Map, Value};
@@ -451,6 +452,33 @@ pub fn applied_policy_ids(
         }
     }
     Ok(ids)
+}
+
+pub(crate) async fn load_policies(store: &Store) -> Result<Policies, String> {
+    let reference: serde_json::Map<String, serde_json::Value> = store
+        .reference_values()
+        .await
+        .map_err(|e| e.to_string())?
+        .into_iter()
+        .map(|(name, json)| {
+            Ok((
+                name,
+                serde_json::from_str(&json).map_err(|e| format!("{e}"))?,
+            ))
+        })
+        .collect::<Result<_, String>>()?;
+    let ids = store_policy_ids(store).await.map_err(|e| e.to_string())?;
+    let mut stored = Vec::new();
+    for id in ids {
+        if let Some(rego) = store.policy(&id).await.map_err(|e| e.to_string())? {
+            stored.push((id, rego));
+        }
+    }
+    Policies::build(&stored, &serde_json::Value::Object(reference))
+}
+
+async fn store_policy_ids(store: &Store) -> Result<Vec<String>, sqlx::Error> {
+    store.policy_ids().await
 }
 
 #[cfg(test)]

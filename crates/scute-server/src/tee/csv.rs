@@ -9,10 +9,11 @@
 //! values), so a front door's `expected_report_data` (its digest, zero-padded to 64 bytes; a
 //! SHA-512 digest fills all 64) is compared with all 64 bytes of the report.
 
+use crate::domain::pipeline::{Appraise, Verified};
 use crate::error::ServerError;
-use crate::pipeline::{Appraise, Verified};
+use crate::http::state::AppState;
 use crate::problem::{Kind, Problem};
-use crate::{AppState, Config, Store};
+use crate::{Config, Store};
 use scute_csv::{CaCert, CsvError, Evidence, HskCek, RootKey, TrustRoots, VerifiedReport};
 use scute_eventlog::{Detail, Flavor, ALG_SM3_256};
 use serde_json::{json, Map, Value};
@@ -140,10 +141,10 @@ const MAX_KDS_BYTES: usize = 4096;
 /// most once per serial and `upstream_negative_cache_secs`, within the upstream's limits
 /// (`upstream.rs`).
 pub(crate) struct HygonKds {
-    http: crate::upstream::Http,
+    http: crate::collateral::upstream::Http,
     url: String,
     /// By serial: the chain as verified and stored.
-    fetches: crate::upstream::Upstream<Vec<u8>>,
+    fetches: crate::collateral::upstream::Upstream<Vec<u8>>,
 }
 
 fn kds_failed(detail: impl std::fmt::Display) -> Problem {
@@ -153,15 +154,15 @@ fn kds_failed(detail: impl std::fmt::Display) -> Problem {
 impl HygonKds {
     pub(crate) fn new(
         url: &str,
-        limits: crate::upstream::Limits,
-        counters: &crate::upstream::Counters,
+        limits: crate::collateral::upstream::Limits,
+        counters: &crate::collateral::upstream::Counters,
     ) -> Result<Self, ServerError> {
-        let http = crate::upstream::Http::new(None, MAX_KDS_BYTES)
+        let http = crate::collateral::upstream::Http::new(None, MAX_KDS_BYTES)
             .map_err(|e| ServerError::Config(format!("csv_kds_url {url}: {e}")))?;
         Ok(Self {
             http,
             url: url.to_string(),
-            fetches: crate::upstream::Upstream::new("hygon_kds", limits, counters),
+            fetches: crate::collateral::upstream::Upstream::new("hygon_kds", limits, counters),
         })
     }
 

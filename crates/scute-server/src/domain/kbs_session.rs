@@ -11,7 +11,7 @@
 //! of a session only when its attestation succeeds: one row, keyed by SHA-256 of the cookie,
 //! inserted at most once (that insert is the challenge's single use, on any replica).
 
-use crate::pipeline::Tee;
+use crate::domain::pipeline::Tee;
 use crate::secrets::Sealer;
 use crate::store::Store;
 use crate::ServerError;
@@ -83,7 +83,7 @@ impl SessionCookies {
         sealer: &Sealer,
         lifetime_secs: u64,
     ) -> Result<Self, ServerError> {
-        let key = crate::nonce::shared_key(store, sealer, KEY_NAME).await?;
+        let key = crate::domain::nonce::shared_key(store, sealer, KEY_NAME).await?;
         Ok(Self::new(&key, lifetime_secs))
     }
 

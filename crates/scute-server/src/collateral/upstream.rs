@@ -58,7 +58,7 @@ impl Http {
         let err = |reason: String| ServerError::Config(format!("upstream HTTPS client: {reason}"));
         // An explicit provider (`tls::https_client`): this client works whether or not the
         // process installed one.
-        let client = crate::tls::https_client(cacert)
+        let client = crate::http::tls::https_client(cacert)
             .map_err(err)?
             .timeout(TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())

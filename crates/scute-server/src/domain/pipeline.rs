@@ -3,9 +3,9 @@
 //! [`Appraise`] (having spent their own kind of nonce) and the result back; nothing here knows
 //! about HTTP bodies, cookies or sessions.
 
-use crate::appraisal::{claims, status_name, tier};
+use crate::domain::appraisal::{claims, status_name, tier};
+use crate::http::state::AppState;
 use crate::problem::{Kind, Problem};
-use crate::AppState;
 use scute_dcap::VerifyOptions;
 use scute_quote::Quote;
 use serde_json::{json, Value};
@@ -56,7 +56,7 @@ pub enum Evidence {
         cc_eventlog: Option<Vec<u8>>,
     },
     /// An SEV-SNP report and what endorses it.
-    Snp(crate::snp::SnpEvidence),
+    Snp(crate::tee::snp::SnpEvidence),
     /// A Hygon CSV report: raw, or the CoCo attester's evidence JSON (text); and an event log.
     Csv {
         evidence: Vec<u8>,
@@ -100,7 +100,7 @@ pub(crate) fn log_decision(
     extra_policy_ids: &[String],
     outcome: Result<(&str, &str), (&Problem, u16)>,
 ) {
-    let policy_ids = crate::appraisal::applied_policy_ids(&state.config, extra_policy_ids)
+    let policy_ids = crate::domain::appraisal::applied_policy_ids(&state.config, extra_policy_ids)
         .unwrap_or_else(|_| state.config.mandatory_policies.clone());
     let mut fields = vec![
         ("request_id", Value::String(crate::log::request_id())),
@@ -140,13 +140,13 @@ pub async fn appraise(state: &AppState, request: Appraise, now: i64) -> Result<A
     }
 
     let policy_ids =
-        crate::appraisal::applied_policy_ids(&state.config, &request.extra_policy_ids)?;
+        crate::domain::appraisal::applied_policy_ids(&state.config, &request.extra_policy_ids)?;
     let policies = state
         .policies
         .read()
         .map_err(|_| Problem::internal("policy lock"))?
         .clone();
-    let input = crate::appraisal::PolicyInput::new(&claims)
+    let input = crate::domain::appraisal::PolicyInput::new(&claims)
         .map_err(|e| Problem::new(Kind::PolicyFailed, e))?;
     let mut vector: BTreeMap<String, i64> = BTreeMap::new();
     let mut denials = Vec::new();
@@ -181,7 +181,7 @@ pub async fn appraise(state: &AppState, request: Appraise, now: i64) -> Result<A
     // A result is no fresher than the collateral that vouched for it.
     let expires = (now + state.config.token_lifetime_secs as i64).min(verified.expires);
     let ear = json!({
-        "eat_profile": crate::token::EAR_PROFILE,
+        "eat_profile": crate::domain::token::EAR_PROFILE,
         "iat": now,
         "exp": expires,
         "eat_nonce": request.nonce,
@@ -221,9 +221,7 @@ async fn verify_evidence(
         Evidence::Csv {
             evidence,
             cc_eventlog,
-        } => {
-            crate::pipeline_csv::verify(state, request, evidence, cc_eventlog.as_deref(), now).await
-        }
+        } => crate::tee::csv::verify(state, request, evidence, cc_eventlog.as_deref(), now).await,
         Evidence::Sample { report_data } => {
             if !state.config.allow_sample_tee {
                 return Err(Problem::new(
@@ -257,13 +255,13 @@ async fn verify_evidence(
 
 /// SEV-SNP: report_data, and init-data bound by HOST_DATA (the digest zero-padded or cut to
 /// 32 bytes, as guest-components' `pad` and trustee's `regularize_data` do), then
-/// authenticity (`crate::snp::verify`). The bindings and the report's own form are checked
+/// authenticity (`crate::tee::snp::verify`). The bindings and the report's own form are checked
 /// first: a report that could never be accepted must not make the service look up, let alone
 /// fetch from AMD's KDS, a key for it.
 async fn verify_snp(
     state: &AppState,
     request: &Appraise,
-    evidence: &crate::snp::SnpEvidence,
+    evidence: &crate::tee::snp::SnpEvidence,
     now: i64,
 ) -> Result<Verified, Problem> {
     let evidence_rejected =
@@ -288,7 +286,7 @@ async fn verify_snp(
         }
     }
     scute_snp::check_form(&report).map_err(evidence_rejected)?;
-    let verified = crate::snp::verify(
+    let verified = crate::tee::snp::verify(
         &state.store,
         &state.snp_roots,
         state.snp_kds.as_ref(),
@@ -297,8 +295,8 @@ async fn verify_snp(
     )
     .await?;
     Ok(Verified {
-        claims: crate::snp::claims(&verified),
-        tcb_status: crate::snp::TCB_STATUS.to_string(),
+        claims: crate::tee::snp::claims(&verified),
+        tcb_status: crate::tee::snp::TCB_STATUS.to_string(),
         expires: verified.expires(),
     })
 }
@@ -379,7 +377,7 @@ async fn verify_dcap(
     }
 
     let log_claims = match cc_eventlog {
-        Some(bytes) => Some(crate::eventlog_claims::replay_event_log(&verified, bytes)?),
+        Some(bytes) => Some(crate::tee::eventlog::replay_event_log(&verified, bytes)?),
         None => None,
     };
     Ok(Verified {

@@ -3,8 +3,8 @@
 //! Intel's PccsAdminTool sends it, `admin-token: T`; it is compared by its SHA-256, in constant
 //! time, with the hash the store holds (which `scute admin reset-token` can replace).
 
+use crate::http::state::AppState;
 use crate::problem::Problem;
-use crate::AppState;
 use aws_lc_rs::constant_time::verify_slices_are_equal;
 use aws_lc_rs::digest::{digest, SHA256};
 use axum::http::HeaderMap;

@@ -2,11 +2,11 @@
 //! is attested here: the nonce spent, the quote verified, the event log replayed and the
 //! claims appraised under the mandatory policies.
 
-use crate::nonce::NonceError;
-use crate::pipeline::{self, Tee};
+use crate::domain::nonce::NonceError;
+use crate::domain::pipeline::{self, Tee};
+use crate::http::state::AppState;
 use crate::problem::{Kind, Problem};
-use crate::AppState;
-pub use scute_api::{parse_attest_request, report_data_for, AttestRequest, MAX_POLICY_IDS};
+use scute_api::AttestRequest;
 
 /// A signed attestation result.
 pub struct Attested {
@@ -46,7 +46,7 @@ pub async fn attest(
         .map_err(nonce_refused)?;
     let nonce = request.nonce;
     let evidence = match request.tee {
-        "snp" => pipeline::Evidence::Snp(crate::snp::SnpEvidence {
+        "snp" => pipeline::Evidence::Snp(crate::tee::snp::SnpEvidence {
             report: request.quote,
             vek: request.vcek,
             chain: request.cert_chain,
@@ -79,7 +79,7 @@ pub async fn attest(
     // must not be spendable however long the appraisal took).
     state
         .nonces
-        .consume(&state.store, &nonce, crate::now().max(now))
+        .consume(&state.store, &nonce, crate::clock::now().max(now))
         .await
         .map_err(nonce_refused)?;
     Ok(Attested {
@@ -97,8 +97,9 @@ mod tests {
             mandatory_policies: vec!["default".to_string(), "site".to_string()],
             ..crate::Config::default()
         };
-        let applied =
-            |extra: &[String]| crate::appraisal::applied_policy_ids(&config, extra).unwrap();
+        let applied = |extra: &[String]| {
+            crate::domain::appraisal::applied_policy_ids(&config, extra).unwrap()
+        };
         assert_eq!(applied(&[]), ["default", "site"]);
         assert_eq!(
             applied(&["narrow".into(), "default".into()]),

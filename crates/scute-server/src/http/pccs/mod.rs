@@ -2,12 +2,11 @@
 //! holds, byte for byte as Intel signed it, with PCCS's headers and status codes; misses are
 //! filled from an upstream (verified before stored), and stored sets are refreshed in time.
 
-pub mod client;
 mod platform;
 pub(crate) mod refresh;
 
+use crate::http::state::AppState;
 use crate::problem::{Kind, Problem};
-use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::header::CONTENT_TYPE;

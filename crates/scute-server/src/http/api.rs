@@ -1,14 +1,11 @@
 //! The HTTP API, declared in one router. Handlers extract, call the domain, map errors to
 //! problem JSON. Admin routes need the admin bearer token.
 
-mod attest;
-use crate::admin_auth::require_admin;
+use crate::http::admin_auth::require_admin;
 
-pub use attest::{parse_attest_request, report_data_for, AttestRequest, MAX_POLICY_IDS};
-
-use crate::appraisal::DEFAULT_POLICY_ID;
+use crate::domain::appraisal::DEFAULT_POLICY_ID;
+use crate::http::state::AppState;
 use crate::problem::{Kind, Problem};
-use crate::AppState;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, MatchedPath, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -47,9 +44,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/openapi.json", get(openapi))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
-        .merge(crate::pccs::routes())
-        .merge(crate::kbs::routes())
-        .merge(crate::snp::routes())
+        .merge(crate::http::pccs::routes())
+        .merge(crate::http::kbs::routes())
+        .merge(crate::tee::snp::routes())
         .fallback(|| async { Problem::not_found("no such route") })
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -84,7 +81,7 @@ impl FromRequest<Arc<AppState>> for Body {
         let limit = Duration::from_secs(state.config.body_read_timeout_secs);
         let budget = request
             .extensions()
-            .get::<crate::serve::BudgetSpent>()
+            .get::<crate::http::serve::BudgetSpent>()
             .cloned();
         let read = tokio::time::timeout(limit, Bytes::from_request(request, state))
             .await
@@ -112,7 +109,7 @@ fn json_body<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, Problem> {
 }
 
 async fn challenge(State(state): Shared) -> Json<Value> {
-    let (nonce, expires) = state.nonces.issue(crate::now());
+    let (nonce, expires) = state.nonces.issue(crate::clock::now());
     Json(
         json!({ "nonce": STANDARD.encode(nonce), "expires_at": scute_dcap::format_rfc3339(expires) }),
     )
@@ -127,11 +124,11 @@ pub(crate) fn b64(field: &str, text: &str) -> Result<Vec<u8>, Problem> {
 async fn attest(State(state): Shared, Body(bytes): Body) -> Result<Json<Value>, Problem> {
     let started = Instant::now();
     let (mut tee, mut extra_policy_ids) = ("unknown".to_string(), Vec::new());
-    let outcome = match attest::parse_attest_request(&bytes).map_err(Problem::from) {
+    let outcome = match scute_api::parse_attest_request(&bytes).map_err(Problem::from) {
         Ok(request) => {
             tee = request.tee.to_string();
             extra_policy_ids.clone_from(&request.extra_policy_ids);
-            attest::attest(&state, request, crate::now()).await
+            crate::domain::attest::attest(&state, request, crate::clock::now()).await
         }
         Err(e) => Err(e),
     };
@@ -140,7 +137,7 @@ async fn attest(State(state): Shared, Body(bytes): Body) -> Result<Json<Value>, 
         Ok(a) => state.metrics.verdict(&a.tcb_status, a.ear_status, seconds),
         Err(e) => state.metrics.verdict("none", e.kind.name(), seconds),
     }
-    crate::pipeline::log_decision(
+    crate::domain::pipeline::log_decision(
         &state,
         "/v1/attest",
         &tee,
@@ -198,8 +195,11 @@ async fn put_policy(
 /// Checks, stores and activates an attestation policy (both doors' admin routes).
 pub(crate) async fn store_policy(state: &AppState, id: &str, rego: &str) -> Result<(), Problem> {
     valid_name("policy id", id)?;
-    crate::appraisal::check(id, rego).map_err(|e| Problem::new(Kind::PolicyInvalid, e))?;
-    state.store.put_policy(id, rego, crate::now()).await?;
+    crate::domain::appraisal::check(id, rego).map_err(|e| Problem::new(Kind::PolicyInvalid, e))?;
+    state
+        .store
+        .put_policy(id, rego, crate::clock::now())
+        .await?;
     rebuild_policies(state).await
 }
 
@@ -211,7 +211,7 @@ async fn get_policy(
     require_admin(&state, &headers)?;
     let rego = match state.store.policy(&id).await? {
         Some(rego) => rego,
-        None if id == DEFAULT_POLICY_ID => crate::appraisal::DEFAULT_POLICY.to_string(),
+        None if id == DEFAULT_POLICY_ID => crate::domain::appraisal::DEFAULT_POLICY.to_string(),
         None => {
             return Err(Problem::new(
                 Kind::PolicyNotFound,
@@ -263,7 +263,7 @@ async fn put_reference(
     let text = serde_json::to_string(&values).map_err(Problem::internal)?;
     state
         .store
-        .put_reference_value(&name, &text, crate::now())
+        .put_reference_value(&name, &text, crate::clock::now())
         .await?;
     rebuild_policies(&state).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -306,12 +306,13 @@ async fn rotate_signing_key(
     headers: HeaderMap,
 ) -> Result<Json<Value>, Problem> {
     require_admin(&state, &headers)?;
-    let kid = crate::token::Signer::rotate(&state.store, &state.sealer, crate::now())
-        .await
-        .map_err(|e| match e {
-            crate::ServerError::Store(e) => Problem::from(e),
-            other => Problem::internal(other),
-        })?;
+    let kid =
+        crate::domain::token::Signer::rotate(&state.store, &state.sealer, crate::clock::now())
+            .await
+            .map_err(|e| match e {
+                crate::ServerError::Store(e) => Problem::from(e),
+                other => Problem::internal(other),
+            })?;
     state.reload_signer().await.map_err(Problem::internal)?;
     Ok(Json(json!({ "kid": kid, "jwks": state.signer().jwks() })))
 }
@@ -337,18 +338,19 @@ async fn import_collateral(
         let chain = files
             .get("ask_ark_chain.pem")
             .or_else(|| files.get("asvk_ark_chain.pem"));
-        let name = crate::snp::import(
+        let name = crate::tee::snp::import(
             &state.store,
             &state.snp_roots,
             vek,
             chain.map(Vec::as_slice),
-            crate::now(),
+            crate::clock::now(),
         )
         .await?;
         return Ok(Json(json!({ "tee": "snp", "stored": name })));
     }
     let (fmspc, ca, tee) =
-        crate::collateral::import(&state.store, &state.anchors, &files, crate::now()).await?;
+        crate::collateral::import(&state.store, &state.anchors, &files, crate::clock::now())
+            .await?;
     state.collateral_changed().await?;
     Ok(Json(json!({ "fmspc": fmspc, "ca": ca, "tee": tee })))
 }
@@ -388,5 +390,5 @@ pub fn metrics_router(state: Arc<AppState>) -> Router {
 }
 
 async fn openapi() -> Json<Value> {
-    Json(crate::openapi::document())
+    Json(crate::http::openapi::document())
 }

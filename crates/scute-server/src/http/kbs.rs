@@ -9,13 +9,13 @@
 //! `kbs-session-id` cookie in its cookie store, and parses every error body as kbs-types
 //! `ErrorInformation {type, detail}` (our problem JSON carries both).
 
-use crate::admin_auth::require_admin;
-use crate::api::Body;
+use crate::domain::pipeline::{self, Evidence, Tee};
 use crate::error::ServerError;
+use crate::http::admin_auth::require_admin;
+use crate::http::api::Body;
 use crate::http::problem::KbsRefusal;
-use crate::pipeline::{self, Evidence, Tee};
+use crate::http::state::AppState;
 use crate::problem::{Kind, Problem};
-use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -145,7 +145,7 @@ async fn auth(State(state): Shared, Body(bytes): Body) -> Result<Response, Probl
     let algorithm = HashAlgorithm::select(&request.extra_params)
         .map_err(|e| Problem::new(Kind::BadField, e.to_string()))?;
     // Nothing is stored: the cookie carries the challenge under the service's MAC.
-    let now = crate::now();
+    let now = crate::clock::now();
     let (cookie, nonce, expires) = state.kbs_cookies.issue(tee, algorithm, now);
     let challenge = Challenge {
         nonce,
@@ -175,7 +175,7 @@ fn evidence_field(evidence: &Value, field: &str) -> Result<Option<Vec<u8>>, Prob
 }
 
 /// The TEE's evidence as the CoCo attesters send it: TDX `{"quote", "cc_eventlog"}`, SGX
-/// `{"quote"}`, SNP `{"attestation_report", "cert_chain"}` (`crate::snp`), sample `{"svn",
+/// `{"quote"}`, SNP `{"attestation_report", "cert_chain"}` (`crate::tee::snp`), sample `{"svn",
 /// "report_data"}` (base64 standard), CSV the attester's evidence object itself (`pipeline_csv`).
 fn primary_evidence(tee: Tee, evidence: &Value) -> Result<Evidence, Problem> {
     let required = |field: &str| {
@@ -200,7 +200,7 @@ fn primary_evidence(tee: Tee, evidence: &Value) -> Result<Evidence, Problem> {
             quote: required("quote")?,
             cc_eventlog: None,
         },
-        Tee::Snp => Evidence::Snp(crate::snp::coco_evidence(evidence)?),
+        Tee::Snp => Evidence::Snp(crate::tee::snp::coco_evidence(evidence)?),
         Tee::Sample => Evidence::Sample {
             report_data: required("report_data")?,
         },
@@ -238,7 +238,7 @@ async fn attest_session(
     headers: &HeaderMap,
     bytes: &[u8],
 ) -> Result<Response, Problem> {
-    let now = crate::now();
+    let now = crate::clock::now();
     let cookie = session_id(headers).ok_or_else(|| {
         Problem::new(
             Kind::SessionMissing,
@@ -311,7 +311,7 @@ async fn attest_session(
     )
     .await;
     let seconds = 0.0;
-    crate::pipeline::log_decision(
+    crate::domain::pipeline::log_decision(
         state,
         "/kbs/v0/attest",
         tee.name(),
@@ -333,7 +333,7 @@ async fn attest_session(
     };
     // The challenge is spent by the insert below only while it is unexpired: a spent mark is
     // kept just past the challenge's expiry, so a spend after it could not see an earlier one.
-    if crate::now() > session.expires {
+    if crate::clock::now() > session.expires {
         return Err(Problem::new(
             Kind::SessionUnknown,
             "the KBS session's challenge expired during its attestation: POST /kbs/v0/auth again",
@@ -450,7 +450,7 @@ async fn get_resource(
     Path((repository, kind, tag)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
-    let now = crate::now();
+    let now = crate::clock::now();
     let path = resource_path(&repository, &kind, &tag)?;
     let claims = credentials(&state, &headers, now).await?;
     let engine = state
@@ -541,7 +541,7 @@ fn require_kbs_admin(state: &AppState, headers: &HeaderMap) -> Result<(), Proble
         return admin_token;
     }
     let presented =
-        crate::admin_auth::presented_token(headers).ok_or_else(Problem::unauthorized)?;
+        crate::http::admin_auth::presented_token(headers).ok_or_else(Problem::unauthorized)?;
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
     validation.set_required_spec_claims(&["exp"]);
     validation.validate_nbf = true;
@@ -580,7 +580,7 @@ async fn put_resource(
         .map_err(Problem::internal)?;
     state
         .store
-        .put_kbs_resource(&path, &sealed, crate::now())
+        .put_kbs_resource(&path, &sealed, crate::clock::now())
         .await?;
     Ok(ADMIN_DONE)
 }
@@ -625,9 +625,9 @@ async fn set_resource_policy(
     compile_resource_policy(&rego).map_err(|e| Problem::new(Kind::PolicyInvalid, e))?;
     state
         .store
-        .put_kbs_resource_policy(&rego, crate::now())
+        .put_kbs_resource_policy(&rego, crate::clock::now())
         .await?;
-    crate::api::rebuild_policies(&state).await?;
+    crate::http::api::rebuild_policies(&state).await?;
     Ok(ADMIN_DONE)
 }
 
@@ -652,6 +652,6 @@ async fn set_attestation_policy(
         ));
     }
     let rego = policy_text("policy", &body.policy)?;
-    crate::api::store_policy(&state, &body.policy_id, &rego).await?;
+    crate::http::api::store_policy(&state, &body.policy_id, &rego).await?;
     Ok(ADMIN_DONE)
 }

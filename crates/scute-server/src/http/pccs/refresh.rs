@@ -1,7 +1,7 @@
 //! Background refresh: each stored set is fetched again from the upstream before it stops
 //! being valid; a failed refresh keeps the last valid set and is counted in `/metrics`.
 
-use crate::AppState;
+use crate::http::state::AppState;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +13,7 @@ const TICK: Duration = Duration::from_secs(60);
 
 pub(crate) async fn run(state: Arc<AppState>) {
     loop {
-        refresh_due(&state, crate::now()).await;
+        refresh_due(&state, crate::clock::now()).await;
         tokio::time::sleep(TICK).await;
     }
 }

@@ -1,0 +1,167 @@
+//! What every HTTP handler shares: the parts of the service, and the one writer that brings this
+//! replica's in-memory policies, keys and collateral up to what the store holds.
+
+use crate::clock::now;
+
+/// The store's name of the sealed SHA-256 of the admin token.
+pub(crate) const ADMIN_TOKEN: &str = "admin-token-sha256";
+
+use crate::domain::appraisal::{load_policies, Policies};
+use crate::domain::{kbs_session, nonce, token};
+use crate::error::ServerError;
+use crate::http::{kbs, pccs, serve};
+use crate::store::{self, Store};
+use crate::tee::{csv as pipeline_csv, snp};
+use crate::{collateral, log, metrics, secrets, Config};
+use scute_dcap::TrustAnchor;
+use std::sync::{Arc, RwLock};
+
+pub(crate) struct AppState {
+    pub(crate) config: Config,
+    pub(crate) store: Store,
+    pub(crate) signer: RwLock<Arc<token::Signer>>,
+    pub(crate) nonces: nonce::Nonces,
+    pub(crate) collateral: collateral::CollateralCache,
+    /// Which platform (FMSPC, CA) a quote's PCK chain names, by the chain's bytes.
+    pub(crate) platforms: scute_dcap::PlatformCache,
+    pub(crate) policies: RwLock<Arc<Policies>>,
+    pub(crate) anchors: Vec<TrustAnchor>,
+    /// The ARKs SEV-SNP chains may end in: AMD's pinned roots and `snp_trust_roots`.
+    pub(crate) snp_roots: scute_snp::TrustRoots,
+    /// Where VCEKs missing from evidence and store are fetched (`snp_kds_url`).
+    pub(crate) snp_kds: Option<snp::Kds>,
+    pub(crate) csv_roots: scute_csv::TrustRoots,
+    /// Where HSK/CEKs missing from evidence and store are fetched (`csv_kds_url`).
+    pub(crate) csv_kds: Option<pipeline_csv::HygonKds>,
+    /// SHA-256 of the admin token; replaced when `scute admin reset-token` changes the store.
+    pub(crate) admin_token_sha256: RwLock<Vec<u8>>,
+    pub(crate) metrics: metrics::Metrics,
+    pub(crate) pccs: pccs::Pccs,
+    pub(crate) sealer: secrets::Sealer,
+    pub(crate) resource_policy: RwLock<Arc<regorus::Engine>>,
+    pub(crate) token_verifier: RwLock<Arc<token::Verifier>>,
+    /// The `store_versions` this replica's in-memory policies and keys were built from.
+    pub(crate) seen_versions: tokio::sync::Mutex<Vec<(String, i64)>>,
+    pub(crate) kbs_cookies: kbs_session::SessionCookies,
+    /// `kbs_admin_public_keys`: who else may use the key broker's admin routes.
+    pub(crate) kbs_admin_keys: Vec<jsonwebtoken::DecodingKey>,
+    pub(crate) limits: serve::Limits,
+    pub(crate) body_budget: serve::BodyBudget,
+}
+
+impl AppState {
+    pub(crate) fn signer(&self) -> Arc<token::Signer> {
+        self.signer
+            .read()
+            .map(|s| s.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// SHA-256 of the admin token this service accepts now.
+    pub(crate) fn admin_token_sha256(&self) -> Vec<u8> {
+        self.admin_token_sha256
+            .read()
+            .map(|h| h.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    pub(crate) fn token_verifier(&self) -> Arc<token::Verifier> {
+        self.token_verifier
+            .read()
+            .map(|v| v.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// Brings this replica's in-memory policies and signing keys up to what the store holds,
+    /// when another replica (or this one) changed them. Cheap when nothing changed: one query.
+    pub(crate) async fn sync_with_store(&self) -> Result<(), ServerError> {
+        let mut seen = self.seen_versions.lock().await;
+        let current = self.store.versions().await?;
+        if *seen == current {
+            return Ok(());
+        }
+        let changed = |name: &str| {
+            let of = |v: &[(String, i64)]| v.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
+            of(&seen) != of(&current)
+        };
+        if changed(store::VERSION_POLICIES) {
+            let policies = load_policies(&self.store)
+                .await
+                .map_err(ServerError::Config)?;
+            let rego = self.store.kbs_resource_policy().await?;
+            let resource = kbs::compile_resource_policy(
+                rego.as_deref().unwrap_or(kbs::DEFAULT_RESOURCE_POLICY),
+            )
+            .map_err(|e| ServerError::Config(format!("stored resource policy: {e}")))?;
+            if let Ok(mut p) = self.policies.write() {
+                *p = Arc::new(policies);
+            }
+            if let Ok(mut r) = self.resource_policy.write() {
+                *r = Arc::new(resource);
+            }
+        }
+        if changed(store::VERSION_SIGNING_KEYS) {
+            self.reload_signer().await?;
+        }
+        if changed(store::VERSION_ADMIN_TOKEN) {
+            if let Some(sealed) = self.store.secret(ADMIN_TOKEN).await? {
+                let hash = self.sealer.open_sealed(ADMIN_TOKEN, &sealed)?;
+                if let Ok(mut h) = self.admin_token_sha256.write() {
+                    *h = hash;
+                }
+            }
+        }
+        if changed(store::VERSION_COLLATERAL) {
+            self.collateral_changed()
+                .await
+                .map_err(|e| ServerError::Config(e.detail))?;
+        }
+        *seen = current;
+        Ok(())
+    }
+
+    /// The store's collateral changed (here or at another replica or process): learn every
+    /// stored set's CRLs, rebuild what the PCCS routes serve, and verify each set again when
+    /// next used. Keyed by the store's version counter and the sets' contents, never by when
+    /// they were written.
+    pub(crate) async fn collateral_changed(&self) -> Result<(), crate::problem::Problem> {
+        self.pccs.reload(self).await?;
+        self.collateral.invalidate();
+        Ok(())
+    }
+
+    pub(crate) async fn reload_signer(&self) -> Result<(), ServerError> {
+        let signer = Arc::new(
+            token::Signer::load_or_create(
+                &self.store,
+                &self.sealer,
+                self.config.token_lifetime_secs,
+                now(),
+            )
+            .await?,
+        );
+        if let Ok(mut s) = self.signer.write() {
+            *s = signer.clone();
+        }
+        // Other issuers' keys come from files; one that no longer reads is no longer trusted
+        // (fail closed), and this service's own keys are kept current regardless.
+        let verifier = match token::Verifier::new(&signer, &self.config.kbs_trusted_jwks) {
+            Ok(v) => v,
+            Err(e) => {
+                log::event(
+                    "trusted_jwks_unreadable",
+                    &[
+                        ("detail", e.to_string().into()),
+                        ("outcome", "only this service's keys are trusted".into()),
+                    ],
+                );
+                token::Verifier::new(&signer, &[])?
+            }
+        };
+        let verifier = Arc::new(verifier);
+        if let Ok(mut v) = self.token_verifier.write() {
+            *v = verifier;
+        }
+        Ok(())
+    }
+}
