@@ -4,6 +4,9 @@
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+/// The built-in attestation policy's id (mandatory by default).
+pub const DEFAULT_POLICY_ID: &str = "default";
+
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
@@ -131,7 +134,7 @@ impl Default for Config {
             kbs_max_resource_bytes: 256 * 1024,
             kbs_trusted_jwks: Vec::new(),
             kbs_admin_public_keys: Vec::new(),
-            mandatory_policies: vec![crate::DEFAULT_POLICY_ID.to_string()],
+            mandatory_policies: vec![DEFAULT_POLICY_ID.to_string()],
             header_read_timeout_secs: 10,
             body_read_timeout_secs: 30,
             idle_timeout_secs: 60,
@@ -152,8 +155,8 @@ impl Default for Config {
 impl Config {
     /// The settings of a TOML file; an unknown key or a value of the wrong type is an error
     /// that names it.
-    pub fn from_toml(text: &str) -> Result<Self, crate::ServerError> {
-        toml::from_str(text).map_err(|e| crate::ServerError::Config(e.to_string()))
+    pub fn from_toml(text: &str) -> Result<Self, crate::error::ServerError> {
+        toml::from_str(text).map_err(|e| crate::error::ServerError::Config(e.to_string()))
     }
 
     /// Where the master key is.
@@ -165,8 +168,10 @@ impl Config {
 
     /// What a start would refuse, found before it: each problem names its key and why.
     /// `scute serve` and `scute config check` run the same checks.
-    pub fn validate(&self) -> Result<(), crate::ServerError> {
-        let bad = |key: &str, why: String| Err(crate::ServerError::Config(format!("{key}: {why}")));
+    pub fn validate(&self) -> Result<(), crate::error::ServerError> {
+        let bad = |key: &str, why: String| {
+            Err(crate::error::ServerError::Config(format!("{key}: {why}")))
+        };
         if let Err(e) = self.listen.parse::<std::net::SocketAddr>() {
             return bad(
                 "listen",

@@ -9,6 +9,8 @@ mod config;
 mod domain;
 mod error;
 mod http;
+#[cfg(test)]
+mod layers;
 mod log;
 mod metrics;
 mod problem;
@@ -361,21 +363,28 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         addr: config.listen.clone(),
         source: e,
     })?;
+    let (allow_sample_tee, token_lifetime_secs) =
+        (config.allow_sample_tee, config.token_lifetime_secs as i64);
     let state = Arc::new(AppState {
         nonces,
         limits: serve::Limits::of(&config),
         body_budget: serve::BodyBudget::new(config.max_body_bytes_in_flight),
         config,
         store: store.clone(),
+        verifiers: tee::Verifiers {
+            store: store.clone(),
+            anchors,
+            collateral: collateral::CollateralCache::with_upstream(upstream.clone()),
+            platforms: scute_dcap::PlatformCache::default(),
+            snp_roots,
+            snp_kds,
+            csv_roots,
+            csv_kds,
+            allow_sample_tee,
+            token_lifetime_secs,
+        },
         signer: RwLock::new(Arc::new(signer)),
-        collateral: collateral::CollateralCache::with_upstream(upstream.clone()),
-        platforms: scute_dcap::PlatformCache::default(),
         policies: RwLock::new(Arc::new(policies)),
-        anchors,
-        snp_roots,
-        snp_kds,
-        csv_roots,
-        csv_kds,
         admin_token_sha256: RwLock::new(admin_token_sha256),
         metrics,
         pccs: pccs::Pccs::new(upstream, route_upstream),

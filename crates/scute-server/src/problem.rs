@@ -315,7 +315,9 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), Kind::ALL.len());
         for name in names {
-            assert!(name.chars().all(|c| c.is_ascii_lowercase() || c == '_'));
+            assert!(name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'));
         }
     }
 }

@@ -2,7 +2,7 @@
 //! (mode 0600) in the data directory; the secret's name is the associated data, so a sealed
 //! value cannot be moved to another name. Files holding secrets are written 0600, atomically.
 
-use crate::ServerError;
+use crate::error::ServerError;
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use std::io::Write;

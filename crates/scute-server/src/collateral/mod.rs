@@ -5,6 +5,7 @@
 //! the store lacks is fetched from Intel PCS or a PCCS (`Pcs`, through the bounded fetcher of
 //! `upstream`) and verified before it is stored.
 
+pub(crate) mod https;
 pub(crate) mod pccs_client;
 pub(crate) mod revocation;
 pub(crate) mod upstream;
@@ -398,7 +399,7 @@ impl Pcs {
     /// was what failed. Callers learn what was stored (`collateral_changed`) after it returns.
     pub(crate) async fn fill(
         &self,
-        store: &crate::Store,
+        store: &crate::store::Store,
         anchors: &[scute_dcap::TrustAnchor],
         tee: &str,
         fmspc: &str,

@@ -56,9 +56,9 @@ impl Http {
     /// mirror). Answers larger than `max_bytes` are refused.
     pub fn new(cacert: Option<&[u8]>, max_bytes: usize) -> Result<Self, ServerError> {
         let err = |reason: String| ServerError::Config(format!("upstream HTTPS client: {reason}"));
-        // An explicit provider (`tls::https_client`): this client works whether or not the
+        // An explicit provider (`https::https_client`): this client works whether or not the
         // process installed one.
-        let client = crate::http::tls::https_client(cacert)
+        let client = crate::collateral::https::https_client(cacert)
             .map_err(err)?
             .timeout(TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
@@ -118,7 +118,7 @@ pub(crate) struct Limits {
 }
 
 impl Limits {
-    pub(crate) fn of(config: &crate::Config) -> Self {
+    pub(crate) fn of(config: &crate::config::Config) -> Self {
         Self {
             remember: Duration::from_secs(config.upstream_negative_cache_secs),
             max_concurrent: config.upstream_max_concurrent.max(1),
@@ -462,7 +462,7 @@ impl<T: Clone + Send + Sync + 'static> Upstream<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::StatusCode;
+    use crate::problem::Kind;
 
     fn limits(per_minute: u32, max_concurrent: usize) -> Limits {
         Limits {
@@ -494,7 +494,7 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         // Remembered: not asked again.
         let again = up.fetch("k", ask).await;
-        assert!(matches!(again, Err(Refusal::Failed(e)) if e.kind == "upstream_failed"));
+        assert!(matches!(again, Err(Refusal::Failed(e)) if e.kind == Kind::UpstreamFailed));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
         let text = counters.render();
         assert!(

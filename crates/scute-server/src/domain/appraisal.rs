@@ -3,15 +3,13 @@
 //! the vector's worst tier is the EAR status. Policies are compiled and prepared once; a request
 //! converts its claims once and only evaluates.
 
+pub use crate::config::DEFAULT_POLICY_ID;
 use crate::problem::Kind;
 use crate::store::Store;
 use regorus::{CompiledPolicy, Engine, Value as RegoValue};
-use scute_dcap::{format_rfc3339, report_json, VerifiedQuote};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-
-pub const DEFAULT_POLICY_ID: &str = "default";
 
 /// The built-in policy: hardware affirming only when UpToDate (SEV-SNP: when the chain and TCB
 /// match); warning when hardening or configuration is needed; contraindicated when out of date
@@ -363,65 +361,6 @@ pub fn status_name(tier: u8) -> &'static str {
     }
 }
 
-/// The measurements a policy compares with reference values.
-fn measurements(report: &Value) -> Value {
-    let keys: &[&str] = if report["kind"] == "SgxEnclave" {
-        &[
-            "mr_enclave",
-            "mr_signer",
-            "isv_prod_id",
-            "isv_svn",
-            "attributes",
-            "config_id",
-        ]
-    } else {
-        &[
-            "mr_td",
-            "rtmr0",
-            "rtmr1",
-            "rtmr2",
-            "rtmr3",
-            "mr_config_id",
-            "mr_owner",
-            "mr_owner_config",
-            "td_attributes",
-            "xfam",
-            "mr_seam",
-        ]
-    };
-    Value::Object(
-        keys.iter()
-            .filter_map(|k| report.get(*k).map(|v| (k.to_string(), v.clone())))
-            .collect::<Map<_, _>>(),
-    )
-}
-
-/// Claims about a verified quote, the runtime data it binds, and the decoded event log.
-pub fn claims(verified: &VerifiedQuote, runtime_data: &Value, event_log: Option<Value>) -> Value {
-    let quote = verified.quote();
-    let report = report_json(&quote.body);
-    let mut claims = json!({
-        "tee": quote.tee_type().name(),
-        "quote_version": quote.header.version,
-        "tcb_status": verified.tcb_status().name(),
-        "advisory_ids": verified.advisory_ids(),
-        "platform_tcb_status": verified.platform().status.name(),
-        "qe_tcb_status": verified.qe().status.name(),
-        "tcb_evaluation_data_number": verified.tcb_evaluation_data_number(),
-        "fmspc": hex::encode(verified.pck().fmspc),
-        "debug": verified.is_debug(),
-        "attributes": scute_dcap::attributes_json(&quote.body),
-        "collateral_expires": format_rfc3339(verified.collateral_expires()),
-        "measurements": measurements(&report),
-        "report": report,
-        "runtime_data": runtime_data,
-    });
-    if let Some(log) = event_log {
-        claims["event_log"] = log;
-    }
-    claims
-}
-
 /// Most policies one request may add.
 pub const MAX_REQUEST_POLICIES: usize = scute_api::MAX_POLICY_IDS;
 
@@ -441,7 +380,7 @@ pub fn check_request_policy_ids(ids: &[String]) -> Result<(), crate::problem::Pr
 /// The relying side chooses the judge: the mandatory policies always apply, a request can only
 /// add to them. Order kept, duplicates dropped.
 pub fn applied_policy_ids(
-    config: &crate::Config,
+    config: &crate::config::Config,
     extra: &[String],
 ) -> Result<Vec<String>, crate::problem::Problem> {
     check_request_policy_ids(extra)?;
@@ -684,7 +623,7 @@ mod tests {
     /// `code_identity_oracle`; and the new text never affirms what the previous one did not.
     #[test]
     fn the_default_policy_judges_as_its_previous_text_did_except_for_code_identity() {
-        let previous = include_str!("../testdata/default-policy-0.1.rego");
+        let previous = include_str!("../../testdata/default-policy-0.1.rego");
         let decided = ["executables", "configuration", "instance-identity"];
         let mut tiers = std::collections::BTreeSet::new();
         let mut reached = std::collections::BTreeSet::new();

@@ -2,10 +2,12 @@
 //! is attested here: the nonce spent, the quote verified, the event log replayed and the
 //! claims appraised under the mandatory policies.
 
-use crate::domain::nonce::NonceError;
-use crate::domain::pipeline::{self, Tee};
-use crate::http::state::AppState;
+use crate::domain::nonce::{NonceError, Nonces};
+use crate::domain::pipeline;
+use crate::domain::pipeline::Pipeline;
 use crate::problem::{Kind, Problem};
+use crate::store::Store;
+use crate::tee::{self, Tee};
 use scute_api::AttestRequest;
 
 /// A signed attestation result.
@@ -20,8 +22,10 @@ pub struct Attested {
 /// nonce before the token leaves. Spent only then, so no refused request writes to the store
 /// (a challenge is free: spending it first bounded nothing, and wrote a row per request).
 /// Of two requests with one nonce, only the one whose spend wins gets its token.
-pub async fn attest(
-    state: &AppState,
+pub(crate) async fn attest(
+    pipeline: &Pipeline<'_>,
+    nonces: &Nonces,
+    store: &Store,
     request: AttestRequest,
     now: i64,
 ) -> Result<Attested, Problem> {
@@ -40,29 +44,26 @@ pub async fn attest(
         ),
     };
     // Freshness, before anything else is looked at: the nonce is ours and unexpired.
-    state
-        .nonces
-        .check(&request.nonce, now)
-        .map_err(nonce_refused)?;
+    nonces.check(&request.nonce, now).map_err(nonce_refused)?;
     let nonce = request.nonce;
     let evidence = match request.tee {
-        "snp" => pipeline::Evidence::Snp(crate::tee::snp::SnpEvidence {
+        "snp" => tee::Evidence::Snp(tee::snp::SnpEvidence {
             report: request.quote,
             vek: request.vcek,
             chain: request.cert_chain,
         }),
-        "csv" => pipeline::Evidence::Csv {
+        "csv" => tee::Evidence::Csv {
             evidence: request.quote,
             cc_eventlog: request.cc_eventlog,
         },
-        tee => pipeline::Evidence::Dcap {
+        tee => tee::Evidence::Dcap {
             tee: if tee == "sgx" { Tee::Sgx } else { Tee::Tdx },
             quote: request.quote,
             cc_eventlog: request.cc_eventlog,
         },
     };
     let appraised = pipeline::appraise(
-        state,
+        pipeline,
         pipeline::Appraise {
             evidence,
             expected_report_data: request.report_data,
@@ -77,9 +78,8 @@ pub async fn attest(
     // Single use: the token is returned only if this request spent the nonce, checked again
     // at the instant of the spend (an expired nonce's row may already be forgotten, so it
     // must not be spendable however long the appraisal took).
-    state
-        .nonces
-        .consume(&state.store, &nonce, crate::clock::now().max(now))
+    nonces
+        .consume(store, &nonce, crate::clock::now().max(now))
         .await
         .map_err(nonce_refused)?;
     Ok(Attested {
@@ -93,9 +93,9 @@ pub async fn attest(
 mod tests {
     #[test]
     fn mandatory_policies_come_first_and_are_never_dropped() {
-        let config = crate::Config {
+        let config = crate::config::Config {
             mandatory_policies: vec!["default".to_string(), "site".to_string()],
-            ..crate::Config::default()
+            ..crate::config::Config::default()
         };
         let applied = |extra: &[String]| {
             crate::domain::appraisal::applied_policy_ids(&config, extra).unwrap()

@@ -11,10 +11,10 @@
 //! of a session only when its attestation succeeds: one row, keyed by SHA-256 of the cookie,
 //! inserted at most once (that insert is the challenge's single use, on any replica).
 
-use crate::domain::pipeline::Tee;
+use crate::error::ServerError;
 use crate::secrets::Sealer;
 use crate::store::Store;
-use crate::ServerError;
+use crate::tee::Tee;
 use aws_lc_rs::digest::{digest, SHA256};
 use aws_lc_rs::hmac;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};

@@ -2,9 +2,9 @@
 //! HMAC-SHA256 of both under a key sealed in the store. Issuing keeps no state; a spent nonce is
 //! recorded in the store only until it expires, so replays are refused and memory stays flat.
 
+use crate::error::ServerError;
 use crate::secrets::Sealer;
 use crate::store::Store;
-use crate::ServerError;
 use aws_lc_rs::hmac;
 
 const RANDOM_LEN: usize = 16;

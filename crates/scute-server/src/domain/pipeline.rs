@@ -3,68 +3,15 @@
 //! [`Appraise`] (having spent their own kind of nonce) and the result back; nothing here knows
 //! about HTTP bodies, cookies or sessions.
 
-use crate::domain::appraisal::{claims, status_name, tier};
-use crate::http::state::AppState;
+use crate::config::Config;
+use crate::domain::appraisal::Policies;
+use crate::domain::appraisal::{status_name, tier};
+use crate::domain::token::Signer;
 use crate::problem::{Kind, Problem};
-use scute_dcap::VerifyOptions;
-use scute_quote::Quote;
+use crate::tee::{Binding, Evidence, Verifiers};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
-
-/// The TEEs the pipeline can appraise, as front doors name them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tee {
-    Sgx,
-    Tdx,
-    /// AMD SEV-SNP.
-    Snp,
-    /// Hygon CSV (`pipeline_csv`).
-    Csv,
-    /// Confidential Containers' `sample` TEE: nothing to verify; refused unless configured.
-    Sample,
-}
-
-impl Tee {
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "sgx" => Some(Self::Sgx),
-            "tdx" => Some(Self::Tdx),
-            "snp" => Some(Self::Snp),
-            "csv" => Some(Self::Csv),
-            "sample" => Some(Self::Sample),
-            _ => None,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Sgx => "sgx",
-            Self::Tdx => "tdx",
-            Self::Snp => "snp",
-            Self::Csv => "csv",
-            Self::Sample => "sample",
-        }
-    }
-}
-
-/// Evidence as decoded from a front door's wire format (bytes, not base64).
-pub enum Evidence {
-    /// An SGX or TDX quote, and for TDX optionally the CCEL event log.
-    Dcap {
-        tee: Tee,
-        quote: Vec<u8>,
-        cc_eventlog: Option<Vec<u8>>,
-    },
-    /// An SEV-SNP report and what endorses it.
-    Snp(crate::tee::snp::SnpEvidence),
-    /// A Hygon CSV report: raw, or the CoCo attester's evidence JSON (text); and an event log.
-    Csv {
-        evidence: Vec<u8>,
-        cc_eventlog: Option<Vec<u8>>,
-    },
-    /// The `sample` TEE's claim of its report data (nothing vouches for it).
-    Sample { report_data: Vec<u8> },
-}
+use std::sync::Arc;
 
 /// One appraisal request.
 pub struct Appraise {
@@ -90,49 +37,31 @@ pub struct Appraised {
     pub expires: i64,
 }
 
-/// The one log line of an attestation decision: which route, TEE and policies, and the
-/// verdict (the EAR status and TCB status) or the refusal (its problem kind). Nothing of the
-/// evidence, the token or the runtime data is written.
-pub(crate) fn log_decision(
-    state: &AppState,
-    route: &str,
-    tee: &str,
-    extra_policy_ids: &[String],
-    outcome: Result<(&str, &str), (&Problem, u16)>,
-) {
-    let policy_ids = crate::domain::appraisal::applied_policy_ids(&state.config, extra_policy_ids)
-        .unwrap_or_else(|_| state.config.mandatory_policies.clone());
-    let mut fields = vec![
-        ("request_id", Value::String(crate::log::request_id())),
-        ("route", Value::String(route.into())),
-        ("tee", Value::String(tee.into())),
-        ("policy_ids", serde_json::json!(policy_ids)),
-    ];
-    match outcome {
-        Ok((ear_status, tcb_status)) => {
-            fields.push(("decision", Value::String("token".into())));
-            fields.push(("status", Value::String(ear_status.into())));
-            fields.push(("tcb_status", Value::String(tcb_status.into())));
-        }
-        Err((e, http_status)) => {
-            fields.push(("decision", Value::String("refused".into())));
-            fields.push(("status", Value::String(e.kind.name().into())));
-            fields.push(("http_status", Value::from(http_status)));
-        }
-    }
-    crate::log::event("attestation", &fields);
+/// What an appraisal needs of the service, and nothing else: the verifiers of every TEE, the
+/// policies and the signing key as they are now, and the settings that bound the verdict.
+pub(crate) struct Pipeline<'a> {
+    pub(crate) verifiers: &'a Verifiers,
+    pub(crate) policies: Arc<Policies>,
+    pub(crate) signer: Arc<Signer>,
+    pub(crate) config: &'a Config,
 }
 
-/// Verified evidence in the one shape the rest of the pipeline consumes.
-pub(crate) struct Verified {
-    pub(crate) claims: Value,
-    pub(crate) tcb_status: String,
-    /// The instant after which the verdict is no longer vouched for (collateral expiry).
-    pub(crate) expires: i64,
-}
-
-pub async fn appraise(state: &AppState, request: Appraise, now: i64) -> Result<Appraised, Problem> {
-    let verified = verify_evidence(state, &request, now).await?;
+pub(crate) async fn appraise(
+    pipeline: &Pipeline<'_>,
+    request: Appraise,
+    now: i64,
+) -> Result<Appraised, Problem> {
+    let binding = Binding {
+        report_data: &request.expected_report_data,
+        init_data: request
+            .init_data
+            .as_ref()
+            .map(|(digest, _)| digest.as_slice()),
+    };
+    let verified = pipeline
+        .verifiers
+        .verify(&request.evidence, binding, now)
+        .await?;
     let mut claims = verified.claims;
     claims["runtime_data"] = request.runtime_data.clone();
     if let Some((_, init_claims)) = &request.init_data {
@@ -140,19 +69,15 @@ pub async fn appraise(state: &AppState, request: Appraise, now: i64) -> Result<A
     }
 
     let policy_ids =
-        crate::domain::appraisal::applied_policy_ids(&state.config, &request.extra_policy_ids)?;
-    let policies = state
-        .policies
-        .read()
-        .map_err(|_| Problem::internal("policy lock"))?
-        .clone();
+        crate::domain::appraisal::applied_policy_ids(pipeline.config, &request.extra_policy_ids)?;
+    let policies = &pipeline.policies;
     let input = crate::domain::appraisal::PolicyInput::new(&claims)
         .map_err(|e| Problem::new(Kind::PolicyFailed, e))?;
     let mut vector: BTreeMap<String, i64> = BTreeMap::new();
     let mut denials = Vec::new();
     for id in &policy_ids {
         if !policies.contains(id) {
-            if state.config.mandatory_policies.contains(id) {
+            if pipeline.config.mandatory_policies.contains(id) {
                 // Checked at start and on delete; fail closed if it is gone anyway.
                 return Err(Problem::internal(format!(
                     "mandatory policy {id:?} is missing"
@@ -179,7 +104,7 @@ pub async fn appraise(state: &AppState, request: Appraise, now: i64) -> Result<A
     }
     let status = status_name(vector.values().map(|v| tier(*v)).max().unwrap_or(0));
     // A result is no fresher than the collateral that vouched for it.
-    let expires = (now + state.config.token_lifetime_secs as i64).min(verified.expires);
+    let expires = (now + pipeline.config.token_lifetime_secs as i64).min(verified.expires);
     let ear = json!({
         "eat_profile": crate::domain::token::EAR_PROFILE,
         "iat": now,
@@ -196,193 +121,11 @@ pub async fn appraise(state: &AppState, request: Appraise, now: i64) -> Result<A
             }
         }
     });
-    let token = state.signer().sign(&ear).map_err(Problem::internal)?;
+    let token = pipeline.signer.sign(&ear).map_err(Problem::internal)?;
     Ok(Appraised {
         token,
         tcb_status: verified.tcb_status,
         status,
         expires,
-    })
-}
-
-/// Per-TEE verification: authenticity, the report-data binding and the init-data binding.
-async fn verify_evidence(
-    state: &AppState,
-    request: &Appraise,
-    now: i64,
-) -> Result<Verified, Problem> {
-    match &request.evidence {
-        Evidence::Dcap {
-            tee,
-            quote,
-            cc_eventlog,
-        } => verify_dcap(state, request, *tee, quote, cc_eventlog.as_deref(), now).await,
-        Evidence::Snp(evidence) => verify_snp(state, request, evidence, now).await,
-        Evidence::Csv {
-            evidence,
-            cc_eventlog,
-        } => crate::tee::csv::verify(state, request, evidence, cc_eventlog.as_deref(), now).await,
-        Evidence::Sample { report_data } => {
-            if !state.config.allow_sample_tee {
-                return Err(Problem::new(
-                    Kind::EvidenceRejected,
-                    "the sample TEE proves nothing and is refused (allow_sample_tee = false)",
-                ));
-            }
-            let mut padded = report_data.clone();
-            padded.resize(64, 0);
-            if padded.as_slice() != request.expected_report_data.as_slice() {
-                return Err(Problem::new(
-                    Kind::ReportDataMismatch,
-                    "the sample evidence's report_data does not bind the runtime data",
-                ));
-            }
-            if request.init_data.is_some() {
-                return Err(Problem::new(
-                    Kind::InitDataMismatch,
-                    "init-data cannot be bound by the sample TEE",
-                ));
-            }
-            Ok(Verified {
-                // No hardware vouches: nothing a policy could mistake for a verified claim.
-                claims: json!({ "tee": "sample", "tcb_status": "None", "debug": true, "measurements": {} }),
-                tcb_status: "None".into(),
-                expires: now + state.config.token_lifetime_secs as i64,
-            })
-        }
-    }
-}
-
-/// SEV-SNP: report_data, and init-data bound by HOST_DATA (the digest zero-padded or cut to
-/// 32 bytes, as guest-components' `pad` and trustee's `regularize_data` do), then
-/// authenticity (`crate::tee::snp::verify`). The bindings and the report's own form are checked
-/// first: a report that could never be accepted must not make the service look up, let alone
-/// fetch from AMD's KDS, a key for it.
-async fn verify_snp(
-    state: &AppState,
-    request: &Appraise,
-    evidence: &crate::tee::snp::SnpEvidence,
-    now: i64,
-) -> Result<Verified, Problem> {
-    let evidence_rejected =
-        |e: scute_snp::SnpError| Problem::new(Kind::EvidenceRejected, format!("{}: {e}", e.kind()));
-    let report = scute_snp::Report::decode(&evidence.report).map_err(evidence_rejected)?;
-    if report.report_data != request.expected_report_data {
-        return Err(Problem::new(
-            Kind::ReportDataMismatch,
-            "the report's report_data does not bind the runtime data",
-        ));
-    }
-    if let Some((digest, _)) = &request.init_data {
-        let mut expected = [0u8; 32];
-        for (slot, byte) in expected.iter_mut().zip(digest) {
-            *slot = *byte;
-        }
-        if report.host_data != expected {
-            return Err(Problem::new(
-                Kind::InitDataMismatch,
-                "the report's HOST_DATA is not the digest of the init-data sent",
-            ));
-        }
-    }
-    scute_snp::check_form(&report).map_err(evidence_rejected)?;
-    let verified = crate::tee::snp::verify(
-        &state.store,
-        &state.snp_roots,
-        state.snp_kds.as_ref(),
-        evidence,
-        now,
-    )
-    .await?;
-    Ok(Verified {
-        claims: crate::tee::snp::claims(&verified),
-        tcb_status: crate::tee::snp::TCB_STATUS.to_string(),
-        expires: verified.expires(),
-    })
-}
-
-async fn verify_dcap(
-    state: &AppState,
-    request: &Appraise,
-    tee: Tee,
-    quote_bytes: &[u8],
-    cc_eventlog: Option<&[u8]>,
-    now: i64,
-) -> Result<Verified, Problem> {
-    let quote = Quote::decode(quote_bytes)
-        .map_err(|e| Problem::new(Kind::EvidenceRejected, format!("quote_decode: {e}")))?;
-    if quote.tee_type().name() != tee.name() {
-        return Err(Problem::new(
-            Kind::BadField,
-            format!(
-                "tee is {:?} but the quote is {}",
-                tee.name(),
-                quote.tee_type().name()
-            ),
-        ));
-    }
-    if quote.report_data().as_slice() != request.expected_report_data.as_slice() {
-        return Err(Problem::new(
-            Kind::ReportDataMismatch,
-            "the quote's report_data does not bind the runtime data",
-        ));
-    }
-
-    // Authenticity: the warm collateral for this platform, then the quote.
-    let (pck, ca) = state
-        .platforms
-        .platform(&quote)
-        .map_err(|e| Problem::new(Kind::EvidenceRejected, format!("{}: {e}", e.kind())))?;
-    let collateral = state
-        .collateral
-        .get(
-            &state.store,
-            &state.anchors,
-            &hex::encode(pck.fmspc),
-            ca.name(),
-            quote.tee_type().name(),
-            // Only a chain a trusted root vouches for may make us ask the upstream.
-            || {
-                state
-                    .anchors
-                    .iter()
-                    .any(|a| scute_dcap::authenticated_quote_platform(&quote, a).is_ok())
-            },
-        )
-        .await?;
-    // Debug TEEs pass verification here so the policy can mark them contraindicated.
-    let options = VerifyOptions {
-        allow_debug: true,
-        ..VerifyOptions::default()
-    };
-    let verified = collateral
-        .verify_quote(quote_bytes, now, options)
-        .map_err(|e| Problem::new(Kind::EvidenceRejected, format!("{}: {e}", e.kind())))?;
-
-    if let Some((digest, _)) = &request.init_data {
-        let td = verified.quote().body.td10().ok_or_else(|| {
-            Problem::new(
-                Kind::InitDataMismatch,
-                "init-data is bound by TDX MRCONFIGID; this quote has none",
-            )
-        })?;
-        let mut expected = digest.clone();
-        expected.resize(48, 0);
-        if td.mr_config_id.as_slice() != expected.as_slice() {
-            return Err(Problem::new(
-                Kind::InitDataMismatch,
-                "the quote's MRCONFIGID is not the digest of the init-data sent",
-            ));
-        }
-    }
-
-    let log_claims = match cc_eventlog {
-        Some(bytes) => Some(crate::tee::eventlog::replay_event_log(&verified, bytes)?),
-        None => None,
-    };
-    Ok(Verified {
-        claims: claims(&verified, &Value::Null, log_claims),
-        tcb_status: verified.tcb_status().name().to_string(),
-        expires: verified.collateral_expires(),
     })
 }

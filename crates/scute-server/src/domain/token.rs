@@ -1,9 +1,9 @@
 //! Attestation results as EAR (draft-ietf-rats-ear-03) JWTs signed ES256, and the JWKS that
 //! verifies them. The signing key is generated on first start and kept sealed in the store.
 
+use crate::error::ServerError;
 use crate::secrets::Sealer;
 use crate::store::Store;
-use crate::ServerError;
 use aws_lc_rs::digest::{digest, SHA256};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};

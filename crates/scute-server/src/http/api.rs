@@ -46,7 +46,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics))
         .merge(crate::http::pccs::routes())
         .merge(crate::http::kbs::routes())
-        .merge(crate::tee::snp::routes())
+        .merge(crate::http::kds::routes())
         .fallback(|| async { Problem::not_found("no such route") })
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -128,7 +128,14 @@ async fn attest(State(state): Shared, Body(bytes): Body) -> Result<Json<Value>, 
         Ok(request) => {
             tee = request.tee.to_string();
             extra_policy_ids.clone_from(&request.extra_policy_ids);
-            crate::domain::attest::attest(&state, request, crate::clock::now()).await
+            crate::domain::attest::attest(
+                &state.pipeline(),
+                &state.nonces,
+                &state.store,
+                request,
+                crate::clock::now(),
+            )
+            .await
         }
         Err(e) => Err(e),
     };
@@ -137,7 +144,7 @@ async fn attest(State(state): Shared, Body(bytes): Body) -> Result<Json<Value>, 
         Ok(a) => state.metrics.verdict(&a.tcb_status, a.ear_status, seconds),
         Err(e) => state.metrics.verdict("none", e.kind.name(), seconds),
     }
-    crate::domain::pipeline::log_decision(
+    crate::http::log_decision(
         &state,
         "/v1/attest",
         &tee,
@@ -159,8 +166,8 @@ async fn jwks(State(state): Shared) -> Json<Value> {
 /// older snapshot can never overwrite a newer one.
 pub(crate) async fn rebuild_policies(state: &AppState) -> Result<(), Problem> {
     state.sync_with_store().await.map_err(|e| match e {
-        crate::ServerError::Store(e) => Problem::from(e),
-        crate::ServerError::Config(e) => Problem::new(Kind::PolicyInvalid, e),
+        crate::error::ServerError::Store(e) => Problem::from(e),
+        crate::error::ServerError::Config(e) => Problem::new(Kind::PolicyInvalid, e),
         other => Problem::internal(other),
     })
 }
@@ -310,7 +317,7 @@ async fn rotate_signing_key(
         crate::domain::token::Signer::rotate(&state.store, &state.sealer, crate::clock::now())
             .await
             .map_err(|e| match e {
-                crate::ServerError::Store(e) => Problem::from(e),
+                crate::error::ServerError::Store(e) => Problem::from(e),
                 other => Problem::internal(other),
             })?;
     state.reload_signer().await.map_err(Problem::internal)?;
@@ -340,7 +347,7 @@ async fn import_collateral(
             .or_else(|| files.get("asvk_ark_chain.pem"));
         let name = crate::tee::snp::import(
             &state.store,
-            &state.snp_roots,
+            &state.verifiers.snp_roots,
             vek,
             chain.map(Vec::as_slice),
             crate::clock::now(),
@@ -348,9 +355,13 @@ async fn import_collateral(
         .await?;
         return Ok(Json(json!({ "tee": "snp", "stored": name })));
     }
-    let (fmspc, ca, tee) =
-        crate::collateral::import(&state.store, &state.anchors, &files, crate::clock::now())
-            .await?;
+    let (fmspc, ca, tee) = crate::collateral::import(
+        &state.store,
+        &state.verifiers.anchors,
+        &files,
+        crate::clock::now(),
+    )
+    .await?;
     state.collateral_changed().await?;
     Ok(Json(json!({ "fmspc": fmspc, "ca": ca, "tee": tee })))
 }

@@ -9,13 +9,14 @@
 //! `kbs-session-id` cookie in its cookie store, and parses every error body as kbs-types
 //! `ErrorInformation {type, detail}` (our problem JSON carries both).
 
-use crate::domain::pipeline::{self, Evidence, Tee};
+use crate::domain::pipeline;
 use crate::error::ServerError;
 use crate::http::admin_auth::require_admin;
 use crate::http::api::Body;
 use crate::http::problem::KbsRefusal;
 use crate::http::state::AppState;
 use crate::problem::{Kind, Problem};
+use crate::tee::{Evidence, Tee};
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -297,7 +298,7 @@ async fn attest_session(
         }
     };
     let appraised = pipeline::appraise(
-        state,
+        &state.pipeline(),
         pipeline::Appraise {
             evidence: primary_evidence(tee, &attestation.tee_evidence.primary_evidence)?,
             expected_report_data,
@@ -311,7 +312,7 @@ async fn attest_session(
     )
     .await;
     let seconds = 0.0;
-    crate::domain::pipeline::log_decision(
+    crate::http::log_decision(
         state,
         "/kbs/v0/attest",
         tee.name(),

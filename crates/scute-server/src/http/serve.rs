@@ -36,7 +36,7 @@ pub(crate) struct Limits {
 }
 
 impl Limits {
-    pub fn of(config: &crate::Config) -> Self {
+    pub fn of(config: &crate::config::Config) -> Self {
         Self {
             header_read: Duration::from_secs(config.header_read_timeout_secs),
             idle: Duration::from_secs(config.idle_timeout_secs),

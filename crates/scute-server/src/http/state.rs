@@ -6,33 +6,23 @@ use crate::clock::now;
 /// The store's name of the sealed SHA-256 of the admin token.
 pub(crate) const ADMIN_TOKEN: &str = "admin-token-sha256";
 
+use crate::config::Config;
 use crate::domain::appraisal::{load_policies, Policies};
 use crate::domain::{kbs_session, nonce, token};
 use crate::error::ServerError;
 use crate::http::{kbs, pccs, serve};
 use crate::store::{self, Store};
-use crate::tee::{csv as pipeline_csv, snp};
-use crate::{collateral, log, metrics, secrets, Config};
-use scute_dcap::TrustAnchor;
+use crate::{log, metrics, secrets};
 use std::sync::{Arc, RwLock};
 
 pub(crate) struct AppState {
     pub(crate) config: Config,
     pub(crate) store: Store,
+    /// Trust roots and endorsements of every TEE.
+    pub(crate) verifiers: crate::tee::Verifiers,
     pub(crate) signer: RwLock<Arc<token::Signer>>,
     pub(crate) nonces: nonce::Nonces,
-    pub(crate) collateral: collateral::CollateralCache,
-    /// Which platform (FMSPC, CA) a quote's PCK chain names, by the chain's bytes.
-    pub(crate) platforms: scute_dcap::PlatformCache,
     pub(crate) policies: RwLock<Arc<Policies>>,
-    pub(crate) anchors: Vec<TrustAnchor>,
-    /// The ARKs SEV-SNP chains may end in: AMD's pinned roots and `snp_trust_roots`.
-    pub(crate) snp_roots: scute_snp::TrustRoots,
-    /// Where VCEKs missing from evidence and store are fetched (`snp_kds_url`).
-    pub(crate) snp_kds: Option<snp::Kds>,
-    pub(crate) csv_roots: scute_csv::TrustRoots,
-    /// Where HSK/CEKs missing from evidence and store are fetched (`csv_kds_url`).
-    pub(crate) csv_kds: Option<pipeline_csv::HygonKds>,
     /// SHA-256 of the admin token; replaced when `scute admin reset-token` changes the store.
     pub(crate) admin_token_sha256: RwLock<Vec<u8>>,
     pub(crate) metrics: metrics::Metrics,
@@ -50,6 +40,21 @@ pub(crate) struct AppState {
 }
 
 impl AppState {
+    /// What the appraisal pipeline needs, as of now: the verifiers, and the current policies
+    /// and signing key.
+    pub(crate) fn pipeline(&self) -> crate::domain::pipeline::Pipeline<'_> {
+        crate::domain::pipeline::Pipeline {
+            verifiers: &self.verifiers,
+            policies: self
+                .policies
+                .read()
+                .map(|p| p.clone())
+                .unwrap_or_else(|p| p.into_inner().clone()),
+            signer: self.signer(),
+            config: &self.config,
+        }
+    }
+
     pub(crate) fn signer(&self) -> Arc<token::Signer> {
         self.signer
             .read()
@@ -126,7 +131,7 @@ impl AppState {
     /// they were written.
     pub(crate) async fn collateral_changed(&self) -> Result<(), crate::problem::Problem> {
         self.pccs.reload(self).await?;
-        self.collateral.invalidate();
+        self.verifiers.collateral.invalidate();
         Ok(())
     }
 

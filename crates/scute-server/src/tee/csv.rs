@@ -9,11 +9,11 @@
 //! values), so a front door's `expected_report_data` (its digest, zero-padded to 64 bytes; a
 //! SHA-512 digest fills all 64) is compared with all 64 bytes of the report.
 
-use crate::domain::pipeline::{Appraise, Verified};
+use super::{Binding, Verified, Verifiers};
+use crate::config::Config;
 use crate::error::ServerError;
-use crate::http::state::AppState;
 use crate::problem::{Kind, Problem};
-use crate::{Config, Store};
+use crate::store::Store;
 use scute_csv::{CaCert, CsvError, Evidence, HskCek, RootKey, TrustRoots, VerifiedReport};
 use scute_eventlog::{Detail, Flavor, ALG_SM3_256};
 use serde_json::{json, Map, Value};
@@ -71,8 +71,8 @@ pub(crate) async fn import(
 }
 
 pub(crate) async fn verify(
-    state: &AppState,
-    request: &Appraise,
+    verifiers: &Verifiers,
+    binding: Binding<'_>,
     bytes: &[u8],
     cc_eventlog: Option<&[u8]>,
     now: i64,
@@ -82,16 +82,15 @@ pub(crate) async fn verify(
     // All that needs no chip chain, first: evidence that could never verify (unsigned,
     // unbound) must not make the service look up, let alone fetch, a chain for the serial it
     // claims.
-    scute_csv::check_before_chain(&evidence, &request.expected_report_data)
-        .map_err(csv_rejected)?;
+    scute_csv::check_before_chain(&evidence, binding.report_data).map_err(csv_rejected)?;
     // Collateral: the store's, verified at import; else what the evidence carries (verified
     // below like any other chain); else the configured KDS's, verified before it is stored.
-    let stored = match state.store.csv_hsk_cek(&serial).await? {
+    let stored = match verifiers.store.csv_hsk_cek(&serial).await? {
         Some(b) => Some(
             HskCek::decode(&b).map_err(|e| Problem::internal(format!("stored HSK/CEK: {e}")))?,
         ),
-        None => match (&state.csv_kds, evidence.hsk_cek()) {
-            (Some(kds), None) => Some(kds.fetch_and_store(state, &serial, now).await?),
+        None => match (&verifiers.csv_kds, evidence.hsk_cek()) {
+            (Some(kds), None) => Some(kds.fetch_and_store(verifiers, &serial, now).await?),
             _ => None,
         },
     };
@@ -99,11 +98,11 @@ pub(crate) async fn verify(
     let verified = scute_csv::verify(
         &evidence,
         stored.as_ref(),
-        &state.csv_roots,
-        Some(&request.expected_report_data),
+        &verifiers.csv_roots,
+        Some(binding.report_data),
     )
     .map_err(csv_rejected)?;
-    if request.init_data.is_some() {
+    if binding.init_data.is_some() {
         return Err(Problem::new(
             Kind::InitDataMismatch,
             "init-data cannot be bound by a CSV report (it has no MRCONFIGID-like field)",
@@ -130,7 +129,7 @@ pub(crate) async fn verify(
         claims,
         tcb_status: "None".into(),
         // CSV certificates carry no validity period: the token's own lifetime bounds it.
-        expires: now + state.config.token_lifetime_secs as i64,
+        expires: now + verifiers.token_lifetime_secs,
     })
 }
 
@@ -171,7 +170,7 @@ impl HygonKds {
     /// once it chains to a trusted HRK.
     async fn fetch_and_store(
         &self,
-        state: &AppState,
+        verifiers: &Verifiers,
         serial: &str,
         now: i64,
     ) -> Result<HskCek, Problem> {
@@ -182,8 +181,8 @@ impl HygonKds {
         // The fetch runs on a task of its own (`upstream.rs`): it owns what it uses.
         let (http, roots, store) = (
             self.http.clone(),
-            state.csv_roots.clone(),
-            state.store.clone(),
+            verifiers.csv_roots.clone(),
+            verifiers.store.clone(),
         );
         let chip = serial.to_string();
         let encoded = self

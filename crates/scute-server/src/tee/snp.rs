@@ -12,12 +12,20 @@
 //! Either way the exact 1184 bytes are re-assembled and the signature decides; any member
 //! missing, unknown or out of range is refused.
 
+use super::{Binding, Verified, Verifiers};
 use crate::problem::{Kind, Problem};
 use crate::store::Store;
 use scute_snp::{inspect_vek, CertRole, Collateral, SnpError, TrustRoots, VerifiedReport};
 use serde_json::{json, Map, Value};
 
-fn bad(detail: impl Into<String>) -> Problem {
+fn base64_field(field: &str, text: &str) -> Result<Vec<u8>, Problem> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|e| Problem::new(Kind::MalformedBase64, format!("{field}: {e}")))
+}
+
+pub(crate) fn bad(detail: impl Into<String>) -> Problem {
     Problem::new(Kind::BadField, detail)
 }
 
@@ -145,7 +153,7 @@ fn tcb(value: &Value, field: &str, out: &mut Vec<u8>) -> Result<(), Problem> {
 /// Re-assembles the raw report from the sev crate's serde form (or takes it as base64 text).
 pub fn report_from_json(value: &Value) -> Result<Vec<u8>, Problem> {
     if let Some(text) = value.as_str() {
-        return crate::http::api::b64("attestation_report", text);
+        return base64_field("attestation_report", text);
     }
     let o = object(value, "")?;
     if o.contains_key("key_info") {
@@ -386,13 +394,13 @@ pub fn coco_evidence(evidence: &Value) -> Result<SnpEvidence, Problem> {
 }
 
 /// Store names: VCEKs by chip and TCB, VLEKs by TCB, the chains by product and kind.
-fn vcek_name(hwid: &[u8], tcb: &[u8; 8]) -> String {
+pub(crate) fn vcek_name(hwid: &[u8], tcb: &[u8; 8]) -> String {
     format!("snp-vcek/{}/{}", hex::encode(hwid), hex::encode(tcb))
 }
 fn vlek_name(tcb: &[u8; 8]) -> String {
     format!("snp-vlek/{}", hex::encode(tcb))
 }
-fn chain_name(product: scute_snp::Product, kind: CertRole) -> String {
+pub(crate) fn chain_name(product: scute_snp::Product, kind: CertRole) -> String {
     format!("snp-chain/{}/{}", product.name(), kind.name())
 }
 
@@ -508,9 +516,9 @@ impl Kds {
         url: &str,
         limits: crate::collateral::upstream::Limits,
         counters: &crate::collateral::upstream::Counters,
-    ) -> Result<Self, crate::ServerError> {
+    ) -> Result<Self, crate::error::ServerError> {
         let http = crate::collateral::upstream::Http::new(None, MAX_KDS_BYTES)
-            .map_err(|e| crate::ServerError::Config(format!("snp_kds_url {url}: {e}")))?;
+            .map_err(|e| crate::error::ServerError::Config(format!("snp_kds_url {url}: {e}")))?;
         Ok(Self {
             http,
             base: url.trim_end_matches('/').to_string(),
@@ -662,63 +670,50 @@ pub fn claims(verified: &VerifiedReport) -> Value {
     })
 }
 
-/// The collateral service's KDS-compatible routes: the stored (verified) VCEKs by hwid and
-/// TCB, and the stored cert_chain, so another Scute can use this one as its `snp_kds_url`.
-pub fn routes() -> axum::Router<std::sync::Arc<crate::http::state::AppState>> {
-    axum::Router::new().route("/vcek/v1/{product}/{hwid}", axum::routing::get(kds_get))
-}
-
-async fn kds_get(
-    axum::extract::State(state): axum::extract::State<std::sync::Arc<crate::http::state::AppState>>,
-    axum::extract::Path((product, hwid)): axum::extract::Path<(String, String)>,
-    axum::extract::Query(query): axum::extract::Query<std::collections::BTreeMap<String, String>>,
-) -> Result<axum::response::Response, Problem> {
-    use axum::response::IntoResponse;
-    use scute_snp::{Product, TcbField};
-    let product = Product::from_name(&product)
-        .filter(|p| p.name() == product)
-        .ok_or_else(|| Problem::not_found("no such product line"))?;
-    if hwid == "cert_chain" {
-        let chain = state
-            .store
-            .secret(&chain_name(product, CertRole::Ask))
-            .await?
-            .ok_or_else(|| Problem::not_found("no cert_chain stored for this product line"))?;
-        return Ok((
-            [(axum::http::header::CONTENT_TYPE, "application/x-pem-file")],
-            chain,
-        )
-            .into_response());
+/// SEV-SNP: report_data, and init-data bound by HOST_DATA (the digest zero-padded or cut to
+/// 32 bytes, as guest-components' `pad` and trustee's `regularize_data` do), then
+/// authenticity (`crate::tee::snp::verify`). The bindings and the report's own form are checked
+/// first: a report that could never be accepted must not make the service look up, let alone
+/// fetch from AMD's KDS, a key for it.
+pub(crate) async fn verify_bound(
+    verifiers: &Verifiers,
+    binding: Binding<'_>,
+    evidence: &SnpEvidence,
+    now: i64,
+) -> Result<Verified, Problem> {
+    let evidence_rejected =
+        |e: scute_snp::SnpError| Problem::new(Kind::EvidenceRejected, format!("{}: {e}", e.kind()));
+    let report = scute_snp::Report::decode(&evidence.report).map_err(evidence_rejected)?;
+    if report.report_data != *binding.report_data {
+        return Err(Problem::new(
+            Kind::ReportDataMismatch,
+            "the report's report_data does not bind the runtime data",
+        ));
     }
-    let hwid = hex::decode(&hwid)
-        .ok()
-        .filter(|h| h.len() == 64 || h.len() == 8)
-        .ok_or_else(|| bad("hwid must be 64 (Turin: 8) bytes of hex"))?;
-    let spl = |name: &str| -> Result<u8, Problem> {
-        query
-            .get(name)
-            .and_then(|v| v.parse::<u8>().ok())
-            .ok_or_else(|| bad(format!("{name} must be a decimal SPL")))
-    };
-    let mut tcb = [0u8; 8];
-    for (slot, field) in tcb.iter_mut().zip(product.tcb_layout().fields()) {
-        *slot = match field {
-            TcbField::BootLoader => spl("blSPL")?,
-            TcbField::Tee => spl("teeSPL")?,
-            TcbField::Snp => spl("snpSPL")?,
-            TcbField::Microcode => spl("ucodeSPL")?,
-            TcbField::Fmc => spl("fmcSPL")?,
-            TcbField::Reserved(_) => 0,
-        };
+    if let Some(digest) = binding.init_data {
+        let mut expected = [0u8; 32];
+        for (slot, byte) in expected.iter_mut().zip(digest) {
+            *slot = *byte;
+        }
+        if report.host_data != expected {
+            return Err(Problem::new(
+                Kind::InitDataMismatch,
+                "the report's HOST_DATA is not the digest of the init-data sent",
+            ));
+        }
     }
-    let vcek = state
-        .store
-        .secret(&vcek_name(&hwid, &tcb))
-        .await?
-        .ok_or_else(|| Problem::not_found("no VCEK stored for this chip and TCB"))?;
-    Ok((
-        [(axum::http::header::CONTENT_TYPE, "application/pkix-cert")],
-        vcek,
+    scute_snp::check_form(&report).map_err(evidence_rejected)?;
+    let verified = verify(
+        &verifiers.store,
+        &verifiers.snp_roots,
+        verifiers.snp_kds.as_ref(),
+        evidence,
+        now,
     )
-        .into_response())
+    .await?;
+    Ok(Verified {
+        claims: claims(&verified),
+        tcb_status: TCB_STATUS.to_string(),
+        expires: verified.expires(),
+    })
 }

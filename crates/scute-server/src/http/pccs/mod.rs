@@ -144,7 +144,7 @@ impl Pccs {
                 continue;
             };
             let Ok((anchor, verified)) =
-                crate::collateral::verify_any_at(&collateral, &state.anchors)
+                crate::collateral::verify_any_at(&collateral, &state.verifiers.anchors)
             else {
                 crate::log::event(
                     "stored_collateral_invalid",
@@ -159,7 +159,7 @@ impl Pccs {
             // Every set's CRLs are learned, so each set is judged with its issuers' newest,
             // before anything decides whether the set can be served: a set the verifier
             // accepts must never keep its CRLs from the other sets.
-            state.collateral.offer(&collateral, &verified);
+            state.verifiers.collateral.offer(&collateral, &verified);
             let (Some(tcb_chain), Some(qe_chain), Some(crl_chain), Some(pck_crl), Some(root_crl)) = (
                 chain_header(&collateral.tcb_info_issuer_chain),
                 chain_header(&collateral.qe_identity_issuer_chain),
@@ -260,7 +260,7 @@ pub(crate) async fn fill(
     ca: Option<&str>,
 ) -> Result<(), Problem> {
     upstream
-        .fill(&state.store, &state.anchors, tee, fmspc, ca)
+        .fill(&state.store, &state.verifiers.anchors, tee, fmspc, ca)
         .await
         .map_err(|r| r.or_limited(|detail| Problem::new(Kind::UpstreamUnavailable, detail)))?;
     // Every request that shared the fill learns what it stored (the route reads the index).

@@ -50,8 +50,16 @@ pub(crate) async fn pck_cert(
     for row in &rows {
         let (_, fmspc, ca, cert, chain) = row;
         let set = match state
+            .verifiers
             .collateral
-            .get(&state.store, &state.anchors, fmspc, ca, "sgx", || false)
+            .get(
+                &state.store,
+                &state.verifiers.anchors,
+                fmspc,
+                ca,
+                "sgx",
+                || false,
+            )
             .await
         {
             Ok(set) => set,
@@ -297,7 +305,7 @@ pub(crate) async fn put_platform_collateral(
     for files in &sets {
         let collateral = Collateral::from_files(|n| files.get(n).cloned())
             .map_err(|e| Problem::new(Kind::CollateralIncomplete, e.to_string()))?;
-        let v = crate::collateral::verify_any(&collateral, &state.anchors)
+        let v = crate::collateral::verify_any(&collateral, &state.verifiers.anchors)
             .map_err(|e| rejected(format!("{}: {e}", e.kind())))?;
         verified.push(v);
     }
@@ -365,7 +373,7 @@ pub(crate) async fn put_platform_collateral(
             }
         })
         .map_err(|e| Problem::new(Kind::CollateralIncomplete, e.to_string()))?;
-        crate::collateral::verify_any(&collateral, &state.anchors)
+        crate::collateral::verify_any(&collateral, &state.verifiers.anchors)
             .map_err(|e| rejected(format!("QvE identity: {}: {e}", e.kind())))?;
         Some(c.qveidentity.clone())
     };
@@ -374,7 +382,7 @@ pub(crate) async fn put_platform_collateral(
     let mut stored = Vec::new();
     for files in &sets {
         let (fmspc, ca, tee) =
-            crate::collateral::import(&state.store, &state.anchors, files, now).await?;
+            crate::collateral::import(&state.store, &state.verifiers.anchors, files, now).await?;
         stored.push(json!({"fmspc": fmspc, "ca": ca, "tee": tee}));
     }
     for (qe_id, pce_id, tcbm, fmspc, ca, cert, chain) in &certs {
