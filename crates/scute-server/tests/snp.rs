@@ -49,6 +49,8 @@ fn vlek() -> &'static Vek {
 struct Server {
     _dir: tempfile::TempDir,
     url: String,
+    /// The `pccs_listen` listener's URL, when configured.
+    pccs_url: Option<String>,
     admin: String,
     http: reqwest::Client,
     _shutdown: tokio::sync::oneshot::Sender<()>,
@@ -73,6 +75,7 @@ impl Server {
         tweak(&mut config);
         let running = scute_server::start(config).await.unwrap();
         let url = format!("http://{}", running.addr);
+        let pccs_url = running.pccs_addr.map(|a| format!("http://{a}"));
         let admin = running.new_admin_token.clone().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         tokio::spawn(async move {
@@ -86,6 +89,7 @@ impl Server {
         let server = Self {
             _dir: dir,
             url,
+            pccs_url,
             admin,
             http: reqwest::Client::new(),
             _shutdown: tx,
@@ -707,6 +711,52 @@ async fn one_scute_serves_its_verified_vceks_to_another_as_a_kds() {
     let report = signed_report(bound(&runtime), |_| {});
     let (status, body) = s.attest(&v1_body(&runtime, &report, false)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// The collateral listener (`pccs_listen`) serves the KDS routes too, not only the PCCS ones:
+/// an operator who points other services at the collateral port gets their VCEKs there.
+#[tokio::test]
+async fn the_collateral_listener_serves_the_kds_routes() {
+    let s = Server::start_with(true, |c| c.pccs_listen = Some("127.0.0.1:0".into())).await;
+    let r = s
+        .http
+        .post(format!("{}/v1/collateral", s.url))
+        .bearer_auth(&s.admin)
+        .json(&json!({ "files": {
+            "vcek.der": STANDARD.encode(&vcek().der),
+            "ask_ark_chain.pem": STANDARD.encode(pki().cert_chain_pem(VekKind::Vcek)),
+        }}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let collateral_url = s.pccs_url.clone().expect("pccs_listen is bound");
+    let got = s
+        .http
+        .get(format!(
+            "{collateral_url}/vcek/v1/Milan/{}?blSPL=04&teeSPL=00&snpSPL=24&ucodeSPL=217",
+            hex::encode(CHIP)
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.status(), StatusCode::OK);
+    assert_eq!(got.bytes().await.unwrap().as_ref(), vcek().der.as_slice());
+    let chain = s
+        .http
+        .get(format!("{collateral_url}/vcek/v1/Milan/cert_chain"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(chain.status(), StatusCode::OK);
+    // The service API stays off the collateral port.
+    let attest = s
+        .http
+        .post(format!("{collateral_url}/v1/challenge"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(attest.status(), StatusCode::NOT_FOUND);
 }
 
 /// What the default policy will not affirm although the chain verifies: a report from above
