@@ -34,7 +34,7 @@ use clock::now;
 use domain::appraisal::load_policies;
 use domain::{kbs_session, nonce, token};
 use http::state::AppState;
-use http::{api, kbs, pccs, serve, tls};
+use http::{kbs, pccs, serve, tls};
 use scute_dcap::TrustAnchor;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -293,7 +293,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
 
     let (admin_token_sha256, new_admin_token) = admin_token(&config, &store, &sealer).await?;
     let nonces = nonce::Nonces::load_or_create(&store, &sealer, config.nonce_lifetime_secs).await?;
-    let kbs_admin_keys = kbs::admin_keys(&config.kbs_admin_public_keys)?;
+    let kbs_admin_keys = http::admin_auth::admin_keys(&config.kbs_admin_public_keys)?;
     let kbs_cookies = kbs_session::SessionCookies::load_or_create(
         &store,
         &sealer,
@@ -407,11 +407,16 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         new_admin_token,
         listener,
         limits: state.limits,
-        router: with_body_budget(api::router(state.clone()), &state),
+        router: with_body_budget(http::app(state.clone()), &state),
         pccs_addr,
-        pccs: pccs_listener.map(|l| (l, with_body_budget(pccs::router(state.clone()), &state))),
+        pccs: pccs_listener.map(|l| {
+            (
+                l,
+                with_body_budget(http::collateral_app(state.clone()), &state),
+            )
+        }),
         metrics_addr,
-        metrics: metrics_listener.map(|l| (l, api::metrics_router(state.clone()))),
+        metrics: metrics_listener.map(|l| (l, http::metrics_app(state.clone()))),
         tls,
         state,
         store,

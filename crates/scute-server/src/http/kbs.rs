@@ -10,9 +10,8 @@
 //! `ErrorInformation {type, detail}` (our problem JSON carries both).
 
 use crate::domain::pipeline;
-use crate::error::ServerError;
-use crate::http::admin_auth::require_admin;
-use crate::http::api::Body;
+use crate::http::admin_auth::KbsAdmin;
+use crate::http::extract::Body;
 use crate::http::problem::KbsRefusal;
 use crate::http::state::AppState;
 use crate::problem::{Kind, Problem};
@@ -511,60 +510,12 @@ async fn get_resource(
 /// "Request Failed, Response: \"\"".
 const ADMIN_DONE: StatusCode = StatusCode::OK;
 
-/// Reads `kbs_admin_public_keys`: Ed25519 public keys in PEM, as Trustee's KBS takes its
-/// `auth_public_key`.
-pub(crate) fn admin_keys(
-    paths: &[std::path::PathBuf],
-) -> Result<Vec<jsonwebtoken::DecodingKey>, ServerError> {
-    paths
-        .iter()
-        .map(|path| {
-            let err = |reason: String| {
-                ServerError::Config(format!(
-                    "kbs_admin_public_keys: {}: {reason}",
-                    path.display()
-                ))
-            };
-            let pem = std::fs::read(path).map_err(|e| err(e.to_string()))?;
-            jsonwebtoken::DecodingKey::from_ed_pem(&pem)
-                .map_err(|e| err(format!("not an Ed25519 public key in PEM: {e}")))
-        })
-        .collect()
-}
-
-/// The key broker's admin routes: the admin token, or — as Trustee's KBS accepts from
-/// `kbs-client --auth-private-key` (`tools/kbs-client/src/lib.rs`: an EdDSA JWT with `iat`,
-/// `nbf` and `exp`, as `Authorization: Bearer`) — a JWT signed by a key of
-/// `kbs_admin_public_keys`, EdDSA only, unexpired (`exp` required, `nbf` checked).
-fn require_kbs_admin(state: &AppState, headers: &HeaderMap) -> Result<(), Problem> {
-    let admin_token = require_admin(state, headers);
-    if admin_token.is_ok() || state.kbs_admin_keys.is_empty() {
-        return admin_token;
-    }
-    let presented =
-        crate::http::admin_auth::presented_token(headers).ok_or_else(Problem::unauthorized)?;
-    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
-    validation.set_required_spec_claims(&["exp"]);
-    validation.validate_nbf = true;
-    validation.validate_aud = false;
-    validation.leeway = 0;
-    let signed_by_an_admin = state.kbs_admin_keys.iter().any(|key| {
-        jsonwebtoken::decode::<serde::de::IgnoredAny>(presented, key, &validation).is_ok()
-    });
-    if signed_by_an_admin {
-        Ok(())
-    } else {
-        Err(Problem::unauthorized())
-    }
-}
-
 async fn put_resource(
     State(state): Shared,
     Path((repository, kind, tag)): Path<(String, String, String)>,
-    headers: HeaderMap,
+    _admin: KbsAdmin,
     Body(bytes): Body,
 ) -> Result<StatusCode, Problem> {
-    require_kbs_admin(&state, &headers)?;
     let path = resource_path(&repository, &kind, &tag)?;
     if bytes.len() > state.config.kbs_max_resource_bytes {
         return Err(Problem::new(
@@ -589,9 +540,8 @@ async fn put_resource(
 async fn delete_resource(
     State(state): Shared,
     Path((repository, kind, tag)): Path<(String, String, String)>,
-    headers: HeaderMap,
+    _admin: KbsAdmin,
 ) -> Result<StatusCode, Problem> {
-    require_kbs_admin(&state, &headers)?;
     let path = resource_path(&repository, &kind, &tag)?;
     if !state.store.delete_kbs_resource(&path).await? {
         return Err(Problem::not_found(format!("no resource {path}")));
@@ -613,10 +563,9 @@ fn policy_text(field: &str, text: &str) -> Result<String, Problem> {
 
 async fn set_resource_policy(
     State(state): Shared,
-    headers: HeaderMap,
+    _admin: KbsAdmin,
     Body(bytes): Body,
 ) -> Result<StatusCode, Problem> {
-    require_kbs_admin(&state, &headers)?;
     #[derive(Deserialize)]
     struct Upload {
         policy: String,
@@ -628,16 +577,15 @@ async fn set_resource_policy(
         .store
         .put_kbs_resource_policy(&rego, crate::clock::now())
         .await?;
-    crate::http::api::rebuild_policies(&state).await?;
+    crate::http::admin::rebuild_policies(&state).await?;
     Ok(ADMIN_DONE)
 }
 
 async fn set_attestation_policy(
     State(state): Shared,
-    headers: HeaderMap,
+    _admin: KbsAdmin,
     Body(bytes): Body,
 ) -> Result<StatusCode, Problem> {
-    require_kbs_admin(&state, &headers)?;
     #[derive(Deserialize)]
     struct Upload {
         #[serde(rename = "type")]
@@ -653,6 +601,6 @@ async fn set_attestation_policy(
         ));
     }
     let rego = policy_text("policy", &body.policy)?;
-    crate::http::api::store_policy(&state, &body.policy_id, &rego).await?;
+    crate::http::admin::store_policy(&state, &body.policy_id, &rego).await?;
     Ok(ADMIN_DONE)
 }

@@ -267,16 +267,6 @@ pub(crate) async fn fill(
     state.collateral_changed().await
 }
 
-/// The collateral routes alone, for `--pccs-listen`: PCCS v4 and AMD KDS.
-pub(crate) fn router(state: Arc<AppState>) -> Router {
-    let limit = state.config.max_body_bytes;
-    routes()
-        .merge(crate::http::kds::routes())
-        .fallback(|| async { Problem::not_found("no such route") })
-        .layer(axum::extract::DefaultBodyLimit::max(limit))
-        .with_state(state)
-}
-
 /// The PCCS routes, merged into the service's router (and served alone on `--pccs-listen`).
 pub(crate) fn routes() -> Router<Arc<AppState>> {
     Router::new()

@@ -3,7 +3,7 @@
 //! PccsAdminTool exports; everything in it is verified before anything is stored.
 
 use super::{hex_param, not_cached, Shared};
-use crate::http::admin_auth::require_admin;
+use crate::http::admin_auth::Admin;
 use crate::problem::{Kind, Problem};
 use axum::extract::Query;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
@@ -214,13 +214,15 @@ fn crl(field: &str, text: &str) -> Result<Vec<u8>, Problem> {
 /// PccsAdminTool exports. All of it verifies, or nothing is stored.
 pub(crate) async fn put_platform_collateral(
     axum::extract::State(state): Shared,
+    // Authorized before a byte of the body is read, which then has the body timeout.
+    _admin: Admin,
     request: axum::extract::Request,
 ) -> Result<Json<Value>, Problem> {
-    // Authorized before a byte of the body is read, which then has the body timeout.
-    require_admin(&state, request.headers())?;
-    let crate::http::api::Body(bytes) =
-        <crate::http::api::Body as axum::extract::FromRequest<_>>::from_request(request, &state)
-            .await?;
+    let crate::http::extract::Body(bytes) =
+        <crate::http::extract::Body as axum::extract::FromRequest<_>>::from_request(
+            request, &state,
+        )
+        .await?;
     let input: PlatformCollateral = serde_json::from_slice(&bytes)
         .map_err(|e| Problem::new(Kind::MalformedJson, format!("request body: {e}")))?;
     let c = &input.collaterals;

@@ -1,0 +1,215 @@
+//! The service's admin routes: attestation policies, reference values, collateral import and
+//! signing-key rotation. Every one needs the admin token (`admin_auth`).
+
+use crate::domain::appraisal::DEFAULT_POLICY_ID;
+use crate::http::admin_auth::Admin;
+use crate::http::extract::{b64, json_body, Body};
+use crate::http::state::AppState;
+use crate::problem::{Kind, Problem};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+type Shared = State<Arc<AppState>>;
+
+/// After an admin write: what the store now holds becomes what this replica enforces, through
+/// the one writer of in-memory policies (the sync, which records the version it loaded), so an
+/// older snapshot can never overwrite a newer one.
+pub(crate) async fn rebuild_policies(state: &AppState) -> Result<(), Problem> {
+    state.sync_with_store().await.map_err(|e| match e {
+        crate::error::ServerError::Store(e) => Problem::from(e),
+        crate::error::ServerError::Config(e) => Problem::new(Kind::PolicyInvalid, e),
+        other => Problem::internal(other),
+    })
+}
+
+fn valid_name(kind: &str, name: &str) -> Result<(), Problem> {
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    ok.then_some(()).ok_or_else(|| {
+        Problem::new(
+            Kind::BadField,
+            format!("{kind} must be 1-128 of [A-Za-z0-9._-]"),
+        )
+    })
+}
+
+pub(super) async fn put_policy(
+    State(state): Shared,
+    Path(id): Path<String>,
+    _admin: Admin,
+    Body(bytes): Body,
+) -> Result<StatusCode, Problem> {
+    let rego = std::str::from_utf8(&bytes)
+        .map_err(|_| Problem::new(Kind::BadBody, "policy must be UTF-8 Rego text"))?;
+    store_policy(&state, &id, rego).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Checks, stores and activates an attestation policy (both doors' admin routes).
+pub(crate) async fn store_policy(state: &AppState, id: &str, rego: &str) -> Result<(), Problem> {
+    valid_name("policy id", id)?;
+    crate::domain::appraisal::check(id, rego).map_err(|e| Problem::new(Kind::PolicyInvalid, e))?;
+    state
+        .store
+        .put_policy(id, rego, crate::clock::now())
+        .await?;
+    rebuild_policies(state).await
+}
+
+pub(super) async fn get_policy(
+    State(state): Shared,
+    Path(id): Path<String>,
+    _admin: Admin,
+) -> Result<Response, Problem> {
+    let rego = match state.store.policy(&id).await? {
+        Some(rego) => rego,
+        None if id == DEFAULT_POLICY_ID => crate::domain::appraisal::DEFAULT_POLICY.to_string(),
+        None => {
+            return Err(Problem::new(
+                Kind::PolicyNotFound,
+                format!("no policy {id:?}"),
+            ))
+        }
+    };
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )],
+        rego,
+    )
+        .into_response())
+}
+
+pub(super) async fn delete_policy(
+    State(state): Shared,
+    Path(id): Path<String>,
+    _admin: Admin,
+) -> Result<StatusCode, Problem> {
+    if id != DEFAULT_POLICY_ID && state.config.mandatory_policies.contains(&id) {
+        return Err(Problem::new(
+            Kind::PolicyMandatory,
+            format!("policy {id:?} is mandatory in this service's configuration"),
+        ));
+    }
+    if !state.store.delete_policy(&id).await? {
+        return Err(Problem::new(
+            Kind::PolicyNotFound,
+            format!("no policy {id:?}"),
+        ));
+    }
+    rebuild_policies(&state).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(super) async fn put_reference(
+    State(state): Shared,
+    Path(name): Path<String>,
+    _admin: Admin,
+    Body(bytes): Body,
+) -> Result<StatusCode, Problem> {
+    valid_name("reference value name", &name)?;
+    let values: Vec<Value> = json_body(&bytes)?;
+    let text = serde_json::to_string(&values).map_err(Problem::internal)?;
+    state
+        .store
+        .put_reference_value(&name, &text, crate::clock::now())
+        .await?;
+    rebuild_policies(&state).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(super) async fn get_reference(
+    State(state): Shared,
+    Path(name): Path<String>,
+    _admin: Admin,
+) -> Result<Json<Value>, Problem> {
+    let text = state
+        .store
+        .reference_value(&name)
+        .await?
+        .ok_or_else(|| Problem::not_found(format!("no reference value {name:?}")))?;
+    Ok(Json(
+        serde_json::from_str(&text).map_err(Problem::internal)?,
+    ))
+}
+
+pub(super) async fn delete_reference(
+    State(state): Shared,
+    Path(name): Path<String>,
+    _admin: Admin,
+) -> Result<StatusCode, Problem> {
+    if !state.store.delete_reference_value(&name).await? {
+        return Err(Problem::not_found(format!("no reference value {name:?}")));
+    }
+    rebuild_policies(&state).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A new token signing key, used by every replica within a second or so; the old keys stay
+/// in the JWKS until the tokens they signed have expired.
+pub(super) async fn rotate_signing_key(
+    State(state): Shared,
+    _admin: Admin,
+) -> Result<Json<Value>, Problem> {
+    let kid =
+        crate::domain::token::Signer::rotate(&state.store, &state.sealer, crate::clock::now())
+            .await
+            .map_err(|e| match e {
+                crate::error::ServerError::Store(e) => Problem::from(e),
+                other => Problem::internal(other),
+            })?;
+    state.reload_signer().await.map_err(Problem::internal)?;
+    Ok(Json(json!({ "kid": kid, "jwks": state.signer().jwks() })))
+}
+
+/// Body: `{"files": {"tcb_info.json": base64, ...}}` with the files of a collateral directory.
+pub(super) async fn import_collateral(
+    State(state): Shared,
+    _admin: Admin,
+    Body(bytes): Body,
+) -> Result<Json<Value>, Problem> {
+    #[derive(Deserialize)]
+    struct Import {
+        files: BTreeMap<String, String>,
+    }
+    let request: Import = json_body(&bytes)?;
+    let mut files = BTreeMap::new();
+    for (name, text) in &request.files {
+        files.insert(name.clone(), b64(&format!("files.{name}"), text)?);
+    }
+    // SEV-SNP: a VCEK or VLEK, and optionally its KDS cert_chain.
+    let snp_vek = files.get("vcek.der").or_else(|| files.get("vlek.der"));
+    if let Some(vek) = snp_vek {
+        let chain = files
+            .get("ask_ark_chain.pem")
+            .or_else(|| files.get("asvk_ark_chain.pem"));
+        let name = crate::tee::snp::import(
+            &state.store,
+            &state.verifiers.snp_roots,
+            vek,
+            chain.map(Vec::as_slice),
+            crate::clock::now(),
+        )
+        .await?;
+        return Ok(Json(json!({ "tee": "snp", "stored": name })));
+    }
+    let (fmspc, ca, tee) = crate::collateral::import(
+        &state.store,
+        &state.verifiers.anchors,
+        &files,
+        crate::clock::now(),
+    )
+    .await?;
+    state.collateral_changed().await?;
+    Ok(Json(json!({ "fmspc": fmspc, "ca": ca, "tee": tee })))
+}
