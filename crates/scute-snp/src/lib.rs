@@ -14,6 +14,7 @@ mod cert;
 mod cert_table;
 mod claims;
 mod error;
+mod evidence;
 mod report;
 mod roots;
 mod verify;
@@ -21,6 +22,7 @@ mod verify;
 pub use cert_table::{pem_chain, CertTable, ARK_GUID, ASK_GUID, VCEK_GUID, VLEK_GUID};
 pub use claims::report_json;
 pub use error::{CertRole, SnpError};
+pub use evidence::{report_from_json, Evidence};
 pub use report::{
     platform_info, policy, Product, Report, SigningKey, TcbField, TcbLayout, TcbVersion,
     REPORT_LEN, SIGNED_LEN,
