@@ -17,6 +17,7 @@ mod error;
 mod evidence;
 mod report;
 mod roots;
+mod tee;
 mod verify;
 
 pub use cert_table::{pem_chain, CertTable, ARK_GUID, ASK_GUID, VCEK_GUID, VLEK_GUID};
@@ -28,6 +29,7 @@ pub use report::{
     REPORT_LEN, SIGNED_LEN,
 };
 pub use roots::{TrustRoots, AMD_ARK_SPKI_SHA256};
+pub use tee::{Endorsements, Snp, TCB_STATUS};
 pub use verify::{
     check_form, inspect_vek, verify, verify_chain, Collateral, VekInfo, VerifiedReport,
 };

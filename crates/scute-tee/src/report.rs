@@ -126,10 +126,10 @@ pub enum PlatformId {
     None,
 }
 
-/// A register an event log replays to (TDX RTMR0..3, CSV V2's RTMR1..4), as reported.
+/// A register an event log replays to, as reported.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Register {
-    /// The event-log register index (TDX: 0..3; CSV: 1..4, RTMR0 being `measure`).
+    /// The event-log register index (TDX: RTMR0..3; CSV V2: RTMR0..4, RTMR0 being `measure`).
     pub index: u32,
     pub value: Vec<u8>,
 }
