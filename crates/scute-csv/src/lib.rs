@@ -14,6 +14,7 @@ mod error;
 mod evidence;
 mod reader;
 mod report;
+mod tee;
 mod verify;
 
 pub use cert::{
@@ -27,6 +28,7 @@ pub use report::{
     TeeInfoV1, TeeInfoV2, CONTAINER_LEN, EXT_MAGIC, PAGE_LEN, REPORT_V1_LEN, REPORT_V2_LEN,
     SIGNER_LEN, TEE_INFO_V1_LEN, TEE_INFO_V2_LEN, V1_SIGNED_LEN, V2_SIGNED_LEN,
 };
+pub use tee::Csv;
 pub use verify::{
     check_before_chain, verify, verify_hsk_cek, Evidence, MacCheck, RootKey, TrustRoots,
     VerifiedReport,

@@ -204,6 +204,8 @@ pub struct VerifiedReport {
     mac: MacCheck,
     report_data_bound: bool,
     pek_oca_signed: bool,
+    /// The HSK/CEK came from the verifier (looked up by the serial), not from the evidence.
+    chain_supplied: bool,
 }
 
 impl VerifiedReport {
@@ -232,6 +234,12 @@ impl VerifiedReport {
     }
     pub fn report_data_bound(&self) -> bool {
         self.report_data_bound
+    }
+    /// Whether the chip serial is proven: the HSK/CEK that verified the report were supplied
+    /// by the verifier (looked up by that serial), not carried by the evidence, whose chain
+    /// certifies the PEK but not the serial the (MAC-only) signer block names.
+    pub fn chip_serial_verified(&self) -> bool {
+        self.chain_supplied
     }
     /// Whether PEK slot 1 carries a signature by an owner's OCA (reported, not verified).
     pub fn pek_oca_signed(&self) -> bool {
@@ -495,6 +503,7 @@ pub fn verify(
         mac,
         report_data_bound: expected_report_data.is_some(),
         pek_oca_signed,
+        chain_supplied: hsk_cek.is_some(),
     })
 }
 

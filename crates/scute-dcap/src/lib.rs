@@ -14,6 +14,7 @@ mod pck;
 mod pck_select;
 mod report;
 mod status;
+mod tee;
 mod time;
 mod verify;
 mod x509;
@@ -28,6 +29,7 @@ pub use pck::{PckExtension, PckTcb, PlatformConfiguration, SgxType};
 pub use pck_select::{select_pck_cert, RawTcb};
 pub use report::{attributes_json, report_json};
 pub use status::TcbStatus;
+pub use tee::{Dcap, DcapOptions, QuoteEvidence};
 pub use time::{format_rfc3339, UnixTime};
 pub use verify::{
     authenticated_quote_platform, quote_platform, verify, verify_collateral, CrlRank, IssuerKeyId,

@@ -92,6 +92,12 @@ pub enum SnpError {
     ChipIdMismatch,
     #[error("certificate table is invalid: {0}")]
     CertTable(String),
+    /// The evidence JSON (the sev crate's serde form) is not one this decoder knows.
+    #[error("{0}")]
+    Evidence(String),
+    /// A base64 member of the evidence does not decode.
+    #[error("{field}: {reason}")]
+    Base64 { field: &'static str, reason: String },
 }
 
 impl SnpError {
@@ -115,6 +121,7 @@ impl SnpError {
             Self::TcbMismatch { .. } => "tcb_mismatch",
             Self::ChipIdMismatch => "chip_id_mismatch",
             Self::CertTable(_) => "cert_table",
+            Self::Evidence(_) | Self::Base64 { .. } => "evidence_decode",
         }
     }
 }

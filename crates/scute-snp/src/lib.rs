@@ -14,18 +14,22 @@ mod cert;
 mod cert_table;
 mod claims;
 mod error;
+mod evidence;
 mod report;
 mod roots;
+mod tee;
 mod verify;
 
 pub use cert_table::{pem_chain, CertTable, ARK_GUID, ASK_GUID, VCEK_GUID, VLEK_GUID};
 pub use claims::report_json;
 pub use error::{CertRole, SnpError};
+pub use evidence::{report_from_json, Evidence};
 pub use report::{
     platform_info, policy, Product, Report, SigningKey, TcbField, TcbLayout, TcbVersion,
     REPORT_LEN, SIGNED_LEN,
 };
 pub use roots::{TrustRoots, AMD_ARK_SPKI_SHA256};
+pub use tee::{Endorsements, Snp, TCB_STATUS};
 pub use verify::{
     check_form, inspect_vek, verify, verify_chain, Collateral, VekInfo, VerifiedReport,
 };

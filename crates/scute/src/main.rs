@@ -22,8 +22,6 @@ mod serve_cmd;
 mod sim_cmd;
 mod sim_csv;
 mod verify_cmd;
-mod verify_csv;
-mod verify_snp;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;

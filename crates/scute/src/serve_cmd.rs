@@ -405,7 +405,7 @@ pub fn collateral(command: CollateralCommand) -> anyhow::Result<u8> {
     };
     // SEV-SNP: a VCEK or VLEK with, optionally, KDS's cert_chain beside it.
     if args.dir.join("vcek.der").is_file() || args.dir.join("vlek.der").is_file() {
-        let (vek, chain, _) = crate::verify_snp::read_snp_collateral(&args.dir)?;
+        let (vek, chain, _) = crate::verify_cmd::read_snp_collateral(&args.dir)?;
         return match runtime.block_on(scute_server::import_snp_collateral(
             &config,
             &vek,

@@ -1,15 +1,20 @@
-//! `scute verify`: one quote, one collateral directory, one verdict, for people (text) or tools
-//! (`--json`, an exact contract).
+//! `scute verify`: one piece of evidence of any TEE, one collateral directory, one verdict, for
+//! people (text) or tools (`--json`, one contract for every TEE: the common members `verified`,
+//! `tee`, `quote_version`, `report`, `error`, plus each TEE's own members). Every TEE goes
+//! through the registry (`scute-verify`): the same verdict order (verify, report data, the
+//! TEE's one debug rule), one failure shape, one hint table keyed by typed errors, and every
+//! flag honoured or refused (exit 2) for each TEE.
 
 use crate::{EXIT_CANNOT_RUN, EXIT_REJECTED};
 use anyhow::Context;
 use clap::Args;
-use scute_dcap::{
-    format_rfc3339, report_json, verify, Collateral, DcapError, TrustAnchor, UnixTime,
-    VerifiedQuote, VerifyOptions,
+use scute_dcap::{Collateral, TrustAnchor, UnixTime};
+use scute_snp::{inspect_vek, CertRole};
+use scute_verify::{
+    Adapter, Endorsements, Error, Family, Files, Options, Roots, RootsFlag, Verified,
 };
-use scute_quote::Quote;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
@@ -19,10 +24,20 @@ use time::OffsetDateTime;
 pub enum VerifyTee {
     /// An Intel SGX or TDX DCAP quote.
     Dcap,
-    /// An AMD SEV-SNP attestation report (1184 bytes).
+    /// An AMD SEV-SNP attestation report (1184 bytes, or the KBS evidence JSON).
     Snp,
     /// A Hygon CSV report (raw, or Trustee's evidence JSON).
     Csv,
+}
+
+impl VerifyTee {
+    fn family(self) -> Family {
+        match self {
+            VerifyTee::Dcap => Family::Dcap,
+            VerifyTee::Snp => Family::Snp,
+            VerifyTee::Csv => Family::Csv,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -30,8 +45,8 @@ pub struct VerifyArgs {
     /// The evidence kind.
     #[arg(long, value_enum, default_value = "dcap")]
     pub(crate) tee: VerifyTee,
-    /// The raw quote (SGX v3, TDX v4 or v5), with --tee snp the raw SEV-SNP report, with
-    /// --tee csv the CSV report.
+    /// The raw quote (SGX v3, TDX v4 or v5), with --tee snp the SEV-SNP report (raw, or the
+    /// KBS evidence JSON), with --tee csv the CSV report (raw, or Trustee's evidence JSON).
     #[arg(long)]
     pub(crate) quote: PathBuf,
     /// With --tee snp: also trust this ARK (PEM or DER) besides AMD's pinned roots.
@@ -56,7 +71,9 @@ pub struct VerifyArgs {
     /// --tee csv: this HRK certificate instead of Hygon's).
     #[arg(long)]
     pub(crate) root_ca: Option<PathBuf>,
-    /// With --tee csv: the 64 bytes (hex) report_data must be; required for Trustee's form.
+    /// The 64 bytes (hex) the report's report_data must be, for every TEE (exit 1,
+    /// `report_data_mismatch`, when it differs); with --tee csv also what proves Trustee's form
+    /// and a V1 report's debug bit.
     #[arg(long)]
     pub(crate) report_data: Option<String>,
     /// Accept debug enclaves, debug TDs, debug SEV-SNP and debug CSV guests.
@@ -71,35 +88,6 @@ pub struct VerifyArgs {
     /// Print one JSON object instead of text.
     #[arg(long)]
     pub(crate) json: bool,
-}
-
-/// The one debug rule of `scute verify`, the same for every TEE: evidence that verified but
-/// whose TEE lets the host read or debug it (each verifier's `is_debug`: SGX/TDX DEBUG
-/// attribute, SEV-SNP policy bit 19, CSV policy NODBG clear) is refused, exit 1 with kind
-/// `debug_not_allowed`, unless `--allow-debug`. Applied after verification, so a forged debug
-/// bit is never what decides a refusal's kind.
-pub(crate) fn debug_rule(
-    what: &'static str,
-    is_debug: bool,
-    allow_debug: bool,
-) -> Result<(), DebugNotAllowed> {
-    if is_debug && !allow_debug {
-        return Err(DebugNotAllowed(what));
-    }
-    Ok(())
-}
-
-/// A verified debug guest, refused by [`debug_rule`]; names the guest kind ("TD", "enclave",
-/// "SEV-SNP guest", "CSV guest").
-pub(crate) struct DebugNotAllowed(pub(crate) &'static str);
-
-impl DebugNotAllowed {
-    pub(crate) const KIND: &'static str = "debug_not_allowed";
-    pub(crate) const HINT: &'static str =
-        "debug TEEs are rejected; --allow-debug accepts them for testing only";
-    pub(crate) fn message(&self) -> String {
-        format!("debug {} not allowed", self.0)
-    }
 }
 
 fn parse_instant(text: &str) -> Result<UnixTime, String> {
@@ -131,12 +119,65 @@ pub(crate) fn read_collateral(dir: &Path) -> anyhow::Result<Collateral> {
     collateral.map_err(|e| anyhow::anyhow!("{e} (in {})", dir.display()))
 }
 
+fn read_optional(path: &Path) -> anyhow::Result<Option<Vec<u8>>> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(anyhow::anyhow!("reading {}: {e}", path.display())),
+    }
+}
+
+/// The SEV-SNP collateral files of a directory, read: (vek, chain, crl).
+type SnpFiles = (Vec<u8>, Option<Vec<u8>>, Option<Vec<u8>>);
+
+/// The SEV-SNP collateral files of `dir` (`collateral import`).
+pub(crate) fn read_snp_collateral(dir: &Path) -> anyhow::Result<SnpFiles> {
+    anyhow::ensure!(
+        dir.is_dir(),
+        "collateral directory {} not found",
+        dir.display()
+    );
+    let vek = match read_optional(&dir.join("vcek.der"))? {
+        Some(v) => v,
+        None => read_optional(&dir.join("vlek.der"))?
+            .with_context(|| format!("no vcek.der or vlek.der in {}", dir.display()))?,
+    };
+    let vlek = inspect_vek(&vek).is_ok_and(|i| i.kind == CertRole::Vlek);
+    let chain_file = if vlek {
+        "asvk_ark_chain.pem"
+    } else {
+        "ask_ark_chain.pem"
+    };
+    let chain = read_optional(&dir.join(chain_file))?;
+    let crl = match read_optional(&dir.join("crl.der"))? {
+        Some(c) => Some(c),
+        None => read_optional(&dir.join("crl.pem"))?,
+    };
+    Ok((vek, chain, crl))
+}
+
+/// A collateral directory as the registry's endorsement files.
+struct Dir<'a>(&'a Path);
+
+impl Files for Dir<'_> {
+    fn get(&self, name: &str) -> Result<Option<Vec<u8>>, String> {
+        read_optional(&self.0.join(name)).map_err(|e| format!("{e:#}"))
+    }
+    fn location(&self) -> String {
+        self.0.display().to_string()
+    }
+}
+
 /// The collateral from `--pccs` (or the QCNL config's server); the verdict below verifies it.
 fn fetch_collateral(
     args: &VerifyArgs,
     quote: &[u8],
-    anchor: &TrustAnchor,
+    root: Option<&[u8]>,
 ) -> anyhow::Result<Collateral> {
+    let anchor = match root {
+        Some(bytes) => TrustAnchor::from_certificate(bytes).context("root CA")?,
+        None => TrustAnchor::intel_sgx_root(),
+    };
     let client = crate::serve_cmd::pccs_client(args.pccs.as_deref(), args.cacert.as_deref())?
         .ok_or_else(|| {
             anyhow::anyhow!(
@@ -144,219 +185,230 @@ fn fetch_collateral(
                 crate::serve_cmd::QCNL_CONF
             )
         })?;
-    let (files, _) = crate::serve_cmd::fetch_verified(&client, quote, anchor)?;
+    let (files, _) = crate::serve_cmd::fetch_verified(&client, quote, &anchor)?;
     Ok(Collateral::from_files(|n| files.get(n).cloned())?)
 }
 
-pub fn run(args: VerifyArgs) -> anyhow::Result<u8> {
-    if args.tee == VerifyTee::Csv {
-        return crate::verify_csv::run(&args);
+fn read_file(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(path).with_context(|| format!("reading {what} {}", path.display()))
+}
+
+/// The flags this TEE cannot honour, refused before anything is read (exit 2).
+fn refused_flags(args: &VerifyArgs, adapter: &dyn Adapter) -> Option<String> {
+    let tee = args.tee.family().name();
+    let flag = adapter.roots_flag();
+    if args.root_ca.is_some() && flag != Some(RootsFlag::Replace) {
+        return Some(format!(
+            "--root-ca does not apply to --tee {tee}{}",
+            if flag == Some(RootsFlag::Add) {
+                " (use --ark to add a root)"
+            } else {
+                ""
+            }
+        ));
     }
-    if args.tee == VerifyTee::Snp {
-        let at = args
-            .at
-            .unwrap_or_else(|| OffsetDateTime::now_utc().unix_timestamp());
-        return crate::verify_snp::run(
-            &args.quote,
-            args.collateral.as_deref(),
-            args.ark.as_deref(),
-            at,
-            args.allow_debug,
-            args.json,
-        );
+    if args.ark.is_some() && flag != Some(RootsFlag::Add) {
+        return Some(format!(
+            "--ark does not apply to --tee {tee}{}",
+            if flag == Some(RootsFlag::Replace) {
+                " (use --root-ca to replace the root)"
+            } else {
+                ""
+            }
+        ));
     }
-    let quote_bytes =
-        std::fs::read(&args.quote).with_context(|| format!("reading {}", args.quote.display()))?;
-    let anchor = match &args.root_ca {
-        Some(path) => {
-            let bytes =
-                std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-            TrustAnchor::from_certificate(&bytes)
-                .with_context(|| format!("root CA {}", path.display()))?
+    let dcap_only = [
+        (args.pccs.is_some(), "--pccs"),
+        (args.cacert.is_some(), "--cacert"),
+        (args.allow_service_td, "--allow-service-td"),
+        (args.dangerous_allow_sept_ve, "--dangerous-allow-sept-ve"),
+    ];
+    if args.tee != VerifyTee::Dcap {
+        if let Some((_, flag)) = dcap_only.iter().find(|(set, _)| *set) {
+            return Some(format!("{flag} applies only to --tee dcap"));
         }
-        None => TrustAnchor::intel_sgx_root(),
+    }
+    None
+}
+
+/// What the command needs before a verdict: the evidence bytes, roots, endorsements, the
+/// expected report data. Failing here is "cannot run" (exit 2), except bad collateral.
+struct Inputs {
+    bytes: Vec<u8>,
+    roots: Roots,
+    endorsements: Result<Option<Endorsements>, Error>,
+    report_data: Option<[u8; 64]>,
+}
+
+fn report_data(text: &str) -> anyhow::Result<[u8; 64]> {
+    let bytes = hex::decode(text.trim()).context("--report-data is not hex")?;
+    bytes.try_into().map_err(|b: Vec<u8>| {
+        anyhow::anyhow!("--report-data is {} bytes; it must be all 64", b.len())
+    })
+}
+
+fn inputs(args: &VerifyArgs, adapter: &dyn Adapter, bytes: Vec<u8>) -> anyhow::Result<Inputs> {
+    let roots = match (&args.root_ca, &args.ark) {
+        (Some(path), _) => Roots::Replace(read_file(path, "root CA")?),
+        (None, Some(path)) => Roots::Add(read_file(path, "ARK")?),
+        (None, None) => Roots::Vendor,
     };
-    let loaded = match &args.collateral {
-        Some(dir) => read_collateral(dir),
-        None => fetch_collateral(&args, &quote_bytes, &anchor),
+    let report_data = args.report_data.as_deref().map(report_data).transpose()?;
+    let endorsements = match (&args.collateral, args.tee) {
+        (Some(dir), _) => {
+            anyhow::ensure!(
+                dir.is_dir(),
+                "collateral directory {} not found",
+                dir.display()
+            );
+            match adapter.endorsements(&Dir(dir)) {
+                Err(Error::CannotRun(message)) => anyhow::bail!(message),
+                other => other,
+            }
+        }
+        (None, VerifyTee::Dcap) => {
+            let root = match &roots {
+                Roots::Replace(root) => Some(root.as_slice()),
+                _ => None,
+            };
+            Ok(Some(Endorsements::new(fetch_collateral(
+                args, &bytes, root,
+            )?)))
+        }
+        (None, VerifyTee::Snp) => anyhow::bail!("--tee snp needs --collateral DIR"),
+        (None, _) => Ok(None),
     };
-    let collateral = match loaded {
-        Ok(c) => c,
+    Ok(Inputs {
+        bytes,
+        roots,
+        endorsements,
+        report_data,
+    })
+}
+
+pub fn run(args: VerifyArgs) -> anyhow::Result<u8> {
+    let adapter = scute_verify::adapter(args.tee.family());
+    if let Some(message) = refused_flags(&args, adapter) {
+        if args.json {
+            print_json(adapter, &[], Err(&Error::CannotRun(message)));
+            return Ok(EXIT_CANNOT_RUN);
+        }
+        anyhow::bail!(message);
+    }
+    let bytes = read_file(&args.quote, "evidence")?;
+    let inputs = match inputs(&args, adapter, bytes.clone()) {
+        Ok(i) => i,
         Err(e) if args.json => {
-            print_json(&quote_bytes, Err(&CannotRun(format!("{e:#}"))));
+            print_json(adapter, &bytes, Err(&Error::CannotRun(format!("{e:#}"))));
             return Ok(EXIT_CANNOT_RUN);
         }
         Err(e) => return Err(e),
     };
-    let now = args
+    let at = args
         .at
         .unwrap_or_else(|| OffsetDateTime::now_utc().unix_timestamp());
-    // Debug is judged by `debug_rule`, as for every TEE, once the quote has verified.
-    let options = VerifyOptions {
-        allow_debug: true,
+    let options = Options {
         allow_service_td: args.allow_service_td,
         dangerous_allow_sept_ve: args.dangerous_allow_sept_ve,
     };
-    let result = verify(&quote_bytes, &collateral, &anchor, now, options).and_then(|v| {
-        let what = if v.quote().tee_type() == scute_quote::TeeType::Sgx {
-            "enclave"
-        } else {
-            "TD"
-        };
-        debug_rule(what, v.is_debug(), args.allow_debug)
-            .map(|()| v)
-            .map_err(|refused| DcapError::Debug(refused.0))
+    let result = inputs.endorsements.and_then(|endorsements| {
+        let evidence = adapter.decode(&inputs.bytes)?;
+        scute_verify::verify(
+            adapter,
+            &evidence,
+            endorsements.as_ref(),
+            &inputs.roots,
+            at,
+            inputs.report_data.as_ref(),
+            args.allow_debug,
+            &options,
+        )
     });
+    if let Err(Error::CannotRun(message)) = &result {
+        if !args.json {
+            anyhow::bail!(message.clone());
+        }
+    }
     if args.json {
-        print_json(&quote_bytes, result.as_ref().map_err(|e| e as &dyn Failure));
+        print_json(adapter, &inputs.bytes, result.as_ref());
     } else {
-        print_text(&quote_bytes, &result, now);
+        print_text(adapter, &inputs.bytes, &result, at);
     }
-    Ok(if result.is_ok() { 0 } else { EXIT_REJECTED })
+    Ok(match result {
+        Ok(_) => 0,
+        Err(Error::CannotRun(_)) => EXIT_CANNOT_RUN,
+        Err(_) => EXIT_REJECTED,
+    })
 }
 
-/// A failure as the JSON contract shows it.
-trait Failure {
-    fn kind(&self) -> &'static str;
-    fn message(&self) -> String;
+/// The one failure shape: kind and message.
+#[derive(Serialize)]
+struct Failure {
+    kind: &'static str,
+    message: String,
 }
 
-impl Failure for DcapError {
-    fn kind(&self) -> &'static str {
-        DcapError::kind(self)
-    }
-    fn message(&self) -> String {
-        self.to_string()
-    }
+/// The members every TEE's output has; the TEE's own follow (`Adapter::output_fields`).
+#[derive(Serialize)]
+struct Common {
+    verified: bool,
+    tee: Option<&'static str>,
+    quote_version: Option<u32>,
+    /// The decoded report only once it is proven: a consumer that skips `verified` still
+    /// cannot act on unverified values.
+    report: Value,
+    error: Option<Failure>,
 }
 
-struct CannotRun(String);
-
-impl Failure for CannotRun {
-    fn kind(&self) -> &'static str {
-        "cannot_run"
-    }
-    fn message(&self) -> String {
-        self.0.clone()
-    }
-}
-
-fn print_json(quote_bytes: &[u8], result: Result<&VerifiedQuote, &dyn Failure>) {
-    let decoded = Quote::decode(quote_bytes).ok();
-    let quote = match &result {
-        Ok(v) => Some(v.quote()),
-        Err(_) => decoded.as_ref(),
+fn print_json(adapter: &dyn Adapter, bytes: &[u8], result: Result<&Verified, &Error>) {
+    let (tee, version) = match &result {
+        Ok(v) => (Some(v.report().tee()), quote_version(adapter, bytes, v)),
+        Err(_) => adapter.identify(bytes),
     };
-    let out = json!({
-        "verified": result.is_ok(),
-        "tee": quote.map(|q| q.tee_type().name()),
-        "quote_version": quote.map(|q| q.header.version),
-        "tcb_status": result.as_ref().ok().map(|v| v.tcb_status().name()),
-        "advisory_ids": result.as_ref().map(|v| v.advisory_ids().to_vec()).unwrap_or_default(),
-        "platform_tcb_status": result.as_ref().ok().map(|v| v.platform().status.name()),
-        "qe_tcb_status": result.as_ref().ok().map(|v| v.qe().status.name()),
-        "tdx_module_tcb_status": result.as_ref().ok().and_then(|v| v.tdx_module()).map(|m| m.status.name()),
-        "fmspc": result.as_ref().ok().map(|v| hex::encode(v.pck().fmspc)),
-        // Measurements only once they are proven: a consumer that skips `verified` still
-        // cannot act on unverified values.
-        "report": result.as_ref().ok().map(|v| report_json(&v.quote().body)),
-        "collateral_expires": result.as_ref().ok().map(|v| format_rfc3339(v.collateral_expires())),
-        "error": match &result {
-            Ok(_) => Value::Null,
-            Err(e) => json!({"kind": e.kind(), "message": e.message()}),
-        },
-    });
-    outln!("{out}");
+    let common = Common {
+        verified: result.is_ok(),
+        tee: tee.map(|t| t.name()),
+        quote_version: version,
+        report: result
+            .as_ref()
+            .ok()
+            .map_or(Value::Null, |v| adapter.report_json(v)),
+        error: result.as_ref().err().map(|e| Failure {
+            kind: e.kind(),
+            message: e.to_string(),
+        }),
+    };
+    let mut out: Map<String, Value> = match serde_json::to_value(common) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    out.extend(adapter.output_fields(result.ok()));
+    outln!("{}", Value::Object(out));
 }
 
-fn print_text(quote_bytes: &[u8], result: &Result<VerifiedQuote, DcapError>, now: UnixTime) {
+/// The verified report's version (DCAP quote version, SNP report version, CSV report version).
+fn quote_version(adapter: &dyn Adapter, bytes: &[u8], verified: &Verified) -> Option<u32> {
+    match adapter.identify(bytes) {
+        (_, Some(version)) => Some(version),
+        _ => adapter.report_json(verified)["version"]
+            .as_u64()
+            .and_then(|v| u32::try_from(v).ok()),
+    }
+}
+
+fn print_text(adapter: &dyn Adapter, bytes: &[u8], result: &Result<Verified, Error>, at: UnixTime) {
     match result {
         Ok(v) => {
-            let q = v.quote();
-            outln!(
-                "VERIFIED: {} quote v{}, TCB status {}",
-                q.tee_type().name().to_uppercase(),
-                q.header.version,
-                v.tcb_status()
-            );
-            outln!(
-                "  platform TCB: {} (TCB date {})",
-                v.platform().status,
-                v.platform().tcb_date
-            );
-            if let Some(module) = v.tdx_module() {
-                outln!(
-                    "  TDX module TCB: {} (TCB date {})",
-                    module.status,
-                    module.tcb_date
-                );
-            }
-            outln!("  QE TCB: {} (TCB date {})", v.qe().status, v.qe().tcb_date);
-            outln!(
-                "  FMSPC {}, TCB evaluation data number {}",
-                hex::encode(v.pck().fmspc),
-                v.tcb_evaluation_data_number()
-            );
-            outln!(
-                "  collateral valid until {} (verified as of {})",
-                format_rfc3339(v.collateral_expires()),
-                format_rfc3339(now)
-            );
-            if !v.shortfalls().is_empty() {
-                outln!("  below the newest TCB level Intel lists:");
-                for s in v.shortfalls() {
-                    outln!(
-                        "    {}: {} (newest level: {})",
-                        s.component,
-                        s.have,
-                        s.newest
-                    );
-                }
-            }
-            if !v.advisory_ids().is_empty() {
-                outln!("  advisories: {}", v.advisory_ids().join(", "));
-            }
-            if v.is_debug() {
-                outln!("  WARNING: debug TEE accepted (--allow-debug): its memory is readable by the host");
+            for line in adapter.describe(v, at) {
+                outln!("{line}");
             }
         }
         Err(e) => {
             outln!("NOT VERIFIED: {e}");
-            if let Ok(q) = Quote::decode(quote_bytes) {
-                outln!(
-                    "  quote: {} v{}",
-                    q.tee_type().name().to_uppercase(),
-                    q.header.version
-                );
+            if let (Some(tee), Some(version)) = adapter.identify(bytes) {
+                outln!("  quote: {} v{version}", tee.name().to_uppercase());
             }
-            outln!("  what to do: {}", hint(e));
+            outln!("  what to do: {}", e.hint());
         }
-    }
-}
-
-fn hint(e: &DcapError) -> &'static str {
-    match e {
-        DcapError::Expired { .. } => {
-            "fetch fresh collateral, or pass --at with the instant you mean to judge"
-        }
-        DcapError::NotYetValid { .. } => "the collateral is newer than --at; pass a later instant",
-        DcapError::UntrustedRoot { .. } => {
-            "the chain ends in another root; pass --root-ca only if you trust it"
-        }
-        DcapError::TcbNotSupported { .. } => {
-            "the platform's TCB is older than every level Intel lists: update it"
-        }
-        DcapError::TcbRevoked | DcapError::CertificateRevoked { .. } => {
-            "the platform's keys are revoked: do not trust it"
-        }
-        DcapError::Debug(_) => DebugNotAllowed::HINT,
-        DcapError::TdAttributes(_) => {
-            "the TD was launched with attributes the default policy rejects"
-        }
-        DcapError::PlatformMismatch { .. } | DcapError::TeeMismatch { .. } => {
-            "the collateral is for another platform: fetch the collateral for this quote's FMSPC"
-        }
-        DcapError::QuoteDecode(_) => "the file is not a DCAP quote, or it is damaged",
-        _ => "the evidence or collateral is not genuine or was altered: do not trust this quote",
     }
 }

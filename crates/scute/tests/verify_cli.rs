@@ -264,3 +264,45 @@ fn a_damaged_quote_file_is_rejected_not_crashed() {
     let out: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(out["error"]["kind"], "quote_decode");
 }
+
+/// `--report-data` is honoured for DCAP as for every TEE, and `--ark` (an SEV-SNP flag) is
+/// refused rather than ignored.
+#[test]
+fn report_data_is_compared_and_snp_flags_are_refused_for_dcap() {
+    let dir = vectors_dir().join("dcapqvl-tdx-v4");
+    let exp: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
+    let quote = dir.join("quote.bin");
+    let base = [
+        "verify",
+        "--quote",
+        quote.to_str().unwrap(),
+        "--collateral",
+        dir.to_str().unwrap(),
+        "--at",
+        exp["verify_time"].as_str().unwrap(),
+        "--json",
+    ];
+    let run = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        let (code, stdout, _) = scute(&args);
+        (code, serde_json::from_str::<Value>(stdout.trim()).unwrap())
+    };
+    let (code, out) = run(&[]);
+    assert_eq!(code, 0, "{out}");
+    let own = out["report"]["report_data"].as_str().unwrap().to_string();
+    let (code, out) = run(&["--report-data", &own]);
+    assert_eq!(code, 0, "{out}");
+    let mut other = hex::decode(&own).unwrap();
+    other[0] ^= 0x80;
+    let (code, out) = run(&["--report-data", &hex::encode(other)]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(out["error"]["kind"], "report_data_mismatch");
+    assert!(out["report"].is_null(), "{out}");
+    let ark = dir.join("quote.bin");
+    let (code, out) = run(&["--ark", ark.to_str().unwrap()]);
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(out["error"]["kind"], "cannot_run");
+    assert!(out["error"]["message"].as_str().unwrap().contains("--ark"));
+}

@@ -503,3 +503,31 @@ fn a_supplied_hrk_must_be_the_pinned_root_byte_for_byte() {
         assert_eq!(out["error"]["kind"], "untrusted_root", "{out}");
     }
 }
+
+/// Flags CSV cannot honour are refused (exit 2), not ignored: `--ark` (CSV's root is replaced
+/// with `--root-ca`) and DCAP's own flags.
+#[test]
+fn flags_csv_cannot_honour_are_refused() {
+    let dir = vector("csv-openanolis-csvrs-v1report-chain");
+    let cert = dir.join("report.cert");
+    for extra in [
+        &["--ark", p(&cert)][..],
+        &["--allow-service-td"][..],
+        &["--cacert", p(&cert)][..],
+    ] {
+        let mut args = vec![
+            "verify",
+            "--tee",
+            "csv",
+            "--quote",
+            p(&cert),
+            "--collateral",
+            p(&dir),
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let (code, out) = scute(&args);
+        assert_eq!(code, 2, "{extra:?}: {out}");
+        assert_eq!(out["error"]["kind"], "cannot_run", "{extra:?}");
+    }
+}

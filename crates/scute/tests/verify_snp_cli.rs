@@ -278,3 +278,82 @@ fn a_debug_snp_guest_is_refused_without_allow_debug() {
         }
     }
 }
+
+/// `--report-data` is honoured for SEV-SNP as for every TEE: the report's own report data
+/// passes, any other value is refused (exit 1, `report_data_mismatch`, nothing decoded shown).
+#[test]
+fn report_data_is_compared_for_snp() {
+    let dir = vectors_dir().join("snp-virtee-milan-vcek");
+    let at = "2024-01-01T00:00:00Z";
+    let (code, out) = verify(&dir, &dir.join("report.bin"), at);
+    assert_eq!(code, 0, "{out}");
+    let own = out["report"]["report_data"].as_str().unwrap().to_string();
+    let (code, out) = verify_with(&dir, &dir.join("report.bin"), at, &["--report-data", &own]);
+    assert_eq!(code, 0, "{out}");
+    // The attacker's view: a report over other data must not vouch for this request.
+    let mut other = hex::decode(&own).unwrap();
+    other[63] ^= 1;
+    let (code, out) = verify_with(
+        &dir,
+        &dir.join("report.bin"),
+        at,
+        &["--report-data", &hex::encode(other)],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(out["error"]["kind"], "report_data_mismatch");
+    assert!(out["report"].is_null() && out["debug"].is_null(), "{out}");
+    // Not 64 bytes: the command cannot run.
+    let (code, out) = verify_with(&dir, &dir.join("report.bin"), at, &["--report-data", "00"]);
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(out["error"]["kind"], "cannot_run");
+}
+
+/// A flag the TEE cannot honour is refused (exit 2) rather than silently ignored: `--root-ca`
+/// (SEV-SNP roots are added to with `--ark`), and DCAP's own flags.
+#[test]
+fn flags_snp_cannot_honour_are_refused() {
+    let dir = vectors_dir().join("snp-virtee-milan-vcek");
+    let root = dir.join("vcek.der");
+    for extra in [
+        &["--root-ca", root.to_str().unwrap()][..],
+        &["--allow-service-td"][..],
+        &["--dangerous-allow-sept-ve"][..],
+        &["--cacert", root.to_str().unwrap()][..],
+    ] {
+        let (code, out) = verify_with(&dir, &dir.join("report.bin"), "2024-01-01T00:00:00Z", extra);
+        assert_eq!(code, 2, "{extra:?}: {out}");
+        assert_eq!(out["error"]["kind"], "cannot_run", "{extra:?}");
+        assert_eq!(out["verified"], false);
+    }
+    // Without --json: exit 2 and a message naming the flag.
+    let out = Command::new(env!("CARGO_BIN_EXE_scute"))
+        .args(["verify", "--tee", "snp", "--quote"])
+        .arg(dir.join("report.bin"))
+        .arg("--collateral")
+        .arg(&dir)
+        .arg("--root-ca")
+        .arg(&root)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--root-ca"));
+}
+
+/// The KBS evidence JSON (sev's serde form) verifies as the raw report does.
+#[test]
+fn the_kbs_evidence_json_form_verifies_like_the_raw_report() {
+    let dir = vectors_dir().join("snp-virtee-milan-vcek");
+    let raw = std::fs::read(dir.join("report.bin")).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("evidence.json");
+    let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &raw);
+    std::fs::write(
+        &path,
+        serde_json::json!({ "attestation_report": b64 }).to_string(),
+    )
+    .unwrap();
+    let (code, from_json) = verify(&dir, &path, "2024-01-01T00:00:00Z");
+    assert_eq!(code, 0, "{from_json}");
+    let (_, from_raw) = verify(&dir, &dir.join("report.bin"), "2024-01-01T00:00:00Z");
+    assert_eq!(from_json, from_raw);
+}
