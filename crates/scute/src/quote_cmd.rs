@@ -240,10 +240,11 @@ pub fn run(args: QuoteArgs) -> anyhow::Result<u8> {
             );
             if let Some(dir) = attester.sim_dir() {
                 eprintln!(
-                    "verify with: scute verify --tee csv --quote {} --collateral {} --root-ca {}",
+                    "verify with: scute verify --tee csv --quote {} --collateral {} --root-ca {} --report-data {}",
                     args.out.display(),
                     dir.display(),
-                    dir.join("hrk.cert").display()
+                    dir.join("hrk.cert").display(),
+                    hex::encode(report_data)
                 );
             }
         }
