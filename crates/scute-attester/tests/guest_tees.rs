@@ -3,8 +3,7 @@
 //! (their own roots, kept across opens, debug from `machine.json`, report data carried).
 
 use scute_attester::{
-    detect_guest, open_simulator, AttesterError, GuestAttester, GuestEvidence, GuestTee,
-    MachineOptions, Paths,
+    detect_guest, open_simulator, AttesterError, GuestEvidence, GuestTee, MachineOptions, Paths,
 };
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
