@@ -45,6 +45,16 @@ pub enum AttesterError {
     Randomness,
     #[error("simulator: {0}")]
     Sim(#[from] scute_sim::SimError),
+    #[error("{dir} holds a simulated {found} machine, not {asked}")]
+    OtherSimulator {
+        dir: PathBuf,
+        found: &'static str,
+        asked: &'static str,
+    },
+    #[error("{path}: {reason}")]
+    BadMachine { path: PathBuf, reason: String },
+    #[error("a Hygon CSV guest ({0}) reports through an ioctl this build does not make (it needs unsafe code, which the workspace forbids); use the simulator (--tee sim-csv) or collect the report with Hygon's tools")]
+    CsvIoctlUnsupported(PathBuf),
 }
 
 pub(crate) fn io(

@@ -1,19 +1,31 @@
-//! Evidence collection inside a guest: TDX quotes through Linux configfs-tsm, SGX quotes inside
-//! Gramine or Occlum, and the simulated TEE. Every path is injectable, so tests run against
-//! fake trees; `detect` picks the first backend present, in that order.
+//! Evidence collection inside a guest: TDX quotes and SEV-SNP reports through Linux
+//! configfs-tsm, SGX quotes inside Gramine or Occlum, the Hygon CSV guest device, and a
+//! simulated machine of each of the four TEEs. Every path is injectable, so tests run against
+//! fake trees; `detect` picks the first DCAP backend present, `detect_guest` the first of any
+//! TEE (module `guest` has the evidence of every TEE and its wire forms).
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod error;
 mod files;
+mod guest;
+mod machine;
 mod sgx;
 mod sim;
+mod sim_csv;
+mod sim_snp;
 mod tsm;
 
 pub use error::AttesterError;
 pub use files::write_atomic;
+pub use guest::{
+    snp_report_json, CsvGuestEvidence, GuestAttester, GuestEvidence, GuestTee, SnpGuestEvidence,
+};
+pub use machine::{sim_dir_tee, MachineOptions};
 pub use sgx::{Gramine, Occlum};
 pub use sim::Simulated;
-pub use tsm::{SnpEvidence, TsmReport};
+pub use sim_csv::{CsvGuestDevice, SimulatedCsv};
+pub use sim_snp::SimulatedSnp;
+pub use tsm::{SnpEvidence, TsmReport, TsmSnp};
 
 use scute_quote::{Quote, TeeType};
 use std::path::PathBuf;
@@ -105,5 +117,88 @@ pub fn detect(paths: &Paths, sim_dir: Option<PathBuf>) -> Result<Box<dyn Atteste
             ),
             "the simulator (give a simulator directory)".into(),
         ],
+    })
+}
+
+/// The first TEE present, of any kind: configfs-tsm (TDX or SEV-SNP, by its provider), SGX in
+/// Gramine, SGX in Occlum, the Hygon CSV guest device, and the simulator only when a simulator
+/// directory is given (the machine it holds, or a new TDX one as `detect` makes).
+pub fn detect_guest(
+    paths: &Paths,
+    csv_guest: &std::path::Path,
+    sim_dir: Option<PathBuf>,
+) -> Result<Box<dyn GuestAttester>, AttesterError> {
+    let tsm = TsmReport::new(paths.tsm_report.clone(), Some(paths.ccel.clone()));
+    if tsm.is_present() {
+        if tsm.provider()? == "sev_guest" {
+            return Ok(Box::new(TsmSnp::new(tsm)));
+        }
+        return Ok(Box::new(tsm));
+    }
+    let gramine = Gramine::new(paths.gramine.clone());
+    if gramine.is_present() {
+        return Ok(Box::new(gramine));
+    }
+    let occlum = Occlum::new(paths.occlum_dev.clone());
+    if occlum.is_present() {
+        return Ok(Box::new(occlum));
+    }
+    let csv = CsvGuestDevice::new(csv_guest.to_path_buf());
+    if csv.is_present() {
+        return Ok(Box::new(csv));
+    }
+    if let Some(dir) = sim_dir {
+        return open_simulator(dir, None, &MachineOptions::default());
+    }
+    Err(AttesterError::NoTeeFound {
+        probed: vec![
+            format!(
+                "configfs-tsm (TDX, SEV-SNP) at {}",
+                paths.tsm_report.display()
+            ),
+            format!("Gramine at {}", paths.gramine.display()),
+            format!(
+                "Occlum at {}",
+                paths.occlum_dev.join("attestation_quote").display()
+            ),
+            format!("the Hygon CSV guest at {}", csv_guest.display()),
+            "the simulator (give a simulator directory)".into(),
+        ],
+    })
+}
+
+/// The simulated machine in `dir`: of the TEE asked (refused if the directory holds another),
+/// or, with `None`, of the TEE it holds (a new directory becomes a TDX machine, as with
+/// `detect`). A new directory is made with `options` (Intel: a random seed).
+pub fn open_simulator(
+    dir: PathBuf,
+    asked: Option<GuestTee>,
+    options: &MachineOptions,
+) -> Result<Box<dyn GuestAttester>, AttesterError> {
+    let found = sim_dir_tee(&dir)?;
+    if let (Some(found), Some(asked)) = (found, asked) {
+        if found != asked {
+            return Err(AttesterError::OtherSimulator {
+                dir,
+                found: found.name(),
+                asked: asked.name(),
+            });
+        }
+    }
+    Ok(match found.or(asked).unwrap_or(GuestTee::Tdx) {
+        GuestTee::Snp => Box::new(SimulatedSnp::open(dir, options)?),
+        GuestTee::Csv => Box::new(SimulatedCsv::open(dir, options)?),
+        GuestTee::Sgx => Box::new(Simulated::open_with_options(
+            dir,
+            scute_sim::Tee::Sgx,
+            None,
+            options,
+        )?),
+        GuestTee::Tdx => Box::new(Simulated::open_with_options(
+            dir,
+            scute_sim::Tee::Tdx,
+            None,
+            options,
+        )?),
     })
 }

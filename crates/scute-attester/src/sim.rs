@@ -4,6 +4,7 @@
 
 use crate::error::io;
 use crate::files::write_atomic;
+use crate::machine::MachineOptions;
 use crate::{Attester, AttesterError, Evidence};
 use scute_quote::TeeType;
 use scute_sim::{CollateralOptions, Simulator, Tee, Workload};
@@ -17,6 +18,8 @@ pub struct Simulated {
     dir: PathBuf,
     tee: Tee,
     sim: Simulator,
+    /// `machine.json`, when the machine was made with options (`scute sim machine`).
+    options: MachineOptions,
 }
 
 fn now() -> i64 {
@@ -47,6 +50,17 @@ impl Simulated {
     }
 
     fn open_seeded(dir: PathBuf, tee: Tee, seed: Option<u64>) -> Result<Self, AttesterError> {
+        Self::open_with_options(dir, tee, seed, &MachineOptions::default())
+    }
+
+    /// Like `open_with_seed` (a random seed with `None`), and a new directory is made with
+    /// `options` (debug, the TCB status of its collateral), kept in its `machine.json`.
+    pub fn open_with_options(
+        dir: PathBuf,
+        tee: Tee,
+        seed: Option<u64>,
+        options: &MachineOptions,
+    ) -> Result<Self, AttesterError> {
         std::fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
         let state = dir.join(STATE);
         let (sim, tee) = if state.is_file() {
@@ -69,6 +83,9 @@ impl Simulated {
                 None => random_seed()?,
             };
             let sim = Simulator::new(seed, now())?;
+            if *options != MachineOptions::default() {
+                options.write(&dir)?;
+            }
             write_atomic(
                 &dir.join(TEE),
                 if tee == Tee::Sgx { b"sgx\n" } else { b"tdx\n" },
@@ -77,7 +94,13 @@ impl Simulated {
             write_atomic(&state, &sim.to_state())?;
             (sim, tee)
         };
-        let this = Self { dir, tee, sim };
+        let options = MachineOptions::read(&dir)?;
+        let this = Self {
+            dir,
+            tee,
+            sim,
+            options,
+        };
         this.ensure_collateral()?;
         Ok(this)
     }
@@ -106,7 +129,10 @@ impl Simulated {
             return Ok(());
         }
         std::fs::create_dir_all(&dir).map_err(io("creating", &dir))?;
-        let options = CollateralOptions::valid_at(self.tee, now);
+        let mut options = CollateralOptions::valid_at(self.tee, now);
+        if let Some(status) = &self.options.tcb_status {
+            options.tcb_status = status.clone();
+        }
         for (name, bytes) in self.sim.collateral(&options)? {
             write_atomic(&dir.join(name), &bytes)?;
         }
@@ -135,7 +161,7 @@ impl Attester for Simulated {
         let workload = Workload {
             tee: self.tee,
             quote_version: version,
-            debug: false,
+            debug: self.options.debug,
             report_data: *report_data,
             rtmrs: None,
             tee_tcb_svn2: None,

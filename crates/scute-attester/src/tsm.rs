@@ -202,3 +202,56 @@ impl TsmReport {
         Ok((outblob, auxblob))
     }
 }
+
+impl TsmReport {
+    /// The provider configfs-tsm reports through (`tdx_guest`, `sev_guest`, ...), read from a
+    /// report entry made for the purpose and removed again; nothing is generated.
+    pub fn provider(&self) -> Result<String, AttesterError> {
+        let name = format!(
+            "scute-{}-{}",
+            std::process::id(),
+            NEXT_ENTRY.fetch_add(1, Ordering::Relaxed)
+        );
+        let path = self.root.join(name);
+        std::fs::create_dir(&path).map_err(io("creating report entry", &path))?;
+        let entry = Entry(path);
+        self.attribute(&entry.0.join("provider"))
+    }
+}
+
+/// SEV-SNP through configfs-tsm as a guest attester: the report and the host's certificates.
+pub struct TsmSnp {
+    tsm: TsmReport,
+}
+
+impl TsmSnp {
+    pub fn new(tsm: TsmReport) -> Self {
+        Self { tsm }
+    }
+}
+
+impl crate::GuestAttester for TsmSnp {
+    fn name(&self) -> &'static str {
+        "snp (configfs-tsm)"
+    }
+
+    fn guest_tee(&self) -> crate::GuestTee {
+        crate::GuestTee::Snp
+    }
+
+    fn collect_guest(&self, report_data: &[u8; 64]) -> Result<crate::GuestEvidence, AttesterError> {
+        let evidence = self.tsm.collect_snp(report_data)?;
+        let certs = evidence.certs;
+        let vek = match (certs.vcek, certs.vlek) {
+            (Some(v), _) => Some(("VCEK", v)),
+            (None, Some(v)) => Some(("VLEK", v)),
+            (None, None) => None,
+        };
+        Ok(crate::GuestEvidence::Snp(crate::SnpGuestEvidence {
+            report: evidence.report,
+            vek,
+            ask: certs.ask,
+            ark: certs.ark,
+        }))
+    }
+}

@@ -300,6 +300,42 @@ impl AmdPki {
         })
     }
 
+    /// The ARK, ASK and ASVK private keys (PKCS#8 DER), to keep a generated PKI in a file.
+    pub fn keys_pkcs8(&self) -> Result<[Vec<u8>; 3], SimError> {
+        let der = |key: &RsaKeyPair| -> Result<Vec<u8>, SimError> {
+            let doc: aws_lc_rs::encoding::Pkcs8V1Der<'static> = key
+                .as_der()
+                .map_err(|_| SimError::State("RSA private key encoding".into()))?;
+            Ok(doc.as_ref().to_vec())
+        };
+        Ok([der(&self.ark)?, der(&self.ask)?, der(&self.asvk)?])
+    }
+
+    /// A PKI kept as its keys (PKCS#8, `keys_pkcs8`) and certificates (DER, `ark_der`,
+    /// `ask_der`, `asvk_der`): the same machine again, certificates byte for byte.
+    pub fn restore(
+        product: Product,
+        not_before: i64,
+        keys: [&[u8]; 3],
+        certs: [Vec<u8>; 3],
+    ) -> Result<Self, SimError> {
+        let load = |der: &[u8]| {
+            RsaKeyPair::from_pkcs8(der)
+                .map_err(|_| SimError::State("simulated AMD key does not load".into()))
+        };
+        let [ark_der, ask_der, asvk_der] = certs;
+        Ok(Self {
+            product,
+            ark: load(keys[0])?,
+            ask: load(keys[1])?,
+            asvk: load(keys[2])?,
+            ark_der,
+            ask_der,
+            asvk_der,
+            not_before,
+        })
+    }
+
     pub fn ark_pem(&self) -> String {
         pem(&self.ark_der)
     }
@@ -454,6 +490,21 @@ impl AmdPki {
 }
 
 impl Vek {
+    /// The private key (PKCS#8 DER), to keep the key in a file.
+    pub fn key_pkcs8(&self) -> Result<Vec<u8>, SimError> {
+        self.key
+            .to_pkcs8v1()
+            .map(|d| d.as_ref().to_vec())
+            .map_err(|_| SimError::State("P-384 private key encoding".into()))
+    }
+
+    /// A VEK kept as its certificate (DER) and private key (PKCS#8, `key_pkcs8`).
+    pub fn restore(der: Vec<u8>, key_pkcs8: &[u8]) -> Result<Self, SimError> {
+        let key = EcdsaKeyPair::from_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, key_pkcs8)
+            .map_err(|_| SimError::State("simulated VEK key does not load".into()))?;
+        Ok(Self { der, key })
+    }
+
     /// Signs a report as the firmware does: ECDSA P-384 SHA-384 over bytes 0x000–0x29F, R and
     /// S written little-endian in 72-byte fields. Every other field is the caller's.
     pub fn sign(&self, report: &mut Report) -> Result<(), SimError> {

@@ -3,8 +3,6 @@
 use crate::quote_cmd::TeeArgs;
 use crate::EXIT_REJECTED;
 use anyhow::{bail, Context};
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
 use clap::Args;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{json, Map, Value};
@@ -99,23 +97,16 @@ pub fn attest(args: AttestArgs) -> anyhow::Result<u8> {
         runtime_data.insert("nonce".into(), Value::String(nonce));
         let runtime_data = Value::Object(runtime_data);
         let evidence = attester
-            .collect(
+            .collect_guest(
                 &scute_server::report_data_for(&runtime_data)
                     .map_err(|e| anyhow::anyhow!("runtime data: {e}"))?,
             )
             .context("collecting evidence")?;
         let mut body = json!({
-            "tee": evidence.tee.name(),
-            "evidence": { "quote": STANDARD.encode(&evidence.quote) },
+            "tee": evidence.tee().name(),
+            "evidence": evidence.attest_api_json(crate::quote_cmd::events_len(&evidence)),
             "runtime_data": runtime_data,
         });
-        if let Some(area) = &evidence.cc_eventlog {
-            // Send the events, not the padding that fills the rest of the CCEL area.
-            let events = scute_eventlog::parse(area, scute_eventlog::ParseOptions::default())
-                .map(|log| &area[..log.parsed_len])
-                .unwrap_or(area);
-            body["evidence"]["cc_eventlog"] = Value::String(STANDARD.encode(events));
-        }
         if let Some(policy) = &args.policy {
             body["policy_ids"] = json!([policy]);
         }

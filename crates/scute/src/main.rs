@@ -21,6 +21,7 @@ mod secret_cmd;
 mod serve_cmd;
 mod sim_cmd;
 mod sim_csv;
+mod sim_machine;
 mod verify_cmd;
 
 use clap::{CommandFactory, Parser, Subcommand};

@@ -7,6 +7,7 @@ use crate::{EXIT_CANNOT_RUN, EXIT_REJECTED};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use scute_attester::GuestTee;
 use scute_dcap::{
     report_json, verify_collateral, TcbStatus, TrustAnchor, UnixTime, VerifiedCollateral,
     VerifyOptions,
@@ -106,6 +107,13 @@ fn now() -> UnixTime {
 
 fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     let attester = args.tee.attester()?;
+    let tee = attester.guest_tee();
+    anyhow::ensure!(
+        matches!(tee, GuestTee::Tdx | GuestTee::Sgx),
+        "RA-TLS certificates carry Intel quotes (CBOR tag 60000): {} ({}) evidence has no RA-TLS form yet",
+        tee.name(),
+        attester.name()
+    );
     let endorsements_dir = args.endorsements.clone().or_else(|| {
         let sim = args
             .tee
@@ -130,7 +138,14 @@ fn serve(args: ServeArgs) -> anyhow::Result<u8> {
         KeyAlgorithm::P256,
         options,
         (t - 3600, t + 24 * 3600),
-        |rd| attester.collect(rd).map(|e| e.quote),
+        |rd| match attester.collect_guest(rd) {
+            Ok(scute_attester::GuestEvidence::Dcap(e)) => Ok(e.quote),
+            Ok(other) => Err(format!(
+                "RA-TLS certificates carry Intel quotes (CBOR tag 60000); {} evidence has no RA-TLS form here",
+                other.tee().name()
+            )),
+            Err(e) => Err(e.to_string()),
+        },
     )
     .context("issuing the RA-TLS certificate")?;
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(identity.key_pkcs8_der.clone()));

@@ -5,8 +5,6 @@
 use crate::quote_cmd::TeeArgs;
 use crate::EXIT_REJECTED;
 use anyhow::{bail, Context};
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
 use clap::{Args, Subcommand};
 use scute_kbs::{
     runtime_data_digest, Challenge, FlattenedJwe, HashAlgorithm, TeeKeyPair, PROTOCOL_VERSION,
@@ -109,7 +107,7 @@ fn get(args: GetArgs) -> anyhow::Result<u8> {
             eprintln!("scute: resource: {}", refusal(first).await);
             return Ok(None);
         }
-        let tee = attester.tee().name();
+        let tee = attester.guest_tee().name();
         let auth = http
             .post(kbs_url(&args.kbs, "auth"))
             .json(&json!({
@@ -135,21 +133,9 @@ fn get(args: GetArgs) -> anyhow::Result<u8> {
         let mut report_data = [0u8; 64];
         report_data[..digest.len().min(64)].copy_from_slice(&digest[..digest.len().min(64)]);
         let evidence = attester
-            .collect(&report_data)
+            .collect_guest(&report_data)
             .context("collecting evidence")?;
-        let mut primary = json!({ "quote": STANDARD.encode(&evidence.quote) });
-        if tee == "tdx" {
-            primary["cc_eventlog"] = match &evidence.cc_eventlog {
-                Some(area) => {
-                    let events =
-                        scute_eventlog::parse(area, scute_eventlog::ParseOptions::default())
-                            .map(|log| &area[..log.parsed_len])
-                            .unwrap_or(area);
-                    Value::String(STANDARD.encode(events))
-                }
-                None => Value::Null,
-            };
-        }
+        let primary = evidence.kbs_primary_json(crate::quote_cmd::events_len(&evidence));
         let attest = http
             .post(kbs_url(&args.kbs, "attest"))
             .json(&json!({

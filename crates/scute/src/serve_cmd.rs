@@ -26,6 +26,10 @@ pub struct ServeArgs {
     /// pinned roots, e.g. a simulator's.
     #[arg(long = "snp-trust-root")]
     snp_trust_roots: Vec<PathBuf>,
+    /// Also trust this Hygon HRK certificate (`hrk.cert`) for CSV besides Hygon's root, e.g. a
+    /// simulated machine's (config `csv_trust_roots`).
+    #[arg(long = "csv-trust-root")]
+    csv_trust_roots: Vec<PathBuf>,
     /// Fetch SEV-SNP VCEKs missing from evidence and store from this AMD KDS-compatible server
     /// (e.g. https://kdsintf.amd.com); stored only once a report verifies with them.
     #[arg(long)]
@@ -87,6 +91,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     }
     config.trust_roots.extend(args.trust_roots);
     config.snp_trust_roots.extend(args.snp_trust_roots);
+    config.csv_trust_roots.extend(args.csv_trust_roots);
     if let Some(url) = args.snp_kds {
         config.snp_kds_url = Some(url);
     }

@@ -16,6 +16,9 @@ pub enum SimCommand {
     Case(CaseArgs),
     /// Write a simulated Hygon CSV report, its evidence JSON, HSK/CEK and root.
     Csv(crate::sim_csv::CsvArgs),
+    /// Make a simulated machine of any TEE in a directory (its PKI, trust root and launch
+    /// options), for `--tee sim-tdx|sim-sgx|sim-snp|sim-csv --sim-dir DIR`.
+    Machine(crate::sim_machine::MachineArgs),
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -33,7 +36,7 @@ impl From<TeeArg> for Tee {
     }
 }
 
-fn tcb_status(text: &str) -> Result<String, String> {
+pub(crate) fn tcb_status(text: &str) -> Result<String, String> {
     TCB_STATUSES
         .iter()
         .find(|s| s.eq_ignore_ascii_case(text))
@@ -74,6 +77,7 @@ pub fn run(command: SimCommand) -> anyhow::Result<u8> {
     let args = match command {
         SimCommand::Case(args) => args,
         SimCommand::Csv(args) => return crate::sim_csv::run(args),
+        SimCommand::Machine(args) => return crate::sim_machine::run(args),
     };
     let tee = Tee::from(args.tee);
     let now = OffsetDateTime::now_utc().unix_timestamp();
