@@ -100,7 +100,9 @@ pub fn seed(seeds: impl IntoIterator<Item = (String, Vec<u8>)>) {
 
 /// A PEM wrapping of DER, the form collateral also arrives in.
 pub fn pem(label: &str, der: &[u8]) -> Vec<u8> {
-    pem::encode(&pem::Pem::new(label, der.to_vec())).into_bytes()
+    pem_rfc7468::encode_string(label, pem_rfc7468::LineEnding::CRLF, der)
+        .unwrap_or_else(|e| panic!("fuzz harness: cannot PEM-encode {label}: {e}"))
+        .into_bytes()
 }
 
 /// The (to-be-signed bytes, signature) of every CERTIFICATE block in PEM text, as x509-parser reads

@@ -3,7 +3,7 @@
 //! 2084-byte CSV format of the CEK, PEK and OCA. Keys and signature scalars are little-endian
 //! 32-byte values in 72-byte fields whose upper 40 bytes must be zero.
 
-use crate::reader::Reader;
+use crate::reader::{layout, Reader};
 use crate::CsvError;
 use sm2::dsa::signature::Verifier;
 use sm2::dsa::{Signature, VerifyingKey};
@@ -209,7 +209,7 @@ impl CaCert {
         }
         let mut r = Reader::new(bytes);
         let cert = Self::read(&mut r)?;
-        r.finish("CA-format certificate", "832")?;
+        r.finish("CA-format certificate").map_err(layout("832"))?;
         Ok(cert)
     }
 
@@ -303,7 +303,7 @@ impl CsvCert {
         }
         let mut r = Reader::new(bytes);
         let cert = Self::read(&mut r)?;
-        r.finish("CSV-format certificate", "2084")?;
+        r.finish("CSV-format certificate").map_err(layout("2084"))?;
         Ok(cert)
     }
 

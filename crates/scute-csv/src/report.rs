@@ -5,7 +5,7 @@
 //! the same bytes, and decoded values come from accessors that undo the XOR.
 
 use crate::cert::{Sm2Sig, CSV_CERT_LEN};
-use crate::reader::Reader;
+use crate::reader::{layout, Reader};
 use crate::CsvError;
 
 pub const TEE_INFO_V1_LEN: usize = 0x150;
@@ -393,7 +393,7 @@ impl Report {
                 reason: "the page past the report is not zero".into(),
             });
         }
-        r.finish("container.data", "4096")?;
+        r.finish("container.data").map_err(layout("4096"))?;
         Ok(Self {
             tee_info,
             signer,
@@ -406,7 +406,7 @@ impl Report {
         let mut r = Reader::new(bytes);
         let tee_info = TeeInfo::read(&mut r, version)?;
         let signer = Signer::read(&mut r)?;
-        r.finish("report", "report")?;
+        r.finish("report").map_err(layout("report"))?;
         Ok(Self {
             tee_info,
             signer,

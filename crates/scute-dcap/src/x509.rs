@@ -5,6 +5,7 @@
 use crate::error::{DcapError, Item};
 use crate::time::{UnixTime, Validity};
 use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
+use scute_codec::pem;
 use std::collections::HashSet;
 use x509_parser::certificate::X509CertificateParser;
 use x509_parser::extensions::BasicConstraints;
@@ -16,68 +17,6 @@ use x509_parser::oid_registry::{
 use x509_parser::prelude::FromDer;
 use x509_parser::revocation_list::CertificateRevocationList;
 use x509_parser::x509::{AlgorithmIdentifier, SubjectPublicKeyInfo};
-
-/// Intel's QVL reads certificates with OpenSSL, which takes DER only. x509-parser is lenient
-/// (it compares tag numbers, not classes or forms), so every certificate is first decoded by a
-/// strict DER decoder, and the algorithm outside the signed part must be the one inside it
-/// (RFC 5280 §4.1.1.2). Both decoders read the same bytes: what x509-parser extracts is DER.
-fn check_der_certificate(der: &[u8]) -> Result<(), String> {
-    use x509_cert::der::Decode;
-    let cert = x509_cert::Certificate::from_der(der).map_err(|e| format!("not DER: {e}"))?;
-    if cert.signature_algorithm() != cert.tbs_certificate().signature() {
-        return Err("signatureAlgorithm differs from the signed TBSCertificate.signature".into());
-    }
-    Ok(())
-}
-
-/// The CRL counterpart of `check_der_certificate` (RFC 5280 §5.1.1.2).
-fn check_der_crl(der: &[u8]) -> Result<(), String> {
-    use x509_cert::der::Decode;
-    let crl = x509_cert::crl::CertificateList::<x509_cert::certificate::Rfc5280>::from_der(der)
-        .map_err(|e| format!("not DER: {e}"))?;
-    if crl.signature_algorithm != crl.tbs_cert_list.signature {
-        return Err("signatureAlgorithm differs from the signed TBSCertList.signature".into());
-    }
-    Ok(())
-}
-
-/// The blocks of a PEM text, each decoded by RFC 7468's strict grammar (the END label must be
-/// the BEGIN label, Base64 without stray characters). Only whitespace may come before or between
-/// blocks; after the last one whitespace and NULs may follow (quotes NUL-terminate their
-/// certification data). OpenSSL, and so Intel's QVL, refuses anything else.
-pub(crate) fn pem_blocks(text: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
-    const BEGIN: &[u8] = b"-----BEGIN ";
-    const END: &[u8] = b"-----END ";
-    const DASHES: &[u8] = b"-----";
-    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
-    let mut blocks = Vec::new();
-    let mut rest = text;
-    loop {
-        rest = rest.trim_ascii_start();
-        if rest.iter().all(|&b| b == 0 || b.is_ascii_whitespace()) {
-            break;
-        }
-        if !rest.starts_with(BEGIN) {
-            return Err("text outside PEM blocks".into());
-        }
-        // The block runs to the dashes closing its END line's label.
-        let block_len = find(rest, END)
-            .and_then(|end| {
-                let label_at = end + END.len();
-                let close = find(rest.get(label_at..)?, DASHES)?;
-                Some(label_at + close + DASHES.len())
-            })
-            .ok_or("PEM block without an END line")?;
-        let (block, tail) = rest.split_at_checked(block_len).ok_or("PEM block length")?;
-        let (label, der) = pem_rfc7468::decode_vec(block).map_err(|e| format!("PEM: {e}"))?;
-        blocks.push((label.to_string(), der));
-        rest = tail;
-    }
-    if blocks.is_empty() {
-        return Err("no PEM block".into());
-    }
-    Ok(blocks)
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Curve {
@@ -228,7 +167,8 @@ impl Cert {
         let bad = |reason: String| DcapError::Certificate { item, reason };
         // Only basicConstraints and the raw SGX extension are read: skipping the deep parse of
         // every other extension is a measurable part of cold verification.
-        check_der_certificate(der).map_err(bad)?;
+        // Strict DER first (Intel's QVL reads with OpenSSL, which takes DER only).
+        scute_codec::der::check_certificate(der).map_err(|e| bad(e.to_string()))?;
         let mut parser = X509CertificateParser::new().with_deep_parse_extensions(false);
         let (rest, cert) = parser.parse(der).map_err(|e| bad(e.to_string()))?;
         if !rest.is_empty() {
@@ -329,8 +269,8 @@ fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
     bytes.get(start..).unwrap_or_default()
 }
 
-/// Decodes every certificate of a PEM bundle (`pem_blocks`; blocks of other labels are skipped)
-/// and orders them leaf first by their names (files in the wild list chains root first too).
+/// Decodes every certificate of a PEM bundle (`scute_codec::pem`, the one strict reader shared
+/// with SEV-SNP: blocks of another label and text outside blocks are refused) and orders them leaf first by their names (files in the wild list chains root first too).
 /// `items` names the expected certificates, leaf first. Certificates found in
 /// `known(der)` are taken from there instead of being parsed again.
 pub fn parse_pem_chain(
@@ -344,12 +284,11 @@ pub fn parse_pem_chain(
         reason,
     };
     let mut certs = Vec::with_capacity(items.len());
-    for (label, der) in pem_blocks(pem_bytes).map_err(bad)? {
-        if label == "CERTIFICATE" {
-            match known(&der) {
-                Some(cert) => certs.push(cert),
-                None => certs.push(Cert::from_der(&der, first)?),
-            }
+    let blocks = pem::decode_all(pem_bytes, pem::CERTIFICATE).map_err(|e| bad(e.to_string()))?;
+    for der in blocks {
+        match known(&der) {
+            Some(cert) => certs.push(cert),
+            None => certs.push(Cert::from_der(&der, first)?),
         }
     }
     if certs.len() != items.len() {
@@ -405,13 +344,10 @@ pub struct Crl {
 /// Nothing is verified here.
 pub fn crl_der(bytes: &[u8], item: Item) -> Result<Vec<u8>, DcapError> {
     let bad = |reason: String| DcapError::CollateralDecode { item, reason };
-    if !bytes.starts_with(b"-----BEGIN") {
+    if !pem::is_pem(bytes) {
         return Ok(bytes.to_vec());
     }
-    match pem_blocks(bytes).map_err(bad)?.as_mut_slice() {
-        [(label, der)] if label == "X509 CRL" => Ok(std::mem::take(der)),
-        _ => Err(bad("PEM CRL must be one X509 CRL block".into())),
-    }
+    pem::decode_one(bytes, pem::X509_CRL).map_err(|e| bad(e.to_string()))
 }
 
 impl Crl {
@@ -420,7 +356,7 @@ impl Crl {
         let bad = |reason: String| DcapError::CollateralDecode { item, reason };
         let der = crl_der(bytes, item)?;
         let der = der.as_slice();
-        check_der_crl(der).map_err(bad)?;
+        scute_codec::der::check_crl(der).map_err(|e| bad(e.to_string()))?;
         let (rest, crl) =
             CertificateRevocationList::from_der(der).map_err(|e| bad(e.to_string()))?;
         if !rest.is_empty() {
@@ -478,7 +414,7 @@ impl Crl {
 
 /// Reads a certificate given as PEM or DER.
 pub fn cert_from_pem_or_der(bytes: &[u8], item: Item) -> Result<Cert, DcapError> {
-    if bytes.starts_with(b"-----BEGIN") {
+    if pem::is_pem(bytes) {
         let mut certs = parse_pem_chain(bytes, &[item], |_| None)?;
         certs.pop().ok_or(DcapError::Certificate {
             item,

@@ -303,13 +303,203 @@ fn pem_crl_is_strict_too() {
 fn what_the_design_accepts_still_verifies() {
     let c = case(TDX);
     let mut chain = blocks(&c.pck_chain());
-    // Root first, with CRLF line ends, a block of another label, a trailing NUL.
+    // Root first, with CRLF line ends, whitespace around the blocks, trailing NULs.
     chain.reverse();
     let root_first = String::from_utf8(pem(&chain))
         .unwrap()
         .replace('\n', "\r\n");
+    let text = format!("\n \n{root_first}\n\0\0");
+    c.with_chain(text.into_bytes()).expect("accepted by design");
+}
+
+/// A block of another label in a certificate chain is refused, not skipped: the bytes a chain
+/// is accepted from are the certificates judged (issue 22: DCAP's old reader skipped such
+/// blocks, SEV-SNP's refused them; both now read PEM through `scute_codec::pem` and refuse).
+#[test]
+fn a_block_of_another_label_in_a_chain_is_refused() {
+    let c = case(TDX);
+    let chain = String::from_utf8(c.pck_chain()).unwrap();
     let key =
         pem_rfc7468::encode_string("PUBLIC KEY", pem_rfc7468::LineEnding::LF, &[1, 2, 3]).unwrap();
-    let text = format!("\n{key}\n{root_first}\n\0\0");
-    c.with_chain(text.into_bytes()).expect("accepted by design");
+    for text in [format!("{key}{chain}"), format!("{chain}\n{key}")] {
+        assert_certificate_invalid(c.with_chain(text.into_bytes()), "PUBLIC KEY block");
+    }
+}
+
+/// The SEV-SNP side of `dcap_and_snp_give_every_pem_variant_one_verdict`: a simulated Milan
+/// PKI and a report its VCEK signed.
+mod snp {
+    use scute_sim::amd::{guest_report, AmdPki, VekKind};
+    use scute_snp::{verify, Collateral, Product, SnpError, TcbVersion, TrustRoots};
+
+    /// 2026-01-01, the simulated PKI's start, and a day later.
+    const START: i64 = 1_767_225_600;
+    pub const AT: i64 = START + 86_400;
+    const TCB: TcbVersion = TcbVersion([3, 0, 0, 0, 0, 0, 8, 0x73]);
+
+    pub struct Case {
+        pki: AmdPki,
+        vek: Vec<u8>,
+        report: Vec<u8>,
+    }
+
+    impl Case {
+        pub fn new() -> Self {
+            let pki = AmdPki::new(Product::Milan, START).unwrap();
+            let vek = pki
+                .issue_vek(&pki.vek_spec(VekKind::Vcek, TCB, vec![0xc4; 64]))
+                .unwrap();
+            let mut report = guest_report(Product::Milan, TCB, [0xc4; 64], [0; 64]);
+            vek.sign(&mut report).unwrap();
+            Self {
+                vek: vek.der.clone(),
+                report: report.encode(),
+                pki,
+            }
+        }
+
+        pub fn chain(&self) -> String {
+            self.pki.cert_chain_pem(VekKind::Vcek)
+        }
+
+        pub fn crl(&self) -> Vec<u8> {
+            self.pki.crl(&[], START, START + 30 * 86_400).unwrap()
+        }
+
+        pub fn run(&self, chain: &[u8], crl: Option<&[u8]>) -> Result<(), SnpError> {
+            let roots = TrustRoots::amd()
+                .with_ark(self.pki.ark_pem().as_bytes())
+                .unwrap();
+            let collateral = Collateral {
+                vek: &self.vek,
+                chain: Some(chain),
+                crl,
+            };
+            verify(&self.report, &collateral, &roots, AT).map(drop)
+        }
+    }
+}
+
+/// DCAP and SEV-SNP read PEM through one reader (`scute_codec::pem`), so every variant of a
+/// certificate chain or a CRL gets one verdict from both, including the variants on which the
+/// two old readers differed (marked "was").
+#[test]
+fn dcap_and_snp_give_every_pem_variant_one_verdict() {
+    type Edit = fn(&str) -> String;
+    let dcap = case(TDX);
+    let snp = snp::Case::new();
+    let chains: [(&str, Edit, bool); 7] = [
+        ("as issued", |t| t.to_string(), true),
+        (
+            "CRLF, whitespace around, trailing NULs",
+            |t| {
+                format!(
+                    "\n  {}\n\0\0",
+                    t.replace("\r\n", "\n").replace('\n', "\r\n")
+                )
+            },
+            true,
+        ),
+        // Was: SEV-SNP refused, DCAP skipped the block.
+        (
+            "a PUBLIC KEY block first",
+            |t| {
+                let key = pem_rfc7468::encode_string(
+                    "PUBLIC KEY",
+                    pem_rfc7468::LineEnding::LF,
+                    &[1, 2, 3],
+                )
+                .unwrap();
+                format!("{key}{t}")
+            },
+            false,
+        ),
+        // Was: DCAP refused, SEV-SNP let pem-rfc7468 skip it as RFC 7468 "explanatory text".
+        (
+            "explanatory text first",
+            |t| format!("subject=CN = ARK\n{t}"),
+            false,
+        ),
+        // Was: DCAP refused, SEV-SNP skipped it as the second block's preamble.
+        (
+            "text between blocks",
+            |t| {
+                t.replacen(
+                    "-----END CERTIFICATE-----",
+                    "-----END CERTIFICATE-----\njunk",
+                    1,
+                )
+            },
+            false,
+        ),
+        (
+            "END label unlike the BEGIN label",
+            |t| t.replacen("-----END CERTIFICATE-----", "-----END CERTxFICATE-----", 1),
+            false,
+        ),
+        (
+            "no END line",
+            |t| {
+                t.rsplit_once("-----END")
+                    .map(|(head, _)| head.to_string())
+                    .unwrap()
+            },
+            false,
+        ),
+    ];
+    let dcap_chain = String::from_utf8(dcap.pck_chain()).unwrap();
+    let dcap_chain = dcap_chain.trim_end_matches('\0');
+    let snp_chain = snp.chain();
+    for (what, edit, accepted) in chains {
+        let d = dcap.with_chain(edit(dcap_chain).into_bytes());
+        let s = snp.run(edit(&snp_chain).as_bytes(), None);
+        assert_eq!(d.is_ok(), accepted, "DCAP, chain {what}: {:?}", d.err());
+        assert_eq!(s.is_ok(), accepted, "SEV-SNP, chain {what}: {s:?}");
+        if !accepted {
+            assert_certificate_invalid(d, what);
+            assert!(
+                matches!(s, Err(scute_snp::SnpError::CertificateDecode { .. })),
+                "SEV-SNP, chain {what}: {s:?}"
+            );
+        }
+    }
+
+    let pem = |label: &str, der: &[u8]| {
+        pem_rfc7468::encode_string(label, pem_rfc7468::LineEnding::LF, der).unwrap()
+    };
+    let dcap_crl = dcap.collateral.pck_crl.clone();
+    let snp_crl = snp.crl();
+    type Encode<'a> = &'a dyn Fn(&[u8]) -> Vec<u8>;
+    let crls: [(&str, Encode, bool); 6] = [
+        ("DER", &|der| der.to_vec(), true),
+        ("PEM", &|der| pem("X509 CRL", der).into_bytes(), true),
+        // Was: DCAP read leading whitespace as DER and refused it.
+        (
+            "PEM after whitespace",
+            &|der| format!("\n {}", pem("X509 CRL", der)).into_bytes(),
+            true,
+        ),
+        // Was: SEV-SNP refused the NUL.
+        (
+            "PEM, trailing NUL",
+            &|der| format!("{}\0", pem("X509 CRL", der)).into_bytes(),
+            true,
+        ),
+        (
+            "PEM labelled CERTIFICATE",
+            &|der| pem("CERTIFICATE", der).into_bytes(),
+            false,
+        ),
+        (
+            "two PEM blocks",
+            &|der| pem("X509 CRL", der).repeat(2).into_bytes(),
+            false,
+        ),
+    ];
+    for (what, encode, accepted) in crls {
+        let d = dcap.with_collateral(|col| col.pck_crl = encode(&dcap_crl));
+        let s = snp.run(snp_chain.as_bytes(), Some(&encode(&snp_crl)));
+        assert_eq!(d.is_ok(), accepted, "DCAP, CRL {what}: {d:?}");
+        assert_eq!(s.is_ok(), accepted, "SEV-SNP, CRL {what}: {s:?}");
+    }
 }

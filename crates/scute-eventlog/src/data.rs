@@ -4,6 +4,7 @@
 
 use crate::events::{grub_string, Detail, AAEL};
 use crate::log::{Event, EventLog, EV_NO_ACTION, EV_SEPARATOR};
+use crate::reader::{utf16_units, Reader};
 use crate::replay::Flavor;
 use crate::EventLogError;
 
@@ -70,21 +71,21 @@ const EV_EFI_VARIABLE_AUTHORITY: u32 = 0x8000_00E0;
 const TD_SHIM_CONFIG_HEADER: usize = 20;
 
 fn td_shim_config(data: &[u8]) -> Option<&[u8]> {
-    let len = data.get(16..TD_SHIM_CONFIG_HEADER)?;
-    let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
-    let info = data.get(TD_SHIM_CONFIG_HEADER..)?;
+    let mut r = Reader::new(data);
+    r.take(TD_SHIM_CONFIG_HEADER - 4, "descriptor").ok()?;
+    let len = usize::try_from(r.u32("length").ok()?).ok()?;
+    let info = r.rest();
     (info.len() == len).then_some(info)
 }
 
 /// UEFI_VARIABLE_DATA's VariableData: after the GUID, two u64 lengths and the UTF-16 name.
 fn variable_data(data: &[u8]) -> Option<&[u8]> {
-    let word = |at: usize| -> Option<usize> {
-        let b: [u8; 8] = data.get(at..at + 8)?.try_into().ok()?;
-        usize::try_from(u64::from_le_bytes(b)).ok()
-    };
-    let (name_len, data_len) = (word(16)?, word(24)?);
-    let start = name_len.checked_mul(2)?.checked_add(32)?;
-    data.get(start..start.checked_add(data_len)?)
+    let mut r = Reader::new(data);
+    r.take(16, "guid").ok()?;
+    let name_len = usize::try_from(r.u64("name_len").ok()?).ok()?;
+    let data_len = usize::try_from(r.u64("data_len").ok()?).ok()?;
+    r.take(name_len.checked_mul(2)?, "name").ok()?;
+    r.take(data_len, "data").ok()
 }
 
 impl Event {
@@ -157,10 +158,7 @@ impl Event {
 /// systemd-stub logs each PE section twice under its UTF-16 name: first the name itself,
 /// measured as ASCII with its NUL, then the section's contents.
 fn systemd_stub_section_name(data: &[u8], digest: &[u8], flavor: Flavor) -> bool {
-    let units: Vec<u16> = data
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .collect();
+    let units = utf16_units(data);
     let Some((&0, name)) = units.split_last() else {
         return false;
     };

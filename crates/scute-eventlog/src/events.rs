@@ -3,7 +3,7 @@
 //! kernel command line), tagged events (CoCo attestation-agent AAEL), separators, actions.
 
 use crate::log::Event;
-use crate::reader::Reader;
+use crate::reader::{utf16_units, Reader};
 
 pub fn type_name(event_type: u32) -> &'static str {
     match event_type {
@@ -105,27 +105,21 @@ pub(crate) fn grub_string(data: &[u8]) -> Option<(&'static str, &[u8])> {
 }
 
 fn utf16le(bytes: &[u8]) -> String {
-    let units: Vec<u16> = bytes
-        .chunks_exact(2)
-        .map(|c| u16::from_le_bytes([c[0], c[1]]))
-        .collect();
-    String::from_utf16_lossy(&units)
+    String::from_utf16_lossy(&utf16_units(bytes))
         .trim_end_matches('\0')
         .to_string()
 }
 
 fn guid(b: &[u8; 16]) -> String {
+    let [a0, a1, a2, a3, b0, b1, c0, c1, d0, d1, node @ ..] = *b;
     format!(
         "{:08x}-{:04x}-{:04x}-{:02x}{:02x}-{}",
-        u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
-        u16::from_le_bytes([b[4], b[5]]),
-        u16::from_le_bytes([b[6], b[7]]),
-        b[8],
-        b[9],
-        b[10..]
-            .iter()
-            .map(|x| format!("{x:02x}"))
-            .collect::<String>()
+        u32::from_le_bytes([a0, a1, a2, a3]),
+        u16::from_le_bytes([b0, b1]),
+        u16::from_le_bytes([c0, c1]),
+        d0,
+        d1,
+        node.iter().map(|x| format!("{x:02x}")).collect::<String>()
     )
 }
 
@@ -148,9 +142,8 @@ fn printable(bytes: &[u8]) -> Option<String> {
 /// File path nodes (type 4, subtype 4) of a UEFI device path, joined.
 fn file_path(mut dp: &[u8]) -> Option<String> {
     let mut parts = Vec::new();
-    while dp.len() >= 4 {
-        let (kind, subtype) = (dp[0], dp[1]);
-        let len = u16::from_le_bytes([dp[2], dp[3]]) as usize;
+    while let [kind, subtype, len0, len1, ..] = *dp {
+        let len = usize::from(u16::from_le_bytes([len0, len1]));
         if len < 4 || len > dp.len() {
             break;
         }

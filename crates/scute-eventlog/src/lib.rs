@@ -2,7 +2,12 @@
 //! logs), their typed events, replay into RTMRs (SHA-384) or CSV registers (SM3), the IMA ASCII
 //! runtime log, the ACPI CCEL table, and which decoded event data its digest proves. No I/O.
 //! Rules: `shared/research/tee-formats.md` §3.
-#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
 
 mod acpi;
 mod data;

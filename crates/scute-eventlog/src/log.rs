@@ -152,16 +152,20 @@ pub fn parse(bytes: &[u8], options: ParseOptions) -> Result<EventLog, EventLogEr
     let spec = parse_header(&mut r)?;
     let mut events = Vec::new();
     let mut padding = None;
-    while !r.remaining().is_empty() {
-        let rest = r.remaining();
+    while !r.rest().is_empty() {
+        let rest = r.rest();
         if looks_like_padding(rest) || rest.len() < 8 {
             match padding_at(rest) {
                 Some(byte) => padding = Some((byte, rest.len())),
-                None => return Err(EventLogError::TrailingData { offset: r.pos() }),
+                None => {
+                    return Err(EventLogError::TrailingData {
+                        offset: r.position(),
+                    })
+                }
             }
             break;
         }
-        let offset = r.pos();
+        let offset = r.position();
         let index = r.u32("event.index")?;
         let event_type = r.u32("event.type")?;
         let count = r.u32("event.digest_count")?;
@@ -181,7 +185,7 @@ pub fn parse(bytes: &[u8], options: ParseOptions) -> Result<EventLog, EventLogEr
             digests.push((alg, r.take(size, "event.digest")?.to_vec()));
         }
         let size = r.u32("event.size")?;
-        if size as usize > r.remaining().len() {
+        if size as usize > r.rest().len() {
             return Err(EventLogError::EventTooLarge { size, offset });
         }
         let data = r.take(size as usize, "event.data")?.to_vec();

@@ -175,10 +175,9 @@ impl QuoteSignature {
             });
         }
         let mut outer = r.sized_u32("certification_data.size")?;
-        let declared = outer.rest().len();
         let (qe_report, qe_report_signature, qe_auth_data, certification_data) =
             Self::decode_qe_part(&mut outer)?;
-        outer.finish("qe report certification data", declared)?;
+        outer.finish("qe report certification data")?;
         Ok(Self {
             signature,
             attestation_key,
@@ -277,9 +276,8 @@ impl Quote {
             }
         };
         let mut sig_block = r.sized_u32("signature_data_len")?;
-        let declared = sig_block.rest().len();
         let signature = QuoteSignature::decode(&mut sig_block, header.version)?;
-        sig_block.finish("signature_data_len", declared)?;
+        sig_block.finish("signature_data_len")?;
 
         let tail = r.rest();
         if let Some(pos) = tail.iter().position(|&b| b != 0) {

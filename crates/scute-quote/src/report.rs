@@ -99,7 +99,7 @@ impl EnclaveReport {
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, QuoteError> {
         let mut r = Reader::new(bytes);
         let report = Self::decode(&mut r)?;
-        r.finish("enclave report", bytes.len())?;
+        r.finish("enclave report")?;
         Ok(report)
     }
 

@@ -5,8 +5,6 @@
 use crate::error::ServerError;
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 pub struct Sealer {
@@ -20,69 +18,25 @@ fn secret_err(name: &str, reason: impl std::fmt::Display) -> ServerError {
     }
 }
 
+fn data_dir_err(path: &Path) -> impl FnOnce(scute_files::WriteError) -> ServerError + '_ {
+    move |e| ServerError::DataDir {
+        path: path.display().to_string(),
+        source: e.into_io(),
+    }
+}
+
 /// Writes `bytes` to `path` readable by the owner only, replacing any old file atomically:
 /// a fresh temporary file beside it (0600 from its first byte), fsynced, renamed over `path`,
 /// then the directory fsynced so the rename itself survives a crash. A reader sees the old
-/// file or the whole new one, never a part.
+/// file or the whole new one, never a part. (`scute_files`, the workspace's one writer.)
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ServerError> {
-    place_private(path, bytes, Place::Replace).map(drop)
+    scute_files::write_private(path, bytes).map_err(data_dir_err(path))
 }
 
 /// Like [`write_private`], but never replaces an existing `path`: returns false, writing
 /// nothing, when one is there (so writers racing on one directory agree on the first file).
 pub fn write_private_new(path: &Path, bytes: &[u8]) -> Result<bool, ServerError> {
-    place_private(path, bytes, Place::IfAbsent)
-}
-
-#[derive(PartialEq)]
-enum Place {
-    Replace,
-    IfAbsent,
-}
-
-fn place_private(path: &Path, bytes: &[u8], place: Place) -> Result<bool, ServerError> {
-    let io = |e: std::io::Error| ServerError::DataDir {
-        path: path.display().to_string(),
-        source: e,
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let name = path
-        .file_name()
-        .ok_or_else(|| io(std::io::ErrorKind::InvalidInput.into()))?;
-    // A name of its own, so concurrent writers never share (or delete) a temporary file.
-    let mut tmp_name = std::ffi::OsString::from(".");
-    tmp_name.push(name);
-    tmp_name.push(format!(".{}.tmp", hex::encode(random_bytes::<8>())));
-    let tmp = dir.join(tmp_name);
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .and_then(|mut file| {
-            file.write_all(bytes)?;
-            file.sync_all()
-        });
-    let placed = written.and_then(|()| match place {
-        Place::Replace => std::fs::rename(&tmp, path).map(|()| true),
-        // link(2) fails on an existing name: an atomic create-if-absent of the whole file.
-        Place::IfAbsent => match std::fs::hard_link(&tmp, path) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
-            Err(e) => Err(e),
-        },
-    });
-    let _ = std::fs::remove_file(&tmp);
-    let placed = placed.map_err(io)?;
-    if placed {
-        std::fs::File::open(dir)
-            .and_then(|d| d.sync_all())
-            .map_err(io)?;
-    }
-    Ok(placed)
+    scute_files::write_private_new(path, bytes).map_err(data_dir_err(path))
 }
 
 pub fn random_bytes<const N: usize>() -> [u8; N] {

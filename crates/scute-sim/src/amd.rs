@@ -12,8 +12,8 @@ use aws_lc_rs::signature::{
     EcdsaKeyPair, KeyPair as _, ECDSA_P384_SHA384_FIXED_SIGNING, RSA_PSS_SHA384,
 };
 use scute_snp::{Product, Report, TcbVersion, SIGNED_LEN};
-use yasna06::models::{ObjectIdentifier, UTCTime};
-use yasna06::{DERWriter, Tag};
+use yasna::models::{ObjectIdentifier, UTCTime};
+use yasna::{DERWriter, Tag};
 
 const ORGANIZATION: &str = "Scute Simulation (not AMD)";
 const OID_RSASSA_PSS: &[u64] = &[1, 2, 840, 113549, 1, 1, 10];
@@ -122,7 +122,7 @@ fn sign_pss(key: &RsaKeyPair, message: &[u8]) -> Result<Vec<u8>, SimError> {
 
 fn certificate(spec: &CertSpec<'_>, issuer: &RsaKeyPair) -> Result<Vec<u8>, SimError> {
     let (not_before, not_after) = (utc(spec.not_before)?, utc(spec.not_after)?);
-    let tbs = yasna06::construct_der(|w| {
+    let tbs = yasna::construct_der(|w| {
         w.write_sequence(|w| {
             w.next().write_tagged(Tag::context(0), |w| w.write_u64(2));
             w.next().write_u64(spec.serial);
@@ -149,7 +149,7 @@ fn certificate(spec: &CertSpec<'_>, issuer: &RsaKeyPair) -> Result<Vec<u8>, SimE
         })
     });
     let signature = sign_pss(issuer, &tbs)?;
-    Ok(yasna06::construct_der(|w| {
+    Ok(yasna::construct_der(|w| {
         w.write_sequence(|w| {
             w.next().write_der(&tbs);
             write_pss_params(w.next(), spec.pss);
@@ -159,7 +159,7 @@ fn certificate(spec: &CertSpec<'_>, issuer: &RsaKeyPair) -> Result<Vec<u8>, SimE
 }
 
 fn pem(der: &[u8]) -> String {
-    ::pem::encode(&::pem::Pem::new("CERTIFICATE", der.to_vec()))
+    crate::pki::pem_block("CERTIFICATE", der)
 }
 
 fn rsa_spki(key: &RsaKeyPair) -> Result<Vec<u8>, SimError> {
@@ -375,7 +375,7 @@ impl AmdPki {
             .public_key()
             .as_der()
             .map_err(|_| SimError::State("P-384 public key encoding".into()))?;
-        let int = |v: u8| yasna06::construct_der(|w| w.write_u8(v));
+        let int = |v: u8| yasna::construct_der(|w| w.write_u8(v));
         let layout = scute_snp::Product::from_name(&spec.product_name)
             .unwrap_or(self.product)
             .tcb_layout();
@@ -388,7 +388,7 @@ impl AmdPki {
             },
             Ext {
                 oid: amd_oid(&[2]),
-                value: yasna06::construct_der(|w| w.write_ia5_string(&spec.product_name)),
+                value: yasna::construct_der(|w| w.write_ia5_string(&spec.product_name)),
             },
         ];
         for (n, field) in [(1, BootLoader), (2, Tee), (3, Snp), (8, Microcode)] {
@@ -414,7 +414,7 @@ impl AmdPki {
                 extensions.push(Ext {
                     oid: amd_oid(&[4]),
                     value: if spec.hwid_wrapped {
-                        yasna06::construct_der(|w| w.write_bytes(&spec.hwid))
+                        yasna::construct_der(|w| w.write_bytes(&spec.hwid))
                     } else {
                         spec.hwid.clone()
                     },
@@ -424,7 +424,7 @@ impl AmdPki {
             VekKind::Vlek => {
                 extensions.push(Ext {
                     oid: amd_oid(&[5]),
-                    value: yasna06::construct_der(|w| {
+                    value: yasna::construct_der(|w| {
                         w.write_ia5_string("CN=cloud.simulated.invalid")
                     }),
                 });
@@ -456,7 +456,7 @@ impl AmdPki {
     ) -> Result<Vec<u8>, SimError> {
         let (this_update, next_update) = (utc(this_update)?, utc(next_update)?);
         let ark_cn = format!("ARK-{}", self.product);
-        let tbs = yasna06::construct_der(|w| {
+        let tbs = yasna::construct_der(|w| {
             w.write_sequence(|w| {
                 w.next().write_u64(1);
                 write_pss(w.next());
@@ -479,7 +479,7 @@ impl AmdPki {
             })
         });
         let signature = sign_pss(&self.ark, &tbs)?;
-        Ok(yasna06::construct_der(|w| {
+        Ok(yasna::construct_der(|w| {
             w.write_sequence(|w| {
                 w.next().write_der(&tbs);
                 write_pss(w.next());

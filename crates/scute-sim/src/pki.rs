@@ -338,6 +338,34 @@ pub(crate) fn pem_chain(ders: &[&[u8]]) -> String {
         .collect()
 }
 
+/// RFC 7468 PEM with CRLF line ends and 64-column base64 (byte for byte what the `pem` crate,
+/// used here before, wrote).
 pub(crate) fn pem_block(label: &str, der: &[u8]) -> String {
-    pem::encode(&pem::Pem::new(label, der.to_vec()))
+    // Fails only for a label outside RFC 7468's grammar or a length past usize; the labels
+    // here are constants, and an empty text would be refused by every reader anyway.
+    pem_rfc7468::encode_string(label, pem_rfc7468::LineEnding::CRLF, der).unwrap_or_default()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    /// The layout the `pem` crate wrote before (what files written by `scute sim` hold):
+    /// CRLF everywhere, 64-column base64, a line end after the END line.
+    #[test]
+    fn pem_blocks_keep_the_layout_written_before() {
+        let der: Vec<u8> = (0..60).collect();
+        let text = super::pem_block("CERTIFICATE", &der);
+        let lines: Vec<&str> = text.split("\r\n").collect();
+        assert_eq!(lines.first(), Some(&"-----BEGIN CERTIFICATE-----"));
+        assert_eq!(lines.get(1).map(|l| l.len()), Some(64));
+        assert_eq!(lines.get(2).map(|l| l.len()), Some(80 - 64));
+        assert_eq!(lines.get(3), Some(&"-----END CERTIFICATE-----"));
+        assert_eq!(lines.get(4), Some(&""));
+        assert_eq!(lines.len(), 5);
+        assert!(!text.replace("\r\n", "").contains('\n'));
+        assert_eq!(
+            pem_rfc7468::decode_vec(text.as_bytes()).unwrap(),
+            ("CERTIFICATE", der)
+        );
+    }
 }

@@ -1,11 +1,12 @@
 //! AMD's certificates reduced to what SEV-SNP needs (VCEK/KDS specification, AMD 57230): names,
 //! serial, validity, the RSA or P-384 key, the RSASSA-PSS (SHA-384, MGF1-SHA-384, salt 48)
 //! signature over the exact to-be-signed bytes, and the VEK extensions under
-//! 1.3.6.1.4.1.3704.1. Strict DER (x509-cert) and strict PEM (RFC 7468) come first.
+//! 1.3.6.1.4.1.3704.1. Strict DER and strict PEM (`scute_codec`, shared with DCAP) come first.
 
 use crate::error::{CertRole, SnpError};
 use aws_lc_rs::digest::{digest, SHA256};
 use aws_lc_rs::signature::{self, UnparsedPublicKey};
+use scute_codec::pem;
 use std::collections::BTreeMap;
 use x509_parser::asn1_rs::{Ia5String, Integer, OctetString};
 use x509_parser::oid_registry::{
@@ -63,25 +64,6 @@ pub(crate) struct AmdCert {
     /// Why the signature algorithm is not RSASSA-PSS SHA-384/MGF1-SHA-384/salt 48, if so.
     algorithm_problem: Option<String>,
     pub extensions: VekExtensions,
-}
-
-fn strict_der(der: &[u8]) -> Result<(), String> {
-    use x509_cert::der::Decode;
-    let cert = x509_cert::Certificate::from_der(der).map_err(|e| format!("not DER: {e}"))?;
-    if cert.signature_algorithm() != cert.tbs_certificate().signature() {
-        return Err("signatureAlgorithm differs from the signed TBSCertificate.signature".into());
-    }
-    Ok(())
-}
-
-fn strict_der_crl(der: &[u8]) -> Result<(), String> {
-    use x509_cert::der::Decode;
-    let crl = x509_cert::crl::CertificateList::<x509_cert::certificate::Rfc5280>::from_der(der)
-        .map_err(|e| format!("not DER: {e}"))?;
-    if crl.signature_algorithm != crl.tbs_cert_list.signature {
-        return Err("signatureAlgorithm differs from the signed TBSCertList.signature".into());
-    }
-    Ok(())
 }
 
 /// Checks that an algorithm is RSASSA-PSS with SHA-384, MGF1 over SHA-384, salt 48, trailer 1
@@ -178,7 +160,7 @@ fn extensions(cert: &X509Certificate<'_>) -> Result<VekExtensions, String> {
 impl AmdCert {
     pub fn from_der(der: &[u8], role: CertRole) -> Result<Self, SnpError> {
         let bad = |reason: String| SnpError::CertificateDecode { role, reason };
-        strict_der(der).map_err(bad)?;
+        scute_codec::der::check_certificate(der).map_err(|e| bad(e.to_string()))?;
         let (rest, cert) = X509Certificate::from_der(der).map_err(|e| bad(e.to_string()))?;
         if !rest.is_empty() {
             return Err(bad("trailing bytes after the certificate".into()));
@@ -235,15 +217,14 @@ impl AmdCert {
 
     /// A DER or PEM (one CERTIFICATE block) certificate.
     pub fn from_pem_or_der(bytes: &[u8], role: CertRole) -> Result<Self, SnpError> {
-        if bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
-            let mut certs = pem_certificates(bytes, role)?;
-            match (certs.pop(), certs.is_empty()) {
-                (Some(der), true) => Self::from_der(&der, role),
-                _ => Err(SnpError::CertificateDecode {
+        if pem::is_pem(bytes) {
+            let der = pem::decode_one(bytes, pem::CERTIFICATE).map_err(|e| {
+                SnpError::CertificateDecode {
                     role,
-                    reason: "expected one PEM certificate".into(),
-                }),
-            }
+                    reason: e.to_string(),
+                }
+            })?;
+            Self::from_der(&der, role)
         } else {
             Self::from_der(bytes, role)
         }
@@ -309,36 +290,14 @@ fn verify_pss(key: &Key, message: &[u8], sig: &[u8]) -> bool {
     }
 }
 
-/// Every CERTIFICATE block of a PEM text (RFC 7468, strict); other labels are refused.
-/// Whitespace and NULs may surround the blocks.
+/// Every CERTIFICATE block of a PEM text, by the workspace's one strict PEM reader
+/// (`scute_codec::pem`: RFC 7468, other labels and text outside blocks refused; whitespace and
+/// NULs may follow the last block).
 pub(crate) fn pem_certificates(text: &[u8], role: CertRole) -> Result<Vec<Vec<u8>>, SnpError> {
-    const END: &[u8] = b"-----END CERTIFICATE-----";
-    let bad = |reason: String| SnpError::CertificateDecode { role, reason };
-    let mut out = Vec::new();
-    let mut rest = text;
-    loop {
-        rest = rest.trim_ascii_start();
-        if rest.iter().all(|&b| b == 0 || b.is_ascii_whitespace()) {
-            break;
-        }
-        let end = rest
-            .windows(END.len())
-            .position(|w| w == END)
-            .ok_or_else(|| bad("PEM block without END CERTIFICATE".into()))?;
-        let (block, tail) = rest
-            .split_at_checked(end + END.len())
-            .ok_or_else(|| bad("PEM block length".into()))?;
-        let (label, der) = pem_rfc7468::decode_vec(block).map_err(|e| bad(format!("PEM: {e}")))?;
-        if label != "CERTIFICATE" {
-            return Err(bad(format!("PEM block {label:?} is not a CERTIFICATE")));
-        }
-        out.push(der);
-        rest = tail;
-    }
-    if out.is_empty() {
-        return Err(bad("no PEM certificate".into()));
-    }
-    Ok(out)
+    pem::decode_all(text, pem::CERTIFICATE).map_err(|e| SnpError::CertificateDecode {
+        role,
+        reason: e.to_string(),
+    })
 }
 
 /// The ARK's revocation list for ASKs and ASVKs (KDS `/vcek/v1/{product}/crl`), checked
@@ -354,18 +313,13 @@ impl Crl {
         let role = CertRole::Crl;
         let bad = |reason: String| SnpError::CertificateDecode { role, reason };
         let der_owned;
-        let der: &[u8] = if bytes.trim_ascii_start().starts_with(b"-----BEGIN") {
-            let (label, der) = pem_rfc7468::decode_vec(bytes.trim_ascii())
-                .map_err(|e| bad(format!("PEM: {e}")))?;
-            if label != "X509 CRL" {
-                return Err(bad(format!("PEM block {label:?} is not an X509 CRL")));
-            }
-            der_owned = der;
+        let der: &[u8] = if pem::is_pem(bytes) {
+            der_owned = pem::decode_one(bytes, pem::X509_CRL).map_err(|e| bad(e.to_string()))?;
             &der_owned
         } else {
             bytes
         };
-        strict_der_crl(der).map_err(bad)?;
+        scute_codec::der::check_crl(der).map_err(|e| bad(e.to_string()))?;
         let (rest, crl) =
             CertificateRevocationList::from_der(der).map_err(|e| bad(e.to_string()))?;
         if !rest.is_empty() {

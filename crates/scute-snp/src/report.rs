@@ -3,6 +3,7 @@
 //! included, is kept so that `encode` gives back the bytes received. Nothing here is verified.
 
 use crate::error::SnpError;
+use scute_codec::{Reader, Truncated};
 
 /// A report is always 0x4A0 bytes.
 pub const REPORT_LEN: usize = 0x4A0;
@@ -245,77 +246,57 @@ pub struct Report {
     pub signature_reserved: [u8; 368],
 }
 
-/// A bounded reader: every field is taken in order, the end is checked once.
-struct Reader<'a> {
-    rest: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn array<const N: usize>(&mut self) -> [u8; N] {
-        let mut out = [0u8; N];
-        // `decode` checked the total length, so this always has N bytes.
-        if let Some((head, tail)) = self.rest.split_first_chunk::<N>() {
-            out = *head;
-            self.rest = tail;
-        }
-        out
-    }
-    fn u32(&mut self) -> u32 {
-        u32::from_le_bytes(self.array())
-    }
-    fn u64(&mut self) -> u64 {
-        u64::from_le_bytes(self.array())
-    }
-    fn tcb(&mut self) -> TcbVersion {
-        TcbVersion(self.array())
-    }
-}
-
 impl Report {
     /// Decodes exactly one report; any other length is refused.
     pub fn decode(bytes: &[u8]) -> Result<Self, SnpError> {
         if bytes.len() != REPORT_LEN {
             return Err(SnpError::ReportLength { len: bytes.len() });
         }
-        let mut r = Reader { rest: bytes };
-        let report = Self {
-            version: r.u32(),
-            guest_svn: r.u32(),
-            policy: r.u64(),
-            family_id: r.array(),
-            image_id: r.array(),
-            vmpl: r.u32(),
-            signature_algo: r.u32(),
-            current_tcb: r.tcb(),
-            platform_info: r.u64(),
-            signer_info: r.u32(),
-            reserved_04c: r.array(),
-            report_data: r.array(),
-            measurement: r.array(),
-            host_data: r.array(),
-            id_key_digest: r.array(),
-            author_key_digest: r.array(),
-            report_id: r.array(),
-            report_id_ma: r.array(),
-            reported_tcb: r.tcb(),
-            bytes_188: r.array(),
-            chip_id: r.array(),
-            committed_tcb: r.tcb(),
-            current_version: r.array(),
-            committed_version: r.array(),
-            launch_tcb: r.tcb(),
-            bytes_1f8: r.array(),
-            signature_r: r.array(),
-            signature_s: r.array(),
-            signature_reserved: r.array(),
-        };
-        if !r.rest.is_empty() {
-            return Err(SnpError::ReportLength { len: bytes.len() });
-        }
+        // The length was checked above, so no read below can fail; were that check ever moved,
+        // a short or long report is still refused, never read as zeros.
+        let length = || SnpError::ReportLength { len: bytes.len() };
+        let mut r = Reader::new(bytes);
+        let report = Self::read(&mut r).map_err(|_| length())?;
+        r.finish("report").map_err(|_| length())?;
         if !(2..=5).contains(&report.version) {
             return Err(SnpError::ReportVersion(report.version));
         }
         Ok(report)
+    }
+
+    /// Every field in order, with the workspace's one bounded reader.
+    fn read(r: &mut Reader<'_>) -> Result<Self, Truncated> {
+        Ok(Self {
+            version: r.u32("version")?,
+            guest_svn: r.u32("guest_svn")?,
+            policy: r.u64("policy")?,
+            family_id: r.array("family_id")?,
+            image_id: r.array("image_id")?,
+            vmpl: r.u32("vmpl")?,
+            signature_algo: r.u32("signature_algo")?,
+            current_tcb: TcbVersion(r.array("current_tcb")?),
+            platform_info: r.u64("platform_info")?,
+            signer_info: r.u32("signer_info")?,
+            reserved_04c: r.array("reserved_04c")?,
+            report_data: r.array("report_data")?,
+            measurement: r.array("measurement")?,
+            host_data: r.array("host_data")?,
+            id_key_digest: r.array("id_key_digest")?,
+            author_key_digest: r.array("author_key_digest")?,
+            report_id: r.array("report_id")?,
+            report_id_ma: r.array("report_id_ma")?,
+            reported_tcb: TcbVersion(r.array("reported_tcb")?),
+            bytes_188: r.array("bytes_188")?,
+            chip_id: r.array("chip_id")?,
+            committed_tcb: TcbVersion(r.array("committed_tcb")?),
+            current_version: r.array("current_version")?,
+            committed_version: r.array("committed_version")?,
+            launch_tcb: TcbVersion(r.array("launch_tcb")?),
+            bytes_1f8: r.array("bytes_1f8")?,
+            signature_r: r.array("signature_r")?,
+            signature_s: r.array("signature_s")?,
+            signature_reserved: r.array("signature_reserved")?,
+        })
     }
 
     /// The report's bytes, exactly as decoded.
