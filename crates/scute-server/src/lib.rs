@@ -184,12 +184,10 @@ impl AppState {
         let verifier = match token::Verifier::new(&signer, &self.config.kbs_trusted_jwks) {
             Ok(v) => v,
             Err(e) => {
-                log::event(
-                    "trusted_jwks_unreadable",
-                    &[
-                        ("detail", e.to_string().into()),
-                        ("outcome", "only this service's keys are trusted".into()),
-                    ],
+                tracing::warn!(
+                    detail = e.to_string(),
+                    outcome = "only this service's keys are trusted",
+                    "trusted_jwks_unreadable"
                 );
                 token::Verifier::new(&signer, &[])?
             }
@@ -624,7 +622,7 @@ impl Running {
                 every.tick().await;
                 // A store that is down is retried at the next tick; requests meanwhile get 503.
                 if let Err(e) = state.sync_with_store().await {
-                    log::event("store_sync_failed", &[("detail", e.to_string().into())]);
+                    tracing::warn!(detail = e.to_string(), "store_sync_failed");
                 }
             }
         });
