@@ -12,7 +12,7 @@
 //! per-decision `attestation` lines). A filtered event costs one cached check at its call site.
 
 use crate::config::LogFormat;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tracing::field::{Field, Visit};
@@ -65,55 +65,110 @@ impl fmt::Debug for List<'_> {
     }
 }
 
-/// One event's name (its message) and fields, in the order the call site gives them.
-#[derive(Default)]
+/// One event's line as its fields are visited: its name (the message) aside, its fields
+/// written in the order the call site gives them, straight into the line (no intermediate
+/// values: the line costs no more than the hand-written one did).
 struct Fields {
+    json: bool,
     event: Option<String>,
-    pairs: Vec<(&'static str, Value)>,
+    out: String,
+}
+
+impl Fields {
+    fn key(&mut self, name: &str) {
+        if self.json {
+            self.out.push(',');
+            json_string(&mut self.out, name);
+            self.out.push(':');
+        } else {
+            self.out.push(' ');
+            self.out.push_str(name);
+            self.out.push('=');
+        }
+    }
+
+    fn string(&mut self, value: &str) {
+        if self.json {
+            json_string(&mut self.out, value);
+        } else {
+            text_value(&mut self.out, value);
+        }
+    }
+
+    /// A number or boolean, as serde_json writes it (the same in both formats).
+    fn scalar(&mut self, name: &str, value: Value) {
+        self.key(name);
+        self.out.push_str(&value.to_string());
+    }
 }
 
 impl Visit for Fields {
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.pairs
-            .push((field.name(), Value::String(value.to_string())));
+        self.key(field.name());
+        self.string(value);
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.pairs.push((field.name(), Value::from(value)));
+        self.scalar(field.name(), Value::from(value));
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.pairs.push((field.name(), Value::from(value)));
+        self.scalar(field.name(), Value::from(value));
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.pairs.push((field.name(), Value::from(value)));
+        self.scalar(field.name(), Value::from(value));
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.pairs.push((field.name(), Value::from(value)));
+        self.scalar(field.name(), Value::from(value));
     }
 
-    /// The message is the event's name; a [`List`] reads back as its array; any other value
-    /// is its Debug text, as a string.
+    /// The message is the event's name; a [`List`] reads back as its items (a JSON array, or
+    /// in text the items joined by commas); any other value is its Debug text, as a string.
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         let text = format!("{value:?}");
         if field.name() == "message" {
             self.event = Some(text);
             return;
         }
-        let value = match serde_json::from_str::<Value>(&text) {
-            Ok(list @ Value::Array(_)) => list,
-            _ => Value::String(text),
+        self.key(field.name());
+        let items = match text.starts_with('[') {
+            true => serde_json::from_str::<Vec<String>>(&text).ok(),
+            false => None,
         };
-        self.pairs.push((field.name(), value));
+        match items {
+            Some(items) if self.json => {
+                self.out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(',');
+                    }
+                    json_string(&mut self.out, item);
+                }
+                self.out.push(']');
+            }
+            Some(items) => text_value(&mut self.out, &items.join(",")),
+            None => self.string(&text),
+        }
     }
 }
 
 /// The line format of docs/service.md, for both `log_format`s: the process's (`set_format`),
-/// or the one given (tests).
-#[derive(Default)]
-struct Line(Option<LogFormat>);
+/// or the one given (tests); the time from `now` (tests fix it).
+struct Line {
+    format: Option<LogFormat>,
+    now: fn() -> i64,
+}
+
+impl Default for Line {
+    fn default() -> Self {
+        Self {
+            format: None,
+            now: crate::now,
+        }
+    }
+}
 
 impl<S, N> FormatEvent<S, N> for Line
 where
@@ -126,67 +181,63 @@ where
         mut writer: Writer<'_>,
         event: &tracing::Event<'_>,
     ) -> fmt::Result {
-        let mut fields = Fields::default();
-        event.record(&mut fields);
-        let name = fields
-            .event
-            .unwrap_or_else(|| event.metadata().name().to_string());
-        let format = self.0.unwrap_or(if JSON.load(Ordering::Relaxed) {
+        let format = self.format.unwrap_or(if JSON.load(Ordering::Relaxed) {
             LogFormat::Json
         } else {
             LogFormat::Text
         });
-        writer.write_str(&render(format, crate::now(), &name, &fields.pairs))
+        let mut fields = Fields {
+            json: format == LogFormat::Json,
+            event: None,
+            out: String::with_capacity(256),
+        };
+        event.record(&mut fields);
+        let name = fields.event.as_deref().unwrap_or(event.metadata().name());
+        let time = scute_dcap::format_rfc3339((self.now)());
+        let mut line = String::with_capacity(fields.out.len() + 64);
+        if fields.json {
+            line.push_str("{\"time\":");
+            json_string(&mut line, &time);
+            line.push_str(",\"event\":");
+            json_string(&mut line, name);
+            line.push_str(&fields.out);
+            line.push_str("}\n");
+        } else {
+            line.push_str(&time);
+            line.push(' ');
+            // Every event name of the service is a plain word; another crate's message (when
+            // `RUST_LOG` lets one through) is quoted like a value, so it cannot forge a line.
+            text_value(&mut line, name);
+            line.push_str(&fields.out);
+            line.push('\n');
+        }
+        writer.write_str(&line)
     }
 }
 
-fn render(format: LogFormat, now: i64, event: &str, fields: &[(&str, Value)]) -> String {
-    let time = scute_dcap::format_rfc3339(now);
-    match format {
-        LogFormat::Json => {
-            let mut object = Map::new();
-            object.insert("time".into(), Value::String(time));
-            object.insert("event".into(), Value::String(event.into()));
-            for (key, value) in fields {
-                object.insert((*key).into(), value.clone());
-            }
-            format!("{}\n", Value::Object(object))
-        }
-        LogFormat::Text => {
-            // Every event name of the service is a plain word; another crate's message (when
-            // `RUST_LOG` lets one through) is quoted like a value, so it cannot forge a line.
-            let mut line = format!("{time} {}", quote_if_needed(event));
-            for (key, value) in fields {
-                let text = match value {
-                    Value::String(s) => quote_if_needed(s),
-                    Value::Array(items) => quote_if_needed(
-                        &items
-                            .iter()
-                            .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
-                            .collect::<Vec<_>>()
-                            .join(","),
-                    ),
-                    other => other.to_string(),
-                };
-                line.push_str(&format!(" {key}={text}"));
-            }
-            line.push('\n');
-            line
-        }
+/// `value` as a JSON string, exactly as serde_json writes it (which escapes only quotes,
+/// backslashes and control characters).
+fn json_string(out: &mut String, value: &str) {
+    if value.chars().all(|c| c >= ' ' && c != '"' && c != '\\') {
+        out.push('"');
+        out.push_str(value);
+        out.push('"');
+    } else {
+        out.push_str(&Value::String(value.to_string()).to_string());
     }
 }
 
 /// Text values with spaces, quotes or control characters are written as JSON strings, so a
 /// line always parses back into the same pairs (and a client cannot forge a second line).
-fn quote_if_needed(text: &str) -> String {
-    let plain = !text.is_empty()
-        && text
+fn text_value(out: &mut String, value: &str) {
+    let plain = !value.is_empty()
+        && value
             .chars()
             .all(|c| c.is_ascii_graphic() && c != '"' && c != '=' && c != '\\');
     if plain {
-        text.to_string()
+        out.push_str(value);
     } else {
-        Value::String(text.to_string()).to_string()
+        json_string(out, value);
     }
 }
 
@@ -226,7 +277,10 @@ mod tests {
             )
             .with(
                 tracing_subscriber::fmt::layer()
-                    .event_format(Line(Some(format)))
+                    .event_format(Line {
+                        format: Some(format),
+                        now: || 0,
+                    })
                     .with_writer(move || writer.clone()),
             );
         tracing::subscriber::with_default(subscriber, emit);
@@ -333,36 +387,55 @@ mod tests {
 
     #[test]
     fn json_lines_are_one_object_with_the_fields_in_order() {
-        let line = render(
-            LogFormat::Json,
-            0,
-            "attestation",
-            &[
-                ("tee", json!("tdx")),
-                ("policy_ids", json!(["default", "site"])),
-            ],
-        );
+        let ids = ["default".to_string(), "site".to_string()];
+        let line = written(LogFormat::Json, DEFAULT_FILTER, || {
+            tracing::info!(tee = "tdx", policy_ids = ?List(&ids), "attestation");
+        });
         assert!(line.ends_with('\n') && line.matches('\n').count() == 1);
         let v: Value = serde_json::from_str(&line).unwrap();
         assert_eq!(v["event"], "attestation");
         assert_eq!(v["time"], "1970-01-01T00:00:00Z");
         assert_eq!(v["policy_ids"], json!(["default", "site"]));
+        let keys: Vec<&String> = v.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["time", "event", "tee", "policy_ids"]);
     }
 
     #[test]
     fn text_values_that_could_forge_a_line_are_quoted() {
-        let line = render(
-            LogFormat::Text,
-            0,
-            "attestation",
-            &[
-                ("tee", json!("tdx")),
-                ("detail", json!("bad\nevent=forged status=affirming")),
-                ("policy_ids", json!(["default", "site"])),
-            ],
-        );
+        let ids = ["default".to_string(), "site".to_string()];
+        let line = written(LogFormat::Text, DEFAULT_FILTER, || {
+            tracing::info!(
+                tee = "tdx",
+                detail = "bad\nevent=forged status=affirming",
+                policy_ids = ?List(&ids),
+                "attestation"
+            );
+        });
         assert_eq!(line.matches('\n').count(), 1, "{line}");
         assert!(line.starts_with("1970-01-01T00:00:00Z attestation tee=tdx detail=\"bad\\n"));
         assert!(line.ends_with(" policy_ids=default,site\n"), "{line}");
+    }
+
+    /// Each value is written exactly as serde_json writes it (the hand-written log rendered
+    /// through serde_json values): strings that need escaping, numbers, booleans.
+    #[test]
+    fn values_are_written_as_serde_json_writes_them() {
+        let odd = "tab\there \"quoted\" back\\slash \u{1} é";
+        let line = written(LogFormat::Json, DEFAULT_FILTER, || {
+            tracing::info!(s = odd, n = 404u16, i = -3i64, b = true, f = 0.5f64, "e");
+        });
+        let expected = json!({"time": "1970-01-01T00:00:00Z", "event": "e", "s": odd, "n": 404,
+            "i": -3, "b": true, "f": 0.5});
+        assert_eq!(line, format!("{expected}\n"));
+        let text = written(LogFormat::Text, DEFAULT_FILTER, || {
+            tracing::info!(s = odd, n = 404u16, b = false, empty = "", "e");
+        });
+        assert_eq!(
+            text,
+            format!(
+                "1970-01-01T00:00:00Z e s={} n=404 b=false empty=\"\"\n",
+                json!(odd)
+            )
+        );
     }
 }
