@@ -450,7 +450,7 @@ impl Running {
                 every.tick().await;
                 // A store that is down is retried at the next tick; requests meanwhile get 503.
                 if let Err(e) = state.sync_with_store().await {
-                    log::event("store_sync_failed", &[("detail", e.to_string().into())]);
+                    tracing::warn!(detail = e.to_string(), "store_sync_failed");
                 }
             }
         });

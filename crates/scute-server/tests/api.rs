@@ -757,6 +757,74 @@ async fn health_metrics_and_openapi_are_served() {
     );
 }
 
+/// The served document describes the served answers: a challenge, a token and a problem
+/// carry every field their schema requires and no field it does not name, and a request with
+/// a field the AttestRequest schema does not name is answered with a Problem the document
+/// lists for that status.
+#[tokio::test]
+async fn the_openapi_schemas_describe_the_served_answers() {
+    let h = Harness::start(true, |_| {}).await;
+    let doc: Value = h
+        .http
+        .get(format!("{}/v1/openapi.json", h.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let schema = |name: &str| doc["components"]["schemas"][name].clone();
+    let fits = |name: &str, answer: &Value| {
+        let s = schema(name);
+        let properties = s["properties"].as_object().unwrap();
+        let fields = answer.as_object().unwrap();
+        for required in s["required"].as_array().unwrap() {
+            assert!(
+                fields.contains_key(required.as_str().unwrap()),
+                "{name}: {required} missing from {answer}"
+            );
+        }
+        for field in fields.keys() {
+            assert!(
+                properties.contains_key(field),
+                "{name} does not name {field} of {answer}"
+            );
+        }
+    };
+    let r = h
+        .http
+        .post(format!("{}/v1/challenge", h.url))
+        .send()
+        .await
+        .unwrap();
+    fits("Challenge", &r.json().await.unwrap());
+    let (status, body, _) = h.attest(json!({}), Some("default"), |_| {}).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    fits("Token", &body);
+    let r = h
+        .http
+        .post(format!("{}/v1/attest", h.url))
+        .json(&json!({"tee": "tdx", "evidence": {"quote": "AA=="}, "runtime_data": {"nonce": "x"}, "extra": 1}))
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16().to_string();
+    assert_eq!(
+        r.headers()["content-type"].to_str().unwrap(),
+        "application/problem+json"
+    );
+    let problem: Value = r.json().await.unwrap();
+    fits("Problem", &problem);
+    let answer = &doc["paths"]["/v1/attest"]["post"]["responses"][&status];
+    assert_eq!(
+        answer["content"]["application/problem+json"]["schema"]["$ref"],
+        "#/components/schemas/Problem",
+        "{status}"
+    );
+    // A field the schema does not name is refused by the parser (the schema names them all).
+    assert!(schema("AttestRequest")["properties"].get("extra").is_none());
+}
+
 #[tokio::test]
 async fn sgx_and_tdx_collateral_for_one_fmspc_live_side_by_side() {
     // Intel publishes an SGX and a TDX TCB Info for the same FMSPC; importing one must not

@@ -422,14 +422,12 @@ impl Pcs {
                     let files = match client.fetch_set(tee, fmspc, ca).await {
                         Ok(files) => files,
                         Err(e) => {
-                            crate::log::event(
-                                "upstream_unavailable",
-                                &[
-                                    ("upstream", base.into()),
-                                    ("tee", tee.into()),
-                                    ("fmspc", fmspc.into()),
-                                    ("detail", e.to_string().into()),
-                                ],
+                            tracing::warn!(
+                                upstream = base,
+                                tee,
+                                fmspc,
+                                detail = e.to_string(),
+                                "upstream_unavailable"
                             );
                             let tcb_failed = matches!(&e, crate::error::ServerError::Fetch { url, .. }
                                 if url.contains("/certification/v4/tcb?"));
@@ -452,16 +450,14 @@ impl Pcs {
                     .await
                     {
                         rejected.fetch_add(1, Ordering::Relaxed);
-                        crate::log::event(
-                            "upstream_refused",
-                            &[
-                                ("upstream", base.into()),
-                                ("tee", tee.into()),
-                                ("fmspc", fmspc.into()),
-                                ("kind", e.kind.name().into()),
-                                ("detail", e.detail.clone().into()),
-                                ("outcome", "nothing stored".into()),
-                            ],
+                        tracing::warn!(
+                            upstream = base,
+                            tee,
+                            fmspc,
+                            kind = e.kind.name(),
+                            detail = e.detail,
+                            outcome = "nothing stored",
+                            "upstream_refused"
                         );
                         return Err(Problem::new(Kind::UpstreamRejected,
                             format!(

@@ -161,7 +161,7 @@ impl Bucket {
 }
 
 /// One upstream's counters, as `/metrics` shows them.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub(crate) struct UpstreamCounters {
     fetched_ok: AtomicU64,
     fetched_failed: AtomicU64,
@@ -172,10 +172,13 @@ pub(crate) struct UpstreamCounters {
     limited_concurrency: AtomicU64,
 }
 
+/// The registered upstreams, in the order they were registered.
+type Registered = Arc<Mutex<Vec<(&'static str, Arc<UpstreamCounters>)>>>;
+
 /// Every upstream's counters (one registry per service, kept with its metrics).
 #[derive(Default)]
 pub(crate) struct Counters {
-    upstreams: Mutex<Vec<(&'static str, Arc<UpstreamCounters>)>>,
+    upstreams: Registered,
 }
 
 impl Counters {
@@ -192,63 +195,92 @@ impl Counters {
         counters
     }
 
-    /// The upstream counters in the Prometheus text format.
+    /// The upstream families for a `prometheus-client` registry (`metrics.rs`): one line per
+    /// registered upstream (and result or limit), in registration order, zeros included.
+    pub(crate) fn collector(&self) -> Box<dyn prometheus_client::collector::Collector> {
+        Box::new(Collected(self.upstreams.clone()))
+    }
+
+    /// The upstream families alone, in the Prometheus text format.
+    #[cfg(test)]
     pub(crate) fn render(&self) -> String {
-        use std::fmt::Write;
-        let list = self
-            .upstreams
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut registry = prometheus_client::registry::Registry::default();
+        registry.register_collector(self.collector());
         let mut out = String::new();
-        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        let _ = writeln!(out, "# HELP scute_upstream_fetches_total Fetches made from a vendor upstream (one per key: a PCCS collateral set, a VCEK, a cert_chain, a chip's HSK/CEK), by result.\n# TYPE scute_upstream_fetches_total counter");
-        for (name, c) in list.iter() {
+        prometheus_client::encoding::prometheus_text::encode(&mut out, &registry).unwrap();
+        out
+    }
+}
+
+#[derive(Debug)]
+struct Collected(Registered);
+
+impl prometheus_client::collector::Collector for Collected {
+    fn encode(
+        &self,
+        mut encoder: prometheus_client::encoding::DescriptorEncoder,
+    ) -> Result<(), std::fmt::Error> {
+        use prometheus_client::encoding::EncodeMetric;
+        use prometheus_client::metrics::counter::ConstCounter;
+        use prometheus_client::metrics::MetricType::Counter;
+        let list = self
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let load = |c: &AtomicU64| ConstCounter::new(c.load(Ordering::Relaxed));
+        let mut family = encoder.encode_descriptor(
+            "scute_upstream_fetches",
+            "Fetches made from a vendor upstream (one per key: a PCCS collateral set, a VCEK, a cert_chain, a chip's HSK/CEK), by result.",
+            None,
+            Counter,
+        )?;
+        for (name, c) in &list {
             for (result, n) in [("ok", &c.fetched_ok), ("failed", &c.fetched_failed)] {
-                let _ = writeln!(
-                    out,
-                    "scute_upstream_fetches_total{{upstream=\"{name}\",result=\"{result}\"}} {}",
-                    load(n)
-                );
+                let labels = [("upstream", *name), ("result", result)];
+                load(n).encode(family.encode_family(&labels)?)?;
             }
         }
-        let _ = writeln!(out, "# HELP scute_upstream_negative_cache_hits_total Requests answered with a miss or failure the upstream gave recently (not asked again).\n# TYPE scute_upstream_negative_cache_hits_total counter");
-        for (name, c) in list.iter() {
-            let _ = writeln!(
-                out,
-                "scute_upstream_negative_cache_hits_total{{upstream=\"{name}\"}} {}",
-                load(&c.remembered_failure)
-            );
+        type Field = fn(&UpstreamCounters) -> &AtomicU64;
+        let per_upstream: [(&str, &str, Field); 3] = [
+            (
+                "scute_upstream_negative_cache_hits",
+                "Requests answered with a miss or failure the upstream gave recently (not asked again).",
+                |c| &c.remembered_failure,
+            ),
+            (
+                "scute_upstream_remembered_answers",
+                "Requests answered with an answer the upstream gave recently (not asked again).",
+                |c| &c.remembered_ok,
+            ),
+            (
+                "scute_upstream_shared_fetches",
+                "Requests that waited for a fetch of the same key already in flight.",
+                |c| &c.shared,
+            ),
+        ];
+        for (metric, help, counter) in per_upstream {
+            let mut family = encoder.encode_descriptor(metric, help, None, Counter)?;
+            for (name, c) in &list {
+                load(counter(c)).encode(family.encode_family(&[("upstream", *name)])?)?;
+            }
         }
-        let _ = writeln!(out, "# HELP scute_upstream_remembered_answers_total Requests answered with an answer the upstream gave recently (not asked again).\n# TYPE scute_upstream_remembered_answers_total counter");
-        for (name, c) in list.iter() {
-            let _ = writeln!(
-                out,
-                "scute_upstream_remembered_answers_total{{upstream=\"{name}\"}} {}",
-                load(&c.remembered_ok)
-            );
-        }
-        let _ = writeln!(out, "# HELP scute_upstream_shared_fetches_total Requests that waited for a fetch of the same key already in flight.\n# TYPE scute_upstream_shared_fetches_total counter");
-        for (name, c) in list.iter() {
-            let _ = writeln!(
-                out,
-                "scute_upstream_shared_fetches_total{{upstream=\"{name}\"}} {}",
-                load(&c.shared)
-            );
-        }
-        let _ = writeln!(out, "# HELP scute_upstream_rate_limited_total Fetches refused by the upstream's rate limit (limit=\"rate\") or concurrency limit (limit=\"concurrency\").\n# TYPE scute_upstream_rate_limited_total counter");
-        for (name, c) in list.iter() {
+        let mut family = encoder.encode_descriptor(
+            "scute_upstream_rate_limited",
+            "Fetches refused by the upstream's rate limit (limit=\"rate\") or concurrency limit (limit=\"concurrency\").",
+            None,
+            Counter,
+        )?;
+        for (name, c) in &list {
             for (limit, n) in [
                 ("rate", &c.limited_rate),
                 ("concurrency", &c.limited_concurrency),
             ] {
-                let _ = writeln!(
-                    out,
-                    "scute_upstream_rate_limited_total{{upstream=\"{name}\",limit=\"{limit}\"}} {}",
-                    load(n)
-                );
+                let labels = [("upstream", *name), ("limit", limit)];
+                load(n).encode(family.encode_family(&labels)?)?;
             }
         }
-        out
+        Ok(())
     }
 }
 
@@ -553,6 +585,44 @@ mod tests {
         })
         .await;
         outputs.into_iter().flatten().collect()
+    }
+
+    /// The upstream families as they were hand-written before prometheus-client: the same
+    /// names, types, help, labels, order (registration, then result or limit) and zeros.
+    #[test]
+    fn the_page_is_as_it_always_was() {
+        let counters = Counters::default();
+        let pcs = counters.register("pcs");
+        let _kds = counters.register("amd_kds");
+        pcs.fetched_failed.fetch_add(2, Ordering::Relaxed);
+        pcs.limited_concurrency.fetch_add(1, Ordering::Relaxed);
+        let expected = "\
+# HELP scute_upstream_fetches_total Fetches made from a vendor upstream (one per key: a PCCS collateral set, a VCEK, a cert_chain, a chip's HSK/CEK), by result.
+# TYPE scute_upstream_fetches_total counter
+scute_upstream_fetches_total{upstream=\"pcs\",result=\"ok\"} 0
+scute_upstream_fetches_total{upstream=\"pcs\",result=\"failed\"} 2
+scute_upstream_fetches_total{upstream=\"amd_kds\",result=\"ok\"} 0
+scute_upstream_fetches_total{upstream=\"amd_kds\",result=\"failed\"} 0
+# HELP scute_upstream_negative_cache_hits_total Requests answered with a miss or failure the upstream gave recently (not asked again).
+# TYPE scute_upstream_negative_cache_hits_total counter
+scute_upstream_negative_cache_hits_total{upstream=\"pcs\"} 0
+scute_upstream_negative_cache_hits_total{upstream=\"amd_kds\"} 0
+# HELP scute_upstream_remembered_answers_total Requests answered with an answer the upstream gave recently (not asked again).
+# TYPE scute_upstream_remembered_answers_total counter
+scute_upstream_remembered_answers_total{upstream=\"pcs\"} 0
+scute_upstream_remembered_answers_total{upstream=\"amd_kds\"} 0
+# HELP scute_upstream_shared_fetches_total Requests that waited for a fetch of the same key already in flight.
+# TYPE scute_upstream_shared_fetches_total counter
+scute_upstream_shared_fetches_total{upstream=\"pcs\"} 0
+scute_upstream_shared_fetches_total{upstream=\"amd_kds\"} 0
+# HELP scute_upstream_rate_limited_total Fetches refused by the upstream's rate limit (limit=\"rate\") or concurrency limit (limit=\"concurrency\").
+# TYPE scute_upstream_rate_limited_total counter
+scute_upstream_rate_limited_total{upstream=\"pcs\",limit=\"rate\"} 0
+scute_upstream_rate_limited_total{upstream=\"pcs\",limit=\"concurrency\"} 1
+scute_upstream_rate_limited_total{upstream=\"amd_kds\",limit=\"rate\"} 0
+scute_upstream_rate_limited_total{upstream=\"amd_kds\",limit=\"concurrency\"} 0
+";
+        assert_eq!(counters.render(), expected);
     }
 
     #[tokio::test]

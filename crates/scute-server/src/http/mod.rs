@@ -127,27 +127,35 @@ pub(crate) fn log_decision(
     extra_policy_ids: &[String],
     outcome: Result<(&str, &str), (&Problem, u16)>,
 ) {
+    // One cached check when the line is filtered out (`RUST_LOG`): nothing below is computed.
+    if !tracing::enabled!(tracing::Level::INFO) {
+        return;
+    }
     let policy_ids = crate::domain::appraisal::applied_policy_ids(&state.config, extra_policy_ids)
         .unwrap_or_else(|_| state.config.mandatory_policies.clone());
-    let mut fields = vec![
-        ("request_id", Value::String(crate::log::request_id())),
-        ("route", Value::String(route.into())),
-        ("tee", Value::String(tee.into())),
-        ("policy_ids", serde_json::json!(policy_ids)),
-    ];
+    let (request_id, policy_ids) = (crate::log::request_id(), crate::log::List(&policy_ids));
     match outcome {
-        Ok((ear_status, tcb_status)) => {
-            fields.push(("decision", Value::String("token".into())));
-            fields.push(("status", Value::String(ear_status.into())));
-            fields.push(("tcb_status", Value::String(tcb_status.into())));
-        }
-        Err((e, http_status)) => {
-            fields.push(("decision", Value::String("refused".into())));
-            fields.push(("status", Value::String(e.kind.name().into())));
-            fields.push(("http_status", Value::from(http_status)));
-        }
+        Ok((ear_status, tcb_status)) => tracing::info!(
+            request_id,
+            route,
+            tee,
+            policy_ids = ?policy_ids,
+            decision = "token",
+            status = ear_status,
+            tcb_status,
+            "attestation"
+        ),
+        Err((e, http_status)) => tracing::info!(
+            request_id,
+            route,
+            tee,
+            policy_ids = ?policy_ids,
+            decision = "refused",
+            status = e.kind.name(),
+            http_status,
+            "attestation"
+        ),
     }
-    crate::log::event("attestation", &fields);
 }
 
 /// The collateral routes alone, for `--pccs-listen`: PCCS v4 and AMD KDS.

@@ -12,7 +12,7 @@ use crate::domain::{kbs_session, nonce, token};
 use crate::error::ServerError;
 use crate::http::{kbs, pccs, serve};
 use crate::store::{self, Store};
-use crate::{log, metrics, secrets};
+use crate::{metrics, secrets};
 use std::sync::{Arc, RwLock};
 
 pub(crate) struct AppState {
@@ -153,12 +153,10 @@ impl AppState {
         let verifier = match token::Verifier::new(&signer, &self.config.kbs_trusted_jwks) {
             Ok(v) => v,
             Err(e) => {
-                log::event(
-                    "trusted_jwks_unreadable",
-                    &[
-                        ("detail", e.to_string().into()),
-                        ("outcome", "only this service's keys are trusted".into()),
-                    ],
+                tracing::warn!(
+                    detail = e.to_string(),
+                    outcome = "only this service's keys are trusted",
+                    "trusted_jwks_unreadable"
                 );
                 token::Verifier::new(&signer, &[])?
             }

@@ -146,13 +146,11 @@ impl Pccs {
             let Ok((anchor, verified)) =
                 crate::collateral::verify_any_at(&collateral, &state.verifiers.anchors)
             else {
-                crate::log::event(
-                    "stored_collateral_invalid",
-                    &[
-                        ("tee", tee.as_str().into()),
-                        ("fmspc", fmspc.as_str().into()),
-                        ("outcome", "not served".into()),
-                    ],
+                tracing::warn!(
+                    tee = tee.as_str(),
+                    fmspc = fmspc.as_str(),
+                    outcome = "not served",
+                    "stored_collateral_invalid"
                 );
                 continue;
             };

@@ -34,14 +34,12 @@ pub(crate) async fn refresh_due(state: &AppState, now: i64) {
             }
             Err(e) => {
                 state.pccs.refreshes_failed.fetch_add(1, Ordering::Relaxed);
-                crate::log::event(
-                    "refresh_failed",
-                    &[
-                        ("tee", set.tee.as_str().into()),
-                        ("fmspc", set.fmspc.as_str().into()),
-                        ("detail", e.detail.clone().into()),
-                        ("outcome", "keeping the stored set".into()),
-                    ],
+                tracing::warn!(
+                    tee = set.tee.as_str(),
+                    fmspc = set.fmspc.as_str(),
+                    detail = e.detail,
+                    outcome = "keeping the stored set",
+                    "refresh_failed"
                 );
             }
         }
