@@ -53,8 +53,13 @@ pub enum AttesterError {
     },
     #[error("{path}: {reason}")]
     BadMachine { path: PathBuf, reason: String },
-    #[error("a Hygon CSV guest ({0}) reports through an ioctl this build does not make (it needs unsafe code, which the workspace forbids); use the simulator (--tee sim-csv) or collect the report with Hygon's tools")]
-    CsvIoctlUnsupported(PathBuf),
+    #[error("the Hygon CSV guest device {path} refused the report request: {source}")]
+    CsvDevice {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the CSV report the PSP answered: {0}")]
+    CsvReport(String),
 }
 
 pub(crate) fn io(

@@ -5,6 +5,7 @@
 //! TEE (module `guest` has the evidence of every TEE and its wire forms).
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod csv_guest;
 mod error;
 mod files;
 mod guest;
@@ -15,6 +16,7 @@ mod sim_csv;
 mod sim_snp;
 mod tsm;
 
+pub use csv_guest::CsvGuestDevice;
 pub use error::AttesterError;
 pub use files::write_atomic;
 pub use guest::{
@@ -23,7 +25,7 @@ pub use guest::{
 pub use machine::{sim_dir_tee, MachineOptions};
 pub use sgx::{Gramine, Occlum};
 pub use sim::Simulated;
-pub use sim_csv::{CsvGuestDevice, SimulatedCsv};
+pub use sim_csv::SimulatedCsv;
 pub use sim_snp::SimulatedSnp;
 pub use tsm::{SnpEvidence, TsmReport, TsmSnp};
 

@@ -7,7 +7,7 @@
 //! re-laid into Hygon's byte format and decoded by the one binary decoder.
 
 use crate::cert::{CaCert, CsvCert};
-use crate::report::{Report, SignerForm, PAGE_LEN};
+use crate::report::{Container, Report, SignerForm, PAGE_LEN};
 use crate::CsvError;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -398,6 +398,50 @@ pub fn csv_cert_json(c: &CsvCert) -> serde_json::Value {
 }
 
 impl TrusteeEvidence {
+    /// Trustee's evidence for a report as the PSP wrote it (a guest's `CSV_CMD_GET_REPORT`
+    /// answer): the signer block restored (pek_cert and sn with the anonce XOR undone, reserved
+    /// zeroed), the PEK taken from it, the serial its text, in csv-rs's container. What the
+    /// CoCo CSV attester sends, less the HSK/CEK when the guest has none to add (the verifier
+    /// looks them up by serial).
+    pub fn from_raw_report(
+        report: &Report,
+        hsk_cek: Option<HskCek>,
+        cc_eventlog: Option<Vec<u8>>,
+    ) -> Result<Self, CsvError> {
+        if report.signer_form != SignerForm::Raw {
+            return Err(CsvError::Field {
+                field: "signer",
+                reason: "the report's signer block is already restored".into(),
+            });
+        }
+        let pek = CsvCert::decode(&report.pek_cert())?;
+        let sn = report.sn();
+        // A serial that is no printable text is no chip's: refused here, not at the verifier.
+        crate::report::serial_text(&sn)?;
+        let mut restored = report.clone();
+        restored.signer.pek_cert.copy_from_slice(&pek.encode());
+        restored.signer.sn = sn;
+        restored.signer.reserved = [0; 32];
+        restored.signer_form = SignerForm::Restored;
+        restored.container = match report.tee_info.version() {
+            1 => Container::Wrapped {
+                magic: [0; 16],
+                flags: 0,
+            },
+            _ => Container::Wrapped {
+                magic: crate::report::EXT_MAGIC,
+                flags: 1,
+            },
+        };
+        Ok(Self {
+            report: restored,
+            pek,
+            hsk_cek,
+            serial_number: sn.to_vec(),
+            cc_eventlog,
+        })
+    }
+
     /// The evidence as the CoCo CSV attester serializes it (the form [`Self::decode`] reads).
     pub fn to_value(&self) -> serde_json::Value {
         let page = self.report.encode();
