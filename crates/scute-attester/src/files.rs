@@ -31,6 +31,20 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), AttesterError> {
     })
 }
 
+/// Writes a simulated machine's private keys or seed: like [`write_atomic`], but readable by
+/// the owner only (a service that trusts the machine's root accepts whatever these keys sign).
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), AttesterError> {
+    scute_files::write_private(path, bytes).map_err(|e| match e {
+        scute_files::WriteError::NoFileName(path) => AttesterError::NoFileName(path),
+        scute_files::WriteError::Io { op, path, source } => AttesterError::Io { op, path, source },
+        other => AttesterError::Io {
+            op: "writing",
+            path: path.to_path_buf(),
+            source: other.into_io(),
+        },
+    })
+}
+
 /// Reads at most `MAX_QUOTE_LEN` + 1 bytes, so an oversized blob is detected without
 /// reading all of it.
 pub(crate) fn read_bounded(path: &Path) -> Result<Vec<u8>, std::io::Error> {

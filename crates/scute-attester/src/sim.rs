@@ -3,7 +3,7 @@
 //! directory that `scute verify` reads. Collateral is renewed when it has expired.
 
 use crate::error::io;
-use crate::files::write_atomic;
+use crate::files::{write_atomic, write_private};
 use crate::machine::MachineOptions;
 use crate::{Attester, AttesterError, Evidence};
 use scute_quote::TeeType;
@@ -91,7 +91,7 @@ impl Simulated {
                 if tee == Tee::Sgx { b"sgx\n" } else { b"tdx\n" },
             )?;
             write_atomic(&dir.join("root_ca.pem"), sim.root_ca_pem().as_bytes())?;
-            write_atomic(&state, &sim.to_state())?;
+            write_private(&state, &sim.to_state())?;
             (sim, tee)
         };
         let options = MachineOptions::read(&dir)?;

@@ -5,7 +5,7 @@
 //! attester's JSON with the HSK/CEK included, so a verifier needs only the trust root.
 
 use crate::error::io;
-use crate::files::write_atomic;
+use crate::files::{write_atomic, write_private};
 use crate::machine::{random_bytes, MachineOptions};
 use crate::{AttesterError, CsvGuestEvidence, GuestAttester, GuestEvidence, GuestTee};
 use scute_sim::{CsvReportSpec, HygonSim};
@@ -47,7 +47,7 @@ impl SimulatedCsv {
                 reason: format!("CSV report version {version}: 1 or 2"),
             });
         }
-        write_atomic(
+        write_private(
             &dir.join(SEED),
             hex::encode(random_bytes::<32>()?).as_bytes(),
         )?;

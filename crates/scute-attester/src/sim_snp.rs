@@ -7,7 +7,7 @@
 //! table does.
 
 use crate::error::io;
-use crate::files::write_atomic;
+use crate::files::{write_atomic, write_private};
 use crate::machine::{now, random_bytes, MachineOptions};
 use crate::{AttesterError, GuestAttester, GuestEvidence, GuestTee, SnpGuestEvidence};
 use scute_sim::amd::{guest_report, AmdPki, Vek, VekKind};
@@ -91,7 +91,11 @@ impl SimulatedSnp {
             ("chip_id", &chip_id.to_vec()),
             ("not_before", &not_before.to_string().into_bytes()),
         ] {
-            write_atomic(&keys.join(name), bytes)?;
+            if name.ends_with(".pk8") {
+                write_private(&keys.join(name), bytes)?;
+            } else {
+                write_atomic(&keys.join(name), bytes)?;
+            }
         }
         let collateral = dir.join("collateral");
         std::fs::create_dir_all(&collateral).map_err(io("creating", &collateral))?;

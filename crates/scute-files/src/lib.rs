@@ -57,24 +57,62 @@ enum Access {
 
 /// Writes an output that others may read, replacing `path` whole.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
-    place(path, bytes, Access::Shared, true).map(drop)
+    place(
+        path,
+        bytes,
+        Access::Shared,
+        Placement::ReplaceOrWriteThrough,
+    )
+    .map(drop)
 }
 
 /// Writes a secret readable by the owner only, replacing `path` whole; file and directory are
 /// fsynced, so after a crash a reader sees the old file or the whole new one.
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
-    place(path, bytes, Access::Private, true).map(drop)
+    place(
+        path,
+        bytes,
+        Access::Private,
+        Placement::ReplaceOrWriteThrough,
+    )
+    .map(drop)
+}
+
+/// Writes a secret of a service's own state (its key and token files), replacing whatever is at
+/// `path` by rename, a symlink, device or FIFO included: never written through, so a link
+/// planted in the data directory cannot point the secret at another file (which would then hold
+/// it with its own mode, or be clobbered). File and directory are fsynced.
+pub fn replace_private(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
+    place(path, bytes, Access::Private, Placement::Replace).map(drop)
 }
 
 /// Like [`write_private`], but never replaces an existing `path` (whatever it is): returns
 /// false, writing nothing, when one is there, so writers racing on one directory agree on the
 /// first file.
 pub fn write_private_new(path: &Path, bytes: &[u8]) -> Result<bool, WriteError> {
-    place(path, bytes, Access::Private, false)
+    place(path, bytes, Access::Private, Placement::IfAbsent)
 }
 
-fn place(path: &Path, bytes: &[u8], access: Access, replace: bool) -> Result<bool, WriteError> {
-    if replace {
+/// What happens to what is already at the target path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Placement {
+    /// A regular file is replaced by rename; a device, FIFO or symlink (`/dev/stdout`, a pipe)
+    /// is written through: the CLI's outputs go where the user pointed them.
+    ReplaceOrWriteThrough,
+    /// Whatever is there is replaced by rename, never followed: a service's own state.
+    Replace,
+    /// Nothing is replaced: the call places the file only where none is.
+    IfAbsent,
+}
+
+fn place(
+    path: &Path,
+    bytes: &[u8],
+    access: Access,
+    placement: Placement,
+) -> Result<bool, WriteError> {
+    let replace = placement != Placement::IfAbsent;
+    if placement == Placement::ReplaceOrWriteThrough {
         if let Ok(meta) = std::fs::symlink_metadata(path) {
             if !meta.file_type().is_file() {
                 write_through(path, bytes, access)?;
@@ -122,10 +160,19 @@ fn write_through(path: &Path, bytes: &[u8], access: Access) -> Result<(), WriteE
     }
     #[cfg(not(unix))]
     let _ = access;
-    options
-        .open(path)
-        .and_then(|mut file| file.write_all(bytes))
-        .map_err(io("writing", path))
+    let mut file = options.open(path).map_err(io("opening", path))?;
+    // A regular file reached through a symlink keeps a secret only if it is the owner's alone
+    // and on disk; a device or FIFO (a terminal, a pipe) is left as it is.
+    if access == Access::Private && file.metadata().is_ok_and(|m| m.file_type().is_file()) {
+        #[cfg(unix)]
+        file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .map_err(io("restricting", path))?;
+    }
+    file.write_all(bytes).map_err(io("writing", path))?;
+    if access == Access::Private && file.metadata().is_ok_and(|m| m.file_type().is_file()) {
+        file.sync_all().map_err(io("syncing", path))?;
+    }
+    Ok(())
 }
 
 fn parent(path: &Path) -> &Path {
@@ -233,6 +280,44 @@ mod tests {
             .unwrap()
             .file_type()
             .is_symlink());
+        assert_eq!(std::fs::read(&target).unwrap(), b"secret");
+        assert_eq!(mode(&target), 0o600);
+    }
+
+    #[test]
+    fn a_service_secret_replaces_a_planted_symlink_and_never_follows_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("elsewhere");
+        std::fs::write(&target, b"old").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let link = dir.path().join("admin-token");
+        symlink(&target, &link).unwrap();
+        replace_private(&link, b"secret").unwrap();
+        // The link is gone, replaced by the owner's own file; what it pointed at is untouched.
+        assert_eq!(std::fs::read(&target).unwrap(), b"old");
+        assert_eq!(mode(&target), 0o644);
+        let meta = std::fs::symlink_metadata(&link).unwrap();
+        assert!(meta.file_type().is_file());
+        assert_eq!(mode(&link), 0o600);
+        assert_eq!(std::fs::read(&link).unwrap(), b"secret");
+        // A dangling link too: nothing is created where it points.
+        let missing = dir.path().join("missing");
+        let dangling = dir.path().join("master.key");
+        symlink(&missing, &dangling).unwrap();
+        replace_private(&dangling, b"key").unwrap();
+        assert!(!missing.exists());
+        assert_eq!(std::fs::read(&dangling).unwrap(), b"key");
+    }
+
+    #[test]
+    fn a_secret_written_through_a_symlink_to_a_file_becomes_the_owners_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target");
+        std::fs::write(&target, b"old").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let link = dir.path().join("link");
+        symlink(&target, &link).unwrap();
+        write_private(&link, b"secret").unwrap();
         assert_eq!(std::fs::read(&target).unwrap(), b"secret");
         assert_eq!(mode(&target), 0o600);
     }

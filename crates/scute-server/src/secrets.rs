@@ -25,12 +25,13 @@ fn data_dir_err(path: &Path) -> impl FnOnce(scute_files::WriteError) -> ServerEr
     }
 }
 
-/// Writes `bytes` to `path` readable by the owner only, replacing any old file atomically:
-/// a fresh temporary file beside it (0600 from its first byte), fsynced, renamed over `path`,
-/// then the directory fsynced so the rename itself survives a crash. A reader sees the old
-/// file or the whole new one, never a part. (`scute_files`, the workspace's one writer.)
+/// Writes `bytes` to `path` readable by the owner only, replacing whatever is there atomically
+/// (a symlink included: it is replaced, never followed): a fresh temporary file beside it (0600
+/// from its first byte), fsynced, renamed over `path`, then the directory fsynced so the rename
+/// itself survives a crash. A reader sees the old file or the whole new one, never a part.
+/// (`scute_files::replace_private`, the workspace's one writer.)
 pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ServerError> {
-    scute_files::write_private(path, bytes).map_err(data_dir_err(path))
+    scute_files::replace_private(path, bytes).map_err(data_dir_err(path))
 }
 
 /// Like [`write_private`], but never replaces an existing `path`: returns false, writing
@@ -136,6 +137,23 @@ mod tests {
         assert!(write_private_new(&fresh, b"four").unwrap());
         assert_eq!(std::fs::read(&fresh).unwrap(), b"four");
         assert_eq!(names(dir.path()), ["fresh", "secret"]);
+    }
+
+    #[test]
+    fn a_link_planted_at_a_secret_file_is_replaced_not_followed() {
+        // Whoever can write the data directory plants admin-token -> a file of root's; an
+        // operator's `scute admin reset-token` must not write the token into that file.
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("passwd");
+        std::fs::write(&victim, b"root:x:0:0\n").unwrap();
+        let token = dir.path().join("admin-token");
+        std::os::unix::fs::symlink(&victim, &token).unwrap();
+        write_private(&token, b"0123\n").unwrap();
+        assert_eq!(std::fs::read(&victim).unwrap(), b"root:x:0:0\n");
+        let meta = std::fs::symlink_metadata(&token).unwrap();
+        assert!(meta.file_type().is_file());
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600);
     }
 
     #[test]

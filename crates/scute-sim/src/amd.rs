@@ -15,7 +15,7 @@ use scute_snp::{Product, Report, TcbVersion, SIGNED_LEN};
 use yasna::models::{ObjectIdentifier, UTCTime};
 use yasna::{DERWriter, Tag};
 
-const ORGANIZATION: &str = "Scute Simulation (not AMD)";
+pub(crate) const ORGANIZATION: &str = "Scute Simulation (not AMD)";
 const OID_RSASSA_PSS: &[u64] = &[1, 2, 840, 113549, 1, 1, 10];
 const OID_SHA384: &[u64] = &[2, 16, 840, 1, 101, 3, 4, 2, 2];
 const OID_MGF1: &[u64] = &[1, 2, 840, 113549, 1, 1, 8];

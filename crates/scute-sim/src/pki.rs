@@ -312,16 +312,18 @@ fn crl(
     Ok(params.signed_by(issuer)?.der().to_vec())
 }
 
-/// Whether `cert` (DER, or PEM with any number of certificates) holds a root CA the simulator
-/// made: self-issued, in the simulator's organisation. For warnings only: trust decisions
+/// Whether `cert` (DER, or PEM with any number of certificates) holds a root CA a simulator
+/// made (the Intel simulator's Root CA or the AMD simulator's ARK): self-issued, in a
+/// simulator's organisation. For warnings only: trust decisions
 /// never depend on it, and anyone can put that name in a certificate.
 pub fn is_simulator_root(cert: &[u8]) -> bool {
     let simulated = |der: &[u8]| {
         X509Certificate::from_der(der).is_ok_and(|(_, c)| {
             c.subject() == c.issuer()
-                && c.subject()
-                    .iter_organization()
-                    .any(|o| o.as_str() == Ok(ORGANIZATION))
+                && c.subject().iter_organization().any(|o| {
+                    o.as_str()
+                        .is_ok_and(|o| o == ORGANIZATION || o == crate::amd::ORGANIZATION)
+                })
         })
     };
     if cert.starts_with(b"-----BEGIN") {

@@ -132,6 +132,17 @@ pub fn report_from_json(value: &Value) -> Result<Vec<u8>, SnpError> {
     }
 }
 
+/// A nested member as the sev crate writes it: a JSON object. (serde's derive would also take
+/// an array of the members in order, which no sender writes; the exact form is required.)
+fn object<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let map = serde_json::Map::<String, Value>::deserialize(deserializer)?;
+    T::deserialize(Value::Object(map)).map_err(serde::de::Error::custom)
+}
+
 /// Exactly `N` bytes, from a JSON array of integers 0..=255.
 #[derive(Deserialize, Clone, Copy)]
 #[serde(try_from = "Vec<u8>")]
@@ -158,6 +169,7 @@ struct Sev4Report {
     image_id: Bytes<16>,
     vmpl: u32,
     sig_algo: u32,
+    #[serde(deserialize_with = "object")]
     current_tcb: Sev4Tcb,
     plat_info: u64,
     #[serde(rename = "_author_key_en", alias = "author_key_en")]
@@ -171,10 +183,12 @@ struct Sev4Report {
     author_key_digest: Bytes<48>,
     report_id: Bytes<32>,
     report_id_ma: Bytes<32>,
+    #[serde(deserialize_with = "object")]
     reported_tcb: Sev4Tcb,
     #[serde(rename = "_reserved_1")]
     reserved_1: Bytes<24>,
     chip_id: Bytes<64>,
+    #[serde(deserialize_with = "object")]
     committed_tcb: Sev4Tcb,
     current_build: u8,
     current_minor: u8,
@@ -186,9 +200,11 @@ struct Sev4Report {
     committed_major: u8,
     #[serde(rename = "_reserved_3")]
     reserved_3: u8,
+    #[serde(deserialize_with = "object")]
     launch_tcb: Sev4Tcb,
     #[serde(rename = "_reserved_4")]
     reserved_4: Bytes<168>,
+    #[serde(deserialize_with = "object")]
     signature: Sev4Signature,
 }
 
@@ -278,6 +294,7 @@ struct Sev6Report {
     image_id: Bytes<16>,
     vmpl: u32,
     sig_algo: u32,
+    #[serde(deserialize_with = "object")]
     current_tcb: Sev6Tcb,
     plat_info: u64,
     key_info: u32,
@@ -288,6 +305,7 @@ struct Sev6Report {
     author_key_digest: Bytes<48>,
     report_id: Bytes<32>,
     report_id_ma: Bytes<32>,
+    #[serde(deserialize_with = "object")]
     reported_tcb: Sev6Tcb,
     #[serde(default)]
     cpuid_fam_id: Option<u8>,
@@ -296,14 +314,19 @@ struct Sev6Report {
     #[serde(default)]
     cpuid_step: Option<u8>,
     chip_id: Bytes<64>,
+    #[serde(deserialize_with = "object")]
     committed_tcb: Sev6Tcb,
+    #[serde(deserialize_with = "object")]
     current: Sev6Version,
+    #[serde(deserialize_with = "object")]
     committed: Sev6Version,
+    #[serde(deserialize_with = "object")]
     launch_tcb: Sev6Tcb,
     #[serde(default)]
     launch_mit_vector: Option<u64>,
     #[serde(default)]
     current_mit_vector: Option<u64>,
+    #[serde(deserialize_with = "object")]
     signature: Sev6Signature,
 }
 
@@ -464,6 +487,26 @@ mod tests {
             "launch_tcb": tcb(&r.launch_tcb), "launch_mit_vector": null, "current_mit_vector": null,
             "signature": { "r": r.signature_r.to_vec(), "s": r.signature_s.to_vec() },
         })
+    }
+
+    #[test]
+    fn nested_members_must_be_objects_not_arrays_of_their_members() {
+        // serde's derive takes `[bl, tee, _reserved, snp, microcode]` (the members in declaration
+        // order) for a struct; the sev form never is one.
+        let raw = raw();
+        let genuine = sev4(&raw);
+        assert_eq!(report_from_json(&genuine).unwrap(), raw);
+        let in_order =
+            |v: &Value, names: &[&str]| Value::Array(names.iter().map(|n| v[*n].clone()).collect());
+        let mut value = genuine.clone();
+        value["current_tcb"] = in_order(
+            &genuine["current_tcb"],
+            &["bootloader", "tee", "_reserved", "snp", "microcode"],
+        );
+        assert!(is_evidence_error(report_from_json(&value)));
+        let mut value = genuine.clone();
+        value["signature"] = in_order(&genuine["signature"], &["r", "s", "_reserved"]);
+        assert!(is_evidence_error(report_from_json(&value)));
     }
 
     fn is_evidence_error(r: Result<Vec<u8>, SnpError>) -> bool {

@@ -102,6 +102,8 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<u8> {
         config.token_lifetime_secs = s;
     }
     warn_of_simulator_roots(&config.trust_roots);
+    warn_of_simulator_roots(&config.snp_trust_roots);
+    warn_of_foreign_hrks(&config.csv_trust_roots);
     if let Some(url) = args.upstream {
         config.pccs_url = Some(url);
     }
@@ -435,6 +437,27 @@ pub fn collateral(command: CollateralCommand) -> anyhow::Result<u8> {
         Err(e) => {
             eprintln!("scute: {e}");
             Ok(crate::EXIT_REJECTED)
+        }
+    }
+}
+
+/// A CSV root other than Hygon's HRK (a simulated machine's, `scute sim machine --tee csv`)
+/// vouches for whatever its key holder signs: the operator is told, as for the simulators.
+fn warn_of_foreign_hrks(roots: &[PathBuf]) {
+    for root in roots {
+        let hygon = scute_csv::RootKey::hygon();
+        let foreign = std::fs::read(root)
+            .ok()
+            .and_then(|bytes| scute_csv::CaCert::decode(&bytes).ok())
+            .and_then(|cert| scute_csv::RootKey::from_hrk(&cert).ok())
+            .is_some_and(|key| key.key != hygon.key);
+        if foreign {
+            eprintln!(
+                "warning: CSV trust root {} is not Hygon's HRK: evidence it accepts proves \
+                 nothing about Hygon hardware unless you know who holds its key (a simulated \
+                 machine's keys are kept in its directory: tests and demos only)",
+                root.display()
+            );
         }
     }
 }

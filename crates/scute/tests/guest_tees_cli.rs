@@ -508,3 +508,59 @@ fn ratls_serve_refuses_snp_and_csv_plainly() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("RA-TLS"));
     }
 }
+
+/// A simulated SEV-SNP or CSV machine's keys are its owner's alone (whoever reads them mints
+/// evidence a service trusting the machine's root accepts), and a service told to trust such a
+/// root says so when it starts, as it does for the Intel simulator's root.
+#[test]
+fn simulated_machine_keys_are_private_and_trusting_their_roots_is_announced() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let (snp, csv) = (tmp.path().join("sim-snp"), tmp.path().join("sim-csv"));
+    machine(Tee::Snp, &snp, false);
+    machine(Tee::Csv, &csv, false);
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let keys: Vec<PathBuf> = std::fs::read_dir(snp.join("pki"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "pk8"))
+        .collect();
+    assert_eq!(keys.len(), 4, "{keys:?}");
+    for key in keys.iter().chain([&csv.join("machine-seed")]) {
+        assert_eq!(mode(key), 0o600, "{}", key.display());
+    }
+    let mut child = scute()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(tmp.path().join("data"))
+        .arg("--snp-trust-root")
+        .arg(snp.join("ark.pem"))
+        .arg("--csv-trust-root")
+        .arg(csv.join("hrk.cert"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut said = String::new();
+    for line in BufReader::new(child.stderr.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if line.contains("listening on ") {
+            break;
+        }
+        said.push_str(&line);
+        said.push('\n');
+    }
+    let _server = Server(child);
+    assert!(
+        said.contains(&format!(
+            "warning: trust root {} is a Scute simulator root",
+            snp.join("ark.pem").display()
+        )),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!(
+            "warning: CSV trust root {} is not Hygon's HRK",
+            csv.join("hrk.cert").display()
+        )),
+        "{said}"
+    );
+}
