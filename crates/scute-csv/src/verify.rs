@@ -204,8 +204,9 @@ pub struct VerifiedReport {
     mac: MacCheck,
     report_data_bound: bool,
     pek_oca_signed: bool,
-    /// The HSK/CEK came from the verifier (looked up by the serial), not from the evidence.
-    chain_supplied: bool,
+    /// The caller looked the HSK/CEK up by the serial the report names (its store, the KDS),
+    /// and said so ([`VerifiedReport::serial_looked_up`]): only then is the serial proven.
+    serial_looked_up: bool,
 }
 
 impl VerifiedReport {
@@ -235,11 +236,19 @@ impl VerifiedReport {
     pub fn report_data_bound(&self) -> bool {
         self.report_data_bound
     }
-    /// Whether the chip serial is proven: the HSK/CEK that verified the report were supplied
-    /// by the verifier (looked up by that serial), not carried by the evidence, whose chain
-    /// certifies the PEK but not the serial the (MAC-only) signer block names.
+    /// Whether the chip serial is proven: the caller looked up the HSK/CEK that verified the
+    /// report by that serial ([`Self::serial_looked_up`]). A chain carried by the evidence or
+    /// given by a user certifies the PEK but not the serial the (MAC-only) signer block names.
     pub fn chip_serial_verified(&self) -> bool {
-        self.chain_supplied
+        self.serial_looked_up
+    }
+    /// The caller states that the HSK/CEK it passed to [`verify`] were looked up by this
+    /// report's chip serial (a store or KDS keyed by it), which is what binds the MAC-only
+    /// serial to the verified chain. A chain from the evidence, or from a directory a user
+    /// chose, proves the PEK but not the serial: the serial then stays claimed.
+    pub fn serial_looked_up(mut self) -> Self {
+        self.serial_looked_up = true;
+        self
     }
     /// Whether PEK slot 1 carries a signature by an owner's OCA (reported, not verified).
     pub fn pek_oca_signed(&self) -> bool {
@@ -503,7 +512,7 @@ pub fn verify(
         mac,
         report_data_bound: expected_report_data.is_some(),
         pek_oca_signed,
-        chain_supplied: hsk_cek.is_some(),
+        serial_looked_up: false,
     })
 }
 

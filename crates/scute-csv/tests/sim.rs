@@ -155,3 +155,35 @@ fn a_debug_guest_verifies_and_says_so() {
     assert!(v.is_debug());
     assert_eq!(v.report_json()["policy"]["nodbg"], false);
 }
+
+/// A chain the caller passes proves the PEK, not the serial the (MAC-only) signer block names:
+/// the serial is proven only when the caller says it looked the chain up by that serial. With
+/// a genuine chip's chain and a report whose signer block names another chip, the report still
+/// verifies (the MAC key comes from the chain's PEK) but the serial stays claimed.
+#[test]
+fn a_supplied_chain_proves_the_serial_only_when_looked_up_by_it() {
+    use scute_tee::{ChipSerial, PlatformId, VerifiedReport as _};
+    let sim = sim();
+    let roots = TrustRoots::new(vec![sim.root()]);
+    let s = spec(2);
+    let bytes = sim.report(&s).unwrap().encode();
+    let evidence = Evidence::decode(&bytes).unwrap();
+    let v = verify(
+        &evidence,
+        Some(&sim.hsk_cek()),
+        &roots,
+        Some(&s.report_data),
+    )
+    .unwrap();
+    assert!(!v.chip_serial_verified());
+    assert_eq!(
+        v.platform(),
+        PlatformId::ChipSerial(ChipSerial::Claimed("SIMCHIP0001".into()))
+    );
+    let v = v.serial_looked_up();
+    assert!(v.chip_serial_verified());
+    assert_eq!(
+        v.platform(),
+        PlatformId::ChipSerial(ChipSerial::Verified("SIMCHIP0001".into()))
+    );
+}

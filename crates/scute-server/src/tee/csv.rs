@@ -102,6 +102,12 @@ pub(crate) async fn verify(
         Some(binding.report_data),
     )
     .map_err(csv_rejected)?;
+    // Looked up by the report's serial (store or KDS): that is what proves the serial.
+    let verified = if stored.is_some() {
+        verified.serial_looked_up()
+    } else {
+        verified
+    };
     if binding.init_data.is_some() {
         return Err(Problem::new(
             Kind::InitDataMismatch,
