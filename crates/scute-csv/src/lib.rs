@@ -30,6 +30,6 @@ pub use report::{
 };
 pub use tee::Csv;
 pub use verify::{
-    check_before_chain, verify, verify_hsk_cek, Evidence, MacCheck, RootKey, TrustRoots,
-    VerifiedReport,
+    check_before_chain, verify, verify_hsk_cek, Evidence, MacCheck, PolicyClaims, ReportClaims,
+    RootKey, SerialClaim, TeeInfoClaims, TrustRoots, VerifiedReport,
 };

@@ -9,7 +9,9 @@ use crate::evidence::{HskCek, TrusteeEvidence};
 use crate::report::{serial_text, Fields, Policy, Report, SignerForm, TeeInfo};
 use crate::CsvError;
 use hmac::{KeyInit, Mac};
-use serde_json::{json, Value};
+use scute_tee::{ChipSerial, Hex};
+use serde::Serialize;
+use serde_json::Value;
 
 /// A root key a chain may start from: Hygon's HRK, or (tests) a simulated one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -266,49 +268,165 @@ impl VerifiedReport {
         }
     }
 
-    /// The report's decoded fields as JSON (hex bytes): `scute verify --json` and claims.
+    /// The report's decoded fields as JSON (hex bytes): `scute verify --json`'s report, the
+    /// serial under `chip_serial` as decoded (the serialised [`ReportClaims`]).
     pub fn report_json(&self) -> Value {
-        let f = &self.fields;
+        let serial = SerialClaim::Decoded(self.chip_serial.clone());
+        serde_json::to_value(ReportClaims::new(self, serial)).unwrap_or(Value::Null)
+    }
+
+    /// The report's decoded fields as claims, the serial named by its proof
+    /// ([`Self::chip_serial_verified`]): `chip_serial` only when the verifier supplied the
+    /// HSK/CEK looked up by it, else `claimed_chip_serial`.
+    pub fn claims(&self) -> ReportClaims {
+        let serial = self.chip_serial.clone();
+        ReportClaims::new(
+            self,
+            SerialClaim::Judged(if self.chip_serial_verified() {
+                ChipSerial::Verified(serial)
+            } else {
+                ChipSerial::Claimed(serial)
+            }),
+        )
+    }
+
+    /// The same verdict about another report: for tests of claims drawn from fields no vector
+    /// has (a V2 report).
+    #[cfg(test)]
+    pub(crate) fn with_report(self, report: Report, fields: Fields) -> Self {
+        Self {
+            report,
+            fields,
+            ..self
+        }
+    }
+}
+
+/// A verified report's decoded fields as claims (hex bytes). Members are declared in the order
+/// the JSON has always listed them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReportClaims {
+    pub version: u8,
+    pub user_pubkey_digest: Hex<[u8; 32]>,
+    pub vm_id: Hex<[u8; 16]>,
+    pub vm_version: Hex<[u8; 16]>,
+    pub report_data: Hex<[u8; 64]>,
+    pub mnonce: Hex<[u8; 16]>,
+    pub measure: Hex<[u8; 32]>,
+    pub policy: PolicyClaims,
+    /// `0x..`.
+    pub sig_usage: String,
+    pub sig_algo: String,
+    #[serde(flatten)]
+    pub chip_serial: SerialClaim,
+    /// `major.minor`, as the PEK states it.
+    pub firmware: String,
+    pub mac_checked: bool,
+    pub report_data_bound: bool,
+    pub pek_oca_signed: bool,
+    #[serde(flatten)]
+    pub tee_info: TeeInfoClaims,
+}
+
+/// The chip serial the report's signer block names.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum SerialClaim {
+    /// As decoded, with no judgement of its proof (`scute verify`'s report).
+    #[serde(rename = "chip_serial")]
+    Decoded(String),
+    /// Named by its proof: `chip_serial` or `claimed_chip_serial` ([`ChipSerial`]).
+    #[serde(untagged)]
+    Judged(ChipSerial),
+}
+
+/// The guest policy, raw (`value`, `0x..`) and field by field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PolicyClaims {
+    pub value: String,
+    pub nodbg: bool,
+    pub noks: bool,
+    pub es: bool,
+    pub nosend: bool,
+    pub domain: bool,
+    pub csv: bool,
+    pub csv3: bool,
+    pub asid_reuse: bool,
+    pub hsk_version: u32,
+    pub cek_version: u32,
+    pub api_major: u32,
+    pub api_minor: u32,
+}
+
+/// What differs between report versions: V1's anonce (`0x..`), V2's build and RTMRs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum TeeInfoClaims {
+    V1 {
+        anonce: String,
+    },
+    V2 {
+        build: u32,
+        rtmr_version: u16,
+        rtmr0: Hex<[u8; 32]>,
+        rtmr1: Hex<[u8; 32]>,
+        rtmr2: Hex<[u8; 32]>,
+        rtmr3: Hex<[u8; 32]>,
+        rtmr4: Hex<[u8; 32]>,
+    },
+}
+
+impl ReportClaims {
+    fn new(v: &VerifiedReport, chip_serial: SerialClaim) -> Self {
+        let f = &v.fields;
         let p = f.policy;
-        let mut out = json!({
-            "version": self.version(),
-            "user_pubkey_digest": hex::encode(f.user_pubkey_digest),
-            "vm_id": hex::encode(f.vm_id),
-            "vm_version": hex::encode(f.vm_version),
-            "report_data": hex::encode(f.report_data),
-            "mnonce": hex::encode(f.mnonce),
-            "measure": hex::encode(f.measure),
-            "policy": {
-                "value": format!("{:#x}", p.0),
-                "nodbg": p.nodbg(), "noks": p.noks(), "es": p.es(), "nosend": p.nosend(),
-                "domain": p.domain(), "csv": p.csv(), "csv3": p.csv3(),
-                "asid_reuse": p.asid_reuse(), "hsk_version": p.hsk_version(),
-                "cek_version": p.cek_version(), "api_major": p.api_major(),
-                "api_minor": p.api_minor(),
+        Self {
+            version: v.version(),
+            user_pubkey_digest: Hex(f.user_pubkey_digest),
+            vm_id: Hex(f.vm_id),
+            vm_version: Hex(f.vm_version),
+            report_data: Hex(f.report_data),
+            mnonce: Hex(f.mnonce),
+            measure: Hex(f.measure),
+            policy: PolicyClaims {
+                value: format!("{:#x}", p.0),
+                nodbg: p.nodbg(),
+                noks: p.noks(),
+                es: p.es(),
+                nosend: p.nosend(),
+                domain: p.domain(),
+                csv: p.csv(),
+                csv3: p.csv3(),
+                asid_reuse: p.asid_reuse(),
+                hsk_version: p.hsk_version(),
+                cek_version: p.cek_version(),
+                api_major: p.api_major(),
+                api_minor: p.api_minor(),
             },
-            "sig_usage": format!("{:#x}", f.sig_usage),
-            "sig_algo": format!("{:#x}", f.sig_algo),
-            "chip_serial": self.chip_serial,
-            "firmware": format!("{}.{}", self.pek.fw_major, self.pek.fw_minor),
-            "mac_checked": self.mac == MacCheck::Verified,
-            "report_data_bound": self.report_data_bound,
-            "pek_oca_signed": self.pek_oca_signed,
-        });
-        if let Some(map) = out.as_object_mut() {
-            match &self.report.tee_info {
-                TeeInfo::V1(t) => {
-                    map.insert("anonce".into(), format!("{:#x}", t.anonce).into());
-                }
+            sig_usage: format!("{:#x}", f.sig_usage),
+            sig_algo: format!("{:#x}", f.sig_algo),
+            chip_serial,
+            firmware: format!("{}.{}", v.pek.fw_major, v.pek.fw_minor),
+            mac_checked: v.mac == MacCheck::Verified,
+            report_data_bound: v.report_data_bound,
+            pek_oca_signed: v.pek_oca_signed,
+            tee_info: match &v.report.tee_info {
+                TeeInfo::V1(t) => TeeInfoClaims::V1 {
+                    anonce: format!("{:#x}", t.anonce),
+                },
                 TeeInfo::V2(t) => {
-                    map.insert("build".into(), t.build.into());
-                    map.insert("rtmr_version".into(), t.rtmr_version.into());
-                    for (i, r) in t.rtmr.iter().enumerate() {
-                        map.insert(format!("rtmr{i}"), hex::encode(r).into());
+                    let [rtmr0, rtmr1, rtmr2, rtmr3, rtmr4] = t.rtmr;
+                    TeeInfoClaims::V2 {
+                        build: t.build,
+                        rtmr_version: t.rtmr_version,
+                        rtmr0: Hex(rtmr0),
+                        rtmr1: Hex(rtmr1),
+                        rtmr2: Hex(rtmr2),
+                        rtmr3: Hex(rtmr3),
+                        rtmr4: Hex(rtmr4),
                     }
                 }
-            }
+            },
         }
-        out
     }
 }
 
@@ -520,6 +638,126 @@ pub fn verify(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    mod before {
+        use super::super::*;
+        use serde_json::json;
+
+        /// The hand-written builder [`ReportClaims`] replaced: the reference it must match.
+        pub(super) fn report_json(v: &VerifiedReport) -> Value {
+            let f = &v.fields;
+            let p = f.policy;
+            let mut out = json!({
+                "version": v.version(),
+                "user_pubkey_digest": hex::encode(f.user_pubkey_digest),
+                "vm_id": hex::encode(f.vm_id),
+                "vm_version": hex::encode(f.vm_version),
+                "report_data": hex::encode(f.report_data),
+                "mnonce": hex::encode(f.mnonce),
+                "measure": hex::encode(f.measure),
+                "policy": {
+                    "value": format!("{:#x}", p.0),
+                    "nodbg": p.nodbg(), "noks": p.noks(), "es": p.es(), "nosend": p.nosend(),
+                    "domain": p.domain(), "csv": p.csv(), "csv3": p.csv3(),
+                    "asid_reuse": p.asid_reuse(), "hsk_version": p.hsk_version(),
+                    "cek_version": p.cek_version(), "api_major": p.api_major(),
+                    "api_minor": p.api_minor(),
+                },
+                "sig_usage": format!("{:#x}", f.sig_usage),
+                "sig_algo": format!("{:#x}", f.sig_algo),
+                "chip_serial": v.chip_serial,
+                "firmware": format!("{}.{}", v.pek.fw_major, v.pek.fw_minor),
+                "mac_checked": v.mac == MacCheck::Verified,
+                "report_data_bound": v.report_data_bound,
+                "pek_oca_signed": v.pek_oca_signed,
+            });
+            if let Some(map) = out.as_object_mut() {
+                match &v.report.tee_info {
+                    TeeInfo::V1(t) => {
+                        map.insert("anonce".into(), format!("{:#x}", t.anonce).into());
+                    }
+                    TeeInfo::V2(t) => {
+                        map.insert("build".into(), t.build.into());
+                        map.insert("rtmr_version".into(), t.rtmr_version.into());
+                        for (i, r) in t.rtmr.iter().enumerate() {
+                            map.insert(format!("rtmr{i}"), hex::encode(r).into());
+                        }
+                    }
+                }
+            }
+            out
+        }
+    }
+
+    /// Whether serde_json's maps keep insertion order here (its `preserve_order` feature, which
+    /// another crate of the build may turn on): only then does a builder's text show its order.
+    fn json_keeps_insertion_order() -> bool {
+        let probe = serde_json::json!({"b": 0, "a": 0});
+        probe
+            .as_object()
+            .and_then(|m| m.keys().next())
+            .is_some_and(|k| k == "b")
+    }
+
+    fn same_as_before(v: &VerifiedReport) {
+        let old = before::report_json(v);
+        let new = ReportClaims::new(v, SerialClaim::Decoded(v.chip_serial().into()));
+        assert_eq!(serde_json::to_value(&new).unwrap(), old);
+        assert_eq!(v.report_json(), old);
+        assert_eq!(
+            serde_json::to_string(&v.report_json()).unwrap(),
+            serde_json::to_string(&old).unwrap()
+        );
+        if json_keeps_insertion_order() {
+            assert_eq!(
+                serde_json::to_string(&new).unwrap(),
+                serde_json::to_string(&old).unwrap()
+            );
+        }
+    }
+
+    /// The real CSV report of ../shared/vectors (V1), and the same verdict over a V2 report:
+    /// the typed claims serialise to exactly what the hand-written builder wrote; judged by
+    /// proof, the serial the evidence's own chain cannot prove is never `chip_serial`.
+    #[test]
+    fn typed_claims_serialise_as_the_hand_written_json_did() {
+        let case = "csv-openanolis-csvrs-v1report-chain";
+        let evidence = Evidence::decode(&vector(case, "report.cert")).unwrap();
+        let chain = HskCek::decode(&vector(case, "hsk_cek.cert")).unwrap();
+        let v = verify(&evidence, Some(&chain), &TrustRoots::hygon(), None).unwrap();
+        same_as_before(&v);
+        let claims = serde_json::to_value(v.claims()).unwrap();
+        assert_eq!(claims["chip_serial"], v.chip_serial());
+        assert!(claims.get("claimed_chip_serial").is_none());
+        let unproven = VerifiedReport {
+            chain_supplied: false,
+            ..v.clone()
+        };
+        let claims = serde_json::to_value(unproven.claims()).unwrap();
+        assert!(claims.get("chip_serial").is_none());
+        assert_eq!(claims["claimed_chip_serial"], v.chip_serial());
+        // `scute verify`'s report names it as decoded, as it always has.
+        assert_eq!(unproven.report_json()["chip_serial"], v.chip_serial());
+
+        let mut report = v.report().clone();
+        let fields = v.fields().clone();
+        report.tee_info = TeeInfo::V2(Box::new(crate::report::TeeInfoV2 {
+            fields: fields.clone(),
+            build: 1234,
+            rtmr_version: 1,
+            reserved0: [0; 14],
+            rtmr: [[1; 32], [2; 32], [3; 32], [4; 32], [5; 32]],
+            reserved1: [0; 656],
+            sig: match &v.report().tee_info {
+                TeeInfo::V1(t) => t.sig,
+                TeeInfo::V2(t) => t.sig,
+            },
+        }));
+        let v2 = v.with_report(report, fields);
+        assert_eq!(v2.version(), 2);
+        same_as_before(&v2);
+        assert_eq!(v2.report_json()["rtmr4"], hex::encode([5; 32]));
+    }
 
     fn vector(case: &str, file: &str) -> Vec<u8> {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/vectors");

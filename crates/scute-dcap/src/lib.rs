@@ -27,7 +27,10 @@ pub use collateral::{
 pub use error::DcapError;
 pub use pck::{PckExtension, PckTcb, PlatformConfiguration, SgxType};
 pub use pck_select::{select_pck_cert, RawTcb};
-pub use report::{attributes_json, report_json};
+pub use report::{
+    attributes_json, report_json, AttributeClaims, ReportClaims, SgxClaims, Td15Claims,
+    Td15ExClaims, TdClaims,
+};
 pub use status::TcbStatus;
 pub use tee::{Dcap, DcapOptions, QuoteEvidence};
 pub use time::{format_rfc3339, UnixTime};

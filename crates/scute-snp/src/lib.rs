@@ -21,7 +21,9 @@ mod tee;
 mod verify;
 
 pub use cert_table::{pem_chain, CertTable, ARK_GUID, ASK_GUID, VCEK_GUID, VLEK_GUID};
-pub use claims::report_json;
+pub use claims::{
+    report_json, CpuidClaims, PlatformInfoClaims, PolicyClaims, ReportClaims, TcbClaims,
+};
 pub use error::{CertRole, SnpError};
 pub use evidence::{report_from_json, Evidence};
 pub use report::{

@@ -35,6 +35,17 @@ pub struct VerifiedReport {
 }
 
 impl VerifiedReport {
+    /// The same verdict about another report and product: for tests of what claims are drawn
+    /// from fields no vector has (v3+ CPUID, v5 mitigation vectors, Turin's layout).
+    #[cfg(test)]
+    pub(crate) fn with_report(self, report: Report, product: Product) -> Self {
+        Self {
+            report,
+            product,
+            ..self
+        }
+    }
+
     pub fn report(&self) -> &Report {
         &self.report
     }

@@ -16,8 +16,11 @@
     clippy::panic
 )]
 
+mod claims;
 mod report;
 mod verifier;
+
+pub use claims::Hex;
 
 pub use report::{
     ChipSerial, InitDataSlot, MeasuredValue, Measurement, PlatformId, Register, Role, Tcb,

@@ -96,9 +96,14 @@ pub struct Tcb {
 /// a MAC only, so it is `Verified` only when the HSK/CEK that verified the report were looked up
 /// by it (supplied by the verifier, not by the evidence). Two types, so an unproven serial can
 /// never be published under the name a policy would trust.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+///
+/// As a claim it serialises as one member named by its proof: `"chip_serial": ...` when
+/// verified, `"claimed_chip_serial": ...` when not (flatten it into the claims object).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
 pub enum ChipSerial {
+    #[serde(rename = "chip_serial")]
     Verified(String),
+    #[serde(rename = "claimed_chip_serial")]
     Claimed(String),
 }
 

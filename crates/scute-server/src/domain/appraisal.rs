@@ -227,7 +227,7 @@ impl CompiledRules {
         Ok(Self { trust_vector, deny })
     }
 
-    fn run(&self, input: &PolicyInput, rule: &str) -> Result<RegoValue, String> {
+    fn run(&self, input: &RegoInput, rule: &str) -> Result<RegoValue, String> {
         let policy = match rule {
             DENY_RULE => self.deny.as_ref().ok_or("the policy declares no deny")?,
             _ => &self.trust_vector,
@@ -244,12 +244,40 @@ pub fn check(id: &str, rego: &str) -> Result<(), String> {
     CompiledRules::new(id, rego, RegoValue::new_object()).map(|_| ())
 }
 
-/// The input every policy of one appraisal reads: the claims, converted once.
-#[derive(Debug)]
-pub struct PolicyInput(RegoValue);
+/// What every policy of one appraisal reads as `input` (docs/policy-input.md): the verified
+/// evidence's claims, and beside them, under their own names so they can never shadow a claim,
+/// what the attester chose (`runtime_data`) and the init-data its digest binds (`init_data`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PolicyInput {
+    #[serde(flatten)]
+    pub claims: crate::tee::Claims,
+    /// Attester-chosen: open JSON (the KBS's `runtime-data`, `/v1/attest`'s `runtime_data`).
+    pub runtime_data: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub init_data: Option<InitDataClaims>,
+}
 
-impl PolicyInput {
-    pub fn new(claims: &Value) -> Result<Self, String> {
+/// Init-data as a policy reads it: the digest the TEE's init-data field carries, and the
+/// `data` table of the TOML that digest proves (attester-chosen content: open JSON).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct InitDataClaims {
+    pub digest: scute_tee::Hex<Vec<u8>>,
+    pub data: Value,
+}
+
+/// The policy input converted once to what the Rego engine reads.
+#[derive(Debug)]
+pub struct RegoInput(RegoValue);
+
+impl RegoInput {
+    pub fn new(input: &PolicyInput) -> Result<Self, String> {
+        let json =
+            serde_json::to_value(input).map_err(|e| format!("claims as policy input: {e}"))?;
+        Self::from_json(&json)
+    }
+
+    /// JSON as policy input (the Rego boundary).
+    pub fn from_json(claims: &Value) -> Result<Self, String> {
         use serde::Deserialize as _;
         // regorus reads an object keyed `$serde_json::private::Number` as a number of any size
         // (`1e2000000000` is a bignum of gigabytes): attester-chosen runtime or init data must
@@ -297,7 +325,7 @@ impl Policies {
     pub fn evaluate(
         &self,
         id: &str,
-        input: &PolicyInput,
+        input: &RegoInput,
     ) -> Result<(BTreeMap<String, i64>, Vec<String>), String> {
         let rules = self
             .engines
@@ -340,25 +368,6 @@ fn trust_vector(value: &RegoValue) -> Result<BTreeMap<String, i64>, String> {
             Ok((claim.to_string(), value))
         })
         .collect()
-}
-
-/// AR4SI tier of one claim value: 2..31 affirming, 32..95 warning, 96..127 contraindicated.
-pub fn tier(value: i64) -> u8 {
-    match value.unsigned_abs() {
-        96.. => 96,
-        32..=95 => 32,
-        2..=31 => 2,
-        _ => 0,
-    }
-}
-
-pub fn status_name(tier: u8) -> &'static str {
-    match tier {
-        96 => "contraindicated",
-        32 => "warning",
-        2 => "affirming",
-        _ => "none",
-    }
 }
 
 /// Most policies one request may add.
@@ -423,6 +432,11 @@ async fn store_policy_ids(store: &Store) -> Result<Vec<String>, sqlx::Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ear::EarStatus;
+
+    fn tier(value: i64) -> EarStatus {
+        EarStatus::of_claim(value)
+    }
 
     /// The tree-walking interpreter, evaluating `rule` of a policy as the service once did.
     fn interpret(
@@ -450,7 +464,7 @@ mod tests {
         let data =
             RegoValue::from_json_str(&json!({ "reference": reference }).to_string()).unwrap();
         let rules = CompiledRules::new("p", rego, data).unwrap();
-        rules.run(&PolicyInput::new(claims).unwrap(), rule)
+        rules.run(&RegoInput::from_json(claims).unwrap(), rule)
     }
 
     /// Claims in every shape the default policy distinguishes: each TEE, each TCB status,
@@ -549,7 +563,14 @@ mod tests {
             statuses.insert(vector.values().map(|v| tier(*v)).max().unwrap());
         }
         // The matrix reaches every verdict, so agreement is not agreement on one answer.
-        assert_eq!(statuses.into_iter().collect::<Vec<_>>(), [2, 32, 96]);
+        assert_eq!(
+            statuses.into_iter().collect::<Vec<_>>(),
+            [
+                EarStatus::Affirming,
+                EarStatus::Warning,
+                EarStatus::Contraindicated
+            ]
+        );
     }
 
     /// The fields the host or guest owner chooses, by the claim they feed (docs/service.md "Code
@@ -834,7 +855,7 @@ mod tests {
             let v = judged(tee, measurements.clone(), reference.clone());
             assert_eq!(v["executables"], 2, "{tee} {reference}");
             assert!(
-                v.values().all(|x| tier(*x) == 2),
+                v.values().all(|x| tier(*x) == EarStatus::Affirming),
                 "{tee} {reference}: {v:?}"
             );
             // Another TEE's root with the same value names nothing here.
@@ -1020,10 +1041,10 @@ deny contains msg if {
     fn a_reserved_serde_number_key_never_reaches_a_policy() {
         let claims = json!({"tee": "tdx", "runtime_data": {"nonce": "AA",
             "x": [{"$serde_json::private::Number": "1e2000000000"}]}});
-        assert!(PolicyInput::new(&claims)
+        assert!(RegoInput::from_json(&claims)
             .unwrap_err()
             .contains("reserved key"));
-        assert!(PolicyInput::new(&json!({"runtime_data": {"n": 1e300}})).is_ok());
+        assert!(RegoInput::from_json(&json!({"runtime_data": {"n": 1e300}})).is_ok());
     }
 
     #[test]

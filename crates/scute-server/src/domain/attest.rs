@@ -85,7 +85,7 @@ pub(crate) async fn attest(
     Ok(Attested {
         token: appraised.token,
         tcb_status: appraised.tcb_status,
-        ear_status: appraised.status,
+        ear_status: appraised.status.name(),
     })
 }
 

@@ -4,7 +4,11 @@
 
 pub(crate) mod appraisal;
 pub(crate) mod attest;
+pub(crate) mod ear;
 pub(crate) mod kbs_session;
 pub(crate) mod nonce;
 pub(crate) mod pipeline;
 pub(crate) mod token;
+
+#[cfg(test)]
+mod policy_input_tests;

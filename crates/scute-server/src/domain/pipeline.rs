@@ -4,12 +4,14 @@
 //! about HTTP bodies, cookies or sessions.
 
 use crate::config::Config;
-use crate::domain::appraisal::Policies;
-use crate::domain::appraisal::{status_name, tier};
+use crate::domain::appraisal::{InitDataClaims, Policies, PolicyInput, RegoInput};
+use crate::domain::ear::{
+    EarStatus, IssuedEar, Submod, TrustVector, VerifierId, CPU0, EAR_PROFILE,
+};
 use crate::domain::token::Signer;
 use crate::problem::{Kind, Problem};
 use crate::tee::{Binding, Evidence, Verifiers};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -22,18 +24,25 @@ pub struct Appraise {
     pub runtime_data: Value,
     /// `eat_nonce` of the token.
     pub nonce: String,
-    /// When present: the digest that TDX MRCONFIGID must carry (zero-padded), and the claims
-    /// (`input.init_data`) that digest proves.
-    pub init_data: Option<(Vec<u8>, Value)>,
+    /// When present: the digest the TEE's init-data field must carry, and the `data` it proves
+    /// (`input.init_data`).
+    pub init_data: Option<InitData>,
     /// Policies the requester adds to the mandatory ones.
     pub extra_policy_ids: Vec<String>,
+}
+
+/// Init-data as a front door decoded it: the digest of its text, and its `data` table.
+pub struct InitData {
+    pub digest: Vec<u8>,
+    /// Attester-chosen (the TOML's `data`): open JSON, `null` when it has none.
+    pub data: Value,
 }
 
 /// The verdict: the signed token and what it says.
 pub struct Appraised {
     pub token: String,
     pub tcb_status: String,
-    pub status: &'static str,
+    pub status: EarStatus,
     pub expires: i64,
 }
 
@@ -53,27 +62,26 @@ pub(crate) async fn appraise(
 ) -> Result<Appraised, Problem> {
     let binding = Binding {
         report_data: &request.expected_report_data,
-        init_data: request
-            .init_data
-            .as_ref()
-            .map(|(digest, _)| digest.as_slice()),
+        init_data: request.init_data.as_ref().map(|i| i.digest.as_slice()),
     };
     let verified = pipeline
         .verifiers
         .verify(&request.evidence, binding, now)
         .await?;
-    let mut claims = verified.claims;
-    claims["runtime_data"] = request.runtime_data.clone();
-    if let Some((_, init_claims)) = &request.init_data {
-        claims["init_data"] = init_claims.clone();
-    }
+    let input = PolicyInput {
+        claims: verified.claims,
+        runtime_data: request.runtime_data,
+        init_data: request.init_data.map(|i| InitDataClaims {
+            digest: scute_tee::Hex(i.digest),
+            data: i.data,
+        }),
+    };
 
     let policy_ids =
         crate::domain::appraisal::applied_policy_ids(pipeline.config, &request.extra_policy_ids)?;
     let policies = &pipeline.policies;
-    let input = crate::domain::appraisal::PolicyInput::new(&claims)
-        .map_err(|e| Problem::new(Kind::PolicyFailed, e))?;
-    let mut vector: BTreeMap<String, i64> = BTreeMap::new();
+    let rego_input = RegoInput::new(&input).map_err(|e| Problem::new(Kind::PolicyFailed, e))?;
+    let mut vector = TrustVector::new();
     let mut denials = Vec::new();
     for id in &policy_ids {
         if !policies.contains(id) {
@@ -89,11 +97,12 @@ pub(crate) async fn appraise(
             ));
         }
         let (v, deny) = policies
-            .evaluate(id, &input)
+            .evaluate(id, &rego_input)
             .map_err(|e| Problem::new(Kind::PolicyFailed, e))?;
         for (claim, value) in v {
+            // Of two policies' values for one claim, the worse tier's stands.
             let slot = vector.entry(claim).or_insert(value);
-            if tier(value) > tier(*slot) {
+            if EarStatus::of_claim(value) > EarStatus::of_claim(*slot) {
                 *slot = value;
             }
         }
@@ -102,25 +111,28 @@ pub(crate) async fn appraise(
     if !denials.is_empty() {
         return Err(Problem::new(Kind::PolicyDenied, denials.join("; ")));
     }
-    let status = status_name(vector.values().map(|v| tier(*v)).max().unwrap_or(0));
+    let status = EarStatus::of_vector(&vector);
     // A result is no fresher than the collateral that vouched for it.
     let expires = (now + pipeline.config.token_lifetime_secs as i64).min(verified.expires);
-    let ear = json!({
-        "eat_profile": crate::domain::token::EAR_PROFILE,
-        "iat": now,
-        "exp": expires,
-        "eat_nonce": request.nonce,
-        "ear_verifier_id": { "developer": "https://github.com/scute", "build": concat!("scute ", env!("CARGO_PKG_VERSION")) },
-        "ear_status": status,
-        "submods": {
-            "cpu0": {
-                "ear_status": status,
-                "ear_trustworthiness_vector": vector,
-                "ear_appraisal_policy_ids": policy_ids,
-                "ear_veraison_annotated_evidence": claims,
-            }
-        }
-    });
+    let ear = IssuedEar {
+        eat_profile: EAR_PROFILE.into(),
+        iat: now,
+        exp: expires,
+        eat_nonce: Some(request.nonce),
+        ear_verifier_id: VerifierId::scute(),
+        ear_status: Some(status),
+        submods: BTreeMap::from([(
+            CPU0.to_string(),
+            Submod {
+                ear_status: status,
+                ear_trustworthiness_vector: Some(vector),
+                ear_appraisal_policy_ids: Some(policy_ids),
+                evidence: Some(&input),
+                extensions: Default::default(),
+            },
+        )]),
+        extensions: Default::default(),
+    };
     let token = pipeline.signer.sign(&ear).map_err(Problem::internal)?;
     Ok(Appraised {
         token,

@@ -1,6 +1,7 @@
 //! Attestation results as EAR (draft-ietf-rats-ear-03) JWTs signed ES256, and the JWKS that
 //! verifies them. The signing key is generated on first start and kept sealed in the store.
 
+use crate::domain::ear::Ear;
 use crate::error::ServerError;
 use crate::secrets::Sealer;
 use crate::store::Store;
@@ -12,7 +13,7 @@ use base64::Engine as _;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{json, Value};
 
-pub const EAR_PROFILE: &str = "tag:ietf.org,2026:rats/ear#03";
+pub use crate::domain::ear::EAR_PROFILE;
 const KEY_NAME: &str = "token-signing-key";
 
 /// One ES256 key of the service.
@@ -135,11 +136,30 @@ impl Signer {
         json!({ "keys": self.published })
     }
 
-    pub fn sign(&self, claims: &Value) -> Result<String, jsonwebtoken::errors::Error> {
+    /// The EAR as a JWT signed with the active key.
+    pub fn sign<E: serde::Serialize>(
+        &self,
+        ear: &Ear<E>,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(self.active.kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.active.key)
+        // Through a JSON value, so members come in the order serde_json's map keeps (sorted
+        // unless its `preserve_order` is on), as they always have in this service's tokens.
+        let claims = serde_json::to_value(ear).map_err(jsonwebtoken::errors::Error::from)?;
+        jsonwebtoken::encode(&header, &claims, &self.active.key)
     }
+}
+
+/// Why a bearer token is refused (the problem detail of a 401 `token_invalid`).
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// Undecodable, badly signed, expired, or not an EAR.
+    #[error("token: {0}")]
+    Invalid(jsonwebtoken::errors::Error),
+    #[error("token algorithm {0:?} is not ES256")]
+    Algorithm(Algorithm),
+    #[error("no trusted key signed this token")]
+    NoTrustedKey,
 }
 
 /// Verifies EAR tokens presented as bearer credentials: this service's own key, and the keys
@@ -173,24 +193,24 @@ impl Verifier {
         Ok(Self { keys })
     }
 
-    /// The claims of a token signed ES256 by a trusted key and not expired.
-    pub fn verify(&self, token: &str) -> Result<Value, String> {
-        let header = jsonwebtoken::decode_header(token).map_err(|e| format!("token: {e}"))?;
+    /// The EAR of a token signed ES256 by a trusted key and not expired.
+    pub fn verify(&self, token: &str) -> Result<Ear, TokenError> {
+        let header = jsonwebtoken::decode_header(token).map_err(TokenError::Invalid)?;
         if header.alg != Algorithm::ES256 {
-            return Err(format!("token algorithm {:?} is not ES256", header.alg));
+            return Err(TokenError::Algorithm(header.alg));
         }
         let mut validation = jsonwebtoken::Validation::new(Algorithm::ES256);
         validation.validate_aud = false;
         validation.leeway = 0;
         validation.set_required_spec_claims(&["exp"]);
-        let mut last = "no trusted key signed this token".to_string();
+        let mut last = TokenError::NoTrustedKey;
         for (kid, key) in &self.keys {
             if header.kid.is_some() && kid.is_some() && header.kid != *kid {
                 continue;
             }
-            match jsonwebtoken::decode::<Value>(token, key, &validation) {
+            match jsonwebtoken::decode::<Ear>(token, key, &validation) {
                 Ok(data) => return Ok(data.claims),
-                Err(e) => last = format!("token: {e}"),
+                Err(e) => last = TokenError::Invalid(e),
             }
         }
         Err(last)

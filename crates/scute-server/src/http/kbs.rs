@@ -9,6 +9,7 @@
 //! `kbs-session-id` cookie in its cookie store, and parses every error body as kbs-types
 //! `ErrorInformation {type, detail}` (our problem JSON carries both).
 
+use crate::domain::ear::{Ear, EarError};
 use crate::domain::pipeline;
 use crate::http::admin_auth::KbsAdmin;
 use crate::http::extract::Body;
@@ -292,8 +293,7 @@ async fn attest_session(
                 .and_then(|t| t.get("data").cloned())
                 .and_then(|d| serde_json::to_value(d).ok())
                 .unwrap_or(Value::Null);
-            let claims = json!({ "digest": hex::encode(&digest), "data": data });
-            Some((digest, claims))
+            Some(pipeline::InitData { digest, data })
         }
     };
     let appraised = pipeline::appraise(
@@ -318,12 +318,14 @@ async fn attest_session(
         &[],
         appraised
             .as_ref()
-            .map(|a| (a.status, a.tcb_status.as_str()))
+            .map(|a| (a.status.name(), a.tcb_status.as_str()))
             .map_err(|e| (e, crate::http::problem::kbs_attest_status(e).as_u16())),
     );
     let appraised = match appraised {
         Ok(a) => {
-            state.metrics.verdict(&a.tcb_status, a.status, seconds);
+            state
+                .metrics
+                .verdict(&a.tcb_status, a.status.name(), seconds);
             a
         }
         Err(e) => {
@@ -361,9 +363,9 @@ async fn attest_session(
     Ok(response)
 }
 
-/// The verified EAR claims of the requester: from `Authorization: Bearer <token>`, or from the
+/// The verified EAR of the requester: from `Authorization: Bearer <token>`, or from the
 /// attested session the cookie names.
-async fn credentials(state: &AppState, headers: &HeaderMap, now: i64) -> Result<Value, Problem> {
+async fn credentials(state: &AppState, headers: &HeaderMap, now: i64) -> Result<Ear, Problem> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -392,7 +394,7 @@ async fn credentials(state: &AppState, headers: &HeaderMap, now: i64) -> Result<
     state
         .token_verifier()
         .verify(&token)
-        .map_err(|e| Problem::new(Kind::TokenInvalid, e))
+        .map_err(|e| Problem::new(Kind::TokenInvalid, e.to_string()))
 }
 
 /// Trustee's resource policies read EAR -00 member names (`ear.status`, ...); ours read the -03
@@ -419,6 +421,15 @@ fn with_legacy_names(mut claims: Value) -> Value {
         }
     }
     claims
+}
+
+/// The part of the KBS runtime data (`scute_kbs::RuntimeData`) a release reads: the key the
+/// secret is encrypted to. Only this member is required, so a token another issuer signed
+/// releases as long as it binds a key.
+#[derive(Deserialize)]
+struct TeePubkey {
+    #[serde(rename = "tee-pubkey")]
+    tee_pubkey: Value,
 }
 
 fn resource_path(repository: &str, kind: &str, tag: &str) -> Result<String, Problem> {
@@ -452,7 +463,7 @@ async fn get_resource(
 ) -> Result<Response, Problem> {
     let now = crate::clock::now();
     let path = resource_path(&repository, &kind, &tag)?;
-    let claims = credentials(&state, &headers, now).await?;
+    let ear = credentials(&state, &headers, now).await?;
     let engine = state
         .resource_policy
         .read()
@@ -465,8 +476,11 @@ async fn get_resource(
     engine
         .add_data(RegoValue::from_json_str(&data.to_string()).map_err(|e| rego(e.to_string()))?)
         .map_err(|e| rego(e.to_string()))?;
+    // The Rego boundary: the EAR as signed (another issuer's members included), with the
+    // legacy names beside ours.
+    let input = serde_json::to_value(&ear).map_err(Problem::internal)?;
     engine.set_input(
-        RegoValue::from_json_str(&with_legacy_names(claims.clone()).to_string())
+        RegoValue::from_json_str(&with_legacy_names(input).to_string())
             .map_err(|e| rego(e.to_string()))?,
     );
     let allowed = engine
@@ -487,15 +501,10 @@ async fn get_resource(
         .sealer
         .open_sealed(&sealed_name(&path), &sealed)
         .map_err(Problem::internal)?;
-    let tee_pubkey = claims
-        .pointer("/submods/cpu0/ear_veraison_annotated_evidence/runtime_data/tee-pubkey")
-        .ok_or_else(|| {
-            Problem::new(
-                Kind::TokenInvalid,
-                "the attestation result binds no tee-pubkey",
-            )
-        })?;
-    let recipient = RecipientKey::from_jwk(tee_pubkey)
+    // The key the secret is encrypted to: the runtime data the TEE's evidence bound, by type.
+    let no_key = |e: EarError| Problem::new(Kind::TokenInvalid, e.to_string());
+    let runtime_data: TeePubkey = ear.cpu0().and_then(|c| c.runtime_data()).map_err(no_key)?;
+    let recipient = RecipientKey::from_jwk(&runtime_data.tee_pubkey)
         .map_err(|e| Problem::new(Kind::TokenInvalid, e.to_string()))?;
     let jwe = scute_kbs::encrypt(&recipient, &secret).map_err(Problem::internal)?;
     state.metrics.request("kbs_release", 200);

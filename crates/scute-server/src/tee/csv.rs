@@ -9,14 +9,15 @@
 //! values), so a front door's `expected_report_data` (its digest, zero-padded to 64 bytes; a
 //! SHA-512 digest fills all 64) is compared with all 64 bytes of the report.
 
+use super::claims::{Claims, CsvClaims, CsvMeasurements, CsvRtmrs, EventLogClaims};
 use super::{Binding, Verified, Verifiers};
 use crate::config::Config;
 use crate::error::ServerError;
 use crate::problem::{Kind, Problem};
 use crate::store::Store;
 use scute_csv::{CaCert, CsvError, Evidence, HskCek, RootKey, TrustRoots, VerifiedReport};
-use scute_eventlog::{Detail, Flavor, ALG_SM3_256};
-use serde_json::{json, Map, Value};
+use scute_eventlog::{Flavor, ALG_SM3_256};
+use scute_tee::ChipSerial;
 
 /// Hygon's HRK and the configured `csv_trust_roots` (HRK certificates, self-signature checked).
 pub(crate) fn trust_roots(config: &Config) -> Result<TrustRoots, ServerError> {
@@ -122,17 +123,11 @@ pub(crate) async fn verify(
     };
     // The serial is only bound when the chain was looked up by it (store or KDS): a chain the
     // evidence carries certifies the PEK, not the serial the (MAC-only) signer block names.
-    let mut claims = claims(&verified, log_claims);
-    claims["chip_serial_verified"] = stored.is_some().into();
-    if stored.is_none() {
-        // Unproven, so not under the name a policy would trust.
-        rename_serial(&mut claims);
-        if let Some(report) = claims.get_mut("report") {
-            rename_serial(report);
-        }
-    }
+    // `stored` is exactly the chain `scute_csv::verify` was given: the report's
+    // `chip_serial_verified` says the same, and names the serial by it.
+    debug_assert_eq!(verified.chip_serial_verified(), stored.is_some());
     Ok(Verified {
-        claims,
+        claims: claims(&verified, log_claims),
         tcb_status: "None".into(),
         // CSV certificates carry no validity period: the token's own lifetime bounds it.
         expires: now + verifiers.token_lifetime_secs,
@@ -218,7 +213,7 @@ impl HygonKds {
 
 /// The SM3 CCEL must replay to V2's rtmr1..rtmr4 (CC MR index i extends rtmr i; rtmr0 is the
 /// launch measure), and each event's data must be what its digest proves.
-fn replay_event_log(rtmrs: &[[u8; 32]; 5], bytes: &[u8]) -> Result<Value, Problem> {
+fn replay_event_log(rtmrs: &[[u8; 32]; 5], bytes: &[u8]) -> Result<EventLogClaims, Problem> {
     let err = |e: scute_eventlog::EventLogError| {
         Problem::new(Kind::EventlogRejected, format!("cc_eventlog: {e}"))
     };
@@ -241,73 +236,58 @@ fn replay_event_log(rtmrs: &[[u8; 32]; 5], bytes: &[u8]) -> Result<Value, Proble
             ),
         ));
     }
-    let events: Vec<Value> = log
-        .measured_events()
-        .map_err(err)?
-        .into_iter()
-        .map(|m| {
-            let e = m.event;
-            let mut event = json!({
-                "index": e.index,
-                "type": e.type_name(),
-                "digest": e.digest(ALG_SM3_256).map(hex::encode),
-                "data_verified": m.data_verified,
-            });
-            match m.detail {
-                Some(Detail::Text(t)) => event["text"] = json!(t),
-                Some(Detail::Variable { name, .. }) => event["variable"] = json!(name),
-                Some(Detail::ImageLoad { path, .. }) => event["image_path"] = json!(path),
-                Some(Detail::Tagged { text: Some(t), .. }) => event["text"] = json!(t),
-                _ => {}
-            }
-            event
-        })
-        .collect();
-    Ok(json!({ "events": events }))
-}
-
-fn rename_serial(object: &mut Value) {
-    if let Some(map) = object.as_object_mut() {
-        if let Some(serial) = map.remove("chip_serial") {
-            map.insert("claimed_chip_serial".into(), serial);
-        }
-    }
+    Ok(EventLogClaims::new(
+        log.measured_events().map_err(err)?,
+        ALG_SM3_256,
+    ))
 }
 
 /// Claims about a verified CSV report: the decoded report, the debug rule's answer, and the
-/// measurements policies compare with reference values.
-fn claims(verified: &VerifiedReport, event_log: Option<Value>) -> Value {
-    let report = verified.report_json();
-    let keys = [
-        "measure",
-        "vm_id",
-        "vm_version",
-        "user_pubkey_digest",
-        "rtmr1",
-        "rtmr2",
-        "rtmr3",
-        "rtmr4",
-    ];
-    let measurements: Map<String, Value> = keys
-        .iter()
-        .filter_map(|k| report.get(*k).map(|v| (k.to_string(), v.clone())))
-        .collect();
+/// measurements policies compare with reference values. The serial is named by its proof
+/// (`ChipSerial`), at the top and in `report`: an unproven one is `claimed_chip_serial`.
+pub(crate) fn claims(verified: &VerifiedReport, event_log: Option<EventLogClaims>) -> Claims {
+    let report = verified.claims();
+    let serial = verified.chip_serial().to_string();
+    let proven = verified.chip_serial_verified();
     let (major, minor) = verified.firmware();
-    let mut claims = json!({
-        "tee": "csv",
-        "quote_version": verified.version(),
+    let rtmrs = match report.tee_info {
+        scute_csv::TeeInfoClaims::V1 { .. } => None,
+        scute_csv::TeeInfoClaims::V2 {
+            rtmr1,
+            rtmr2,
+            rtmr3,
+            rtmr4,
+            ..
+        } => Some(CsvRtmrs {
+            rtmr1,
+            rtmr2,
+            rtmr3,
+            rtmr4,
+        }),
+    };
+    Claims::Csv(Box::new(CsvClaims {
+        tee: "csv",
+        quote_version: verified.version(),
         // CSV has no TCB evaluation; the default policy judges it by the chain and debug.
-        "tcb_status": "None",
-        "debug": verified.is_debug(),
-        "chip_serial": verified.chip_serial(),
-        "firmware": format!("{major}.{minor}"),
-        "mac_checked": verified.mac() == scute_csv::MacCheck::Verified,
-        "report_data_bound": verified.report_data_bound(),
-        "measurements": Value::Object(measurements),
-        "report": report,
-    });
-    if let Some(log) = event_log {
-        claims["event_log"] = log;
-    }
-    claims
+        tcb_status: "None",
+        debug: verified.is_debug(),
+        chip_serial: if proven {
+            ChipSerial::Verified(serial)
+        } else {
+            ChipSerial::Claimed(serial)
+        },
+        firmware: format!("{major}.{minor}"),
+        mac_checked: verified.mac() == scute_csv::MacCheck::Verified,
+        report_data_bound: verified.report_data_bound(),
+        measurements: CsvMeasurements {
+            measure: report.measure,
+            vm_id: report.vm_id,
+            vm_version: report.vm_version,
+            user_pubkey_digest: report.user_pubkey_digest,
+            rtmrs,
+        },
+        report,
+        event_log,
+        chip_serial_verified: proven,
+    }))
 }

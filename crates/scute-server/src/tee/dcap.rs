@@ -2,13 +2,13 @@
 //! from the upstream when a trusted root vouches for the PCK chain), the quote verified with it,
 //! TDX MRCONFIGID bound to init-data, the CCEL event log replayed against the RTMRs.
 
+use super::claims::{Claims, DcapClaims, DcapMeasurements, EventLogClaims};
 use super::{Binding, Tee, Verified, Verifiers};
 use crate::problem::{Kind, Problem};
 use scute_dcap::VerifyOptions;
-use scute_dcap::{format_rfc3339, report_json, VerifiedQuote};
+use scute_dcap::{format_rfc3339, AttributeClaims, ReportClaims, VerifiedQuote};
 use scute_quote::Quote;
-use serde_json::Value;
-use serde_json::{json, Map};
+use scute_tee::Hex;
 
 pub(crate) async fn verify(
     verifiers: &Verifiers,
@@ -90,71 +90,30 @@ pub(crate) async fn verify(
         None => None,
     };
     Ok(Verified {
-        claims: claims(&verified, &Value::Null, log_claims),
+        claims: claims(&verified, log_claims),
         tcb_status: verified.tcb_status().name().to_string(),
         expires: verified.collateral_expires(),
     })
 }
 
-/// The measurements a policy compares with reference values.
-fn measurements(report: &Value) -> Value {
-    let keys: &[&str] = if report["kind"] == "SgxEnclave" {
-        &[
-            "mr_enclave",
-            "mr_signer",
-            "isv_prod_id",
-            "isv_svn",
-            "attributes",
-            "config_id",
-        ]
-    } else {
-        &[
-            "mr_td",
-            "rtmr0",
-            "rtmr1",
-            "rtmr2",
-            "rtmr3",
-            "mr_config_id",
-            "mr_owner",
-            "mr_owner_config",
-            "td_attributes",
-            "xfam",
-            "mr_seam",
-        ]
-    };
-    Value::Object(
-        keys.iter()
-            .filter_map(|k| report.get(*k).map(|v| (k.to_string(), v.clone())))
-            .collect::<Map<_, _>>(),
-    )
-}
-
-/// Claims about a verified quote, the runtime data it binds, and the decoded event log.
-pub(crate) fn claims(
-    verified: &VerifiedQuote,
-    runtime_data: &Value,
-    event_log: Option<Value>,
-) -> Value {
+/// Claims about a verified quote and the decoded event log.
+pub(crate) fn claims(verified: &VerifiedQuote, event_log: Option<EventLogClaims>) -> Claims {
     let quote = verified.quote();
-    let report = report_json(&quote.body);
-    let mut claims = json!({
-        "tee": quote.tee_type().name(),
-        "quote_version": quote.header.version,
-        "tcb_status": verified.tcb_status().name(),
-        "advisory_ids": verified.advisory_ids(),
-        "platform_tcb_status": verified.platform().status.name(),
-        "qe_tcb_status": verified.qe().status.name(),
-        "tcb_evaluation_data_number": verified.tcb_evaluation_data_number(),
-        "fmspc": hex::encode(verified.pck().fmspc),
-        "debug": verified.is_debug(),
-        "attributes": scute_dcap::attributes_json(&quote.body),
-        "collateral_expires": format_rfc3339(verified.collateral_expires()),
-        "measurements": measurements(&report),
-        "report": report,
-        "runtime_data": runtime_data,
-    });
-    if let Some(log) = event_log {
-        claims["event_log"] = log;
-    }
-    claims
+    let report = ReportClaims::new(&quote.body);
+    Claims::Dcap(Box::new(DcapClaims {
+        tee: quote.tee_type().name(),
+        quote_version: quote.header.version,
+        tcb_status: verified.tcb_status().name(),
+        advisory_ids: verified.advisory_ids().to_vec(),
+        platform_tcb_status: verified.platform().status.name(),
+        qe_tcb_status: verified.qe().status.name(),
+        tcb_evaluation_data_number: verified.tcb_evaluation_data_number(),
+        fmspc: Hex(verified.pck().fmspc),
+        debug: verified.is_debug(),
+        attributes: AttributeClaims::new(&quote.body),
+        collateral_expires: format_rfc3339(verified.collateral_expires()),
+        measurements: DcapMeasurements::new(&report),
+        report,
+        event_log,
+    }))
 }

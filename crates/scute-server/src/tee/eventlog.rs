@@ -2,9 +2,9 @@
 //! the measured bytes in the log must hash to its digest. Each event says whether its decoded
 //! data is proven (`data_verified`); EV_NO_ACTION events, measured by nothing, are left out.
 
+use super::claims::EventLogClaims;
 use crate::problem::{Kind, Problem};
-use scute_eventlog::{Detail, EventLogError};
-use serde_json::{json, Value};
+use scute_eventlog::EventLogError;
 
 fn log_error(e: EventLogError) -> Problem {
     Problem::new(Kind::EventlogRejected, format!("cc_eventlog: {e}"))
@@ -15,7 +15,7 @@ fn log_error(e: EventLogError) -> Problem {
 pub(crate) fn replay_event_log(
     verified: &scute_dcap::VerifiedQuote,
     bytes: &[u8],
-) -> Result<Value, Problem> {
+) -> Result<EventLogClaims, Problem> {
     let td = verified
         .quote()
         .body
@@ -35,27 +35,8 @@ pub(crate) fn replay_event_log(
             ),
         ));
     }
-    let events: Vec<Value> = log
-        .measured_events()
-        .map_err(log_error)?
-        .into_iter()
-        .map(|m| {
-            let e = m.event;
-            let mut event = json!({
-                "index": e.index,
-                "type": e.type_name(),
-                "digest": e.digest(scute_eventlog::ALG_SHA384).map(hex::encode),
-                "data_verified": m.data_verified,
-            });
-            match m.detail {
-                Some(Detail::Text(t)) => event["text"] = json!(t),
-                Some(Detail::Variable { name, .. }) => event["variable"] = json!(name),
-                Some(Detail::ImageLoad { path, .. }) => event["image_path"] = json!(path),
-                Some(Detail::Tagged { text: Some(t), .. }) => event["text"] = json!(t),
-                _ => {}
-            }
-            event
-        })
-        .collect();
-    Ok(json!({ "events": events }))
+    Ok(EventLogClaims::new(
+        log.measured_events().map_err(log_error)?,
+        scute_eventlog::ALG_SHA384,
+    ))
 }

@@ -4,6 +4,7 @@
 //! pipeline hands evidence and what it must bind to [`Verifiers::verify`], and gets back
 //! [`Verified`] evidence; nothing here knows about HTTP or policies.
 
+pub(crate) mod claims;
 pub(crate) mod csv;
 pub(crate) mod dcap;
 pub(crate) mod eventlog;
@@ -13,8 +14,8 @@ pub(crate) mod snp;
 use crate::collateral::CollateralCache;
 use crate::problem::Problem;
 use crate::store::Store;
+pub use claims::Claims;
 use scute_dcap::TrustAnchor;
-use serde_json::Value;
 
 /// The TEEs the pipeline can appraise, as front doors name them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +83,7 @@ pub(crate) struct Binding<'a> {
 
 /// Verified evidence in the one shape the rest of the pipeline consumes.
 pub(crate) struct Verified {
-    pub(crate) claims: Value,
+    pub(crate) claims: Claims,
     pub(crate) tcb_status: String,
     /// The instant after which the verdict is no longer vouched for (collateral expiry).
     pub(crate) expires: i64,

@@ -2,9 +2,9 @@
 //! unless `allow_sample_tee`, and its verdict carries nothing a policy could mistake for a
 //! verified claim.
 
+use super::claims::{Claims, NoMeasurements, SampleClaims};
 use super::{Binding, Verified, Verifiers};
 use crate::problem::{Kind, Problem};
-use serde_json::json;
 
 pub(crate) fn verify(
     verifiers: &Verifiers,
@@ -33,7 +33,12 @@ pub(crate) fn verify(
         ));
     }
     Ok(Verified {
-        claims: json!({ "tee": "sample", "tcb_status": "None", "debug": true, "measurements": {} }),
+        claims: Claims::Sample(SampleClaims {
+            tee: "sample",
+            tcb_status: "None",
+            debug: true,
+            measurements: NoMeasurements {},
+        }),
         tcb_status: "None".into(),
         expires: now + verifiers.token_lifetime_secs,
     })

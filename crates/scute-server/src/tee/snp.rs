@@ -6,11 +6,12 @@
 //! `scute_snp::Evidence` (`crates/scute-snp/src/evidence.rs`); this module maps its errors to
 //! the service's problem kinds.
 
+use super::claims::{Claims, SnpClaims, SnpMeasurements};
 use super::{Binding, Verified, Verifiers};
 use crate::problem::{Kind, Problem};
 use crate::store::Store;
 use scute_snp::{inspect_vek, CertRole, Collateral, SnpError, TrustRoots, VerifiedReport};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 pub(crate) fn bad(detail: impl Into<String>) -> Problem {
     Problem::new(Kind::BadField, detail)
@@ -274,40 +275,30 @@ pub(crate) async fn verify(
     Ok(verified)
 }
 
-/// The measurements a policy compares with reference values.
-fn measurements(report: &Value) -> Value {
-    let keys = [
-        "measurement",
-        "host_data",
-        "family_id",
-        "image_id",
-        "id_key_digest",
-    ];
-    Value::Object(
-        keys.iter()
-            .filter_map(|k| report.get(*k).map(|v| (k.to_string(), v.clone())))
-            .collect(),
-    )
-}
-
 /// SEV-SNP has no TCB status from AMD: a verified report's endorsement key is AMD's for
 /// exactly the reported TCB. This names that state for tokens and metrics.
 pub const TCB_STATUS: &str = "VekEndorsed";
 
 /// Claims about a verified report.
-pub fn claims(verified: &VerifiedReport) -> Value {
-    let report = scute_snp::report_json(verified);
-    json!({
-        "tee": "snp",
-        "quote_version": verified.report().version,
-        "tcb_status": TCB_STATUS,
-        "debug": verified.is_debug(),
-        "product": verified.product().name(),
-        "signing_key": verified.signer().name(),
-        "collateral_expires": scute_dcap::format_rfc3339(verified.expires()),
-        "measurements": measurements(&report),
-        "report": report,
-    })
+pub(crate) fn claims(verified: &VerifiedReport) -> Claims {
+    let report = scute_snp::ReportClaims::new(verified);
+    Claims::Snp(Box::new(SnpClaims {
+        tee: "snp",
+        quote_version: verified.report().version,
+        tcb_status: TCB_STATUS,
+        debug: verified.is_debug(),
+        product: verified.product().name(),
+        signing_key: verified.signer().name(),
+        collateral_expires: scute_dcap::format_rfc3339(verified.expires()),
+        measurements: SnpMeasurements {
+            measurement: report.measurement,
+            host_data: report.host_data,
+            family_id: report.family_id,
+            image_id: report.image_id,
+            id_key_digest: report.id_key_digest,
+        },
+        report,
+    }))
 }
 
 /// SEV-SNP: report_data, and init-data bound by HOST_DATA (the digest zero-padded or cut to

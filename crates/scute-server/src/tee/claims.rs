@@ -1,0 +1,245 @@
+//! What verified evidence says, as typed claims: one struct per TEE, built only by that TEE's
+//! adapter from its crate's verified report, and [`Claims`] over them. They serialise to the
+//! JSON policies read (`input.…`, docs/policy-input.md) and tokens carry
+//! (`ear_veraison_annotated_evidence`), member for member as the hand-built JSON did.
+//!
+//! An enum rather than a trait object: the TEEs are a closed set (`Tee`), so every use can
+//! match them exhaustively, the policy-input documentation test can enumerate them, and
+//! `Serialize` needs no type erasure. A new TEE adds a variant here and its adapter's struct.
+
+use scute_tee::{ChipSerial, Hex};
+use serde::Serialize;
+
+/// The claims of one verified piece of evidence, by TEE. Serialised untagged: each TEE's struct
+/// carries its own `tee` member.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Claims {
+    /// SGX and TDX.
+    Dcap(Box<DcapClaims>),
+    Snp(Box<SnpClaims>),
+    Csv(Box<CsvClaims>),
+    Sample(SampleClaims),
+}
+
+/// An SGX or TDX quote verified with Intel's collateral.
+#[derive(Debug, Clone, Serialize)]
+pub struct DcapClaims {
+    /// `sgx` or `tdx`, as the quote's header says.
+    pub tee: &'static str,
+    pub quote_version: u16,
+    pub tcb_status: &'static str,
+    pub advisory_ids: Vec<String>,
+    pub platform_tcb_status: &'static str,
+    pub qe_tcb_status: &'static str,
+    pub tcb_evaluation_data_number: u32,
+    pub fmspc: Hex<[u8; 6]>,
+    pub debug: bool,
+    pub attributes: scute_dcap::AttributeClaims,
+    /// RFC 3339.
+    pub collateral_expires: String,
+    pub measurements: DcapMeasurements,
+    pub report: scute_dcap::ReportClaims,
+    /// TDX with a CCEL only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_log: Option<EventLogClaims>,
+}
+
+/// The measurements a policy compares with reference values, by the quote's kind.
+// Held inside the boxed `DcapClaims`: the size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum DcapMeasurements {
+    Sgx {
+        mr_enclave: Hex<[u8; 32]>,
+        mr_signer: Hex<[u8; 32]>,
+        isv_prod_id: u16,
+        isv_svn: u16,
+        attributes: Hex<[u8; 16]>,
+        config_id: Hex<[u8; 64]>,
+    },
+    Td {
+        mr_td: Hex<[u8; 48]>,
+        rtmr0: Hex<[u8; 48]>,
+        rtmr1: Hex<[u8; 48]>,
+        rtmr2: Hex<[u8; 48]>,
+        rtmr3: Hex<[u8; 48]>,
+        mr_config_id: Hex<[u8; 48]>,
+        mr_owner: Hex<[u8; 48]>,
+        mr_owner_config: Hex<[u8; 48]>,
+        td_attributes: Hex<[u8; 8]>,
+        xfam: Hex<[u8; 8]>,
+        mr_seam: Hex<[u8; 48]>,
+    },
+}
+
+impl DcapMeasurements {
+    pub fn new(report: &scute_dcap::ReportClaims) -> Self {
+        match report {
+            scute_dcap::ReportClaims::Sgx(r) => Self::Sgx {
+                mr_enclave: r.mr_enclave,
+                mr_signer: r.mr_signer,
+                isv_prod_id: r.isv_prod_id,
+                isv_svn: r.isv_svn,
+                attributes: r.attributes,
+                config_id: r.config_id,
+            },
+            scute_dcap::ReportClaims::Td10(td)
+            | scute_dcap::ReportClaims::Td15(td)
+            | scute_dcap::ReportClaims::Td15Ex(td) => Self::Td {
+                mr_td: td.mr_td,
+                rtmr0: td.rtmr0,
+                rtmr1: td.rtmr1,
+                rtmr2: td.rtmr2,
+                rtmr3: td.rtmr3,
+                mr_config_id: td.mr_config_id,
+                mr_owner: td.mr_owner,
+                mr_owner_config: td.mr_owner_config,
+                td_attributes: td.td_attributes,
+                xfam: td.xfam,
+                mr_seam: td.mr_seam,
+            },
+        }
+    }
+}
+
+/// An SEV-SNP report verified to AMD's root.
+#[derive(Debug, Clone, Serialize)]
+pub struct SnpClaims {
+    /// `snp`.
+    pub tee: &'static str,
+    pub quote_version: u32,
+    /// Always `VekEndorsed` (`tee::snp::TCB_STATUS`).
+    pub tcb_status: &'static str,
+    pub debug: bool,
+    pub product: &'static str,
+    pub signing_key: &'static str,
+    pub collateral_expires: String,
+    pub measurements: SnpMeasurements,
+    pub report: scute_snp::ReportClaims,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SnpMeasurements {
+    pub measurement: Hex<[u8; 48]>,
+    pub host_data: Hex<[u8; 32]>,
+    pub family_id: Hex<[u8; 16]>,
+    pub image_id: Hex<[u8; 16]>,
+    pub id_key_digest: Hex<[u8; 48]>,
+}
+
+/// A Hygon CSV report verified to a trusted HRK.
+#[derive(Debug, Clone, Serialize)]
+pub struct CsvClaims {
+    /// `csv`.
+    pub tee: &'static str,
+    pub quote_version: u8,
+    /// Always `None`: CSV has no TCB evaluation.
+    pub tcb_status: &'static str,
+    pub debug: bool,
+    /// `chip_serial` when proven, else `claimed_chip_serial`.
+    #[serde(flatten)]
+    pub chip_serial: ChipSerial,
+    pub firmware: String,
+    pub mac_checked: bool,
+    pub report_data_bound: bool,
+    pub measurements: CsvMeasurements,
+    /// Its serial named by proof too.
+    pub report: scute_csv::ReportClaims,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event_log: Option<EventLogClaims>,
+    pub chip_serial_verified: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CsvMeasurements {
+    pub measure: Hex<[u8; 32]>,
+    pub vm_id: Hex<[u8; 16]>,
+    pub vm_version: Hex<[u8; 16]>,
+    pub user_pubkey_digest: Hex<[u8; 32]>,
+    /// V2 reports only (rtmr0 is `measure`).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub rtmrs: Option<CsvRtmrs>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CsvRtmrs {
+    pub rtmr1: Hex<[u8; 32]>,
+    pub rtmr2: Hex<[u8; 32]>,
+    pub rtmr3: Hex<[u8; 32]>,
+    pub rtmr4: Hex<[u8; 32]>,
+}
+
+/// Confidential Containers' `sample` TEE: nothing a policy could mistake for a verified claim.
+#[derive(Debug, Clone, Serialize)]
+pub struct SampleClaims {
+    /// `sample`.
+    pub tee: &'static str,
+    /// `None`.
+    pub tcb_status: &'static str,
+    /// Always true: nothing proves otherwise.
+    pub debug: bool,
+    /// Always empty.
+    pub measurements: NoMeasurements,
+}
+
+/// An empty object.
+#[derive(Debug, Clone, Serialize)]
+pub struct NoMeasurements {}
+
+/// A replayed event log: every measured event, in log order.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventLogClaims {
+    pub events: Vec<EventClaims>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EventClaims {
+    /// The CC measurement register it extends.
+    pub index: u32,
+    #[serde(rename = "type")]
+    pub event_type: &'static str,
+    /// In the log's algorithm (SHA-384 for TDX, SM3 for CSV).
+    pub digest: Option<Hex<Vec<u8>>>,
+    /// Whether the decoded data is what the digest proves.
+    pub data_verified: bool,
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<EventDetail>,
+}
+
+/// What of an event's data is shown, by its kind.
+#[derive(Debug, Clone, Serialize)]
+pub enum EventDetail {
+    #[serde(rename = "text")]
+    Text(String),
+    #[serde(rename = "variable")]
+    Variable(String),
+    #[serde(rename = "image_path")]
+    /// null when the path does not decode.
+    ImagePath(Option<String>),
+}
+
+impl EventLogClaims {
+    /// The measured events of a log that replayed, digests in `alg`.
+    pub fn new(events: Vec<scute_eventlog::MeasuredEvent<'_>>, alg: u16) -> Self {
+        use scute_eventlog::Detail;
+        let events = events
+            .into_iter()
+            .map(|m| EventClaims {
+                index: m.event.index,
+                event_type: m.event.type_name(),
+                digest: m.event.digest(alg).map(|d| Hex(d.to_vec())),
+                data_verified: m.data_verified,
+                detail: match m.detail {
+                    Some(Detail::Text(t)) => Some(EventDetail::Text(t)),
+                    Some(Detail::Variable { name, .. }) => Some(EventDetail::Variable(name)),
+                    Some(Detail::ImageLoad { path, .. }) => Some(EventDetail::ImagePath(path)),
+                    Some(Detail::Tagged { text: Some(t), .. }) => Some(EventDetail::Text(t)),
+                    _ => None,
+                },
+            })
+            .collect();
+        Self { events }
+    }
+}
