@@ -1,4 +1,4 @@
-//! The strict-DER gate for certificates and CRLs. x509-parser (which the verifiers use to read
+//! The strict-DER gate for certificates and CRLs. x509-parser (which SEV-SNP uses to read
 //! fields) is lenient: it compares tag numbers, not classes or forms, and takes BER lengths.
 //! Intel's QVL reads certificates with OpenSSL, which takes DER only, and AMD's chain is DER
 //! too, so every certificate and CRL is first decoded by a strict DER decoder (x509-cert), and
