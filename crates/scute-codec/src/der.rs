@@ -1,12 +1,19 @@
-//! The strict-DER gate for certificates and CRLs. x509-parser (which the verifiers use to read
+//! The strict-DER gate for certificates and CRLs. x509-parser (which SEV-SNP uses to read
 //! fields) is lenient: it compares tag numbers, not classes or forms, and takes BER lengths.
 //! Intel's QVL reads certificates with OpenSSL, which takes DER only, and AMD's chain is DER
 //! too, so every certificate and CRL is first decoded by a strict DER decoder (x509-cert), and
 //! the algorithm outside the signed part must be the one inside it (RFC 5280 §4.1.1.2 and
-//! §5.1.1.2). Both decoders read the same bytes: what x509-parser extracts is then DER.
+//! §5.1.1.2). `decode_certificate` and `decode_crl` hand the decoded value to the caller, with
+//! the exact bytes of its signed part, so a verifier reads every field from this one strict
+//! decode and parses nothing twice.
 
 use thiserror::Error;
-use x509_cert::der::Decode;
+use x509_cert::crl::CertificateList;
+use x509_cert::der::{Decode, Header, Reader, SliceReader};
+use x509_cert::Certificate;
+
+/// The decoder's crate, so its users read the decoded values with the very same types.
+pub use x509_cert;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
@@ -21,21 +28,60 @@ pub enum DerError {
 
 /// Checks that `der` is one X.509 certificate in DER, signed with the algorithm it names inside.
 pub fn check_certificate(der: &[u8]) -> Result<(), DerError> {
-    let cert = x509_cert::Certificate::from_der(der).map_err(DerError::NotDer)?;
-    if cert.signature_algorithm() != cert.tbs_certificate().signature() {
-        return Err(DerError::CertificateAlgorithm);
-    }
-    Ok(())
+    decode_certificate(der).map(|_| ())
 }
 
 /// Checks that `der` is one X.509 CRL in DER, signed with the algorithm it names inside.
 pub fn check_crl(der: &[u8]) -> Result<(), DerError> {
-    let crl = x509_cert::crl::CertificateList::<x509_cert::certificate::Rfc5280>::from_der(der)
-        .map_err(DerError::NotDer)?;
+    decode_crl(der).map(|_| ())
+}
+
+/// A value that passed the strict gate, and the exact DER of its to-be-signed part (what the
+/// signature covers: the input's own bytes, never a re-encoding).
+#[derive(Debug, Clone)]
+pub struct Signed<'a, T> {
+    pub value: T,
+    pub tbs: &'a [u8],
+}
+
+/// `der` decoded as one X.509 certificate under the rules of [`check_certificate`].
+pub fn decode_certificate(der: &[u8]) -> Result<Signed<'_, Certificate>, DerError> {
+    let cert = Certificate::from_der(der).map_err(DerError::NotDer)?;
+    if cert.signature_algorithm() != cert.tbs_certificate().signature() {
+        return Err(DerError::CertificateAlgorithm);
+    }
+    Ok(Signed {
+        value: cert,
+        tbs: first_element(der)?,
+    })
+}
+
+/// `der` decoded as one X.509 CRL under the rules of [`check_crl`].
+pub fn decode_crl(der: &[u8]) -> Result<Signed<'_, CertificateList>, DerError> {
+    let crl = CertificateList::from_der(der).map_err(DerError::NotDer)?;
     if crl.signature_algorithm != crl.tbs_cert_list.signature {
         return Err(DerError::CrlAlgorithm);
     }
-    Ok(())
+    Ok(Signed {
+        value: crl,
+        tbs: first_element(der)?,
+    })
+}
+
+/// The first element (header and contents) inside the outer SEQUENCE of `der`, which has just
+/// decoded as DER: two headers are read, nothing is decoded again.
+fn first_element(der: &[u8]) -> Result<&[u8], DerError> {
+    let not_der = DerError::NotDer;
+    let mut reader = SliceReader::new(der).map_err(not_der)?;
+    Header::decode(&mut reader).map_err(not_der)?;
+    let start = usize::try_from(reader.position()).map_err(not_der)?;
+    let inner = Header::decode(&mut reader).map_err(not_der)?;
+    let contents_at = usize::try_from(reader.position()).map_err(not_der)?;
+    let contents_len = usize::try_from(inner.length()).map_err(not_der)?;
+    contents_at
+        .checked_add(contents_len)
+        .and_then(|end| der.get(start..end))
+        .ok_or(DerError::NotDer(x509_cert::der::ErrorKind::Overflow.into()))
 }
 
 #[cfg(test)]
@@ -169,6 +215,19 @@ mod tests {
         );
         let crl = replace_last(&crl(&ca), &ECDSA_SHA256, &ECDSA_SHA384);
         assert_eq!(check_crl(&crl), Err(DerError::CrlAlgorithm));
+    }
+
+    #[test]
+    fn the_signed_part_is_the_input_s_own_tbs() {
+        let ca = ca();
+        let cert = decode_certificate(ca.der()).unwrap();
+        let tbs = x509_cert::der::Encode::to_der(cert.value.tbs_certificate()).unwrap();
+        assert_eq!(cert.tbs, tbs.as_slice());
+        assert!(ca.der().starts_with(&[0x30]) && ca.der().windows(tbs.len()).any(|w| w == tbs));
+        let crl_der = crl(&ca);
+        let crl = decode_crl(&crl_der).unwrap();
+        let tbs = x509_cert::der::Encode::to_der(&crl.value.tbs_cert_list).unwrap();
+        assert_eq!(crl.tbs, tbs.as_slice());
     }
 
     #[test]

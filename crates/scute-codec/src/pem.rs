@@ -44,44 +44,84 @@ pub enum PemError {
 
 /// The DER of every block of `text`, each of which must be labelled `label`.
 pub fn decode_all(text: &[u8], label: &'static str) -> Result<Vec<Vec<u8>>, PemError> {
-    const BEGIN: &[u8] = b"-----BEGIN ";
-    const END: &[u8] = b"-----END ";
-    const DASHES: &[u8] = b"-----";
-    let find = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
     let mut blocks = Vec::new();
-    let mut rest = text;
-    loop {
-        rest = rest.trim_ascii_start();
-        if rest.iter().all(|&b| b == 0 || b.is_ascii_whitespace()) {
-            break;
-        }
-        if !rest.starts_with(BEGIN) {
-            return Err(PemError::TextOutside);
-        }
-        // The block runs to the dashes closing its END line's label, whatever that label is:
-        // pem-rfc7468 then checks that it is the BEGIN label.
-        let block_len = find(rest, END)
-            .and_then(|end| {
-                let label_at = end.checked_add(END.len())?;
-                let close = find(rest.get(label_at..)?, DASHES)?;
-                label_at.checked_add(close)?.checked_add(DASHES.len())
-            })
-            .ok_or(PemError::NoEnd)?;
-        let (block, tail) = rest.split_at_checked(block_len).ok_or(PemError::NoEnd)?;
-        let (found, der) = pem_rfc7468::decode_vec(block).map_err(PemError::Grammar)?;
-        if found != label {
-            return Err(PemError::Label {
-                found: found.to_string(),
-                expected: label,
-            });
-        }
-        blocks.push(der);
-        rest = tail;
+    for block in blocks_of(text) {
+        blocks.push(decode_block(block?, label)?);
     }
     if blocks.is_empty() {
         return Err(PemError::Empty);
     }
     Ok(blocks)
+}
+
+/// The exact text of each block of `text`, in order, under the rules of [`decode_all`] (only
+/// whitespace around blocks); each is then read by [`decode_block`]. A caller that already
+/// decoded a byte-identical block may take that result instead: decoding is a function of the
+/// block's bytes alone. Yields no block for empty text, and stops after the first error.
+pub fn blocks_of(text: &[u8]) -> Blocks<'_> {
+    Blocks { rest: Some(text) }
+}
+
+/// See [`blocks_of`].
+#[derive(Debug, Clone)]
+pub struct Blocks<'a> {
+    rest: Option<&'a [u8]>,
+}
+
+impl<'a> Iterator for Blocks<'a> {
+    type Item = Result<&'a [u8], PemError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        const BEGIN: &[u8] = b"-----BEGIN ";
+        const END: &[u8] = b"-----END ";
+        const DASHES: &[u8] = b"-----";
+        let rest = self.rest.take()?.trim_ascii_start();
+        if rest.iter().all(|&b| b == 0 || b.is_ascii_whitespace()) {
+            return None;
+        }
+        if !rest.starts_with(BEGIN) {
+            return Some(Err(PemError::TextOutside));
+        }
+        // The block runs to the dashes closing its END line's label, whatever that label is:
+        // pem-rfc7468 then checks that it is the BEGIN label.
+        let block_len = find(rest, END).and_then(|end| {
+            let label_at = end.checked_add(END.len())?;
+            let close = find(rest.get(label_at..)?, DASHES)?;
+            label_at.checked_add(close)?.checked_add(DASHES.len())
+        });
+        let Some((block, tail)) = block_len.and_then(|len| rest.split_at_checked(len)) else {
+            return Some(Err(PemError::NoEnd));
+        };
+        self.rest = Some(tail);
+        Some(Ok(block))
+    }
+}
+
+/// Where `needle` first occurs in `hay`: candidates are found by their first byte (a plain
+/// byte scan), then compared.
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    let (&first, tail) = needle.split_first()?;
+    let mut from = 0usize;
+    loop {
+        let at = from.checked_add(hay.get(from..)?.iter().position(|&b| b == first)?)?;
+        let next = at.checked_add(1)?;
+        if hay.get(next..)?.starts_with(tail) {
+            return Some(at);
+        }
+        from = next;
+    }
+}
+
+/// The DER of one block given by [`blocks_of`], which must be labelled `label`.
+pub fn decode_block(block: &[u8], label: &'static str) -> Result<Vec<u8>, PemError> {
+    let (found, der) = pem_rfc7468::decode_vec(block).map_err(PemError::Grammar)?;
+    if found != label {
+        return Err(PemError::Label {
+            found: found.to_string(),
+            expected: label,
+        });
+    }
+    Ok(der)
 }
 
 /// The DER of the one block of `text`, labelled `label` (the rules of [`decode_all`]).
@@ -107,6 +147,32 @@ pub fn is_pem(bytes: &[u8]) -> bool {
 mod tests {
     use super::*;
     use alloc::format;
+
+    #[test]
+    fn find_agrees_with_a_window_scan() {
+        let naive = |hay: &[u8], needle: &[u8]| hay.windows(needle.len()).position(|w| w == needle);
+        let hay = b"--- -----EN -----END X----- -----END ";
+        for needle in [&b"-----END "[..], b"-----", b"X", b"END X-", b"nope", b" "] {
+            assert_eq!(find(hay, needle), naive(hay, needle), "{needle:?}");
+        }
+        assert_eq!(find(b"", b"-"), None);
+        assert_eq!(find(b"-----", b"------"), None);
+    }
+
+    #[test]
+    fn blocks_of_yields_each_block_s_exact_text() {
+        let one = block(CERTIFICATE, b"one");
+        let two = block(CERTIFICATE, b"two").replace('\n', "\r\n");
+        let text = format!("\n {one}\r\n{two}\n\0");
+        let blocks: Vec<&[u8]> = blocks_of(text.as_bytes()).map(Result::unwrap).collect();
+        assert_eq!(blocks.len(), 2);
+        assert_eq!(blocks[0], one.trim_end().as_bytes());
+        assert_eq!(blocks[1], two.trim_end().as_bytes());
+        assert_eq!(decode_block(blocks[1], CERTIFICATE).unwrap(), b"two");
+        let mut bad = blocks_of(b"  junk");
+        assert!(matches!(bad.next(), Some(Err(PemError::TextOutside))));
+        assert!(bad.next().is_none());
+    }
 
     fn block(label: &str, der: &[u8]) -> String {
         pem_rfc7468::encode_string(label, pem_rfc7468::LineEnding::LF, der).unwrap()

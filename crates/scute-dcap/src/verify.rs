@@ -11,7 +11,7 @@ use crate::pck::PckExtension;
 use crate::status::TcbStatus;
 use crate::time::{UnixTime, Validity};
 use crate::x509::{
-    cert_from_pem_or_der, check_all_valid, parse_pem_chain, Cert, Crl, PinnedRoot, PublicKey,
+    cert_from_pem_or_der, check_all_valid, parse_pem_chain, Cert, Crl, Known, PinnedRoot, PublicKey,
 };
 use aws_lc_rs::digest::{digest, SHA256};
 use scute_quote::{
@@ -260,8 +260,8 @@ pub struct VerifiedCollateral {
     pck_crl_issuer_key: PublicKey,
     windows: Vec<Validity>,
     explicit_pck_chain: Option<Vec<u8>>,
-    /// Every certificate already verified up to the anchor, by DER.
-    trusted: HashMap<Vec<u8>, Cert>,
+    /// Every certificate already verified up to the anchor.
+    trusted: Trusted,
     pck_cache: ByDigest<Arc<VerifiedPck>>,
 }
 
@@ -339,7 +339,11 @@ pub fn quote_platform(quote: &Quote) -> Result<(PckExtension, PckCa), DcapError>
     let pem = cert_data
         .pck_chain_pem()
         .ok_or(DcapError::PckChainMissing(cert_data.cert_type))?;
-    let chain = parse_pem_chain(pem, PCK_CHAIN_ITEMS, |_| None)?;
+    platform_of(&parse_pem_chain(pem, PCK_CHAIN_ITEMS, |_| None)?)
+}
+
+/// The SGX extension of a PCK chain's leaf, and which CA issued it.
+fn platform_of(chain: &[Cert]) -> Result<(PckExtension, PckCa), DcapError> {
     let leaf = chain.first().ok_or(DcapError::UntrustedRoot {
         item: "PCK certificate chain",
     })?;
@@ -382,8 +386,8 @@ pub fn authenticated_quote_platform(
     let pem = cert_data
         .pck_chain_pem()
         .ok_or(DcapError::PckChainMissing(cert_data.cert_type))?;
-    ChainChecker::new(&anchor.root, None).parse_and_check(pem, PCK_CHAIN_ITEMS)?;
-    quote_platform(quote)
+    // The platform is read from the chain just checked: it is not parsed a second time.
+    platform_of(&ChainChecker::new(&anchor.root, None).parse_and_check(pem, PCK_CHAIN_ITEMS)?)
 }
 
 /// One-shot verification: authenticate the collateral, then the quote, at `now`.
@@ -394,37 +398,69 @@ pub fn verify(
     now: UnixTime,
     options: VerifyOptions,
 ) -> Result<VerifiedQuote, DcapError> {
-    verify_collateral(collateral, anchor)?.verify_quote(quote, now, options)
+    // The collateral lives for this one quote: its PCK chain is not remembered (no digest of
+    // the chain is taken for a cache that is dropped on return).
+    verify_collateral(collateral, anchor)?.verify_quote_with(quote, now, options, false)
 }
 
-/// Verifies certificates up a chain. Every certificate verified up to the anchor is kept, by
-/// DER, so later chains neither parse nor verify it again (`known`: those kept when the
-/// collateral was verified; `trusted`: those verified since).
+/// Certificates verified up to the anchor, by DER, and the PEM blocks they were read from: a
+/// later chain that carries the same block neither decodes nor verifies it again (the Intel
+/// root and the PCK CA come in several chains of one collateral set and in every quote).
+#[derive(Debug, Default)]
+struct Trusted {
+    by_der: HashMap<Vec<u8>, Cert>,
+    /// Exact PEM block → the DER it decodes to (a key of `by_der`).
+    by_pem: HashMap<Vec<u8>, Vec<u8>>,
+}
+
+impl Trusted {
+    fn contains(&self, der: &[u8]) -> bool {
+        self.by_der.contains_key(der)
+    }
+
+    fn get(&self, known: Known<'_>) -> Option<&Cert> {
+        match known {
+            Known::Pem(block) => self.by_pem.get(block).and_then(|der| self.by_der.get(der)),
+            Known::Der(der) => self.by_der.get(der),
+        }
+    }
+
+    fn insert(&mut self, cert: &Cert) {
+        if !cert.pem.is_empty() {
+            self.by_pem.insert(cert.pem.clone(), cert.der.clone());
+        }
+        self.by_der.insert(cert.der.clone(), cert.clone());
+    }
+}
+
+/// Verifies certificates up a chain. Every certificate verified up to the anchor is kept, so
+/// later chains neither parse nor verify it again (`known`: those kept when the collateral was
+/// verified; `trusted`: those verified since).
 struct ChainChecker<'a> {
     anchor: &'a PinnedRoot,
-    known: Option<&'a HashMap<Vec<u8>, Cert>>,
-    trusted: HashMap<Vec<u8>, Cert>,
+    known: Option<&'a Trusted>,
+    trusted: Trusted,
 }
 
 impl<'a> ChainChecker<'a> {
-    fn new(anchor: &'a PinnedRoot, known: Option<&'a HashMap<Vec<u8>, Cert>>) -> Self {
+    fn new(anchor: &'a PinnedRoot, known: Option<&'a Trusted>) -> Self {
         Self {
             anchor,
             known,
-            trusted: HashMap::new(),
+            trusted: Trusted::default(),
         }
     }
 
     fn is_trusted(&self, der: &[u8]) -> bool {
-        self.trusted.contains_key(der) || self.known.is_some_and(|k| k.contains_key(der))
+        self.trusted.contains(der) || self.known.is_some_and(|k| k.contains(der))
     }
 
     /// Parses a PEM chain (see `parse_pem_chain`) and verifies it up to the anchor.
     fn parse_and_check(&mut self, pem: &[u8], items: &[Item]) -> Result<Vec<Cert>, DcapError> {
-        let chain = parse_pem_chain(pem, items, |der| {
+        let chain = parse_pem_chain(pem, items, |known| {
             self.trusted
-                .get(der)
-                .or_else(|| self.known.and_then(|k| k.get(der)))
+                .get(known)
+                .or_else(|| self.known.and_then(|k| k.get(known)))
                 .cloned()
         })?;
         self.check(&chain)?;
@@ -438,13 +474,13 @@ impl<'a> ChainChecker<'a> {
         };
         if !self.is_trusted(&root.der) {
             root.check_is_root(self.anchor)?;
-            self.trusted.insert(root.der.clone(), root.clone());
+            self.trusted.insert(root);
         }
         for pair in chain.windows(2).rev() {
             if let [child, issuer] = pair {
                 if !self.is_trusted(&child.der) {
                     child.check_issued_by(issuer)?;
-                    self.trusted.insert(child.der.clone(), child.clone());
+                    self.trusted.insert(child);
                 }
             }
         }
@@ -632,6 +668,17 @@ impl VerifiedCollateral {
         now: UnixTime,
         options: VerifyOptions,
     ) -> Result<VerifiedQuote, DcapError> {
+        self.verify_quote_with(bytes, now, options, true)
+    }
+
+    /// `verify_quote`; `remember`: keep the verified PCK chain for later quotes.
+    fn verify_quote_with(
+        &self,
+        bytes: &[u8],
+        now: UnixTime,
+        options: VerifyOptions,
+        remember: bool,
+    ) -> Result<VerifiedQuote, DcapError> {
         let quote = Quote::decode(bytes)?;
         if quote.header.qe_vendor_id != INTEL_QE_VENDOR_ID {
             return Err(DcapError::UnknownQeVendor(hex::encode(
@@ -663,7 +710,7 @@ impl VerifiedCollateral {
         }
 
         // Step 6: the PCK chain, and the platform it certifies is the one TCB Info describes.
-        let pck = self.pck_for(&quote)?;
+        let pck = self.pck_for(&quote, remember)?;
         check_all_valid(&pck.windows, now)?;
         let ext = &pck.extension;
         if ext.fmspc != self.tcb_info.fmspc {
@@ -776,14 +823,17 @@ impl VerifiedCollateral {
     /// The verified PCK chain for a quote: the collateral's pck_chain.pem when given (quotes
     /// that carry only a PPID, or an unusable chain), else the quote's certification data.
     /// Either must verify to the anchor and its key must have signed the QE report.
-    /// Cached by the exact chain bytes.
-    fn pck_for(&self, quote: &Quote) -> Result<Arc<VerifiedPck>, DcapError> {
+    /// Cached by the exact chain bytes when `remember`.
+    fn pck_for(&self, quote: &Quote, remember: bool) -> Result<Arc<VerifiedPck>, DcapError> {
         let cert_data = &quote.signature.certification_data;
         let pem = match (&self.explicit_pck_chain, cert_data.pck_chain_pem()) {
             (Some(pem), _) => pem.as_slice(),
             (None, Some(pem)) => pem,
             (None, None) => return Err(DcapError::PckChainMissing(cert_data.cert_type)),
         };
+        if !remember {
+            return self.verify_pck_chain(pem).map(Arc::new);
+        }
         self.pck_cache
             .get_or_try_insert(pem, || self.verify_pck_chain(pem).map(Arc::new))
     }

@@ -1,22 +1,30 @@
 //! Certificates and CRLs reduced to what DCAP needs, copied out of the parser so they can be
 //! cached: raw names, serials, validity, the P-256/P-384 key, and signatures checked with ring
-//! over the exact to-be-signed bytes. Only strict PEM around strict DER gets this far.
+//! over the exact to-be-signed bytes. Only strict PEM around strict DER gets this far, and each
+//! certificate or CRL is decoded once, by the strict decoder (`scute_codec::der`, x509-cert):
+//! every field below is read from that one decode.
 
 use crate::error::{DcapError, Item};
 use crate::time::{UnixTime, Validity};
 use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
+use scute_codec::der::x509_cert::der::asn1::{ObjectIdentifier as Oid, UintRef};
+use scute_codec::der::x509_cert::der::{Decode, Tag, Tagged};
+use scute_codec::der::x509_cert::ext::pkix::BasicConstraints;
+use scute_codec::der::x509_cert::name::Name;
+use scute_codec::der::x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+use scute_codec::der::x509_cert::time::Time;
+use scute_codec::der::{decode_certificate, decode_crl};
 use scute_codec::pem;
 use std::collections::HashSet;
-use x509_parser::certificate::X509CertificateParser;
-use x509_parser::extensions::BasicConstraints;
-use x509_parser::nom::Parser;
-use x509_parser::oid_registry::{
-    Oid, OID_EC_P256, OID_KEY_TYPE_EC_PUBLIC_KEY, OID_NIST_EC_P384, OID_SIG_ECDSA_WITH_SHA256,
-    OID_SIG_ECDSA_WITH_SHA384, OID_X509_EXT_BASIC_CONSTRAINTS,
-};
-use x509_parser::prelude::FromDer;
-use x509_parser::revocation_list::CertificateRevocationList;
-use x509_parser::x509::{AlgorithmIdentifier, SubjectPublicKeyInfo};
+
+const OID_KEY_TYPE_EC_PUBLIC_KEY: Oid = Oid::new_unwrap("1.2.840.10045.2.1");
+const OID_EC_P256: Oid = Oid::new_unwrap("1.2.840.10045.3.1.7");
+const OID_NIST_EC_P384: Oid = Oid::new_unwrap("1.3.132.0.34");
+const OID_SIG_ECDSA_WITH_SHA256: Oid = Oid::new_unwrap("1.2.840.10045.4.3.2");
+const OID_SIG_ECDSA_WITH_SHA384: Oid = Oid::new_unwrap("1.2.840.10045.4.3.3");
+const OID_X509_EXT_BASIC_CONSTRAINTS: Oid = Oid::new_unwrap("2.5.29.19");
+const OID_CRL_NUMBER: Oid = Oid::new_unwrap("2.5.29.20");
+const OID_COMMON_NAME: Oid = Oid::new_unwrap("2.5.4.3");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Curve {
@@ -38,22 +46,19 @@ enum SignatureHash {
 }
 
 impl PublicKey {
-    pub(crate) fn from_spki(
-        spki: &SubjectPublicKeyInfo<'_>,
-        item: Item,
-    ) -> Result<Self, DcapError> {
+    fn from_spki(spki: &SubjectPublicKeyInfoOwned, item: Item) -> Result<Self, DcapError> {
         let bad = |reason: &str| DcapError::Certificate {
             item,
             reason: reason.to_string(),
         };
-        if spki.algorithm.algorithm != OID_KEY_TYPE_EC_PUBLIC_KEY {
+        if spki.algorithm.oid != OID_KEY_TYPE_EC_PUBLIC_KEY {
             return Err(bad("public key is not an EC key"));
         }
         let curve_oid = spki
             .algorithm
             .parameters
             .as_ref()
-            .and_then(|p| p.as_oid().ok())
+            .and_then(|p| p.decode_as::<Oid>().ok())
             .ok_or_else(|| bad("EC key without a named curve"))?;
         let curve = if curve_oid == OID_EC_P256 {
             Curve::P256
@@ -64,7 +69,7 @@ impl PublicKey {
         };
         Ok(Self {
             curve,
-            point: spki.subject_public_key.data.to_vec(),
+            point: spki.subject_public_key.raw_bytes().to_vec(),
         })
     }
 
@@ -111,14 +116,14 @@ struct Signed {
 
 impl Signed {
     fn new(
-        alg: &AlgorithmIdentifier<'_>,
+        alg: &AlgorithmIdentifierOwned,
         tbs: &[u8],
         sig: &[u8],
         item: Item,
     ) -> Result<Self, DcapError> {
-        let hash = signature_hash(&alg.algorithm).ok_or_else(|| DcapError::Certificate {
+        let hash = signature_hash(&alg.oid).ok_or_else(|| DcapError::Certificate {
             item,
-            reason: format!("unsupported signature algorithm {}", alg.algorithm),
+            reason: format!("unsupported signature algorithm {}", alg.oid),
         })?;
         Ok(Self {
             hash,
@@ -132,7 +137,7 @@ impl Signed {
     }
 }
 
-fn signature_hash(oid: &Oid<'_>) -> Option<SignatureHash> {
+fn signature_hash(oid: &Oid) -> Option<SignatureHash> {
     if *oid == OID_SIG_ECDSA_WITH_SHA256 {
         Some(SignatureHash::Sha256)
     } else if *oid == OID_SIG_ECDSA_WITH_SHA384 {
@@ -147,8 +152,10 @@ fn signature_hash(oid: &Oid<'_>) -> Option<SignatureHash> {
 pub struct Cert {
     pub item: Item,
     pub der: Vec<u8>,
-    pub subject: Vec<u8>,
-    pub issuer: Vec<u8>,
+    /// The exact PEM block this certificate was read from (empty when it came as DER).
+    pub pem: Vec<u8>,
+    pub subject: Name,
+    pub issuer: Name,
     pub common_name: String,
     pub serial: Vec<u8>,
     pub validity: Validity,
@@ -160,64 +167,72 @@ pub struct Cert {
 }
 
 /// Intel's SGX extension of PCK certificates, 1.2.840.113741.1.13.1.
-const SGX_EXTENSION: Oid<'static> = x509_parser::der_parser::oid!(1.2.840 .113741 .1 .13 .1);
+const SGX_EXTENSION: Oid = Oid::new_unwrap("1.2.840.113741.1.13.1");
+
+/// A `Time` as Unix seconds (x509-cert's times are 1970 to 9999, so this never saturates).
+fn unix(time: Time) -> i64 {
+    i64::try_from(time.to_unix_duration().as_secs()).unwrap_or(i64::MAX)
+}
+
+/// The first common name of `name`, when it is a string (the string types x509-parser's
+/// `as_str` took: Numeric, Printable, UTF8, IA5); else empty.
+fn common_name(name: &Name) -> String {
+    name.iter()
+        .find(|atv| atv.oid == OID_COMMON_NAME)
+        .filter(|atv| {
+            matches!(
+                atv.value.tag(),
+                Tag::NumericString | Tag::PrintableString | Tag::Utf8String | Tag::Ia5String
+            )
+        })
+        .and_then(|atv| std::str::from_utf8(atv.value.value()).ok())
+        .unwrap_or_default()
+        .to_string()
+}
 
 impl Cert {
     pub fn from_der(der: &[u8], item: Item) -> Result<Self, DcapError> {
         let bad = |reason: String| DcapError::Certificate { item, reason };
-        // Only basicConstraints and the raw SGX extension are read: skipping the deep parse of
-        // every other extension is a measurable part of cold verification.
-        // Strict DER first (Intel's QVL reads with OpenSSL, which takes DER only).
-        scute_codec::der::check_certificate(der).map_err(|e| bad(e.to_string()))?;
-        let mut parser = X509CertificateParser::new().with_deep_parse_extensions(false);
-        let (rest, cert) = parser.parse(der).map_err(|e| bad(e.to_string()))?;
-        if !rest.is_empty() {
-            return Err(bad("trailing bytes after the certificate".into()));
-        }
+        // Strict DER (Intel's QVL reads with OpenSSL, which takes DER only), and the one parse.
+        let decoded = decode_certificate(der).map_err(|e| bad(e.to_string()))?;
+        let cert = &decoded.value;
+        let tbs = cert.tbs_certificate();
         let validity = Validity {
             item,
-            not_before: cert.validity().not_before.timestamp(),
-            not_after: cert.validity().not_after.timestamp(),
+            not_before: unix(tbs.validity().not_before),
+            not_after: unix(tbs.validity().not_after),
         };
-        let common_name = cert
-            .subject()
-            .iter_common_name()
-            .next()
-            .and_then(|cn| cn.as_str().ok())
-            .unwrap_or_default()
-            .to_string();
-        let is_ca = match cert
-            .extensions()
+        let extensions = tbs.extensions().map(Vec::as_slice).unwrap_or_default();
+        let is_ca = match extensions
             .iter()
-            .find(|e| e.oid == OID_X509_EXT_BASIC_CONSTRAINTS)
+            .find(|e| e.extn_id == OID_X509_EXT_BASIC_CONSTRAINTS)
         {
             Some(ext) => {
-                BasicConstraints::from_der(ext.value)
+                BasicConstraints::from_der(ext.extn_value.as_bytes())
                     .map_err(|e| bad(format!("basicConstraints: {e}")))?
-                    .1
                     .ca
             }
             None => false,
         };
-        let sgx_extension = cert
-            .extensions()
+        let sgx_extension = extensions
             .iter()
-            .find(|e| e.oid == SGX_EXTENSION)
-            .map(|e| e.value.to_vec());
+            .find(|e| e.extn_id == SGX_EXTENSION)
+            .map(|e| e.extn_value.as_bytes().to_vec());
         Ok(Self {
             item,
             der: der.to_vec(),
-            subject: cert.subject().as_raw().to_vec(),
-            issuer: cert.issuer().as_raw().to_vec(),
-            common_name,
-            serial: strip_leading_zeros(cert.raw_serial()).to_vec(),
+            pem: Vec::new(),
+            subject: tbs.subject().clone(),
+            issuer: tbs.issuer().clone(),
+            common_name: common_name(tbs.subject()),
+            serial: strip_leading_zeros(tbs.serial_number().as_bytes()).to_vec(),
             validity,
-            key: PublicKey::from_spki(cert.public_key(), item)?,
+            key: PublicKey::from_spki(tbs.subject_public_key_info(), item)?,
             is_ca,
             signed: Signed::new(
-                &cert.signature_algorithm,
-                cert.tbs_certificate.as_ref(),
-                &cert.signature_value.data,
+                cert.signature_algorithm(),
+                decoded.tbs,
+                cert.signature().raw_bytes(),
                 item,
             )?,
             sgx_extension,
@@ -269,27 +284,59 @@ fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
     bytes.get(start..).unwrap_or_default()
 }
 
+/// How `parse_pem_chain` asks for a certificate it may already have.
+#[derive(Debug, Clone, Copy)]
+pub enum Known<'a> {
+    /// The exact text of a PEM block.
+    Pem(&'a [u8]),
+    /// The DER a block decoded to.
+    Der(&'a [u8]),
+}
+
 /// Decodes every certificate of a PEM bundle (`scute_codec::pem`, the one strict reader shared
 /// with SEV-SNP: blocks of another label and text outside blocks are refused) and orders them leaf first by their names (files in the wild list chains root first too).
-/// `items` names the expected certificates, leaf first. Certificates found in
-/// `known(der)` are taken from there instead of being parsed again.
+/// `items` names the expected certificates, leaf first. Certificates found by `known` (with the
+/// exact PEM block, else with the DER it decodes to) are taken from there instead of being
+/// decoded again.
 pub fn parse_pem_chain(
     pem_bytes: &[u8],
     items: &[Item],
-    known: impl Fn(&[u8]) -> Option<Cert>,
+    known: impl Fn(Known<'_>) -> Option<Cert>,
 ) -> Result<Vec<Cert>, DcapError> {
     let first = items.first().copied().unwrap_or("certificate chain");
     let bad = |reason: String| DcapError::Certificate {
         item: first,
         reason,
     };
-    let mut certs = Vec::with_capacity(items.len());
-    let blocks = pem::decode_all(pem_bytes, pem::CERTIFICATE).map_err(|e| bad(e.to_string()))?;
-    for der in blocks {
-        match known(&der) {
-            Some(cert) => certs.push(cert),
-            None => certs.push(Cert::from_der(&der, first)?),
-        }
+    // All of the PEM first, then the certificates (the order of checks `pem::decode_all` has).
+    let mut read = Vec::with_capacity(items.len());
+    for block in pem::blocks_of(pem_bytes) {
+        let block = block.map_err(|e| bad(e.to_string()))?;
+        // Ok: a certificate already read from this very block; Err: the block and its DER.
+        read.push(match known(Known::Pem(block)) {
+            Some(cert) => Ok(cert),
+            None => Err((
+                block,
+                pem::decode_block(block, pem::CERTIFICATE).map_err(|e| bad(e.to_string()))?,
+            )),
+        });
+    }
+    if read.is_empty() {
+        return Err(bad(pem::PemError::Empty.to_string()));
+    }
+    let mut certs = Vec::with_capacity(read.len());
+    for entry in read {
+        certs.push(match entry {
+            Ok(cert) => cert,
+            Err((block, der)) => {
+                let mut cert = match known(Known::Der(&der)) {
+                    Some(cert) => cert,
+                    None => Cert::from_der(&der, first)?,
+                };
+                cert.pem = block.to_vec();
+                cert
+            }
+        });
     }
     if certs.len() != items.len() {
         return Err(bad(format!(
@@ -330,7 +377,7 @@ pub fn parse_pem_chain(
 /// A certificate revocation list, owned, checked against its issuer at construction.
 #[derive(Debug, Clone)]
 pub struct Crl {
-    pub issuer: Vec<u8>,
+    pub issuer: Name,
     pub validity: Validity,
     pub number: Option<u64>,
     /// thisUpdate: when the issuer produced this CRL (Intel's CRL numbers stay 1, so this is
@@ -355,23 +402,20 @@ impl Crl {
     pub fn decode(bytes: &[u8], item: Item, issuer: &Cert) -> Result<Self, DcapError> {
         let bad = |reason: String| DcapError::CollateralDecode { item, reason };
         let der = crl_der(bytes, item)?;
-        let der = der.as_slice();
-        scute_codec::der::check_crl(der).map_err(|e| bad(e.to_string()))?;
-        let (rest, crl) =
-            CertificateRevocationList::from_der(der).map_err(|e| bad(e.to_string()))?;
-        if !rest.is_empty() {
-            return Err(bad("trailing bytes after the CRL".into()));
-        }
-        let next_update = crl
-            .next_update()
+        // Strict DER, and the one parse.
+        let decoded = decode_crl(&der).map_err(|e| bad(e.to_string()))?;
+        let crl = &decoded.value;
+        let tbs = &crl.tbs_cert_list;
+        let next_update = tbs
+            .next_update
             .ok_or_else(|| bad("CRL has no nextUpdate".into()))?;
         let signed = Signed::new(
             &crl.signature_algorithm,
-            crl.tbs_cert_list.as_ref(),
-            &crl.signature_value.data,
+            decoded.tbs,
+            crl.signature.raw_bytes(),
             item,
         )?;
-        if crl.issuer().as_raw() != issuer.subject.as_slice() {
+        if tbs.issuer != issuer.subject {
             return Err(DcapError::Certificate {
                 item,
                 reason: format!("CRL issuer is not the subject of {}", issuer.item),
@@ -380,21 +424,37 @@ impl Crl {
         if !signed.verified_by(&issuer.key) {
             return Err(DcapError::CollateralSignature { item });
         }
-        let revoked = crl
-            .iter_revoked_certificates()
-            .map(|r| strip_leading_zeros(r.raw_serial()).to_vec())
+        let revoked = tbs
+            .revoked_certificates
+            .iter()
+            .flatten()
+            .map(|r| strip_leading_zeros(r.serial_number.as_bytes()).to_vec())
             .collect();
+        // The first cRLNumber extension, when it is an unsigned INTEGER that fits in 64 bits.
+        let number = tbs
+            .crl_extensions
+            .iter()
+            .flatten()
+            .find(|e| e.extn_id == OID_CRL_NUMBER)
+            .and_then(|e| UintRef::from_der(e.extn_value.as_bytes()).ok())
+            .and_then(|n| {
+                let bytes = n.as_bytes();
+                let mut be = [0u8; 8];
+                let at = be.len().checked_sub(bytes.len())?;
+                be.get_mut(at..)?.copy_from_slice(bytes);
+                Some(u64::from_be_bytes(be))
+            });
         Ok(Self {
-            issuer: crl.issuer().as_raw().to_vec(),
+            issuer: tbs.issuer.clone(),
             // Only nextUpdate bounds a CRL: one issued after the instant being judged knows
             // more revocations, never fewer (dcap-qvl and webpki agree).
             validity: Validity {
                 item,
                 not_before: i64::MIN,
-                not_after: next_update.timestamp(),
+                not_after: unix(next_update),
             },
-            number: crl.crl_number().and_then(|n| u64::try_from(n).ok()),
-            this_update: crl.last_update().timestamp(),
+            number,
+            this_update: unix(tbs.this_update),
             revoked,
         })
     }
@@ -440,6 +500,6 @@ pub(crate) fn check_all_valid(windows: &[Validity], now: UnixTime) -> Result<(),
 mod tests {
     #[test]
     fn the_sgx_extension_oid_is_intels() {
-        assert_eq!(super::SGX_EXTENSION.to_id_string(), "1.2.840.113741.1.13.1");
+        assert_eq!(super::SGX_EXTENSION.to_string(), "1.2.840.113741.1.13.1");
     }
 }
