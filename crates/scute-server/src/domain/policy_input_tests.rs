@@ -91,7 +91,8 @@ fn csv() -> Claims {
         &scute_csv::TrustRoots::hygon(),
         None,
     )
-    .unwrap();
+    .unwrap()
+    .serial_looked_up();
     crate::tee::csv::claims(&verified, None)
 }
 
