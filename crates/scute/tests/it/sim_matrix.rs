@@ -3,7 +3,7 @@
 //! root, and one tampered field per signed region. scute-dcap must reach the verdict the case
 //! was made for, and the dcap-qvl crate, an independent implementation, must agree.
 
-#[path = "../../scute-dcap/tests/support/dcap_qvl.rs"]
+#[path = "../../../scute-dcap/tests/support/dcap_qvl.rs"]
 mod dcap_qvl_support;
 
 use dcap_qvl_support::dcap_qvl_collateral;

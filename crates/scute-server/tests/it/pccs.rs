@@ -8,8 +8,7 @@ use std::path::{Path, PathBuf};
 
 const VECTORS: &str = "../../../shared/vectors";
 
-#[path = "support/fake_pccs.rs"]
-mod fake_pccs;
+use crate::support::fake_pccs;
 
 fn case(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -9,8 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-#[path = "support/fake_pccs.rs"]
-mod fake_pccs;
+use crate::support::fake_pccs;
 
 const VECTORS: &str = "../../../shared/vectors";
 

@@ -14,8 +14,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-#[path = "support/fake_pccs.rs"]
-mod fake_pccs;
+use crate::support::fake_pccs;
 
 fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
