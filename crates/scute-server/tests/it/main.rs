@@ -3,7 +3,6 @@
 
 mod support {
     pub mod fake_pccs;
-    pub mod postgres;
 }
 
 mod api;

@@ -3,7 +3,7 @@
 //! is decided by one insert; a nonce and a KBS challenge are spent exactly once even when
 //! raced; writes read back.
 
-use crate::support::postgres;
+use scute_test::postgres;
 
 use scute_server::{Backend, KbsSession, Store};
 

@@ -5,8 +5,7 @@
 //! while old tokens still verify; a replica killed with SIGKILL loses no acknowledged write;
 //! a database that stops and comes back makes a replica answer 503, then recover by itself.
 
-#[path = "../../../scute-server/tests/it/support/postgres.rs"]
-mod postgres;
+use scute_test::postgres;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;

@@ -3,12 +3,9 @@
 //! root, and one tampered field per signed region. scute-dcap must reach the verdict the case
 //! was made for, and the dcap-qvl crate, an independent implementation, must agree.
 
-#[path = "../../../scute-dcap/tests/support/dcap_qvl.rs"]
-mod dcap_qvl_support;
-
-use dcap_qvl_support::dcap_qvl_collateral;
 use scute_dcap::{verify, Collateral, TrustAnchor, VerifyOptions};
 use scute_sim::{case, CaseSpec, SimCase, Tamper, Tee, TCB_STATUSES};
+use scute_test::dcap_qvl::dcap_qvl_collateral;
 
 const NOW: i64 = 1_790_000_000; // 2026-09-21
 const DAY: i64 = 24 * 3600;

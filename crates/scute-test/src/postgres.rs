@@ -3,8 +3,6 @@
 //! installed when missing; a test that needs it fails when it cannot be, never skips. As root
 //! (CI), the server runs as the `postgres` user the package creates.
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 

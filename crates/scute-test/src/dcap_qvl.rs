@@ -1,4 +1,4 @@
-//! Test and benchmark support: the same collateral in the shape the dcap-qvl crate takes, so it
+//! The same collateral in the shape the dcap-qvl crate takes, so it
 //! can serve as an independent second verifier.
 
 use scute_dcap::Collateral;
