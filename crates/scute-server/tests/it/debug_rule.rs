@@ -2,77 +2,41 @@
 //! (PERF_PROF) is a debug TD for the service's `debug` claim and default policy, exactly as it is
 //! for `scute verify`. A real server on a loopback socket, quotes from the simulated TEE.
 
-use aws_lc_rs::digest::{digest, SHA384};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use reqwest::StatusCode;
 use scute_quote::td_attributes;
-use scute_server::Config;
-use scute_sim::{CollateralOptions, Simulator, Tee, Workload};
+use scute_sim::{Simulator, Tee, Workload};
+use scute_test::{now, TestService};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
-
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
 
 struct Server {
-    _dir: tempfile::TempDir,
+    service: TestService,
     sim: Simulator,
-    url: String,
-    admin: String,
-    http: reqwest::Client,
+}
+
+impl std::ops::Deref for Server {
+    type Target = TestService;
+    fn deref(&self) -> &TestService {
+        &self.service
+    }
 }
 
 impl Server {
     async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
         let sim = Simulator::new(1, now()).unwrap();
-        let root = dir.path().join("sim-root.pem");
-        std::fs::write(&root, sim.root_ca_pem()).unwrap();
-        let files: BTreeMap<String, Vec<u8>> = sim
-            .collateral(&CollateralOptions::valid_at(Tee::Tdx, now()))
-            .unwrap()
-            .into_iter()
-            .map(|(n, b)| (n.to_string(), b))
-            .collect();
-        let data_dir = dir.path().join("data");
-        scute_server::import_collateral(&data_dir, std::slice::from_ref(&root), &files)
-            .await
-            .unwrap();
-        let running = scute_server::start(Config {
-            listen: "127.0.0.1:0".into(),
-            data_dir: data_dir.clone(),
-            trust_roots: vec![root],
-            ..Config::default()
-        })
-        .await
-        .unwrap();
-        let url = format!("http://{}", running.addr);
-        let admin = match running.new_admin_token.clone() {
-            Some(t) => t,
-            None => std::fs::read_to_string(data_dir.join("admin-token"))
-                .unwrap()
-                .trim()
-                .to_string(),
-        };
-        tokio::spawn(running.serve(std::future::pending()));
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        Self {
-            _dir: dir,
-            sim,
-            url,
-            admin,
-            http: reqwest::Client::new(),
-        }
+        let service = TestService::builder()
+            .trust_intel(&sim)
+            .import_sim(&sim, Tee::Tdx)
+            .start()
+            .await;
+        Self { service, sim }
     }
 
     /// A genuine quote binding `runtime`, with TD_ATTRIBUTES set to `attributes`.
     fn quote(&self, runtime: &Value, attributes: u64) -> Vec<u8> {
-        let mut report_data = [0u8; 64];
-        let canonical = serde_json_canonicalizer::to_vec(runtime).unwrap();
-        report_data[..48].copy_from_slice(digest(&SHA384, &canonical).as_ref());
+        let report_data = scute_test::report_data(runtime);
         let mut quote = self
             .sim
             .quote(&Workload::new(Tee::Tdx, 4, report_data))
