@@ -7,56 +7,33 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use reqwest::StatusCode;
-use scute_server::{Config, PROBLEM_TYPE_PREFIX};
-use scute_sim::{CollateralOptions, Simulator, Tee, Workload};
+use scute_server::PROBLEM_TYPE_PREFIX;
+use scute_sim::{Simulator, Tee, Workload};
+use scute_test::{now, TestService};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
+struct Service {
+    service: TestService,
+    sim: Simulator,
 }
 
-struct Service {
-    _dir: tempfile::TempDir,
-    sim: Simulator,
-    url: String,
-    http: reqwest::Client,
+impl std::ops::Deref for Service {
+    type Target = TestService;
+    fn deref(&self) -> &TestService {
+        &self.service
+    }
 }
 
 impl Service {
     async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
         let sim = Simulator::new(1, now()).unwrap();
-        let root = dir.path().join("sim-root.pem");
-        std::fs::write(&root, sim.root_ca_pem()).unwrap();
-        let files: BTreeMap<String, Vec<u8>> = sim
-            .collateral(&CollateralOptions::valid_at(Tee::Tdx, now()))
-            .unwrap()
-            .into_iter()
-            .map(|(n, b)| (n.to_string(), b))
-            .collect();
-        let data = dir.path().join("data");
-        scute_server::import_collateral(&data, std::slice::from_ref(&root), &files)
-            .await
-            .unwrap();
-        let config = Config {
-            listen: "127.0.0.1:0".into(),
-            data_dir: data,
-            trust_roots: vec![root],
-            ..Config::default()
-        };
-        let running = scute_server::start(config).await.unwrap();
-        let url = format!("http://{}", running.addr);
-        // Serves until the test's runtime ends.
-        tokio::spawn(async move { running.serve(std::future::pending()).await.unwrap() });
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        Self {
-            _dir: dir,
-            sim,
-            url,
-            http: reqwest::Client::new(),
-        }
+        let service = TestService::builder()
+            .trust_intel(&sim)
+            .import_sim(&sim, Tee::Tdx)
+            .start()
+            .await;
+        Self { service, sim }
     }
 
     /// Attests with a sim TDX quote whose RTMRs are `rtmrs`, sending `ccel` as the event log.
@@ -72,14 +49,7 @@ impl Service {
             .unwrap()
             .to_string();
         let runtime = json!({ "nonce": nonce });
-        let mut report_data = [0u8; 64];
-        report_data[..48].copy_from_slice(
-            digest(
-                &SHA384,
-                &serde_json_canonicalizer::to_vec(&runtime).unwrap(),
-            )
-            .as_ref(),
-        );
+        let report_data = scute_test::report_data(&runtime);
         let mut workload = Workload::new(Tee::Tdx, 4, report_data);
         workload.rtmrs = Some(rtmrs);
         let quote = self.sim.quote(&workload).unwrap().encode();
