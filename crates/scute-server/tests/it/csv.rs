@@ -10,18 +10,22 @@ use reqwest::StatusCode;
 use scute_kbs::{runtime_data_digest, FlattenedJwe, HashAlgorithm, TeeKeyPair};
 use scute_server::Config;
 use scute_sim::{CsvReportSpec, HygonSim};
+use scute_test::TestService;
 use serde_json::{json, Value};
 
 const SECRET: &[u8] = b"csv guest's disk key";
 const CHIP: &str = "SIMCSV00042";
 
 struct Server {
-    _dir: tempfile::TempDir,
+    service: TestService,
     sim: HygonSim,
-    url: String,
-    admin: String,
-    http: reqwest::Client,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl std::ops::Deref for Server {
+    type Target = TestService;
+    fn deref(&self) -> &TestService {
+        &self.service
+    }
 }
 
 impl Server {
@@ -31,55 +35,13 @@ impl Server {
     }
 
     async fn start_with(import: bool, tweak: impl FnOnce(&mut Config)) -> Self {
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        let dir = tempfile::tempdir().unwrap();
         let sim = HygonSim::new(b"scute-server csv tests", CHIP).unwrap();
-        let hrk = dir.path().join("sim-hrk.cert");
-        std::fs::write(&hrk, sim.hrk_cert.encode()).unwrap();
-        let data = dir.path().join("data");
+        let mut builder = TestService::builder().trust_hygon(&sim);
         if import {
-            scute_server::import_csv_hsk_cek(
-                &data,
-                std::slice::from_ref(&hrk),
-                CHIP,
-                &sim.hsk_cek().encode(),
-            )
-            .await
-            .unwrap();
+            builder = builder.import_hsk_cek(&sim, CHIP);
         }
-        let mut config = Config {
-            listen: "127.0.0.1:0".into(),
-            data_dir: data.clone(),
-            csv_trust_roots: vec![hrk],
-            ..Config::default()
-        };
-        tweak(&mut config);
-        let running = scute_server::start(config).await.unwrap();
-        let url = format!("http://{}", running.addr);
-        let admin = match running.new_admin_token.clone() {
-            Some(t) => t,
-            None => std::fs::read_to_string(data.join("admin-token"))
-                .unwrap()
-                .trim()
-                .to_string(),
-        };
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            running
-                .serve(async {
-                    let _ = rx.await;
-                })
-                .await
-                .unwrap();
-        });
-        Self {
-            _dir: dir,
-            sim,
-            url,
-            admin,
-            http: reqwest::Client::new(),
-            shutdown: Some(tx),
-        }
+        let service = builder.start_with(tweak).await;
+        Self { service, sim }
     }
 
     async fn challenge(&self) -> String {
@@ -115,14 +77,6 @@ impl Server {
             .await
             .unwrap();
         assert_eq!(r.status(), StatusCode::NO_CONTENT);
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
     }
 }
 
