@@ -3,7 +3,6 @@
 //! VCEK or VLEK. `/v1/attest` and the key broker (evidence in the form guest-components'
 //! SNP attester sends), with the attacks on binding, freshness, chain, debug and init-data.
 
-use aws_lc_rs::digest::{digest, SHA384};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use reqwest::StatusCode;
@@ -11,16 +10,13 @@ use scute_kbs::{runtime_data_digest, FlattenedJwe, HashAlgorithm, TeeKeyPair};
 use scute_server::Config;
 use scute_sim::amd::{guest_report, AmdPki, Vek, VekKind};
 use scute_snp::{Product, Report, TcbVersion};
+use scute_test::{now, TestService};
 use serde_json::{json, Value};
 use std::sync::OnceLock;
 
 const SECRET: &[u8] = b"an SNP guest's disk key";
 const TCB: TcbVersion = TcbVersion([4, 0, 0, 0, 0, 0, 0x18, 0xd9]);
 const CHIP: [u8; 64] = [0x5a; 64];
-
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
 
 /// One simulated AMD PKI per test binary (RSA-4096 keys take seconds to make).
 fn pki() -> &'static AmdPki {
@@ -47,13 +43,14 @@ fn vlek() -> &'static Vek {
 }
 
 struct Server {
-    _dir: tempfile::TempDir,
-    url: String,
-    /// The `pccs_listen` listener's URL, when configured.
-    pccs_url: Option<String>,
-    admin: String,
-    http: reqwest::Client,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    service: TestService,
+}
+
+impl std::ops::Deref for Server {
+    type Target = TestService;
+    fn deref(&self) -> &TestService {
+        &self.service
+    }
 }
 
 impl Server {
@@ -62,37 +59,12 @@ impl Server {
     }
 
     async fn start_with(trust_sim: bool, tweak: impl FnOnce(&mut Config)) -> Self {
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        let dir = tempfile::tempdir().unwrap();
-        let ark = dir.path().join("sim-ark.pem");
-        std::fs::write(&ark, pki().ark_pem()).unwrap();
-        let mut config = Config {
-            listen: "127.0.0.1:0".into(),
-            data_dir: dir.path().join("data"),
-            snp_trust_roots: if trust_sim { vec![ark] } else { Vec::new() },
-            ..Config::default()
-        };
-        tweak(&mut config);
-        let running = scute_server::start(config).await.unwrap();
-        let url = format!("http://{}", running.addr);
-        let pccs_url = running.pccs_addr.map(|a| format!("http://{a}"));
-        let admin = running.new_admin_token.clone().unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            running
-                .serve(async {
-                    let _ = rx.await;
-                })
-                .await
-                .unwrap();
-        });
+        let mut builder = TestService::builder();
+        if trust_sim {
+            builder = builder.trust_amd(pki().ark_pem());
+        }
         let server = Self {
-            _dir: dir,
-            url,
-            pccs_url,
-            admin,
-            http: reqwest::Client::new(),
-            _shutdown: tx,
+            service: builder.start_with(tweak).await,
         };
         // The operator's reference value for the guest's launch measurement.
         let r = server
@@ -147,10 +119,7 @@ fn problem_kind(body: &Value) -> String {
 
 /// report_data for `/v1/attest`: SHA-384 of the runtime data's RFC 8785 form, then zeros.
 fn bound(runtime: &Value) -> [u8; 64] {
-    let canonical = serde_json_canonicalizer::to_vec(runtime).unwrap();
-    let mut rd = [0u8; 64];
-    rd[..48].copy_from_slice(digest(&SHA384, &canonical).as_ref());
-    rd
+    scute_test::report_data(runtime)
 }
 
 fn signed_report(report_data: [u8; 64], tweak: impl FnOnce(&mut Report)) -> Vec<u8> {
