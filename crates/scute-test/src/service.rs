@@ -128,7 +128,11 @@ pub struct TestService {
 impl TestService {
     /// A service in a new temporary directory, data in `DIR/data`, trusting nothing yet.
     pub fn builder() -> ServiceBuilder {
-        let dir = tempfile::tempdir().expect("temporary directory");
+        Self::builder_in(tempfile::tempdir().expect("temporary directory"))
+    }
+
+    /// A service in `dir` (its data in `DIR/data`, which may already hold a store).
+    pub fn builder_in(dir: tempfile::TempDir) -> ServiceBuilder {
         let base = Config {
             listen: "127.0.0.1:0".into(),
             data_dir: dir.path().join("data"),

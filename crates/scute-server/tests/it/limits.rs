@@ -2,62 +2,19 @@
 //! flight, and what `/metrics` tells the public listener versus its own (`metrics_listen`).
 
 use scute_server::Config;
+use scute_test::TestService;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-struct Service {
-    _dir: tempfile::TempDir,
-    url: String,
-    addr: std::net::SocketAddr,
-    metrics_url: Option<String>,
-    admin: String,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+/// The service with its base configuration changed by `tweak`.
+async fn service(tweak: impl FnOnce(&mut Config)) -> TestService {
+    TestService::builder().start_with(tweak).await
 }
 
-impl Drop for Service {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-    }
-}
-
-impl Service {
-    async fn start(tweak: impl FnOnce(&mut Config)) -> Self {
-        Self::start_in(tempfile::tempdir().unwrap(), tweak).await
-    }
-
-    async fn start_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -> Self {
-        let mut config = Config {
-            listen: "127.0.0.1:0".into(),
-            data_dir: dir.path().join("data"),
-            ..Config::default()
-        };
-        tweak(&mut config);
-        let running = scute_server::start(config).await.unwrap();
-        let addr = running.addr;
-        let metrics_url = running.metrics_addr.map(|a| format!("http://{a}"));
-        let admin = running.new_admin_token.clone().unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            running
-                .serve(async {
-                    let _ = rx.await;
-                })
-                .await
-                .unwrap();
-        });
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        Self {
-            _dir: dir,
-            url: format!("http://{addr}"),
-            addr,
-            metrics_url,
-            admin,
-            shutdown: Some(tx),
-        }
-    }
+/// The same on a directory that already holds a store.
+async fn service_in(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -> TestService {
+    TestService::builder_in(dir).start_with(tweak).await
 }
 
 async fn get_text(url: &str) -> (u16, String) {
@@ -101,7 +58,7 @@ async fn answer(s: &mut TcpStream, wait: Duration) -> String {
     }
 }
 
-async fn reserved(service: &Service) -> (u64, u64, u64) {
+async fn reserved(service: &TestService) -> (u64, u64, u64) {
     let (status, text) = get_text(&format!("{}/metrics", service.url)).await;
     assert_eq!(status, 200);
     (
@@ -118,7 +75,7 @@ async fn reserved(service: &Service) -> (u64, u64, u64) {
 /// a 503).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn announced_bodies_hold_only_what_was_sent() {
-    let service = Service::start(|_| {}).await;
+    let service = service(|_| {}).await;
     assert_eq!(Config::default().max_body_bytes_in_flight, 64 * MIB);
     assert!(Config::default().max_connections <= 1024);
     let mut stalled = Vec::new();
@@ -147,7 +104,7 @@ async fn announced_bodies_hold_only_what_was_sent() {
 /// bytes are returned and bodies are read again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bodies_sent_beyond_the_budget_are_refused_and_held_within_it() {
-    let service = Service::start(|c| c.max_body_bytes_in_flight = 8 * MIB).await;
+    let service = service(|c| c.max_body_bytes_in_flight = 8 * MIB).await;
     // 16 senders of 768 KiB each: 12 MiB offered to an 8 MiB budget.
     let senders: Vec<_> = (0..16)
         .map(|_| {
@@ -259,7 +216,7 @@ async fn with_collateral() -> (tempfile::TempDir, String, std::path::PathBuf) {
 #[tokio::test]
 async fn the_public_metrics_name_no_fmspc() {
     let (dir, fmspc, root) = with_collateral().await;
-    let service = Service::start_in(dir, |c| c.trust_roots = vec![root]).await;
+    let service = service_in(dir, |c| c.trust_roots = vec![root]).await;
     assert!(service.metrics_url.is_none());
     let (status, text) = get_text(&format!("{}/metrics", service.url)).await;
     assert_eq!(status, 200);
@@ -280,7 +237,7 @@ async fn the_public_metrics_name_no_fmspc() {
 #[tokio::test]
 async fn the_metrics_listener_has_the_per_set_lines() {
     let (dir, fmspc, root) = with_collateral().await;
-    let service = Service::start_in(dir, |c| {
+    let service = service_in(dir, |c| {
         c.trust_roots = vec![root];
         c.metrics_listen = Some("127.0.0.1:0".into());
     })
