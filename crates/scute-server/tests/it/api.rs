@@ -1,13 +1,13 @@
 //! The service end to end: a real server on a loopback socket, a real SQLite store in a temp
 //! directory, quotes from the simulated TEE. Every error path has its status and problem type.
 
-use aws_lc_rs::digest::{digest, SHA384};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use reqwest::StatusCode;
 use scute_server::{Config, PROBLEM_TYPE_PREFIX};
-use scute_sim::{CollateralOptions, Simulator, Tee, Workload};
+use scute_sim::{Simulator, Tee, Workload};
+use scute_test::{collateral_files, TestService};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -19,90 +19,49 @@ fn now() -> i64 {
 }
 
 struct Harness {
-    dir: tempfile::TempDir,
+    service: TestService,
     sim: Simulator,
-    url: String,
-    admin: String,
-    http: reqwest::Client,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
 }
 
-fn root_path(dir: &tempfile::TempDir) -> PathBuf {
-    dir.path().join("sim-root.pem")
+impl std::ops::Deref for Harness {
+    type Target = TestService;
+    fn deref(&self) -> &TestService {
+        &self.service
+    }
 }
 
-fn collateral_files(sim: &Simulator, tee: Tee) -> BTreeMap<String, Vec<u8>> {
-    sim.collateral(&CollateralOptions::valid_at(tee, now()))
-        .unwrap()
-        .into_iter()
-        .map(|(n, b)| (n.to_string(), b))
-        .collect()
+/// Every harness here limits request bodies to 64 KiB, whatever else it changes.
+fn with_small_bodies(tweak: impl FnOnce(&mut Config)) -> impl FnOnce(&mut Config) {
+    move |c| {
+        c.max_body_bytes = 64 * 1024;
+        tweak(c)
+    }
 }
 
 impl Harness {
     /// A server trusting the simulator's root, with its TDX and (optionally) no collateral.
     async fn start(import: bool, tweak: impl FnOnce(&mut Config)) -> Self {
-        let dir = tempfile::tempdir().unwrap();
         let sim = Simulator::new(1, now()).unwrap();
-        std::fs::write(root_path(&dir), sim.root_ca_pem()).unwrap();
+        let mut builder = TestService::builder().trust_intel(&sim);
         if import {
-            let files = collateral_files(&sim, Tee::Tdx);
-            scute_server::import_collateral(&dir.path().join("data"), &[root_path(&dir)], &files)
-                .await
-                .unwrap();
+            builder = builder.import_sim(&sim, Tee::Tdx);
         }
-        Self::boot(dir, sim, tweak).await
+        let service = builder.start_with(with_small_bodies(tweak)).await;
+        Self { service, sim }
     }
 
+    /// Starts again on a directory a stopped harness left.
     async fn boot(dir: tempfile::TempDir, sim: Simulator, tweak: impl FnOnce(&mut Config)) -> Self {
-        let mut config = Config {
-            listen: "127.0.0.1:0".into(),
-            data_dir: dir.path().join("data"),
-            trust_roots: vec![root_path(&dir)],
-            max_body_bytes: 64 * 1024,
-            ..Config::default()
-        };
-        tweak(&mut config);
-        let running = scute_server::start(config).await.unwrap();
-        let url = format!("http://{}", running.addr);
-        let admin = match running.new_admin_token.clone() {
-            Some(t) => t,
-            None => std::fs::read_to_string(dir.path().join("data/admin-token"))
-                .unwrap()
-                .trim()
-                .to_string(),
-        };
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            running
-                .serve(async {
-                    let _ = rx.await;
-                })
-                .await
-                .unwrap();
-        });
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        Self {
-            dir,
-            sim,
-            url,
-            admin,
-            http: reqwest::Client::new(),
-            shutdown: Some(tx),
-            task: Some(task),
-        }
+        let service = TestService::builder_in(dir)
+            .trust_intel(&sim)
+            .start_with(with_small_bodies(tweak))
+            .await;
+        Self { service, sim }
     }
 
-    async fn stop(mut self) -> (tempfile::TempDir, Simulator) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(task) = self.task.take() {
-            task.await.unwrap();
-        }
-        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
-        (dir, Simulator::from_state(&self.sim.to_state()).unwrap())
+    async fn stop(self) -> (tempfile::TempDir, Simulator) {
+        let sim = Simulator::from_state(&self.sim.to_state()).unwrap();
+        (self.service.stop().await, sim)
     }
 
     async fn challenge(&self) -> String {
@@ -119,9 +78,7 @@ impl Harness {
     }
 
     fn quote_for(&self, runtime_data: &Value, tweak: impl FnOnce(&mut Workload)) -> Vec<u8> {
-        let canonical = serde_json_canonicalizer::to_vec(runtime_data).unwrap();
-        let mut report_data = [0u8; 64];
-        report_data[..48].copy_from_slice(digest(&SHA384, &canonical).as_ref());
+        let report_data = scute_test::report_data(runtime_data);
         let mut w = Workload::new(Tee::Tdx, 4, report_data);
         tweak(&mut w);
         self.sim.quote(&w).unwrap().encode()
@@ -350,9 +307,7 @@ async fn evidence_from_an_untrusted_root_is_rejected() {
     let h = Harness::start(true, |_| {}).await;
     let nonce = h.challenge().await;
     let runtime = json!({ "nonce": nonce });
-    let canonical = serde_json_canonicalizer::to_vec(&runtime).unwrap();
-    let mut rd = [0u8; 64];
-    rd[..48].copy_from_slice(digest(&SHA384, &canonical).as_ref());
+    let rd = scute_test::report_data(&runtime);
     // Another simulated machine (another root) with the same FMSPC.
     let stranger = Simulator::new(2, now())
         .unwrap()
@@ -577,13 +532,13 @@ async fn admin_calls_need_the_admin_token() {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     // The token file is private.
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(h.dir.path().join("data/admin-token"))
+    let mode = std::fs::metadata(h.dir().join("data/admin-token"))
         .unwrap()
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o600);
-    let key = std::fs::read(h.dir.path().join("data/master.key")).unwrap();
-    let db = std::fs::read(h.dir.path().join("data/scute.db")).unwrap();
+    let key = std::fs::read(h.dir().join("data/master.key")).unwrap();
+    let db = std::fs::read(h.dir().join("data/scute.db")).unwrap();
     assert!(
         !db.windows(h.admin.len()).any(|w| w == h.admin.as_bytes()),
         "the admin token is not stored in clear"
@@ -849,9 +804,7 @@ async fn sgx_and_tdx_collateral_for_one_fmspc_live_side_by_side() {
 
     let nonce = h.challenge().await;
     let runtime = json!({ "nonce": nonce });
-    let canonical = serde_json_canonicalizer::to_vec(&runtime).unwrap();
-    let mut rd = [0u8; 64];
-    rd[..48].copy_from_slice(digest(&SHA384, &canonical).as_ref());
+    let rd = scute_test::report_data(&runtime);
     let quote = h
         .sim
         .quote(&Workload::new(Tee::Sgx, 3, rd))
@@ -1126,7 +1079,7 @@ async fn a_challenge_flood_leaves_no_state_behind() {
         rss_kib()
     );
     // Nothing is remembered per challenge: the only nonce table is the spent one, still empty.
-    let store = scute_server::Store::open(&h.dir.path().join("data"))
+    let store = scute_server::Store::open(&h.dir().join("data"))
         .await
         .unwrap();
     assert_eq!(store.spent_nonce_count().await.unwrap(), 0);
@@ -1180,7 +1133,7 @@ async fn database_files_are_private_even_if_they_were_not() {
     let h = Harness::start(true, |_| {}).await;
     let (status, body, _) = h.attest(json!({}), None, |_| {}).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let data = h.dir.path().join("data");
+    let data = h.dir().join("data");
     for name in ["scute.db", "scute.db-wal", "scute.db-shm"] {
         assert_eq!(mode(&data.join(name)), 0o600, "{name}");
     }
@@ -1195,7 +1148,7 @@ async fn database_files_are_private_even_if_they_were_not() {
         }
     }
     let h = Harness::boot(dir, sim, |_| {}).await;
-    let data = h.dir.path().join("data");
+    let data = h.dir().join("data");
     for name in ["scute.db", "scute.db-wal", "scute.db-shm"] {
         let path = data.join(name);
         if path.exists() {
@@ -1320,7 +1273,7 @@ async fn a_td_with_a_registered_mrconfigid_but_another_mrtd_is_not_affirming() {
 async fn a_refused_attestation_writes_nothing_and_a_nonce_still_gives_one_token() {
     let h = Harness::start(true, |_| {}).await;
     let spent = || async {
-        scute_server::Store::open(&h.dir.path().join("data"))
+        scute_server::Store::open(&h.dir().join("data"))
             .await
             .unwrap()
             .spent_nonce_count()
