@@ -9,48 +9,35 @@ use reqwest::StatusCode;
 use scute_kbs::{runtime_data_digest, FlattenedJwe, HashAlgorithm, TeeKeyPair};
 use scute_server::Config;
 use scute_sim::{CollateralOptions, Simulator, Tee, Workload};
+use scute_test::{now, TestService};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 const SECRET: &[u8] = b"the image decryption key: 0123456789abcdef";
 
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
+struct Broker {
+    service: TestService,
+    sim: Simulator,
 }
 
-struct Broker {
-    dir: tempfile::TempDir,
-    sim: Simulator,
-    url: String,
-    admin: String,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
+impl std::ops::Deref for Broker {
+    type Target = TestService;
+    fn deref(&self) -> &TestService {
+        &self.service
+    }
 }
 
 impl Broker {
     async fn start(tweak: impl FnOnce(&mut Config)) -> Self {
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        let dir = tempfile::tempdir().unwrap();
         let sim = Simulator::new(7, now()).unwrap();
-        let root = dir.path().join("sim-root.pem");
-        std::fs::write(&root, sim.root_ca_pem()).unwrap();
-        for tee in [Tee::Tdx, Tee::Sgx] {
-            let files: BTreeMap<String, Vec<u8>> = sim
-                .collateral(&CollateralOptions::valid_at(tee, now()))
-                .unwrap()
-                .into_iter()
-                .map(|(n, b)| (n.to_string(), b))
-                .collect();
-            scute_server::import_collateral(
-                &dir.path().join("data"),
-                std::slice::from_ref(&root),
-                &files,
-            )
-            .await
-            .unwrap();
-        }
-        let broker = Self::boot(dir, sim, tweak).await;
+        let service = TestService::builder()
+            .trust_intel(&sim)
+            .import_sim(&sim, Tee::Tdx)
+            .import_sim(&sim, Tee::Sgx)
+            .start_with(tweak)
+            .await;
+        let broker = Self { service, sim };
         broker.register_reference_values().await;
         broker
     }
@@ -77,48 +64,12 @@ impl Broker {
         }
     }
 
-    async fn boot(dir: tempfile::TempDir, sim: Simulator, tweak: impl FnOnce(&mut Config)) -> Self {
-        let mut config = Config {
-            listen: "127.0.0.1:0".into(),
-            data_dir: dir.path().join("data"),
-            trust_roots: vec![dir.path().join("sim-root.pem")],
-            ..Config::default()
-        };
-        tweak(&mut config);
-        let running = scute_server::start(config).await.unwrap();
-        let url = format!("http://{}", running.addr);
-        let admin = match running.new_admin_token.clone() {
-            Some(t) => t,
-            None => std::fs::read_to_string(dir.path().join("data/admin-token"))
-                .unwrap()
-                .trim()
-                .to_string(),
-        };
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            running
-                .serve(async {
-                    let _ = rx.await;
-                })
-                .await
-                .unwrap();
-        });
-        Self {
-            dir,
-            sim,
-            url,
-            admin,
-            shutdown: Some(tx),
-            task: Some(task),
-        }
-    }
-
-    async fn restart(mut self) -> Self {
-        let _ = self.shutdown.take().unwrap().send(());
-        self.task.take().unwrap().await.unwrap();
-        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+    async fn restart(self) -> Self {
         let sim = Simulator::from_state(&self.sim.to_state()).unwrap();
-        Self::boot(dir, sim, |_| {}).await
+        Self {
+            service: self.service.restart().await,
+            sim,
+        }
     }
 
     fn kbs(&self, path: &str) -> String {
@@ -675,7 +626,7 @@ async fn bearer_tokens_from_this_service_or_configured_issuers() {
         bearer(foreign.clone()).await.status(),
         StatusCode::UNAUTHORIZED
     );
-    let jwks_path: PathBuf = broker.dir.path().join("other-jwks.json");
+    let jwks_path: PathBuf = broker.dir().join("other-jwks.json");
     std::fs::write(&jwks_path, other_jwks.to_string()).unwrap();
     let broker = broker
         .restart_with(move |c| c.kbs_trusted_jwks = vec![jwks_path])
@@ -690,12 +641,12 @@ async fn bearer_tokens_from_this_service_or_configured_issuers() {
 }
 
 impl Broker {
-    async fn restart_with(mut self, tweak: impl FnOnce(&mut Config)) -> Self {
-        let _ = self.shutdown.take().unwrap().send(());
-        self.task.take().unwrap().await.unwrap();
-        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+    async fn restart_with(self, tweak: impl FnOnce(&mut Config)) -> Self {
         let sim = Simulator::from_state(&self.sim.to_state()).unwrap();
-        Self::boot(dir, sim, tweak).await
+        Self {
+            service: self.service.restart_with(tweak).await,
+            sim,
+        }
     }
 }
 
@@ -735,7 +686,7 @@ async fn resources_are_sealed_at_rest_kept_across_restarts_and_deletable() {
         StatusCode::OK
     );
     let broker = broker.restart().await;
-    let data = broker.dir.path().join("data");
+    let data = broker.dir().join("data");
     for entry in std::fs::read_dir(&data).unwrap() {
         let bytes = std::fs::read(entry.unwrap().path()).unwrap();
         assert!(
@@ -855,7 +806,7 @@ async fn get_with(broker: &Broker, cookie: &str, path: &str) -> StatusCode {
 }
 
 async fn store_rows(broker: &Broker) -> Vec<(String, i64)> {
-    let store = scute_server::Store::open(&broker.dir.path().join("data"))
+    let store = scute_server::Store::open(&broker.dir().join("data"))
         .await
         .unwrap();
     store.table_row_counts().await.unwrap()
