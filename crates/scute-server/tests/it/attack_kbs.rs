@@ -7,13 +7,10 @@ use reqwest::StatusCode;
 use scute_kbs::{runtime_data_digest, HashAlgorithm, TeeKeyPair};
 use scute_server::Config;
 use scute_sim::{Simulator, Tee, Workload};
+use scute_test::{now, TestService};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
 
 /// A PCCS-shaped upstream that counts what it is asked and holds nothing.
 async fn counting_upstream() -> (String, Arc<AtomicUsize>) {
@@ -34,40 +31,11 @@ async fn counting_upstream() -> (String, Arc<AtomicUsize>) {
     (format!("http://{addr}"), hits)
 }
 
-struct Service {
-    url: String,
-    _dir: tempfile::TempDir,
-    _stop: tokio::sync::oneshot::Sender<()>,
-}
-
-async fn service(trusted: &Simulator, tweak: impl FnOnce(&mut Config)) -> Service {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("sim-root.pem");
-    std::fs::write(&root, trusted.root_ca_pem()).unwrap();
-    let mut config = Config {
-        listen: "127.0.0.1:0".into(),
-        data_dir: dir.path().join("data"),
-        trust_roots: vec![root],
-        ..Config::default()
-    };
-    tweak(&mut config);
-    let running = scute_server::start(config).await.unwrap();
-    let url = format!("http://{}", running.addr);
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        running
-            .serve(async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-    });
-    Service {
-        url,
-        _dir: dir,
-        _stop: tx,
-    }
+async fn service(trusted: &Simulator, tweak: impl FnOnce(&mut Config)) -> TestService {
+    TestService::builder()
+        .trust_intel(trusted)
+        .start_with(tweak)
+        .await
 }
 
 /// One KBS handshake with a TDX quote from `sim`, bound as the protocol asks; the problem.
@@ -150,21 +118,6 @@ async fn an_untrusted_pck_chain_does_not_reach_the_upstream() {
     );
 }
 
-/// Imports the simulator's TDX collateral into a data directory before the service starts.
-async fn import_sim_collateral(dir: &std::path::Path, sim: &Simulator) {
-    let root = dir.join("sim-root.pem");
-    std::fs::write(&root, sim.root_ca_pem()).unwrap();
-    let files: std::collections::BTreeMap<String, Vec<u8>> = sim
-        .collateral(&scute_sim::CollateralOptions::valid_at(Tee::Tdx, now()))
-        .unwrap()
-        .into_iter()
-        .map(|(n, b)| (n.to_string(), b))
-        .collect();
-    scute_server::import_collateral(&dir.join("data"), std::slice::from_ref(&root), &files)
-        .await
-        .unwrap();
-}
-
 /// Finding: a policy's `deny` that fails to evaluate counts as no denial. `Policies::evaluate`
 /// maps any error from `data.scute.deny` to "no reasons", so an attester who can make the deny
 /// rule fail (here: two values for one complete rule, from the runtime data it chooses) gets
@@ -172,28 +125,13 @@ async fn import_sim_collateral(dir: &std::path::Path, sim: &Simulator) {
 /// Tokens from `/v1/attest` are KBS bearer credentials, so this reaches resource release too.
 #[tokio::test]
 async fn a_deny_rule_that_fails_to_evaluate_does_not_fail_open() {
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let sim = Simulator::new(7, now()).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    import_sim_collateral(dir.path(), &sim).await;
-    let config = Config {
-        listen: "127.0.0.1:0".into(),
-        data_dir: dir.path().join("data"),
-        trust_roots: vec![dir.path().join("sim-root.pem")],
-        ..Config::default()
-    };
-    let running = scute_server::start(config).await.unwrap();
-    let url = format!("http://{}", running.addr);
-    let admin = running.new_admin_token.clone().unwrap();
-    let (_stop, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(async move {
-        running
-            .serve(async {
-                let _ = rx.await;
-            })
-            .await
-            .unwrap();
-    });
+    let service = TestService::builder()
+        .trust_intel(&sim)
+        .import_sim(&sim, Tee::Tdx)
+        .start()
+        .await;
+    let (url, admin) = (service.url.clone(), service.admin.clone());
     let http = reqwest::Client::new();
 
     // The operator's mandatory policy: the default one, plus a quota per workload class.
