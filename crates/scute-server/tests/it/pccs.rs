@@ -3,6 +3,7 @@
 //! cache from the first; tampered upstream collateral is refused; every error path.
 
 use scute_server::Config;
+use scute_test::TestService;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -31,55 +32,13 @@ fn expected(name: &str) -> serde_json::Value {
     serde_json::from_slice(&std::fs::read(case(name).join("expected.json")).unwrap()).unwrap()
 }
 
-struct Service {
-    url: String,
-    _dir: tempfile::TempDir,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<()>>,
-}
-
-impl Service {
-    async fn start(import: &[&str], tweak: impl FnOnce(&mut Config)) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        for name in import {
-            scute_server::import_collateral(&data, &[], &files(name))
-                .await
-                .unwrap();
-        }
-        let mut config = Config {
-            listen: "127.0.0.1:0".into(),
-            data_dir: data.clone(),
-            ..Config::default()
-        };
-        tweak(&mut config);
-        let running = scute_server::start(config).await.unwrap();
-        let url = format!("http://{}", running.addr);
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            running
-                .serve(async {
-                    let _ = rx.await;
-                })
-                .await
-                .unwrap();
-        });
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        Self {
-            url,
-            _dir: dir,
-            stop: Some(tx),
-            task: Some(task),
-        }
+/// A service holding the collateral of the named vectors (checked against Intel's root).
+async fn service(import: &[&str], tweak: impl FnOnce(&mut Config)) -> TestService {
+    let mut builder = TestService::builder();
+    for name in import {
+        builder = builder.import(files(name));
     }
-
-    async fn stop(mut self) {
-        let _ = self.stop.take().map(|tx| tx.send(()));
-        if let Some(task) = self.task.take() {
-            task.abort();
-            let _ = task.await;
-        }
-    }
+    builder.start_with(tweak).await
 }
 
 async fn get(url: &str) -> reqwest::Response {
@@ -116,7 +75,7 @@ async fn dcap_qvl_verifies(url: &str, name: &str) {
 
 #[tokio::test]
 async fn dcap_qvl_client_fetches_and_verifies_sgx_and_tdx() {
-    let service = Service::start(&["dcapqvl-sgx-v3", "dcapqvl-tdx-v4"], |_| {}).await;
+    let service = service(&["dcapqvl-sgx-v3", "dcapqvl-tdx-v4"], |_| {}).await;
     dcap_qvl_verifies(&service.url, "dcapqvl-sgx-v3").await;
     dcap_qvl_verifies(&service.url, "dcapqvl-tdx-v4").await;
 
@@ -182,7 +141,7 @@ async fn problem(url: &str, status: u16, kind: &str) -> serde_json::Value {
 
 #[tokio::test]
 async fn error_paths_say_what_to_do() {
-    let service = Service::start(&["dcapqvl-sgx-v3"], |_| {}).await;
+    let service = service(&["dcapqvl-sgx-v3"], |_| {}).await;
     let u = &service.url;
     for bad in [
         "fmspc=00A06711",
@@ -269,9 +228,9 @@ async fn error_paths_say_what_to_do() {
 
 #[tokio::test]
 async fn a_second_service_fills_from_the_first_and_keeps_it_when_the_first_is_down() {
-    let first = Service::start(&["dcapqvl-tdx-v4"], |_| {}).await;
+    let first = service(&["dcapqvl-tdx-v4"], |_| {}).await;
     let first_url = first.url.clone();
-    let second = Service::start(&[], |c| c.pccs_url = Some(first_url.clone())).await;
+    let second = service(&[], |c| c.pccs_url = Some(first_url.clone())).await;
     let fmspc = expected("dcapqvl-tdx-v4")["result"]["claims"]["fmspc"]
         .as_str()
         .unwrap()
@@ -308,7 +267,7 @@ async fn tampering_upstream() -> String {
 #[tokio::test]
 async fn tampered_upstream_collateral_is_refused_and_nothing_is_stored() {
     let upstream = tampering_upstream().await;
-    let service = Service::start(&[], |c| c.pccs_url = Some(upstream.clone())).await;
+    let service = service(&[], |c| c.pccs_url = Some(upstream.clone())).await;
     let fmspc = expected("dcapqvl-tdx-v4")["result"]["claims"]["fmspc"]
         .as_str()
         .unwrap()
@@ -336,7 +295,7 @@ async fn tampered_upstream_collateral_is_refused_and_nothing_is_stored() {
 
 #[tokio::test]
 async fn an_unreachable_upstream_is_a_502_not_a_hang() {
-    let service = Service::start(&[], |c| c.pccs_url = Some("http://127.0.0.1:1".into())).await;
+    let service = service(&[], |c| c.pccs_url = Some("http://127.0.0.1:1".into())).await;
     problem(
         &format!(
             "{}/sgx/certification/v4/tcb?fmspc=00a067110000",
@@ -406,8 +365,8 @@ fn platform_collateral_with(qe_id: &str, both_cas: bool) -> (String, String) {
 
 #[tokio::test]
 async fn pck_certificate_selection_on_the_sgx_vectors_platform() {
-    let service = Service::start(&[], |_| {}).await;
-    let admin = std::fs::read_to_string(service._dir.path().join("data/admin-token")).unwrap();
+    let service = service(&[], |_| {}).await;
+    let admin = std::fs::read_to_string(service.dir().join("data/admin-token")).unwrap();
     let qe_id = "00112233445566778899aabbccddeeff";
     let (body, leaf) = platform_collateral(qe_id);
     let put = |token: String, body: String| {
@@ -479,8 +438,8 @@ async fn pck_certificate_selection_on_the_sgx_vectors_platform() {
 /// (it was a 500 when the FMSPC's other-CA set was the one looked at).
 #[tokio::test]
 async fn pck_certificate_after_an_upload_with_the_crls_of_both_cas() {
-    let service = Service::start(&[], |_| {}).await;
-    let admin = std::fs::read_to_string(service._dir.path().join("data/admin-token")).unwrap();
+    let service = service(&[], |_| {}).await;
+    let admin = std::fs::read_to_string(service.dir().join("data/admin-token")).unwrap();
     let qe_id = "00112233445566778899aabbccddeeff";
     let (body, leaf) = platform_collateral_with(qe_id, true);
     let put = |body: String| {
@@ -546,7 +505,7 @@ async fn pck_certificate_after_an_upload_with_the_crls_of_both_cas() {
 #[tokio::test]
 async fn an_import_elsewhere_is_served_without_a_restart() {
     let (older, newer) = ("automata-dcaprs-sgx-v3", "dcapqvl-sgx-v3");
-    let service = Service::start(&[older], |_| {}).await;
+    let service = service(&[older], |_| {}).await;
     let fmspc = expected(newer)["result"]["claims"]["fmspc"]
         .as_str()
         .unwrap()
@@ -555,7 +514,7 @@ async fn an_import_elsewhere_is_served_without_a_restart() {
     let served = get(&url).await.bytes().await.unwrap();
     assert_eq!(served.as_ref(), files(older)["tcb_info.json"].as_slice());
 
-    scute_server::import_collateral(&service._dir.path().join("data"), &[], &files(newer))
+    scute_server::import_collateral(&service.dir().join("data"), &[], &files(newer))
         .await
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
