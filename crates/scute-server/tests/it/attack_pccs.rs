@@ -4,6 +4,7 @@
 //! on the TLS listener.
 
 use scute_server::Config;
+use scute_test::TestService;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -30,47 +31,17 @@ fn files(name: &str) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
-struct Service {
-    url: String,
-    dir: tempfile::TempDir,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Service {
-    /// Imports `import`, starts, runs `before` on the bound service (before it serves), serves.
-    async fn start(
-        import: &[BTreeMap<String, Vec<u8>>],
-        tweak: impl FnOnce(&mut Config),
-        before: impl AsyncFnOnce(&scute_server::Running),
-    ) -> Self {
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        for set in import {
-            scute_server::import_collateral(&data, &[], set)
-                .await
-                .unwrap();
-        }
-        let mut config = Config {
-            listen: "127.0.0.1:0".into(),
-            data_dir: data,
-            ..Config::default()
-        };
-        tweak(&mut config);
-        let running = scute_server::start(config).await.unwrap();
-        before(&running).await;
-        let url = format!("http://{}", running.addr);
-        let task = tokio::spawn(async move {
-            running.serve(std::future::pending()).await.unwrap();
-        });
-        Self { url, dir, task }
+/// Imports `import`, starts, runs `before` on the bound service (before it serves), serves.
+async fn service(
+    import: &[BTreeMap<String, Vec<u8>>],
+    tweak: impl FnOnce(&mut Config),
+    before: impl AsyncFnOnce(&scute_server::Running),
+) -> TestService {
+    let mut builder = TestService::builder();
+    for set in import {
+        builder = builder.import(set.clone());
     }
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    builder.start_then(tweak, before).await
 }
 
 async fn get(url: &str) -> reqwest::Response {
@@ -90,7 +61,7 @@ async fn tcb_eval_number(url: &str) -> (u16, Option<u64>) {
 #[tokio::test]
 async fn a_refresh_does_not_roll_collateral_back_to_an_older_evaluation_data_number() {
     let old = fake_pccs::serve_set(files("automata-dcaprs-sgx-v3"), None).await;
-    let service = Service::start(
+    let service = service(
         &[files("dcapqvl-sgx-v3")],
         |c| c.pccs_url = Some(old.clone()),
         async |running| running.refresh_due(i64::MAX / 2).await,
@@ -153,7 +124,7 @@ async fn an_older_pck_crl_does_not_replace_a_newer_one() {
 #[tokio::test]
 async fn an_upstream_answer_for_another_platform_is_refused_and_not_stored() {
     let other = fake_pccs::serve_set(files("dcapqvl-sgx-v3"), None).await;
-    let service = Service::start(&[], |c| c.pccs_url = Some(other.clone()), async |_| {}).await;
+    let service = service(&[], |c| c.pccs_url = Some(other.clone()), async |_| {}).await;
     let r = get(&format!(
         "{}/sgx/certification/v4/tcb?fmspc=112233445566",
         service.url
@@ -229,8 +200,8 @@ fn platform_collateral(qe_id: &str, pce_id: &str) -> String {
 /// certificate under another PCE ID would have `/pckcert?pceid=` serve it for the wrong platform.
 #[tokio::test]
 async fn a_pck_certificate_filed_under_another_pce_id_is_refused() {
-    let service = Service::start(&[], |_| {}, async |_| {}).await;
-    let admin = std::fs::read_to_string(service.dir.path().join("data/admin-token")).unwrap();
+    let service = service(&[], |_| {}, async |_| {}).await;
+    let admin = std::fs::read_to_string(service.dir().join("data/admin-token")).unwrap();
     let put = |body: String| {
         reqwest::Client::new()
             .put(format!(
@@ -258,14 +229,18 @@ async fn a_pck_certificate_filed_under_another_pce_id_is_refused() {
 /// A TLS service with a self-signed certificate; returns (service, client connector).
 async fn tls_service(
     tweak: impl FnOnce(&mut Config),
-) -> (Service, tokio_rustls::TlsConnector, std::net::SocketAddr) {
+) -> (
+    TestService,
+    tokio_rustls::TlsConnector,
+    std::net::SocketAddr,
+) {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let key = tempfile::tempdir().unwrap();
     let certified = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
     let (cert_path, key_path) = (key.path().join("cert.pem"), key.path().join("key.pem"));
     std::fs::write(&cert_path, certified.cert.pem()).unwrap();
     std::fs::write(&key_path, certified.signing_key.serialize_pem()).unwrap();
-    let service = Service::start(
+    let service = service(
         &[],
         |c| {
             c.tls_cert = Some(cert_path.clone());
