@@ -4,21 +4,17 @@
 //! process, a PCCS admin upload, an upstream fill. A set stored later with an older CRL does
 //! not un-revoke; a set replaced within the same second is seen at once.
 
-use aws_lc_rs::digest::{digest, SHA384};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use scute_server::Config;
 use scute_sim::{CollateralOptions, Simulator, Tee, Workload};
+use scute_test::{now, TestService};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::support::fake_pccs;
-
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
-}
 
 type Files = BTreeMap<String, Vec<u8>>;
 
@@ -36,57 +32,31 @@ fn set(sim: &Simulator, tee: Tee, age: i64, revoke: bool) -> Files {
 }
 
 struct Service {
-    dir: tempfile::TempDir,
+    service: TestService,
     sim: Simulator,
-    url: String,
-    admin: String,
-    http: reqwest::Client,
-    task: tokio::task::JoinHandle<()>,
 }
 
-impl Drop for Service {
-    fn drop(&mut self) {
-        self.task.abort();
+impl std::ops::Deref for Service {
+    type Target = TestService;
+    fn deref(&self) -> &TestService {
+        &self.service
     }
 }
 
 impl Service {
     /// A service trusting the simulator's root, with the TDX set `tdx` imported before start.
     async fn start(sim: &Simulator, tdx: &Files, tweak: impl FnOnce(&mut Config)) -> Self {
-        // The test's own HTTPS-capable client needs a provider; the service does not.
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        let dir = tempfile::tempdir().unwrap();
         let sim = Simulator::from_state(&sim.to_state()).unwrap();
-        let root = dir.path().join("sim-root.pem");
-        std::fs::write(&root, sim.root_ca_pem()).unwrap();
-        scute_server::import_collateral(&dir.path().join("data"), std::slice::from_ref(&root), tdx)
-            .await
-            .unwrap();
-        let mut config = Config {
-            listen: "127.0.0.1:0".into(),
-            data_dir: dir.path().join("data"),
-            trust_roots: vec![root],
-            ..Config::default()
-        };
-        tweak(&mut config);
-        let running = scute_server::start(config).await.unwrap();
-        let url = format!("http://{}", running.addr);
-        let admin = running.new_admin_token.clone().unwrap();
-        let task = tokio::spawn(async move {
-            running.serve(std::future::pending()).await.unwrap();
-        });
-        Self {
-            dir,
-            sim,
-            url,
-            admin,
-            http: reqwest::Client::new(),
-            task,
-        }
+        let service = TestService::builder()
+            .trust_intel(&sim)
+            .import(tdx.clone())
+            .start_with(tweak)
+            .await;
+        Self { service, sim }
     }
 
     fn root(&self) -> PathBuf {
-        self.dir.path().join("sim-root.pem")
+        self.dir().join("sim-root.pem")
     }
 
     /// An honest TDX attestation of the simulated platform: (status, body).
@@ -99,9 +69,7 @@ impl Service {
             .unwrap();
         let nonce = r.json::<Value>().await.unwrap()["nonce"].clone();
         let runtime = json!({ "nonce": nonce });
-        let canonical = serde_json_canonicalizer::to_vec(&runtime).unwrap();
-        let mut report_data = [0u8; 64];
-        report_data[..48].copy_from_slice(digest(&SHA384, &canonical).as_ref());
+        let report_data = scute_test::report_data(&runtime);
         let quote = self
             .sim
             .quote(&Workload::new(Tee::Tdx, 4, report_data))
@@ -192,28 +160,9 @@ async fn the_sgx_set_of_the_same_ca_revokes_the_tdx_platform_and_an_older_crl_ne
     assert_eq!(service.pck_crl().await, revoking["pck_crl.der"]);
 
     // A restart learns the CRLs of every stored set again.
-    let mut service = service;
-    let dir = std::mem::replace(&mut service.dir, tempfile::tempdir().unwrap());
-    let (data, root) = (dir.path().join("data"), dir.path().join("sim-root.pem"));
-    drop(service);
-    let config = Config {
-        listen: "127.0.0.1:0".into(),
-        data_dir: data,
-        trust_roots: vec![root],
-        ..Config::default()
-    };
-    let running = scute_server::start(config).await.unwrap();
-    let url = format!("http://{}", running.addr);
-    let task = tokio::spawn(async move {
-        running.serve(std::future::pending()).await.unwrap();
-    });
     let again = Service {
-        dir,
+        service: service.service.restart().await,
         sim,
-        url,
-        admin: String::new(),
-        http: reqwest::Client::new(),
-        task,
     };
     assert_revoked(&again.attest().await);
 }
@@ -225,7 +174,7 @@ async fn a_newer_crl_imported_by_another_process_revokes_at_once() {
     assert_affirms(&service.attest().await);
     // `scute collateral import` into the same store while the service runs.
     scute_server::import_collateral(
-        &service.dir.path().join("data"),
+        &service.dir().join("data"),
         &[service.root()],
         &set(&sim, Tee::Sgx, 1800, true),
     )
@@ -412,13 +361,10 @@ async fn another_roots_platform_ca_crls_never_judge_this_roots_platforms() {
     ])
     .map(|n| (n.to_string(), std::fs::read(dir.join(n)).unwrap()))
     .collect();
-    let (_, ca, _) = scute_server::import_collateral(
-        &service.dir.path().join("data"),
-        &[service.root()],
-        &intel,
-    )
-    .await
-    .unwrap();
+    let (_, ca, _) =
+        scute_server::import_collateral(&service.dir().join("data"), &[service.root()], &intel)
+            .await
+            .unwrap();
     // The same CA name as the simulated platform's set: only the keys tell them apart.
     assert_eq!(ca, "platform");
     // Seen through the store's version counter, then judged: still affirming, twice (the
