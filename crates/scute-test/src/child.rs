@@ -61,6 +61,18 @@ impl ChildServer {
         })
     }
 
+    /// Spawns `scute ratls serve`, whose first line names its address (`... server on ADDR ...`).
+    pub fn ratls(command: Command) -> Self {
+        Self::spawn(command, |line| {
+            let addr = line
+                .split("server on ")
+                .nth(1)
+                .and_then(|rest| rest.split(' ').next())
+                .unwrap_or_else(|| panic!("no address in {line:?}"));
+            Some(addr.to_string())
+        })
+    }
+
     /// What it said before it was ready, one line each.
     pub fn said_text(&self) -> String {
         self.said.iter().map(|l| format!("{l}\n")).collect()

@@ -2,22 +2,13 @@
 //! loopback with the simulated TEE, rejections with exit 1, usage errors with exit 2, and the
 //! public certificates of other implementations read.
 
+use scute_test::ChildServer;
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 fn scute() -> Command {
     Command::new(env!("CARGO_BIN_EXE_scute"))
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn vectors() -> PathBuf {
@@ -26,33 +17,21 @@ fn vectors() -> PathBuf {
     d
 }
 
-fn serve(sim: &std::path::Path) -> (Server, String) {
-    let mut child = scute()
-        .args([
-            "ratls",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--tee",
-            "sim",
-            "--sim-dir",
-            sim.to_str().unwrap(),
-        ])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let line = lines.next().unwrap().unwrap();
-    let addr = line
-        .split("server on ")
-        .nth(1)
-        .unwrap()
-        .split(' ')
-        .next()
-        .unwrap()
-        .to_string();
-    std::thread::spawn(move || for _ in lines {});
-    (Server(child), addr)
+fn serve(sim: &std::path::Path) -> (ChildServer, String) {
+    let mut command = scute();
+    command.args([
+        "ratls",
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--tee",
+        "sim",
+        "--sim-dir",
+        sim.to_str().unwrap(),
+    ]);
+    let server = ChildServer::ratls(command);
+    let addr = server.addr.clone();
+    (server, addr)
 }
 
 fn connect(addr: &str, sim: &std::path::Path, extra: &[&str]) -> (i32, String) {
