@@ -4,10 +4,10 @@
 
 use scute_attester::{Attester, Simulated};
 use scute_ratls::{issue, IssueOptions, KeyAlgorithm};
+use scute_test::ChildServer;
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 fn scute() -> Command {
     Command::new(env!("CARGO_BIN_EXE_scute"))
@@ -129,18 +129,9 @@ fn ratls_inspect_exits_0_only_for_a_bound_key_and_a_verified_quote() {
     assert_eq!(run(&["ratls", "inspect"]).0, 2);
 }
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// `scute serve` on a free port: the server, its URL, its admin token and what it printed
 /// before listening.
-fn serve(data: &Path, roots: &[&Path], extra: &[&str]) -> (Server, String, String, String) {
+fn serve(data: &Path, roots: &[&Path], extra: &[&str]) -> (ChildServer, String, String, String) {
     let mut args = vec![
         "serve".to_string(),
         "--listen".into(),
@@ -152,27 +143,23 @@ fn serve(data: &Path, roots: &[&Path], extra: &[&str]) -> (Server, String, Strin
         args.extend(["--trust-root".into(), r.to_str().unwrap().into()]);
     }
     args.extend(extra.iter().map(|s| s.to_string()));
-    let mut child = scute().args(&args).stderr(Stdio::piped()).spawn().unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let (mut said, mut url, mut admin) = (String::new(), String::new(), String::new());
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        said.push_str(&line);
-        said.push('\n');
-        if line.contains("admin token created") {
-            admin = std::fs::read_to_string(data.join("admin-token"))
-                .unwrap()
-                .trim()
-                .to_string();
-        }
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            url = rest.trim().to_string();
-            break;
-        }
-    }
-    assert!(!url.is_empty(), "the server did not start: {said}");
-    std::thread::spawn(move || for _ in lines {});
-    (Server(child), url, admin, said)
+    let mut command = scute();
+    command.args(&args);
+    let server = ChildServer::serve(command);
+    let admin = if server
+        .said
+        .iter()
+        .any(|line| line.contains("admin token created"))
+    {
+        std::fs::read_to_string(data.join("admin-token"))
+            .unwrap()
+            .trim()
+            .to_string()
+    } else {
+        String::new()
+    };
+    let (url, said) = (server.addr.clone(), server.said_text());
+    (server, url, admin, said)
 }
 
 /// A simulator directory whose collateral is in the store at `data`.
