@@ -7,10 +7,10 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
+use scute_test::ChildServer;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
 fn scute() -> Command {
     Command::new(env!("CARGO_BIN_EXE_scute"))
@@ -29,35 +29,15 @@ fn ok(out: &Output) {
     );
 }
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(data: &Path, trust: &[String]) -> (Server, String) {
-    let mut child = scute()
+fn serve(data: &Path, trust: &[String]) -> (ChildServer, String) {
+    let mut command = scute();
+    command
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data)
-        .args(trust)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut url = String::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            url = rest.trim().to_string();
-            break;
-        }
-    }
-    assert!(!url.is_empty(), "the server did not say where it listens");
-    std::thread::spawn(move || for _ in lines {});
-    (Server(child), url)
+        .args(trust);
+    let server = ChildServer::serve(command);
+    let url = server.addr.clone();
+    (server, url)
 }
 
 #[derive(Clone, Copy, PartialEq, Debug)]
