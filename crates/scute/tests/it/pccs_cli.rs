@@ -1,21 +1,12 @@
 //! `scute serve` as a PCCS over a real socket, and the verifier that needs nothing copied by
 //! hand: `scute collateral fetch` and `scute verify --pccs`.
 
-use std::io::{BufRead, BufReader};
+use scute_test::ChildServer;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 fn scute() -> Command {
     Command::new(env!("CARGO_BIN_EXE_scute"))
-}
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 fn case(name: &str) -> PathBuf {
@@ -24,27 +15,15 @@ fn case(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn serve(data: &Path, extra: &[&str]) -> (Server, String) {
-    let mut child = scute()
+fn serve(data: &Path, extra: &[&str]) -> (ChildServer, String) {
+    let mut command = scute();
+    command
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data)
-        .args(extra)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let mut url = String::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            url = rest.trim().to_string();
-            break;
-        }
-    }
-    assert!(!url.is_empty(), "the server did not say where it listens");
-    std::thread::spawn(move || for _ in lines {});
-    (Server(child), url)
+        .args(extra);
+    let server = ChildServer::serve(command);
+    let url = server.addr.clone();
+    (server, url)
 }
 
 fn verify_time(name: &str) -> String {
@@ -133,24 +112,15 @@ fn fetch_and_verify_through_a_scute_pccs_and_its_downstream() {
 }
 
 /// `scute ratls serve` with the simulated TEE on a free port; its address.
-fn ratls_serve(sim: &Path) -> (Server, String) {
-    let mut child = scute()
+fn ratls_serve(sim: &Path) -> (ChildServer, String) {
+    let mut command = scute();
+    command
         .args(["ratls", "serve", "--listen", "127.0.0.1:0", "--tee", "sim"])
         .arg("--sim-dir")
-        .arg(sim)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let line = lines.next().unwrap().unwrap();
-    let addr = line
-        .split("server on ")
-        .nth(1)
-        .and_then(|rest| rest.split(' ').next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_string();
-    std::thread::spawn(move || for _ in lines {});
-    (Server(child), addr)
+        .arg(sim);
+    let server = ChildServer::ratls(command);
+    let addr = server.addr.clone();
+    (server, addr)
 }
 
 fn ratls_connect(addr: &str, extra: &[&str]) -> (i32, serde_json::Value) {
