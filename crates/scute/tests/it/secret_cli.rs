@@ -1,44 +1,24 @@
 //! `scute secret put|get` as processes against `scute serve`: the guest side of the KBS
 //! protocol with the simulated TEE, the admin upload, and each refusal's exit status.
 
-use std::io::{BufRead, BufReader};
+use scute_test::ChildServer;
 use std::os::unix::fs::PermissionsExt;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 fn scute() -> Command {
     Command::new(env!("CARGO_BIN_EXE_scute"))
 }
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(data: &std::path::Path, root: &std::path::Path) -> (Server, String) {
-    let mut child = scute()
+fn serve(data: &std::path::Path, root: &std::path::Path) -> (ChildServer, String) {
+    let mut command = scute();
+    command
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data)
         .arg("--trust-root")
-        .arg(root)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut url = String::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            url = rest.trim().to_string();
-            break;
-        }
-    }
-    assert!(!url.is_empty(), "the server did not say where it listens");
-    std::thread::spawn(move || for _ in lines {});
-    (Server(child), url)
+        .arg(root);
+    let server = ChildServer::serve(command);
+    let url = server.addr.clone();
+    (server, url)
 }
 
 fn run(args: &[&str]) -> std::process::Output {
