@@ -1,43 +1,28 @@
 //! The newcomer's path through the service, as processes: `scute serve`, then
 //! `scute attest --tee sim` against it, then `scute token verify` accepts the token.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use scute_test::ChildServer;
+use std::process::Command;
 
 fn scute() -> Command {
     Command::new(env!("CARGO_BIN_EXE_scute"))
 }
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// Starts `scute serve` on a free port and returns it with its URL and the admin token.
-fn serve(data: &std::path::Path, root: &std::path::Path) -> (Server, String, String) {
-    let mut child = scute()
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--trust-root",
-            root.to_str().unwrap(),
-        ])
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
+fn serve(data: &std::path::Path, root: &std::path::Path) -> (ChildServer, String, String) {
+    let mut command = scute();
+    command.args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--trust-root",
+        root.to_str().unwrap(),
+    ]);
+    let server = ChildServer::serve(command);
     let mut token = String::new();
-    let mut url = String::new();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
+    for line in &server.said {
         // A pipe is not a terminal: the token is not printed, only where it is.
         assert!(
             !(line.len() == 64 && line.chars().all(|c| c.is_ascii_hexdigit())),
@@ -49,14 +34,9 @@ fn serve(data: &std::path::Path, root: &std::path::Path) -> (Server, String, Str
                 .trim()
                 .to_string();
         }
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            url = rest.trim().to_string();
-            break;
-        }
     }
-    assert!(!url.is_empty(), "the server did not say where it listens");
-    std::thread::spawn(move || for _ in lines {});
-    (Server(child), url, token)
+    let url = server.addr.clone();
+    (server, url, token)
 }
 
 #[test]
