@@ -9,9 +9,7 @@ use scute_dcap::{verify, verify_collateral, Collateral, TrustAnchor, VerifyOptio
 use std::hint::black_box;
 use std::path::PathBuf;
 
-#[path = "../tests/support/dcap_qvl.rs"]
-mod dcap_qvl_support;
-use dcap_qvl_support::dcap_qvl_collateral;
+use scute_test::dcap_qvl::dcap_qvl_collateral;
 
 struct Case {
     name: &'static str,

@@ -62,8 +62,7 @@ fn thread_cpu_seconds(prefixes: &[&str]) -> f64 {
 
 const SERVER_THREADS: &[&str] = &["scute-server", "sqlx-sqlite"];
 
-#[path = "../tests/support/postgres.rs"]
-mod postgres;
+use scute_test::postgres;
 
 /// One guest's whole KBS round trip; true when the secret came back and opened.
 async fn release(h: &reqwest::Client, b: &str, s: &Simulator) -> bool {

@@ -1,7 +1,7 @@
 //! The OpenAPI 3.1 description of the API, served at /v1/openapi.json, derived by `utoipa`:
 //! the schemas from the wire types below (`ToSchema`), each route from its `#[utoipa::path]`
 //! declaration. The handlers live in `api.rs`, `kbs.rs` and `pccs/`; the declarations here
-//! name their request and response types, and `tests/api.rs` checks the served answers against
+//! name their request and response types, and `tests/it/api.rs` checks the served answers against
 //! these schemas.
 
 use serde_json::Value;

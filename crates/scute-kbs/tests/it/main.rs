@@ -1,0 +1,4 @@
+//! The integration tests of `scute-kbs` (the KBS protocol pieces), one test binary: each module was a
+//! binary of its own (one link of the crate and its dev-dependencies instead of one per file).
+
+mod jwe;

@@ -1,0 +1,21 @@
+//! The integration tests of `scute-server` (the service), one test binary: each module was a
+//! binary of its own (one link of the crate and its dev-dependencies instead of one per file).
+
+mod support {
+    pub mod fake_pccs;
+}
+
+mod api;
+mod attack_kbs;
+mod attack_pccs;
+mod attack_upstream;
+mod csv;
+mod debug_rule;
+mod eventlog_attacks;
+mod jcs;
+mod kbs;
+mod limits;
+mod pccs;
+mod revocation;
+mod snp;
+mod store;

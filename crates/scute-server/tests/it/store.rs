@@ -1,0 +1,193 @@
+//! The store's contract, the same assertions on both backends: the embedded SQLite file and
+//! a real PostgreSQL cluster of the test's own. Migrations are recorded once; a first secret
+//! is decided by one insert; a nonce and a KBS challenge are spent exactly once even when
+//! raced; writes read back.
+
+use scute_test::postgres;
+
+use scute_server::{Backend, KbsSession, Store};
+
+async fn contract(
+    store: Store,
+    reopen: impl std::future::Future<Output = Result<Store, sqlx::Error>>,
+) {
+    assert_eq!(store.schema_versions().await.unwrap(), vec![1, 2, 3, 4]);
+    // Opening again runs nothing twice.
+    let again = reopen.await.unwrap();
+    assert_eq!(again.schema_versions().await.unwrap(), vec![1, 2, 3, 4]);
+
+    let (first, ours) = store.secret_or_insert("k", b"first").await.unwrap();
+    assert!(ours);
+    assert_eq!(first, b"first");
+    let (kept, ours) = again.secret_or_insert("k", b"second").await.unwrap();
+    assert!(!ours, "a second offer must not replace the first secret");
+    assert_eq!(kept, b"first");
+
+    // Twenty spends of one nonce at once, over two connections' pools: one wins.
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let s = if i % 2 == 0 {
+            store.clone()
+        } else {
+            again.clone()
+        };
+        tasks.push(tokio::spawn(async move {
+            s.spend_nonce(b"tag-1", i64::MAX).await.unwrap()
+        }));
+    }
+    let mut won = 0;
+    for t in tasks {
+        won += usize::from(t.await.unwrap());
+    }
+    assert_eq!(won, 1, "a nonce was spent {won} times");
+    assert_eq!(store.spent_nonce_count().await.unwrap(), 1);
+    assert_eq!(store.purge_spent_nonces(i64::MAX).await.unwrap(), 0);
+
+    // A burst of spends is committed in batches: 50 tags, each spent four times at once over
+    // both stores, every spend answered, each tag won exactly once.
+    let mut tasks = Vec::new();
+    for i in 0..200u32 {
+        let s = if i % 2 == 0 {
+            store.clone()
+        } else {
+            again.clone()
+        };
+        let tag = format!("burst-{}", i % 50).into_bytes();
+        tasks.push(tokio::spawn(async move {
+            (tag.clone(), s.spend_nonce(&tag, i64::MAX).await.unwrap())
+        }));
+    }
+    let mut wins = std::collections::BTreeMap::<Vec<u8>, u32>::new();
+    for t in tasks {
+        let (tag, won) = t.await.unwrap();
+        *wins.entry(tag).or_default() += u32::from(won);
+    }
+    assert_eq!(wins.len(), 50);
+    assert!(wins.values().all(|&won| won == 1), "{wins:?}");
+    assert_eq!(store.spent_nonce_count().await.unwrap(), 51);
+    assert_eq!(store.purge_spent_nonces(i64::MAX).await.unwrap(), 0);
+
+    // A spent nonce is remembered past its expiry by the grace, so a spend that checked expiry
+    // just before (or on a replica whose clock is behind) still finds it.
+    assert!(store.spend_nonce(b"tag-2", 1000).await.unwrap());
+    assert_eq!(store.purge_spent_nonces(1001).await.unwrap(), 0);
+    assert!(!again.spend_nonce(b"tag-2", 1000).await.unwrap());
+    let past_grace = 1000 + scute_server::SPENT_NONCE_GRACE_SECS + 1;
+    assert_eq!(store.purge_spent_nonces(past_grace).await.unwrap(), 1);
+
+    // An attested KBS session is recorded once: ten attests of one cookie raced over both
+    // stores, exactly one inserts (that insert is the challenge's single use).
+    let session = KbsSession {
+        id_sha256: "s".repeat(64),
+        token: "token".into(),
+        expires: 99,
+        forget_after: 1000,
+    };
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let s = if i % 2 == 0 {
+            store.clone()
+        } else {
+            again.clone()
+        };
+        let mut mine = session.clone();
+        mine.token = format!("token-{i}");
+        tasks.push(tokio::spawn(async move {
+            s.attest_kbs_session(&mine).await.unwrap()
+        }));
+    }
+    let mut won = 0;
+    for t in tasks {
+        won += usize::from(t.await.unwrap());
+    }
+    assert_eq!(won, 1, "a KBS challenge was attested {won} times");
+    let read = again
+        .kbs_session(&session.id_sha256)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(read.token.starts_with("token-"), "{read:?}");
+    assert_eq!((read.expires, read.forget_after), (99, 1000));
+    assert!(store.kbs_session(&"t".repeat(64)).await.unwrap().is_none());
+    // Kept past its expiry until the challenge's (forget_after) plus the grace.
+    let grace = scute_server::SPENT_NONCE_GRACE_SECS;
+    assert_eq!(store.purge_kbs_sessions(1000 + grace).await.unwrap(), 0);
+    assert!(!store.attest_kbs_session(&session).await.unwrap());
+    assert_eq!(store.purge_kbs_sessions(1001 + grace).await.unwrap(), 1);
+    assert!(again
+        .kbs_session(&session.id_sha256)
+        .await
+        .unwrap()
+        .is_none());
+    let counts = store.table_row_counts().await.unwrap();
+    assert!(
+        counts.iter().any(|(t, n)| t == "kbs_attested" && *n == 0),
+        "{counts:?}"
+    );
+    assert!(
+        !counts.iter().any(|(t, _)| t == "kbs_sessions"),
+        "the per-/auth table is gone: {counts:?}"
+    );
+
+    store.put_policy("p", "package scute", 1).await.unwrap();
+    assert_eq!(
+        again.policy("p").await.unwrap().as_deref(),
+        Some("package scute")
+    );
+    assert!(again.delete_policy("p").await.unwrap());
+    assert!(store.policy("p").await.unwrap().is_none());
+    store
+        .put_reference_value("mr_td", "[\"aa\"]", 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        again.reference_values().await.unwrap(),
+        vec![("mr_td".to_string(), "[\"aa\"]".to_string())]
+    );
+    store
+        .put_kbs_resource("a/b/c", &[0, 255, 1], 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        again.kbs_resource("a/b/c").await.unwrap().unwrap(),
+        vec![0, 255, 1]
+    );
+}
+
+#[tokio::test]
+async fn the_contract_holds_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).await.unwrap();
+    assert_eq!(store.backend(), Backend::Sqlite);
+    contract(store, Store::open(dir.path())).await;
+}
+
+#[tokio::test]
+async fn the_contract_holds_on_postgres() {
+    let cluster = postgres::Cluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::connect(Some(&cluster.url), dir.path())
+        .await
+        .unwrap();
+    assert_eq!(store.backend(), Backend::Postgres);
+    contract(store, Store::connect(Some(&cluster.url), dir.path())).await;
+    // Nothing of the store went to the data directory.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[tokio::test]
+async fn replicas_migrating_at_once_migrate_once() {
+    let cluster = postgres::Cluster::start();
+    let mut tasks = Vec::new();
+    for _ in 0..4 {
+        let url = cluster.url.clone();
+        tasks.push(tokio::spawn(async move {
+            let dir = tempfile::tempdir().unwrap();
+            Store::connect(Some(&url), dir.path()).await
+        }));
+    }
+    for t in tasks {
+        let store = t.await.unwrap().unwrap();
+        assert_eq!(store.schema_versions().await.unwrap(), vec![1, 2, 3, 4]);
+    }
+}

@@ -1,0 +1,5 @@
+//! The integration tests of `scute-snp` (SEV-SNP verification), one test binary: each module was a
+//! binary of its own (one link of the crate and its dev-dependencies instead of one per file).
+
+mod tamper;
+mod vectors;

@@ -1,0 +1,33 @@
+//! Test support for the Scute workspace (a dev-dependency only, never published): what the
+//! integration tests of several crates share instead of each copying it — the service started
+//! in-process on a real loopback socket ([`TestService`]), `scute serve` and its kin as a child
+//! process ([`ChildServer`]), a throwaway PostgreSQL cluster ([`postgres::Cluster`]), and the
+//! dcap-qvl crate as an independent second verifier ([`dcap_qvl::dcap_qvl_collateral`]).
+//!
+//! The same idea as rustls's `rustls-test` crate: support code is a crate the tests depend on,
+//! not files included across crates with `#[path]`.
+
+pub mod dcap_qvl;
+
+#[cfg(feature = "service")]
+mod child;
+#[cfg(feature = "service")]
+pub mod postgres;
+#[cfg(feature = "service")]
+mod service;
+
+#[cfg(feature = "service")]
+pub use child::ChildServer;
+#[cfg(feature = "service")]
+pub use service::{collateral_files, ServiceBuilder, TestService};
+
+/// Now, in Unix seconds: the verification time the tests give the verifiers.
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// The report_data `/v1/attest` expects for `runtime_data` (SHA-384 of its RFC 8785 form,
+/// then zeros), from the one definition the service uses.
+pub fn report_data(runtime_data: &serde_json::Value) -> [u8; 64] {
+    scute_api::report_data_for(runtime_data).expect("runtime data canonicalizes")
+}

@@ -1,0 +1,20 @@
+//! The integration tests of `scute` (the scute binary), one test binary: each module was a
+//! binary of its own (one link of the crate and its dev-dependencies instead of one per file).
+
+mod eventlog_cli;
+mod exit_status_cli;
+mod guest_tees_cli;
+mod hardening_cli;
+mod ops_cli;
+mod pccs_cli;
+mod quote_cli;
+mod ratls_cli;
+mod replicas;
+mod secret_cli;
+mod service_cli;
+mod sim_cli;
+mod sim_dir_cli;
+mod sim_matrix;
+mod verify_cli;
+mod verify_csv_cli;
+mod verify_snp_cli;
