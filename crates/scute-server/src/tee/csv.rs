@@ -9,13 +9,14 @@
 //! values), so a front door's `expected_report_data` (its digest, zero-padded to 64 bytes; a
 //! SHA-512 digest fills all 64) is compared with all 64 bytes of the report.
 
-use super::{Binding, Verified, Verifiers};
+use super::{adapter_refused, bind, Binding, Evidence, Verified, Verifiers};
 use crate::config::Config;
 use crate::error::ServerError;
 use crate::problem::{Kind, Problem};
 use crate::store::Store;
-use scute_csv::{CaCert, CsvError, Evidence, HskCek, RootKey, TrustRoots, VerifiedReport};
+use scute_csv::{CaCert, CsvError, HskCek, RootKey, TrustRoots, VerifiedReport};
 use scute_eventlog::{Detail, Flavor, ALG_SM3_256};
+use scute_verify::{Endorsements, Family, Options};
 use serde_json::{json, Map, Value};
 
 /// Hygon's HRK and the configured `csv_trust_roots` (HRK certificates, self-signature checked).
@@ -70,45 +71,58 @@ pub(crate) async fn import(
     Ok(())
 }
 
+/// A registry adapter's refusal of CSV evidence, with CSV's own kinds (`csv_rejected`).
+fn refused(e: scute_verify::Error) -> Problem {
+    match e {
+        scute_verify::Error::Tee(scute_verify::TeeError::Csv(e)) => csv_rejected(e),
+        other => adapter_refused(other),
+    }
+}
+
 pub(crate) async fn verify(
     verifiers: &Verifiers,
     binding: Binding<'_>,
-    bytes: &[u8],
-    cc_eventlog: Option<&[u8]>,
+    evidence: &Evidence,
     now: i64,
 ) -> Result<Verified, Problem> {
-    let evidence = Evidence::decode(bytes).map_err(csv_rejected)?;
-    let serial = evidence.chip_serial().map_err(csv_rejected)?;
+    let adapter = scute_verify::adapter(Family::Csv);
+    let decoded = adapter.decode(&evidence.bytes).map_err(refused)?;
+    let wire = decoded
+        .downcast_ref::<scute_csv::Evidence>()
+        .ok_or_else(|| Problem::internal("the CSV adapter decoded no report"))?;
+    let serial = wire.chip_serial().map_err(csv_rejected)?;
     // All that needs no chip chain, first: evidence that could never verify (unsigned,
     // unbound) must not make the service look up, let alone fetch, a chain for the serial it
     // claims.
-    scute_csv::check_before_chain(&evidence, binding.report_data).map_err(csv_rejected)?;
+    scute_csv::check_before_chain(wire, binding.report_data).map_err(csv_rejected)?;
     // Collateral: the store's, verified at import; else what the evidence carries (verified
     // below like any other chain); else the configured KDS's, verified before it is stored.
     let stored = match verifiers.store.csv_hsk_cek(&serial).await? {
         Some(b) => Some(
             HskCek::decode(&b).map_err(|e| Problem::internal(format!("stored HSK/CEK: {e}")))?,
         ),
-        None => match (&verifiers.csv_kds, evidence.hsk_cek()) {
+        None => match (&verifiers.csv_kds, wire.hsk_cek()) {
             (Some(kds), None) => Some(kds.fetch_and_store(verifiers, &serial, now).await?),
             _ => None,
         },
     };
+    let looked_up = stored.is_some();
     // report_data is always bound: it is also what pins a V1 report's anonce.
-    let verified = scute_csv::verify(
-        &evidence,
-        stored.as_ref(),
-        &verifiers.csv_roots,
-        Some(binding.report_data),
-    )
-    .map_err(csv_rejected)?;
-    if binding.init_data.is_some() {
-        return Err(Problem::new(
-            Kind::InitDataMismatch,
-            "init-data cannot be bound by a CSV report (it has no MRCONFIGID-like field)",
-        ));
-    }
-    let log = cc_eventlog.or(evidence.cc_eventlog());
+    let verified = adapter
+        .verify(
+            &decoded,
+            stored.map(Endorsements::new).as_ref(),
+            &verifiers.given_roots.csv,
+            now,
+            Some(binding.report_data),
+            &Options::default(),
+        )
+        .map_err(refused)?;
+    bind(verified.report(), binding)?;
+    let verified = verified
+        .downcast_ref::<VerifiedReport>()
+        .ok_or_else(|| Problem::internal("the CSV adapter verified no report"))?;
+    let log = evidence.cc_eventlog.as_deref().or(wire.cc_eventlog());
     let log_claims = match (log, verified.rtmrs()) {
         (Some(bytes), Some(rtmrs)) => Some(replay_event_log(rtmrs, bytes)?),
         // A V1 report has no RTMRs to bind a log to: it is left out of the claims.
@@ -116,9 +130,9 @@ pub(crate) async fn verify(
     };
     // The serial is only bound when the chain was looked up by it (store or KDS): a chain the
     // evidence carries certifies the PEK, not the serial the (MAC-only) signer block names.
-    let mut claims = claims(&verified, log_claims);
-    claims["chip_serial_verified"] = stored.is_some().into();
-    if stored.is_none() {
+    let mut claims = claims(verified, log_claims);
+    claims["chip_serial_verified"] = looked_up.into();
+    if !looked_up {
         // Unproven, so not under the name a policy would trust.
         rename_serial(&mut claims);
         if let Some(report) = claims.get_mut("report") {
