@@ -9,8 +9,14 @@ fuzz_target!(|data: &[u8]| {
     let Ok(request) = scute_api::parse_attest_request(data) else {
         return;
     };
-    assert!(matches!(request.tee, "sgx" | "tdx" | "snp" | "csv"));
-    assert!(request.tee == "snp" || (request.vcek.is_none() && request.cert_chain.is_none()));
+    assert!(matches!(
+        request.tee.name(),
+        "sgx" | "tdx" | "snp" | "csv" | "sample"
+    ));
+    assert!(
+        request.tee == scute_api::Tee::Snp
+            || (request.vcek.is_none() && request.cert_chain.is_none())
+    );
     assert!(request.extra_policy_ids.len() <= scute_api::MAX_POLICY_IDS);
     for (i, id) in request.extra_policy_ids.iter().enumerate() {
         assert!(

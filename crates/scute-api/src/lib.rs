@@ -6,6 +6,7 @@
 use aws_lc_rs::digest::{digest, SHA384};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
+pub use scute_tee::Tee;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -86,9 +87,10 @@ struct Body {
 /// A well-formed attestation request. Nothing in it is verified yet.
 #[derive(Debug, Clone)]
 pub struct AttestRequest {
-    /// "sgx", "tdx", "snp" or "csv" (quote: a raw CSV report or the CoCo attester's evidence
-    /// JSON).
-    pub tee: &'static str,
+    /// Any TEE of the workspace's vocabulary (`scute_tee::Tee`): "sgx", "tdx", "snp", "csv"
+    /// (quote: a raw CSV report or the CoCo attester's evidence JSON), or "sample" (the
+    /// service refuses it unless configured to accept it).
+    pub tee: Tee,
     /// The quote, or for SNP the raw report.
     pub quote: Vec<u8>,
     pub cc_eventlog: Option<Vec<u8>>,
@@ -103,6 +105,14 @@ pub struct AttestRequest {
     pub extra_policy_ids: Vec<String>,
     /// What the quote's report_data must be.
     pub report_data: [u8; 64],
+}
+
+/// The refusal of a TEE name `/v1/attest` does not take (the service answers `sample`, when
+/// not configured to accept it, with this too).
+pub fn unsupported_tee(name: &str) -> RequestError {
+    RequestError::BadField(format!(
+        "tee must be \"sgx\", \"tdx\", \"snp\" or \"csv\", not {name:?}"
+    ))
 }
 
 /// report_data for runtime data: SHA-384 of its RFC 8785 canonical JSON, then 16 zero bytes
@@ -153,18 +163,8 @@ pub fn parse_attest_request(bytes: &[u8]) -> Result<AttestRequest, RequestError>
             "runtime_data carries the reserved key {key:?}"
         )));
     }
-    let tee = match body.tee.as_str() {
-        "sgx" => "sgx",
-        "tdx" => "tdx",
-        "snp" => "snp",
-        "csv" => "csv",
-        other => {
-            return Err(RequestError::BadField(format!(
-                "tee must be \"sgx\", \"tdx\", \"snp\" or \"csv\", not {other:?}"
-            )))
-        }
-    };
-    if tee != "snp" && (vcek.is_some() || cert_chain.is_some()) {
+    let tee: Tee = body.tee.parse().map_err(|_| unsupported_tee(&body.tee))?;
+    if tee != Tee::Snp && (vcek.is_some() || cert_chain.is_some()) {
         return Err(RequestError::BadField(
             "evidence.vcek and evidence.cert_chain are for tee \"snp\"".into(),
         ));
@@ -272,7 +272,7 @@ mod tests {
         let body = json!({"tee": "csv", "evidence": {"quote": "AAAA"},
                           "runtime_data": {"z": 1, "nonce": "AAAA", "a": [true]}});
         let request = parse_attest_request(body.to_string().as_bytes()).unwrap();
-        assert_eq!(request.tee, "csv");
+        assert_eq!(request.tee, Tee::Csv);
         let canonical = br#"{"a":[true],"nonce":"AAAA","z":1}"#;
         assert_eq!(
             &request.report_data[..48],

@@ -17,11 +17,13 @@ mod adapter;
 mod registry;
 
 pub use registry::{adapter, Family, TeeError};
+pub use scute_tee::InitDataSlot;
 pub use scute_tee::{Tee, UnixTime, VerifiedReport};
 
 use scute_tee::EndorsementKey;
 use serde_json::{Map, Value};
 use std::any::Any;
+use std::sync::Arc;
 
 /// Endorsement files by name (a collateral directory, or a store answering the same names).
 pub trait Files {
@@ -42,7 +44,37 @@ pub enum Roots {
     Replace(Vec<u8>),
     /// This root certificate besides the vendor's (`--ark`).
     Add(Vec<u8>),
+    /// The TEE's own trust-roots value, as a service configured it (`scute_snp::TrustRoots`,
+    /// `scute_csv::TrustRoots`): the vendor's and the operator's roots, parsed once at start.
+    Given(GivenRoots),
 }
+
+/// A TEE's own trust-roots value (see [`Roots::Given`]); an adapter given another TEE's roots
+/// cannot run. Equal only to itself (the same allocation).
+#[derive(Clone)]
+pub struct GivenRoots(Arc<dyn Any + Send + Sync>);
+
+impl GivenRoots {
+    pub fn new<T: Any + Send + Sync>(roots: T) -> Self {
+        Self(Arc::new(roots))
+    }
+    pub(crate) fn get<T: Any>(&self) -> Option<&T> {
+        self.0.downcast_ref()
+    }
+}
+
+impl std::fmt::Debug for GivenRoots {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GivenRoots(..)")
+    }
+}
+
+impl PartialEq for GivenRoots {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+impl Eq for GivenRoots {}
 
 /// How a TEE's roots can be changed; `None` from [`Adapter::roots_flag`]: they cannot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +111,12 @@ impl Evidence {
     pub fn family(&self) -> Family {
         self.family
     }
+    /// The TEE crate's own decoded evidence (`scute_dcap::QuoteEvidence`,
+    /// `scute_snp::Evidence`, `scute_csv::Evidence`), for a caller that looks up endorsements
+    /// or checks bindings before verifying (a service: nothing unbound may cost a fetch).
+    pub fn downcast_ref<T: Any>(&self) -> Option<&T> {
+        self.get()
+    }
 }
 
 /// Endorsements for one TEE (DCAP collateral, a VCEK/VLEK and its chain, HSK/CEK).
@@ -88,7 +126,9 @@ pub struct Endorsements {
 
 impl Endorsements {
     /// Endorsements of the TEE's own type (`scute_dcap::Collateral`, `scute_snp::Endorsements`,
-    /// `scute_csv::HskCek`), e.g. fetched from a collateral service.
+    /// `scute_csv::HskCek`), e.g. fetched from a collateral service; for DCAP also an
+    /// `Arc<scute_dcap::VerifiedCollateral>` (a service's warm cache: verified once against its
+    /// anchor, then each quote is checked against it without verifying the collateral again).
     pub fn new<T: Any + Send + Sync>(inner: T) -> Self {
         Self {
             inner: Box::new(inner),
@@ -131,6 +171,12 @@ impl Verified {
     }
     pub fn family(&self) -> Family {
         self.family
+    }
+    /// The TEE crate's own proof type (`scute_dcap::VerifiedQuote`,
+    /// `scute_snp::VerifiedReport`, `scute_csv::VerifiedReport`), for claims that read more
+    /// than [`VerifiedReport`] exposes.
+    pub fn downcast_ref<T: Any>(&self) -> Option<&T> {
+        self.get()
     }
 }
 

@@ -8,6 +8,7 @@ use crate::domain::pipeline::Pipeline;
 use crate::problem::{Kind, Problem};
 use crate::store::Store;
 use crate::tee::{self, Tee};
+use scute_api::unsupported_tee;
 use scute_api::AttestRequest;
 
 /// A signed attestation result.
@@ -43,25 +44,24 @@ pub(crate) async fn attest(
             "the store cannot be reached to spend the nonce; retry with a new challenge",
         ),
     };
+    // Exactly the TEEs the registry verifies; the sample TEE only where configured (refused
+    // as the body parser refused it before it knew the name).
+    if request.tee == Tee::Sample && !pipeline.verifiers.allow_sample_tee {
+        return Err(Problem::new(
+            Kind::BadField,
+            unsupported_tee(request.tee.name()).to_string(),
+        ));
+    }
     // Freshness, before anything else is looked at: the nonce is ours and unexpired.
     nonces.check(&request.nonce, now).map_err(nonce_refused)?;
     let nonce = request.nonce;
-    let evidence = match request.tee {
-        "snp" => tee::Evidence::Snp(tee::snp::SnpEvidence {
-            report: request.quote,
-            vek: request.vcek,
-            chain: request.cert_chain,
-        }),
-        "csv" => tee::Evidence::Csv {
-            evidence: request.quote,
-            cc_eventlog: request.cc_eventlog,
-        },
-        tee => tee::Evidence::Dcap {
-            tee: if tee == "sgx" { Tee::Sgx } else { Tee::Tdx },
-            quote: request.quote,
-            cc_eventlog: request.cc_eventlog,
-        },
-    };
+    let evidence = tee::Evidence::api(
+        request.tee,
+        request.quote,
+        request.cc_eventlog,
+        request.vcek,
+        request.cert_chain,
+    );
     let appraised = pipeline::appraise(
         pipeline,
         pipeline::Appraise {

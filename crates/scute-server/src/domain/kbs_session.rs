@@ -29,7 +29,9 @@ const NONCE_LEN: usize = 32;
 const BODY_LEN: usize = 1 + NONCE_LEN + 8 + 1 + 1;
 const COOKIE_LEN: usize = BODY_LEN + 32;
 
-/// The one-byte codes of the TEE and hash algorithm in a cookie.
+/// The one-byte codes of the TEE and hash algorithm in a cookie. Fixed forever: a cookie
+/// issued before must open after an upgrade (and on an older replica), so a new TEE takes the
+/// next free code and no code is ever reused.
 const TEES: [(u8, Tee); 5] = [
     (1, Tee::Tdx),
     (2, Tee::Sgx),
@@ -185,6 +187,36 @@ mod tests {
                 let o = cookies.open(&c).unwrap();
                 assert_eq!((o.tee, o.hash), (tee, hash));
             }
+        }
+    }
+
+    #[test]
+    fn cookies_written_by_the_format_open() {
+        // A cookie built byte by byte as the module's format says (as every earlier version
+        // of this service wrote it), not by `issue`: the TEE codes are the format's.
+        let key = [1u8; 32];
+        let cookies = SessionCookies::new(&key, 300);
+        for (code, tee) in [
+            (1u8, Tee::Tdx),
+            (2, Tee::Sgx),
+            (3, Tee::Snp),
+            (4, Tee::Csv),
+            (5, Tee::Sample),
+        ] {
+            let mut body = vec![1u8];
+            body.extend_from_slice(&[0x42; 32]);
+            body.extend_from_slice(&1234i64.to_be_bytes());
+            body.extend_from_slice(&[code, 2]);
+            let tag = hmac::sign(
+                &hmac::Key::new(hmac::HMAC_SHA256, &key),
+                &[LABEL, &body].concat(),
+            );
+            body.extend_from_slice(tag.as_ref());
+            let opened = cookies.open(&URL_SAFE_NO_PAD.encode(&body)).unwrap();
+            assert_eq!(opened.tee, tee);
+            assert_eq!(opened.hash, HashAlgorithm::Sha384);
+            assert_eq!(opened.expires, 1234);
+            assert_eq!(opened.nonce, STANDARD.encode([0x42; 32]));
         }
     }
 

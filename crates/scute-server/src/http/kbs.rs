@@ -125,7 +125,7 @@ async fn auth(State(state): Shared, Body(bytes): Body) -> Result<Response, Probl
             ),
         ));
     }
-    let tee = match Tee::from_name(&request.tee) {
+    let tee = match Tee::from_kbs_name(&request.tee) {
         Some(Tee::Sample) if !state.config.allow_sample_tee => {
             return Err(Problem::new(
                 Kind::TeeNotSupported,
@@ -175,9 +175,11 @@ fn evidence_field(evidence: &Value, field: &str) -> Result<Option<Vec<u8>>, Prob
     }
 }
 
-/// The TEE's evidence as the CoCo attesters send it: TDX `{"quote", "cc_eventlog"}`, SGX
-/// `{"quote"}`, SNP `{"attestation_report", "cert_chain"}` (`crate::tee::snp`), sample `{"svn",
-/// "report_data"}` (base64 standard), CSV the attester's evidence object itself (`pipeline_csv`).
+/// The TEE's evidence as the CoCo attesters send it, in the form its registry adapter decodes
+/// (the decoding itself is the pipeline's): TDX `{"quote", "cc_eventlog"}`, SGX `{"quote"}`
+/// and sample `{"svn", "report_data"}` carry the raw evidence in base64 (standard) members; every
+/// other TEE's `primary_evidence` is its evidence JSON itself (SNP `{"attestation_report",
+/// "cert_chain"}`, CSV the attester's evidence object, which older clients send as a string).
 fn primary_evidence(tee: Tee, evidence: &Value) -> Result<Evidence, Problem> {
     let required = |field: &str| {
         evidence_field(evidence, field)?.ok_or_else(|| {
@@ -190,34 +192,38 @@ fn primary_evidence(tee: Tee, evidence: &Value) -> Result<Evidence, Problem> {
             )
         })
     };
+    let json = |evidence: &Value| evidence.to_string().into_bytes();
     Ok(match tee {
-        Tee::Tdx => Evidence::Dcap {
+        Tee::Tdx => Evidence::kbs(
             tee,
-            quote: required("quote")?,
-            cc_eventlog: evidence_field(evidence, "cc_eventlog")?,
+            required("quote")?,
+            evidence_field(evidence, "cc_eventlog")?,
+        ),
+        Tee::Sgx => Evidence::kbs(tee, required("quote")?, None),
+        Tee::Sample => Evidence::kbs(tee, required("report_data")?, None),
+        Tee::Snp => match evidence {
+            Value::Object(_) => Evidence::kbs(tee, json(evidence), None),
+            _ => {
+                return Err(Problem::new(
+                    Kind::BadField,
+                    "tee-evidence.primary_evidence.attestation_report is required for snp",
+                ))
+            }
         },
-        Tee::Sgx => Evidence::Dcap {
-            tee,
-            quote: required("quote")?,
-            cc_eventlog: None,
-        },
-        Tee::Snp => Evidence::Snp(crate::tee::snp::coco_evidence(evidence)?),
-        Tee::Sample => Evidence::Sample {
-            report_data: required("report_data")?,
-        },
-        Tee::Csv => Evidence::Csv {
-            evidence: match evidence {
-                // Older clients send the evidence JSON as a string.
-                Value::String(text) => text.clone().into_bytes(),
-                Value::Object(_) => evidence.to_string().into_bytes(),
-                _ => {
-                    return Err(Problem::new(
-                        Kind::BadField,
-                        "tee-evidence.primary_evidence must be the CSV evidence object",
-                    ))
-                }
-            },
-            cc_eventlog: None,
+        // CSV, and any TEE added to the registry: its evidence JSON, for its adapter.
+        _ => match evidence {
+            // Older CSV clients send the evidence JSON as a string.
+            Value::String(text) => Evidence::kbs(tee, text.clone().into_bytes(), None),
+            Value::Object(_) => Evidence::kbs(tee, json(evidence), None),
+            _ => {
+                return Err(Problem::new(
+                    Kind::BadField,
+                    format!(
+                        "tee-evidence.primary_evidence must be the {} evidence object",
+                        tee.name().to_uppercase()
+                    ),
+                ))
+            }
         },
     })
 }

@@ -10,14 +10,15 @@
 //! SHA-512 digest fills all 64) is compared with all 64 bytes of the report.
 
 use super::claims::{Claims, CsvClaims, CsvMeasurements, CsvRtmrs, EventLogClaims};
-use super::{Binding, Verified, Verifiers};
+use super::{adapter_refused, bind, Binding, Evidence, Verified, Verifiers};
 use crate::config::Config;
 use crate::error::ServerError;
 use crate::problem::{Kind, Problem};
 use crate::store::Store;
-use scute_csv::{CaCert, CsvError, Evidence, HskCek, RootKey, TrustRoots, VerifiedReport};
+use scute_csv::{CaCert, CsvError, HskCek, RootKey, TrustRoots, VerifiedReport};
 use scute_eventlog::{Flavor, ALG_SM3_256};
 use scute_tee::ChipSerial;
+use scute_verify::{Endorsements, Family, Options};
 
 /// Hygon's HRK and the configured `csv_trust_roots` (HRK certificates, self-signature checked).
 pub(crate) fn trust_roots(config: &Config) -> Result<TrustRoots, ServerError> {
@@ -71,51 +72,64 @@ pub(crate) async fn import(
     Ok(())
 }
 
+/// A registry adapter's refusal of CSV evidence, with CSV's own kinds (`csv_rejected`).
+fn refused(e: scute_verify::Error) -> Problem {
+    match e {
+        scute_verify::Error::Tee(scute_verify::TeeError::Csv(e)) => csv_rejected(e),
+        other => adapter_refused(other),
+    }
+}
+
 pub(crate) async fn verify(
     verifiers: &Verifiers,
     binding: Binding<'_>,
-    bytes: &[u8],
-    cc_eventlog: Option<&[u8]>,
+    evidence: &Evidence,
     now: i64,
 ) -> Result<Verified, Problem> {
-    let evidence = Evidence::decode(bytes).map_err(csv_rejected)?;
-    let serial = evidence.chip_serial().map_err(csv_rejected)?;
+    let adapter = scute_verify::adapter(Family::Csv);
+    let decoded = adapter.decode(&evidence.bytes).map_err(refused)?;
+    let wire = decoded
+        .downcast_ref::<scute_csv::Evidence>()
+        .ok_or_else(|| Problem::internal("the CSV adapter decoded no report"))?;
+    let serial = wire.chip_serial().map_err(csv_rejected)?;
     // All that needs no chip chain, first: evidence that could never verify (unsigned,
     // unbound) must not make the service look up, let alone fetch, a chain for the serial it
     // claims.
-    scute_csv::check_before_chain(&evidence, binding.report_data).map_err(csv_rejected)?;
+    scute_csv::check_before_chain(wire, binding.report_data).map_err(csv_rejected)?;
     // Collateral: the store's, verified at import; else what the evidence carries (verified
     // below like any other chain); else the configured KDS's, verified before it is stored.
     let stored = match verifiers.store.csv_hsk_cek(&serial).await? {
         Some(b) => Some(
             HskCek::decode(&b).map_err(|e| Problem::internal(format!("stored HSK/CEK: {e}")))?,
         ),
-        None => match (&verifiers.csv_kds, evidence.hsk_cek()) {
+        None => match (&verifiers.csv_kds, wire.hsk_cek()) {
             (Some(kds), None) => Some(kds.fetch_and_store(verifiers, &serial, now).await?),
             _ => None,
         },
     };
+    let looked_up = stored.is_some();
     // report_data is always bound: it is also what pins a V1 report's anonce.
-    let verified = scute_csv::verify(
-        &evidence,
-        stored.as_ref(),
-        &verifiers.csv_roots,
-        Some(binding.report_data),
-    )
-    .map_err(csv_rejected)?;
+    let verified = adapter
+        .verify(
+            &decoded,
+            stored.map(Endorsements::new).as_ref(),
+            &verifiers.given_roots.csv,
+            now,
+            Some(binding.report_data),
+            &Options::default(),
+        )
+        .map_err(refused)?;
+    bind(verified.report(), binding)?;
+    let verified = verified
+        .downcast_ref::<VerifiedReport>()
+        .ok_or_else(|| Problem::internal("the CSV adapter verified no report"))?;
+    let log = evidence.cc_eventlog.as_deref().or(wire.cc_eventlog());
     // Looked up by the report's serial (store or KDS): that is what proves the serial.
-    let verified = if stored.is_some() {
-        verified.serial_looked_up()
+    let verified = if looked_up {
+        verified.clone().serial_looked_up()
     } else {
-        verified
+        verified.clone()
     };
-    if binding.init_data.is_some() {
-        return Err(Problem::new(
-            Kind::InitDataMismatch,
-            "init-data cannot be bound by a CSV report (it has no MRCONFIGID-like field)",
-        ));
-    }
-    let log = cc_eventlog.or(evidence.cc_eventlog());
     let log_claims = match (log, verified.rtmrs()) {
         (Some(bytes), Some(rtmrs)) => Some(replay_event_log(rtmrs, bytes)?),
         // A V1 report has no RTMRs to bind a log to: it is left out of the claims.
@@ -123,9 +137,9 @@ pub(crate) async fn verify(
     };
     // The serial is only bound when the chain was looked up by it (store or KDS): a chain the
     // evidence carries certifies the PEK, not the serial the (MAC-only) signer block names.
-    // `stored` is exactly the chain `scute_csv::verify` was given: the report's
+    // The chain `verify` was given is `stored`, looked up by the serial: the report's
     // `chip_serial_verified` says the same, and names the serial by it.
-    debug_assert_eq!(verified.chip_serial_verified(), stored.is_some());
+    debug_assert_eq!(verified.chip_serial_verified(), looked_up);
     Ok(Verified {
         claims: claims(&verified, log_claims),
         tcb_status: "None".into(),

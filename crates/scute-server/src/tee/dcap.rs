@@ -3,24 +3,33 @@
 //! TDX MRCONFIGID bound to init-data, the CCEL event log replayed against the RTMRs.
 
 use super::claims::{Claims, DcapClaims, DcapMeasurements, EventLogClaims};
-use super::{Binding, Tee, Verified, Verifiers};
+use super::{adapter_refused, bind, bind_report_data, Binding, Evidence, Verified, Verifiers};
 use crate::problem::{Kind, Problem};
-use scute_dcap::VerifyOptions;
-use scute_dcap::{format_rfc3339, AttributeClaims, ReportClaims, VerifiedQuote};
-use scute_quote::Quote;
+use scute_dcap::{
+    format_rfc3339, AttributeClaims, DcapError, QuoteEvidence, ReportClaims, VerifiedQuote,
+};
 use scute_tee::Hex;
+use scute_verify::{Endorsements, Family, Options, Roots};
 
 pub(crate) async fn verify(
     verifiers: &Verifiers,
     binding: Binding<'_>,
-    tee: Tee,
-    quote_bytes: &[u8],
-    cc_eventlog: Option<&[u8]>,
+    evidence: &Evidence,
     now: i64,
 ) -> Result<Verified, Problem> {
-    let quote = Quote::decode(quote_bytes)
-        .map_err(|e| Problem::new(Kind::EvidenceRejected, format!("quote_decode: {e}")))?;
-    if quote.tee_type().name() != tee.name() {
+    let tee = evidence.tee;
+    let adapter = scute_verify::adapter(Family::Dcap);
+    let decoded = adapter.decode(&evidence.bytes).map_err(|e| match e {
+        scute_verify::Error::Tee(scute_verify::TeeError::Dcap(DcapError::QuoteDecode(e))) => {
+            Problem::new(Kind::EvidenceRejected, format!("quote_decode: {e}"))
+        }
+        other => adapter_refused(other),
+    })?;
+    let quote_evidence = decoded
+        .downcast_ref::<QuoteEvidence>()
+        .ok_or_else(|| Problem::internal("the DCAP adapter decoded no quote"))?;
+    let quote = quote_evidence.quote();
+    if quote_evidence.tee() != tee {
         return Err(Problem::new(
             Kind::BadField,
             format!(
@@ -30,17 +39,13 @@ pub(crate) async fn verify(
             ),
         ));
     }
-    if quote.report_data().as_slice() != binding.report_data.as_slice() {
-        return Err(Problem::new(
-            Kind::ReportDataMismatch,
-            "the quote's report_data does not bind the runtime data",
-        ));
-    }
+    // Before any lookup: a quote bound to other data must not cost a collateral fetch.
+    bind_report_data(tee, quote.report_data(), binding)?;
 
     // Authenticity: the warm collateral for this platform, then the quote.
     let (pck, ca) = verifiers
         .platforms
-        .platform(&quote)
+        .platform(quote)
         .map_err(|e| Problem::new(Kind::EvidenceRejected, format!("{}: {e}", e.kind())))?;
     let collateral = verifiers
         .collateral
@@ -55,42 +60,34 @@ pub(crate) async fn verify(
                 verifiers
                     .anchors
                     .iter()
-                    .any(|a| scute_dcap::authenticated_quote_platform(&quote, a).is_ok())
+                    .any(|a| scute_dcap::authenticated_quote_platform(quote, a).is_ok())
             },
         )
         .await?;
-    // Debug TEEs pass verification here so the policy can mark them contraindicated.
-    let options = VerifyOptions {
-        allow_debug: true,
-        ..VerifyOptions::default()
-    };
-    let verified = collateral
-        .verify_quote(quote_bytes, now, options)
-        .map_err(|e| Problem::new(Kind::EvidenceRejected, format!("{}: {e}", e.kind())))?;
+    // The warm path: the collateral was verified once (against the anchor it names, so the
+    // roots are not consulted); the adapter checks only the quote against it. Debug TEEs pass
+    // verification here so the policy can mark them contraindicated.
+    let verified = adapter
+        .verify(
+            &decoded,
+            Some(&Endorsements::new(collateral)),
+            &Roots::Vendor,
+            now,
+            None,
+            &Options::default(),
+        )
+        .map_err(adapter_refused)?;
+    bind(verified.report(), binding)?;
+    let verified = verified
+        .downcast_ref::<VerifiedQuote>()
+        .ok_or_else(|| Problem::internal("the DCAP adapter verified no quote"))?;
 
-    if let Some(digest) = binding.init_data {
-        let td = verified.quote().body.td10().ok_or_else(|| {
-            Problem::new(
-                Kind::InitDataMismatch,
-                "init-data is bound by TDX MRCONFIGID; this quote has none",
-            )
-        })?;
-        let mut expected = digest.to_vec();
-        expected.resize(48, 0);
-        if td.mr_config_id.as_slice() != expected.as_slice() {
-            return Err(Problem::new(
-                Kind::InitDataMismatch,
-                "the quote's MRCONFIGID is not the digest of the init-data sent",
-            ));
-        }
-    }
-
-    let log_claims = match cc_eventlog {
-        Some(bytes) => Some(crate::tee::eventlog::replay_event_log(&verified, bytes)?),
+    let log_claims = match evidence.cc_eventlog.as_deref() {
+        Some(bytes) => Some(crate::tee::eventlog::replay_event_log(verified, bytes)?),
         None => None,
     };
     Ok(Verified {
-        claims: claims(&verified, log_claims),
+        claims: claims(verified, log_claims),
         tcb_status: verified.tcb_status().name().to_string(),
         expires: verified.collateral_expires(),
     })

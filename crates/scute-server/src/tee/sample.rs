@@ -3,13 +3,14 @@
 //! verified claim.
 
 use super::claims::{Claims, NoMeasurements, SampleClaims};
-use super::{Binding, Verified, Verifiers};
+use super::{adapter_refused, bind, regularize, Binding, Evidence, Verified, Verifiers};
 use crate::problem::{Kind, Problem};
+use scute_verify::{Family, Options, Roots};
 
 pub(crate) fn verify(
     verifiers: &Verifiers,
     binding: Binding<'_>,
-    report_data: &[u8],
+    evidence: &Evidence,
     now: i64,
 ) -> Result<Verified, Problem> {
     if !verifiers.allow_sample_tee {
@@ -18,20 +19,22 @@ pub(crate) fn verify(
             "the sample TEE proves nothing and is refused (allow_sample_tee = false)",
         ));
     }
-    let mut padded = report_data.to_vec();
-    padded.resize(64, 0);
-    if padded.as_slice() != binding.report_data.as_slice() {
-        return Err(Problem::new(
-            Kind::ReportDataMismatch,
-            "the sample evidence's report_data does not bind the runtime data",
-        ));
-    }
-    if binding.init_data.is_some() {
-        return Err(Problem::new(
-            Kind::InitDataMismatch,
-            "init-data cannot be bound by the sample TEE",
-        ));
-    }
+    // The sample attester's report data, regularized to 64 bytes (longer is cut, as before).
+    let adapter = scute_verify::adapter(Family::Sample);
+    let decoded = adapter
+        .decode(&regularize::<64>(&evidence.bytes))
+        .map_err(adapter_refused)?;
+    let verified = adapter
+        .verify(
+            &decoded,
+            None,
+            &Roots::Vendor,
+            now,
+            None,
+            &Options::default(),
+        )
+        .map_err(adapter_refused)?;
+    bind(verified.report(), binding)?;
     Ok(Verified {
         claims: Claims::Sample(SampleClaims {
             tee: "sample",

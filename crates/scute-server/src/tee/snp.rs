@@ -7,31 +7,30 @@
 //! the service's problem kinds.
 
 use super::claims::{Claims, SnpClaims, SnpMeasurements};
-use super::{Binding, Verified, Verifiers};
+use super::{
+    adapter_refused, bind, bind_init_data, bind_report_data, Binding, Evidence, Verified, Verifiers,
+};
 use crate::problem::{Kind, Problem};
 use crate::store::Store;
 use scute_snp::{inspect_vek, CertRole, Collateral, SnpError, TrustRoots, VerifiedReport};
-use serde_json::Value;
+use scute_verify::{Endorsements, Family, InitDataSlot, Options, Tee};
 
 pub(crate) fn bad(detail: impl Into<String>) -> Problem {
     Problem::new(Kind::BadField, detail)
 }
 
-/// SNP evidence, decoded from a front door: the raw report and what endorses it.
-pub use scute_snp::Evidence as SnpEvidence;
-
 /// A wire-decoding failure as the front doors answer it: 400 `malformed_base64` for a base64
-/// report that does not decode, else 400 `bad_field`.
-fn wire_refused(e: SnpError) -> Problem {
+/// report that does not decode, 400 `bad_field` for evidence JSON that is not the KBS form;
+/// a report that does not decode is `evidence_rejected`.
+fn wire_refused(e: scute_verify::Error) -> Problem {
     match e {
-        SnpError::Base64 { .. } => Problem::new(Kind::MalformedBase64, e.to_string()),
-        other => bad(other.to_string()),
+        scute_verify::Error::Tee(scute_verify::TeeError::Snp(e)) => match e {
+            SnpError::Base64 { .. } => Problem::new(Kind::MalformedBase64, e.to_string()),
+            SnpError::Evidence(_) => bad(e.to_string()),
+            e => Problem::new(Kind::EvidenceRejected, format!("{}: {e}", e.kind())),
+        },
+        other => adapter_refused(other),
     }
-}
-
-/// `{"attestation_report": ..., "cert_chain": [{"cert_type": "VCEK", "data": [..]}, ...] | null}`.
-pub fn coco_evidence(evidence: &Value) -> Result<SnpEvidence, Problem> {
-    SnpEvidence::from_kbs_json(evidence).map_err(wire_refused)
 }
 
 /// Store names: VCEKs by chip and TCB, VLEKs by TCB, the chains by product and kind.
@@ -224,55 +223,43 @@ impl Kds {
     }
 }
 
-/// Authenticity of SNP evidence: the endorsement key from the evidence, the store, or (for a
-/// VCEK-signed report with an unmasked chip ID) the KDS, verified to a trusted ARK at `now`.
-pub(crate) async fn verify(
-    store: &Store,
-    roots: &TrustRoots,
-    kds: Option<&Kds>,
-    evidence: &SnpEvidence,
-    now: i64,
-) -> Result<VerifiedReport, Problem> {
-    let report = scute_snp::Report::decode(&evidence.report)
-        .map_err(|e| Problem::new(Kind::EvidenceRejected, format!("{}: {e}", e.kind())))?;
-    let mut fetched = false;
-    let (vek, chain) = match &evidence.vek {
-        Some(vek) => (Some(vek.clone()), evidence.chain.clone()),
-        None => {
-            let (vek, chain) = stored(store, &report).await?;
-            match (vek, kds) {
-                (Some(vek), _) => (Some(vek), evidence.chain.clone().or(chain)),
-                (None, Some(kds))
-                    if report.signing_key() == scute_snp::SigningKey::Vcek
-                        && !report.mask_chip_key() =>
-                {
-                    let (vek, chain) = kds.fetch(&report).await?;
-                    fetched = true;
-                    (Some(vek), Some(chain))
-                }
-                (None, _) => (None, evidence.chain.clone()),
-            }
-        }
-    };
-    let vek = vek.ok_or_else(|| {
-        Problem::new(Kind::CollateralMissing,
-            "no VCEK/VLEK in the evidence and none stored for this chip and TCB (import it with POST /v1/collateral)",
-        )
-    })?;
-    let collateral = Collateral {
-        vek: &vek,
-        chain: chain.as_deref(),
-        crl: None,
-    };
-    let verified =
-        scute_snp::verify(&evidence.report, &collateral, roots, now).map_err(|e: SnpError| {
-            Problem::new(Kind::EvidenceRejected, format!("{}: {e}", e.kind()))
-        })?;
-    if fetched {
-        // Cached only now that a report verified with it.
-        import(store, roots, &vek, chain.as_deref(), now).await?;
+/// The endorsements of SNP evidence: the VEK (and chain) sent with the evidence, else the
+/// store's, else (for a VCEK-signed report with an unmasked chip ID) the KDS's. `None`: none
+/// anywhere. `fetched`: from the KDS (stored only once a report verified with it).
+async fn endorsements(
+    verifiers: &Verifiers,
+    report: &scute_snp::Report,
+    vek: Option<&[u8]>,
+    chain: Option<&[u8]>,
+) -> Result<Option<(scute_snp::Endorsements, bool)>, Problem> {
+    let sent_chain = chain.map(<[u8]>::to_vec);
+    if let Some(vek) = vek {
+        let e = scute_snp::Endorsements {
+            vek: vek.to_vec(),
+            chain: sent_chain,
+            crl: None,
+        };
+        return Ok(Some((e, false)));
     }
-    Ok(verified)
+    let (vek, chain, fetched) = match (stored(&verifiers.store, report).await?, &verifiers.snp_kds)
+    {
+        ((Some(vek), chain), _) => (vek, sent_chain.or(chain), false),
+        ((None, _), Some(kds))
+            if report.signing_key() == scute_snp::SigningKey::Vcek && !report.mask_chip_key() =>
+        {
+            let (vek, chain) = kds.fetch(report).await?;
+            (vek, Some(chain), true)
+        }
+        ((None, _), _) => return Ok(None),
+    };
+    Ok(Some((
+        scute_snp::Endorsements {
+            vek,
+            chain,
+            crl: None,
+        },
+        fetched,
+    )))
 }
 
 /// SEV-SNP has no TCB status from AMD: a verified report's endorsement key is AMD's for
@@ -301,49 +288,67 @@ pub(crate) fn claims(verified: &VerifiedReport) -> Claims {
     }))
 }
 
-/// SEV-SNP: report_data, and init-data bound by HOST_DATA (the digest zero-padded or cut to
-/// 32 bytes, as guest-components' `pad` and trustee's `regularize_data` do), then
-/// authenticity (`crate::tee::snp::verify`). The bindings and the report's own form are checked
-/// first: a report that could never be accepted must not make the service look up, let alone
-/// fetch from AMD's KDS, a key for it.
+/// SEV-SNP: report_data, and init-data bound by HOST_DATA (`super::bind_init_data`), then
+/// authenticity through the registry adapter with the endorsements `endorsements` finds. The
+/// bindings and the report's own form are checked first: a report that could never be
+/// accepted must not make the service look up, let alone fetch from AMD's KDS, a key for it.
 pub(crate) async fn verify_bound(
     verifiers: &Verifiers,
     binding: Binding<'_>,
-    evidence: &SnpEvidence,
+    evidence: &Evidence,
     now: i64,
 ) -> Result<Verified, Problem> {
     let evidence_rejected =
         |e: scute_snp::SnpError| Problem::new(Kind::EvidenceRejected, format!("{}: {e}", e.kind()));
-    let report = scute_snp::Report::decode(&evidence.report).map_err(evidence_rejected)?;
-    if report.report_data != *binding.report_data {
-        return Err(Problem::new(
-            Kind::ReportDataMismatch,
-            "the report's report_data does not bind the runtime data",
-        ));
+    if evidence.api {
+        // `/v1/attest` sends the raw report, never the evidence JSON (the KBS's form).
+        scute_snp::Report::decode(&evidence.bytes).map_err(evidence_rejected)?;
     }
-    if let Some(digest) = binding.init_data {
-        let mut expected = [0u8; 32];
-        for (slot, byte) in expected.iter_mut().zip(digest) {
-            *slot = *byte;
-        }
-        if report.host_data != expected {
-            return Err(Problem::new(
-                Kind::InitDataMismatch,
-                "the report's HOST_DATA is not the digest of the init-data sent",
-            ));
-        }
-    }
+    let adapter = scute_verify::adapter(Family::Snp);
+    let decoded = adapter.decode(&evidence.bytes).map_err(wire_refused)?;
+    let wire = decoded
+        .downcast_ref::<scute_snp::Evidence>()
+        .ok_or_else(|| Problem::internal("the SEV-SNP adapter decoded no report"))?;
+    let report = scute_snp::Report::decode(&wire.report).map_err(evidence_rejected)?;
+    bind_report_data(Tee::Snp, &report.report_data, binding)?;
+    bind_init_data(Tee::Snp, InitDataSlot::HostData(&report.host_data), binding)?;
     scute_snp::check_form(&report).map_err(evidence_rejected)?;
-    let verified = verify(
-        &verifiers.store,
-        &verifiers.snp_roots,
-        verifiers.snp_kds.as_ref(),
-        evidence,
-        now,
-    )
-    .await?;
+
+    let vek = wire.vek.as_deref().or(evidence.sent_vek.as_deref());
+    let chain = wire.chain.as_deref().or(evidence.sent_chain.as_deref());
+    let (found, fetched) = endorsements(verifiers, &report, vek, chain)
+        .await?
+        .ok_or_else(|| Problem::new(Kind::CollateralMissing,
+            "no VCEK/VLEK in the evidence and none stored for this chip and TCB (import it with POST /v1/collateral)",
+        ))?;
+    let (vek, chain) = (found.vek.clone(), found.chain.clone());
+    let verified = adapter
+        .verify(
+            &decoded,
+            Some(&Endorsements::new(found)),
+            &verifiers.given_roots.snp,
+            now,
+            None,
+            &Options::default(),
+        )
+        .map_err(adapter_refused)?;
+    if fetched {
+        // Cached only now that a report verified with it.
+        import(
+            &verifiers.store,
+            &verifiers.snp_roots,
+            &vek,
+            chain.as_deref(),
+            now,
+        )
+        .await?;
+    }
+    bind(verified.report(), binding)?;
+    let verified = verified
+        .downcast_ref::<VerifiedReport>()
+        .ok_or_else(|| Problem::internal("the SEV-SNP adapter verified no report"))?;
     Ok(Verified {
-        claims: claims(&verified),
+        claims: claims(verified),
         tcb_status: TCB_STATUS.to_string(),
         expires: verified.expires(),
     })

@@ -47,12 +47,18 @@ fn report_of(verified: &Verified) -> Option<&VerifiedReport> {
     verified.get::<VerifiedReport>()
 }
 
-fn trust_roots(roots: &Roots) -> Result<TrustRoots, Error> {
+fn trust_roots(roots: &Roots) -> Result<std::borrow::Cow<'_, TrustRoots>, Error> {
+    use std::borrow::Cow;
     match roots {
-        Roots::Vendor => Ok(TrustRoots::hygon()),
+        Roots::Vendor => Ok(Cow::Owned(TrustRoots::hygon())),
         Roots::Replace(hrk) => TrustRoots::new(Vec::new())
             .with_hrk_certificate(hrk)
+            .map(Cow::Owned)
             .map_err(|e| Error::CannotRun(format!("HRK: {e}"))),
+        Roots::Given(given) => given
+            .get::<TrustRoots>()
+            .map(Cow::Borrowed)
+            .ok_or_else(|| Error::CannotRun("not CSV trust roots".into())),
         Roots::Add(_) => Err(Error::CannotRun(
             "CSV roots can be replaced (--root-ca), not added to".into(),
         )),

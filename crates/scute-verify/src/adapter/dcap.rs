@@ -9,12 +9,13 @@ use crate::{
 };
 use scute_dcap::{
     report_json, Collateral, Dcap, DcapError, DcapOptions, QuoteEvidence, TrustAnchor,
-    VerifiedQuote,
+    VerifiedCollateral, VerifiedQuote, VerifyOptions,
 };
 use scute_quote::{Quote, TeeType};
 use scute_tee::{EndorsementKey, Tee, Verifier};
 use serde::Serialize;
 use serde_json::{Map, Value};
+use std::sync::Arc;
 
 pub(crate) struct DcapAdapter;
 
@@ -47,6 +48,10 @@ pub(crate) fn trust_anchor(roots: &Roots) -> Result<TrustAnchor, Error> {
         Roots::Add(_) => Err(Error::CannotRun(
             "DCAP roots can be replaced (--root-ca), not added to".into(),
         )),
+        Roots::Given(given) => given
+            .get::<TrustAnchor>()
+            .cloned()
+            .ok_or_else(|| Error::CannotRun("not a DCAP trust anchor".into())),
     }
 }
 
@@ -111,6 +116,17 @@ impl Adapter for DcapAdapter {
         let ev = evidence
             .get::<QuoteEvidence>()
             .ok_or_else(|| Error::CannotRun("not DCAP evidence".into()))?;
+        // Collateral a service verified once (its warm cache): it names the anchor it was
+        // verified against, so `roots` are not consulted; only the quote is checked, at `at`.
+        if let Some(warm) = endorsements.and_then(Endorsements::get::<Arc<VerifiedCollateral>>) {
+            let options = VerifyOptions {
+                allow_debug: true,
+                allow_service_td: options.allow_service_td,
+                dangerous_allow_sept_ve: options.dangerous_allow_sept_ve,
+            };
+            let verified = warm.verify_quote(ev.raw(), at, options).map_err(dcap)?;
+            return Ok(Verified::new(Family::Dcap, verified));
+        }
         let anchor = trust_anchor(roots)?;
         let options = DcapOptions {
             allow_service_td: options.allow_service_td,

@@ -39,12 +39,18 @@ fn report_of(verified: &Verified) -> Option<&VerifiedReport> {
     verified.get::<VerifiedReport>()
 }
 
-fn trust_roots(roots: &Roots) -> Result<TrustRoots, Error> {
+fn trust_roots(roots: &Roots) -> Result<std::borrow::Cow<'_, TrustRoots>, Error> {
+    use std::borrow::Cow;
     match roots {
-        Roots::Vendor => Ok(TrustRoots::amd()),
+        Roots::Vendor => Ok(Cow::Owned(TrustRoots::amd())),
         Roots::Add(ark) => TrustRoots::amd()
             .with_ark(ark)
+            .map(Cow::Owned)
             .map_err(|e| Error::CannotRun(format!("ARK: {e}"))),
+        Roots::Given(given) => given
+            .get::<TrustRoots>()
+            .map(Cow::Borrowed)
+            .ok_or_else(|| Error::CannotRun("not SEV-SNP trust roots".into())),
         Roots::Replace(_) => Err(Error::CannotRun(
             "SEV-SNP roots can be added to (--ark), not replaced".into(),
         )),
