@@ -12,9 +12,11 @@ macro_rules! outln {
     }};
 }
 
+mod admin_client;
 mod client_cmd;
 mod eventlog_cmd;
 mod files;
+mod measure_cmd;
 mod ops_cmd;
 mod quote_cmd;
 mod ratls_cmd;
@@ -49,6 +51,10 @@ enum Command {
     /// Tokens issued by a service.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Expected measurements from build artefacts, as reference values (exit 0 measured, 1
+    /// refused, 2 usage).
+    #[command(subcommand)]
+    Measure(measure_cmd::MeasureCommand),
     /// Collateral for the service's store.
     #[command(subcommand)]
     Collateral(serve_cmd::CollateralCommand),
@@ -107,6 +113,7 @@ fn main() -> ExitCode {
         Command::Collateral(command) => serve_cmd::collateral(command),
         Command::Sim(command) => sim_cmd::run(command),
         Command::Quote(args) => quote_cmd::run(args),
+        Command::Measure(command) => measure_cmd::run(command),
         Command::Ratls(command) => ratls_cmd::run(command),
         Command::Eventlog(command) => eventlog_cmd::run(command),
         Command::Secret(command) => secret_cmd::run(command),
