@@ -1,0 +1,103 @@
+//! Reference values signed by someone the service trusts: a signed CoRIM (COSE_Sign1, RFC 9052,
+//! carrying draft-ietf-rats-corim CoMIDs) or an in-toto/DSSE envelope, verified against the
+//! configured signers at an explicit time and mapped to Scute's reference-value names. What
+//! comes out is typed ([`SignedReferenceValues`]) and carries its [`Provenance`]; what does not
+//! verify, is outside its validity, or uses a profile this crate does not map is refused with a
+//! reason, so the caller stores nothing. Pure: bytes and time in, values out.
+//!
+//! - [`corim`]: COSE_Sign1 / CoRIM / CoMID decoding and the TDX, SNP and SGX profiles.
+//! - [`dsse`]: the DSSE envelope, its PAE, and the in-toto statement carrying the values.
+
+pub mod corim;
+pub mod dsse;
+mod signer;
+
+pub use signer::Signer;
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+use thiserror::Error;
+
+/// Which signed format a document came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Corim,
+    Dsse,
+}
+
+/// Where a set of reference values came from: who signed which document, valid when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Provenance {
+    pub format: Format,
+    /// The signer's name as configured ([`Signer::name`]).
+    pub signer: String,
+    /// `sha256:<hex>` of the whole signed document as received.
+    pub document_digest: String,
+    /// Validity of the document, Unix seconds, when it states one.
+    pub not_before: Option<i64>,
+    pub not_after: Option<i64>,
+}
+
+/// Verified reference values: Scute reference-value name (`mr_td`, `rtmr0`…, `measurement`,
+/// `mr_enclave`, `mr_signer`, `isv_prod_id`, `isv_svn_min`…) → accepted values, as JSON values
+/// in exactly the form `PUT /v1/reference-values/{name}` takes (lowercase hex strings, numbers
+/// for the SGX identifiers).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SignedReferenceValues {
+    pub values: BTreeMap<String, Vec<serde_json::Value>>,
+    pub provenance: Provenance,
+}
+
+/// Why a signed document was refused. Nothing of a refused document is to be stored.
+#[derive(Debug, Error)]
+pub enum RefValueError {
+    /// The bytes are neither a COSE_Sign1 (CBOR) nor a DSSE envelope (JSON).
+    #[error("not a signed CoRIM (COSE_Sign1) or a DSSE envelope: {0}")]
+    UnknownFormat(String),
+    /// The document's structure is wrong (where, and what was expected).
+    #[error("malformed {format:?} document: {detail}")]
+    Malformed { format: Format, detail: String },
+    /// No configured signer's key verifies the signature.
+    #[error("the signature does not verify under any configured reference-value signer")]
+    BadSignature,
+    /// The document is signed without a signature, or with an algorithm this crate does not take.
+    #[error("unsupported or missing signature: {0}")]
+    Unsigned(String),
+    /// The document is outside its validity at the time given.
+    #[error("the document is not valid at {now}: valid {not_before:?}..{not_after:?}")]
+    NotValid {
+        now: i64,
+        not_before: Option<i64>,
+        not_after: Option<i64>,
+    },
+    /// The document carries a measurement profile or claim Scute does not map.
+    #[error("unsupported profile or claim: {0}")]
+    UnsupportedProfile(String),
+    /// The document verified but carries no reference value Scute maps.
+    #[error("the document holds no reference values")]
+    Empty,
+    /// A configured signer could not be read.
+    #[error("reference-value signer {name}: {detail}")]
+    BadSigner { name: String, detail: String },
+}
+
+/// Verifies `document` (CoRIM or DSSE, told apart by its first byte) against `signers` at
+/// `now` (Unix seconds).
+pub fn verify_document(
+    document: &[u8],
+    signers: &[Signer],
+    now: i64,
+) -> Result<SignedReferenceValues, RefValueError> {
+    match document.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => dsse::verify(document, signers, now),
+        Some(_) => corim::verify(document, signers, now),
+        None => Err(RefValueError::UnknownFormat("the document is empty".into())),
+    }
+}
+
+/// `sha256:<hex>` of a document.
+pub fn document_digest(document: &[u8]) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, document);
+    format!("sha256:{}", hex::encode(digest.as_ref()))
+}
