@@ -189,3 +189,22 @@ fn the_platform_cache_answers_only_for_the_exact_chain() {
     assert_ne!(fresh, platform(Ok(first_platform.clone())));
     assert_eq!(platform(cache.platform(&changed)), fresh);
 }
+
+/// The warm path takes no trust roots (the service verified the set under its anchor when it
+/// cached it), so it must still tie the set to the quote's platform: a genuine quote from FMSPC
+/// 90C06F000000 against a warm, genuine set for B0C06F000000 is a platform mismatch, as on the
+/// cold path (`rejections.rs`, `collateral_for_another_platform_is_rejected`).
+#[test]
+fn warm_collateral_of_another_platform_is_a_platform_mismatch() {
+    let (other_quote, _, _) = load(&vectors().join("composite-gotdxv5-v5+dcapqvl-coll")).unwrap();
+    let (_, mut collateral, at) = load(&vectors().join("dcapqvl-tdx-v5-td15ex")).unwrap();
+    collateral.pck_chain = None;
+    let warm = verify_collateral(&collateral, &TrustAnchor::intel_sgx_root()).unwrap();
+    let err = warm
+        .verify_quote(&other_quote, at, VerifyOptions::default())
+        .unwrap_err();
+    assert!(
+        matches!(err, DcapError::PlatformMismatch { field: "FMSPC", .. }),
+        "{err:?}"
+    );
+}

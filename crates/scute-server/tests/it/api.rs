@@ -1349,3 +1349,35 @@ async fn every_admin_route_takes_the_token_in_either_header() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 }
+
+/// `/v1/attest` takes the `sample` TEE exactly where the key broker does: refused as an
+/// unsupported TEE unless `allow_sample_tee`, and when allowed, bound to the runtime data and
+/// never affirming (nothing vouches for sample evidence). The key broker's side is in kbs.rs.
+#[tokio::test]
+async fn the_sample_tee_is_refused_unless_allowed_and_then_never_affirming() {
+    let sample_body = |nonce: &str, report_data: &[u8]| json!({ "tee": "sample", "evidence": { "quote": STANDARD.encode(report_data) }, "runtime_data": { "nonce": nonce } });
+    let off = Harness::start(true, |_| {}).await;
+    let nonce = off.challenge().await;
+    let rd = scute_test::report_data(&json!({ "nonce": nonce }));
+    let (s, b) = off.post_attest(&sample_body(&nonce, &rd)).await;
+    assert_problem(s, &b, StatusCode::BAD_REQUEST, "bad_field");
+
+    let on = Harness::start(true, |c| c.allow_sample_tee = true).await;
+    let nonce = on.challenge().await;
+    let rd = scute_test::report_data(&json!({ "nonce": nonce }));
+    let (s, b) = on.post_attest(&sample_body(&nonce, &rd)).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let claims = on.verify_token(b["token"].as_str().unwrap()).await;
+    assert_ne!(claims["ear_status"], "affirming", "{claims}");
+    // Debug by the sample TEE's one rule, so contraindicated, as on the key broker.
+    assert_eq!(
+        claims["submods"]["cpu0"]["ear_status"], "contraindicated",
+        "{claims}"
+    );
+
+    // Allowed is not unbound: report data of another runtime is refused.
+    let nonce = on.challenge().await;
+    let other = scute_test::report_data(&json!({ "nonce": "someone else's" }));
+    let (s, b) = on.post_attest(&sample_body(&nonce, &other)).await;
+    assert!(s.is_client_error(), "{s} {b}");
+}
