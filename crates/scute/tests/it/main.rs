@@ -8,6 +8,7 @@ mod hardening_cli;
 mod measure_sgx_cli;
 mod ops_cli;
 mod pccs_cli;
+mod policy_cli;
 mod quote_cli;
 mod ratls_cli;
 mod replicas;
