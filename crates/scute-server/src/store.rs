@@ -536,6 +536,16 @@ impl Store {
         rows.iter().map(|r| r.try_get(0)).collect()
     }
 
+    /// Every stored policy: id, Rego text and when it was last stored (Unix seconds), by id.
+    pub async fn policies(&self) -> Result<Vec<(String, String, i64)>, sqlx::Error> {
+        let rows = sqlx::query("SELECT id, rego, updated FROM policies ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect()
+    }
+
     pub async fn put_policy(&self, id: &str, rego: &str, now: i64) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("INSERT INTO policies (id, rego, updated) VALUES ($1, $2, $3) ON CONFLICT (id) DO UPDATE SET rego = excluded.rego, updated = excluded.updated")

@@ -23,10 +23,6 @@ pub struct AdminServer {
 /// What the service answered: a success with its body (JSON when it sent any), or a refusal.
 #[derive(Debug)]
 pub enum Answer {
-    #[expect(
-        dead_code,
-        reason = "the body is read by `scute policy get` and `scute reference-value get` (issue 23, being built)"
-    )]
     Done(Option<Value>),
     /// The service refused: status, problem kind (the last part of its `type`) and detail.
     Refused {
@@ -75,6 +71,17 @@ impl AdminServer {
         path: &str,
         body: Option<(&str, Vec<u8>)>,
     ) -> Result<Answer, CannotRun> {
+        self.send_raw(method, path, body).map(|(answer, _)| answer)
+    }
+
+    /// Like [`send`](Self::send), and also the answer's bytes as sent (a body that is not
+    /// JSON, such as a policy's Rego text).
+    pub fn send_raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Result<(Answer, Vec<u8>), CannotRun> {
         let token = self.token()?;
         let runtime = tokio::runtime::Runtime::new()
             .context("starting the async runtime")
@@ -105,7 +112,7 @@ impl AdminServer {
                 serde_json::from_slice(&bytes).ok()
             };
             if status.is_success() {
-                return Ok(Answer::Done(json));
+                return Ok((Answer::Done(json), bytes.to_vec()));
             }
             let problem = json.unwrap_or(Value::Null);
             let kind = problem["type"]
@@ -117,11 +124,14 @@ impl AdminServer {
                 .as_str()
                 .map(str::to_string)
                 .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
-            Ok(Answer::Refused {
-                status: status.as_u16(),
-                kind,
-                detail,
-            })
+            Ok((
+                Answer::Refused {
+                    status: status.as_u16(),
+                    kind,
+                    detail,
+                },
+                bytes.to_vec(),
+            ))
         })
     }
 }

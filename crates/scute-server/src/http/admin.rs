@@ -90,6 +90,43 @@ pub(super) async fn get_policy(
         .into_response())
 }
 
+/// `GET /v1/policies`: every policy the service holds, by id, with whether the configuration
+/// makes it mandatory, the SHA-256 of its Rego text (to compare with a local file without
+/// fetching it) and when it was stored. The built-in `default` is listed (`builtin: true`, no
+/// `updated`) while no stored policy replaces it, as `GET /v1/policies/default` serves it.
+pub(super) async fn list_policies(
+    State(state): Shared,
+    _admin: Admin,
+) -> Result<Json<Value>, Problem> {
+    let stored = state.store.policies().await?;
+    let mandatory = |id: &str| state.config.mandatory_policies.iter().any(|m| m == id);
+    let sha256 = |rego: &str| {
+        hex::encode(aws_lc_rs::digest::digest(
+            &aws_lc_rs::digest::SHA256,
+            rego.as_bytes(),
+        ))
+    };
+    let mut list = Vec::with_capacity(stored.len() + 1);
+    if !stored.iter().any(|(id, _, _)| id == DEFAULT_POLICY_ID) {
+        list.push(json!({
+            "id": DEFAULT_POLICY_ID,
+            "mandatory": mandatory(DEFAULT_POLICY_ID),
+            "sha256": sha256(crate::domain::appraisal::DEFAULT_POLICY),
+            "builtin": true,
+        }));
+    }
+    for (id, rego, updated) in &stored {
+        list.push(json!({
+            "id": id,
+            "mandatory": mandatory(id),
+            "sha256": sha256(rego),
+            "updated": scute_dcap::format_rfc3339(*updated),
+        }));
+    }
+    list.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    Ok(Json(Value::Array(list)))
+}
+
 pub(super) async fn delete_policy(
     State(state): Shared,
     Path(id): Path<String>,

@@ -33,6 +33,7 @@ pub(crate) fn app(state: Arc<AppState>) -> Router {
         .route("/v1/challenge", post(attest::challenge))
         .route("/v1/attest", post(attest::attest))
         .route("/.well-known/jwks.json", get(attest::jwks))
+        .route("/v1/policies", get(admin::list_policies))
         .route(
             "/v1/policies/{id}",
             put(admin::put_policy)

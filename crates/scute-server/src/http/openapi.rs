@@ -95,6 +95,22 @@ struct CollateralImport {
     files: std::collections::BTreeMap<String, String>,
 }
 
+/// One entry of `GET /v1/policies`.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+struct PolicySummary {
+    id: String,
+    /// the configuration's `mandatory_policies` names it: applied to every attestation
+    mandatory: bool,
+    /// SHA-256 of the Rego text, hex
+    sha256: String,
+    /// when it was stored (absent for the built-in default)
+    #[schema(format = DateTime)]
+    updated: Option<String>,
+    /// the built-in default policy, served while no stored policy replaces it
+    builtin: Option<bool>,
+}
+
 /// Operations that require the admin token (`security(("adminToken" = []))`).
 struct AdminToken;
 
@@ -112,7 +128,9 @@ impl Modify for AdminToken {
 /// bodies and answers; none is called.
 #[allow(dead_code)]
 mod routes {
-    use super::{AdminToken, AttestRequest, Challenge, CollateralImport, Problem, Token};
+    use super::{
+        AdminToken, AttestRequest, Challenge, CollateralImport, PolicySummary, Problem, Token,
+    };
 
     #[utoipa::path(post, path = "/v1/challenge", summary = "A single-use nonce",
         responses((status = 200, description = "nonce", body = Challenge)))]
@@ -134,6 +152,13 @@ mod routes {
     #[utoipa::path(get, path = "/.well-known/jwks.json", summary = "Token verification keys",
         responses((status = 200, description = "JWK set", body = Object)))]
     fn jwks() {}
+
+    #[utoipa::path(get, path = "/v1/policies", security(("adminToken" = [])),
+        summary = "Every policy: id, mandatory, SHA-256 of its Rego, when stored",
+        responses(
+            (status = 200, description = "the policies, by id", body = Vec<PolicySummary>),
+            (status = 401, description = "RFC 7807 problem", body = Problem, content_type = "application/problem+json")))]
+    fn list_policies() {}
 
     #[utoipa::path(put, path = "/v1/policies/{id}", security(("adminToken" = [])),
         summary = "Store a Rego policy (package scute, rule trust_vector, optional deny)",
@@ -354,13 +379,13 @@ mod routes {
             description = "Challenge, evidence, Rego policy, reference values, EAR tokens (ES256 JWT)."
         ),
         paths(
-            challenge, attest, jwks, put_policy, get_policy, delete_policy, put_reference_values,
+            challenge, attest, jwks, list_policies, put_policy, get_policy, delete_policy, put_reference_values,
             get_reference_values, delete_reference_values, import_collateral, kbs_auth, kbs_attest,
             kbs_get_resource, kbs_put_resource, kbs_resource_policy, kbs_attestation_policy,
             sgx_tcb, tdx_tcb, sgx_qe_identity, tdx_qe_identity, qve_identity, pck_crl,
             root_ca_crl, pck_cert, platform_collateral, healthz, metrics
         ),
-        components(schemas(Problem, Challenge, AttestRequest, Token)),
+        components(schemas(Problem, Challenge, AttestRequest, Token, PolicySummary)),
         modifiers(&AdminToken)
     )]
     pub(super) struct Document;

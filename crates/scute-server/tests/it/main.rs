@@ -16,6 +16,7 @@ mod jcs;
 mod kbs;
 mod limits;
 mod pccs;
+mod policy_list;
 mod revocation;
 mod snp;
 mod store;
