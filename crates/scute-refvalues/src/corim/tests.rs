@@ -531,8 +531,8 @@ fn malformed_values_and_documents_are_refused() {
     ));
 }
 
-/// veraison/corim `corim/signedcorim_test.go` (`TestSignedCorim_FromCOSE_ok`, at commit
-/// f1ce6a03bff198f1bd744dbab72fc6a074506a16's history; read via the repository's test file):
+/// veraison/corim `corim/signedcorim_test.go` at commit
+/// 596270d4871a2a4e629f72513250790ce8572454 (`TestSignedCorim_FromCOSE_ok`), byte for byte:
 /// a signed CoRIM (ES256, content type application/rim+cbor, kid, corim-meta with signer
 /// "ACME Ltd." and not-after 1(1605181526)) holding a PSA CoMID without a profile, with the
 /// placeholder signature h'deadbeef'.
