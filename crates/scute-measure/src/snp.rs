@@ -590,3 +590,386 @@ fn to_array<const N: usize>(bytes: &[u8]) -> [u8; N] {
     out.copy_from_slice(bytes);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ovmf::tests::image_with_table;
+    use crate::ovmf::{SEV_ES_RESET_BLOCK, SEV_HASH_TABLE, SEV_METADATA};
+
+    const IMAGE_LEN: usize = 0x10000;
+    /// Where the synthetic image's `ASEV` header starts.
+    const METADATA_AT: usize = 0x2000;
+    /// OVMF's layout (as Debian's and AmdSev builds have it), with an SVSM calling area and a
+    /// kernel-hashes page whose table sits at offset 0xc00.
+    const SECTIONS: [(u32, u32, u32); 5] = [
+        (0x0080_0000, 0x9000, 1),
+        (0x0080_9000, 0x1000, 2),
+        (0x0080_a000, 0x1000, 3),
+        (0x0080_b000, 0x1000, 4),
+        (0x0080_f000, 0x1000, 0x10),
+    ];
+    const HASH_TABLE: (u32, u32) = (0x0080_fc00, 0x400);
+    const AP_RESET: u32 = 0x0080_b004;
+
+    /// A 64 KiB firmware image with non-zero contents (each page differs), the SEV metadata
+    /// `sections` (gpa, size, type), the SEV hashes table entry (gpa, size) and the SEV-ES
+    /// reset block when given.
+    fn firmware(
+        sections: &[(u32, u32, u32)],
+        hash_table: Option<(u32, u32)>,
+        ap_reset: Option<u32>,
+    ) -> Vec<u8> {
+        let metadata_offset = ((IMAGE_LEN - METADATA_AT) as u32).to_le_bytes();
+        let hash_entry: Vec<u8> = hash_table
+            .map(|(gpa, size)| [gpa.to_le_bytes(), size.to_le_bytes()].concat())
+            .unwrap_or_default();
+        let reset_entry = ap_reset.map(u32::to_le_bytes);
+        let mut entries: Vec<(Guid, &[u8])> = vec![(SEV_METADATA, &metadata_offset[..])];
+        if hash_table.is_some() {
+            entries.push((SEV_HASH_TABLE, &hash_entry));
+        }
+        if let Some(reset) = &reset_entry {
+            entries.push((SEV_ES_RESET_BLOCK, &reset[..]));
+        }
+        let mut image = image_with_table(IMAGE_LEN, &entries);
+        for (i, byte) in image[..IMAGE_LEN / 2].iter_mut().enumerate() {
+            *byte = (i * 7 + i / PAGE) as u8;
+        }
+        let mut asev = b"ASEV".to_vec();
+        asev.extend_from_slice(&(16 + 12 * sections.len() as u32).to_le_bytes());
+        asev.extend_from_slice(&1u32.to_le_bytes());
+        asev.extend_from_slice(&(sections.len() as u32).to_le_bytes());
+        for (gpa, size, kind) in sections {
+            for field in [gpa, size, kind] {
+                asev.extend_from_slice(&field.to_le_bytes());
+            }
+        }
+        image[METADATA_AT..METADATA_AT + asev.len()].copy_from_slice(&asev);
+        image
+    }
+
+    fn synthetic() -> Vec<u8> {
+        firmware(&SECTIONS, Some(HASH_TABLE), Some(AP_RESET))
+    }
+
+    fn kernel() -> KernelHashes {
+        KernelHashes::new(
+            b"scute synthetic kernel",
+            Some(b"scute synthetic initrd"),
+            Some("console=ttyS0 root=/dev/vda"),
+        )
+    }
+
+    fn launch<'a>(firmware: &'a [u8], kernel: Option<&'a KernelHashes>) -> Launch<'a> {
+        Launch {
+            firmware,
+            vcpus: 1,
+            vcpu_type: "EPYC-Milan",
+            vmm: VmmType::Qemu,
+            guest_features: DEFAULT_GUEST_FEATURES,
+            kernel,
+        }
+    }
+
+    fn digest_of(launch: &Launch<'_>) -> String {
+        hex::encode(launch_digest(launch).unwrap())
+    }
+
+    /// The synthetic image's expected digests were computed by virtee/sev-snp-measure 0.0.13
+    /// on the same bytes (`synthetic()` written to `synthetic.fd`, SHA-256 pinned below; the
+    /// kernel and initrd files hold exactly the bytes `kernel()` hashes):
+    /// - `sev-snp-measure --mode snp --vcpus 1 --vcpu-type EPYC-Milan --ovmf synthetic.fd
+    ///   --kernel kernel --initrd initrd --append "console=ttyS0 root=/dev/vda"`
+    /// - `sev-snp-measure --mode snp --vcpus 3 --vcpu-type EPYC-Genoa --ovmf synthetic.fd
+    ///   --kernel kernel`
+    /// - `sev-snp-measure --mode snp --vcpus 2 --vcpu-type EPYC-v4 --ovmf synthetic.fd`
+    /// - `sev-snp-measure --mode snp --vcpus 2 --vmm-type ec2 --ovmf synthetic.fd
+    ///   --kernel kernel --initrd initrd --append "console=ttyS0 root=/dev/vda"`
+    #[test]
+    fn synthetic_firmware_with_a_hashes_table_equals_sev_snp_measure() {
+        let image = synthetic();
+        assert_eq!(
+            hex::encode(digest(&SHA256, &image)),
+            "b92097320dafe000619051bda928be12f6de96af5ba2f5325ab29ccdea833418",
+            "the synthetic image changed: recompute the expected values with sev-snp-measure"
+        );
+        let full = kernel();
+        assert_eq!(
+            digest_of(&launch(&image, Some(&full))),
+            "cb3381fbcd87087013beed36cf8202ba9a79db8d4e7bedba6e18586b721b22676f9f5bef666d6d494d14fa2547fc6c8f"
+        );
+        let kernel_only = KernelHashes::new(b"scute synthetic kernel", None, None);
+        assert_eq!(
+            digest_of(&Launch {
+                vcpus: 3,
+                vcpu_type: "EPYC-Genoa",
+                ..launch(&image, Some(&kernel_only))
+            }),
+            "2f82951f55bc76d07ebe6dd40d4ab75ef2c49a2312d5df8d1ceb2564c194fd1764af706bdd33d5565530ffeac9d26561"
+        );
+        assert_eq!(
+            digest_of(&Launch {
+                vcpus: 2,
+                vcpu_type: "EPYC-v4",
+                ..launch(&image, None)
+            }),
+            "a03a0de81197d3d642a7098035b67794db71d7dfffc22c76ba07334634528e1bf7303e35372b01f605cfd9fa0e849405"
+        );
+        assert_eq!(
+            digest_of(&Launch {
+                vcpus: 2,
+                vmm: VmmType::Ec2,
+                ..launch(&image, Some(&full))
+            }),
+            "13c41ca94bd047126935d245edf437b5e8dce7609eafb9d25878a66ba56e86037d30cea2adb969d4957428dd727d3f4d"
+        );
+    }
+
+    /// The attacker's view: another kernel, initrd or command line than the one measured
+    /// cannot give the same digest.
+    #[test]
+    fn each_direct_boot_artefact_is_bound() {
+        let image = synthetic();
+        let genuine = digest_of(&launch(&image, Some(&kernel())));
+        for other in [
+            KernelHashes::new(
+                b"scute synthetic kernel!",
+                Some(b"scute synthetic initrd"),
+                Some("console=ttyS0 root=/dev/vda"),
+            ),
+            KernelHashes::new(
+                b"scute synthetic kernel",
+                None,
+                Some("console=ttyS0 root=/dev/vda"),
+            ),
+            KernelHashes::new(
+                b"scute synthetic kernel",
+                Some(b"scute synthetic initrd"),
+                Some("console=ttyS0 root=/dev/vda init=/bin/sh"),
+            ),
+        ] {
+            assert_ne!(digest_of(&launch(&image, Some(&other))), genuine);
+        }
+        assert_ne!(digest_of(&launch(&image, None)), genuine);
+    }
+
+    #[test]
+    fn the_hashes_table_is_laid_out_as_qemu_does() {
+        let hashes = KernelHashes::new(b"k", Some(b""), None);
+        let table = hashes.table();
+        assert_eq!(table.len(), 176);
+        assert_eq!(&table[..16], &HASHES_TABLE_HEADER.0);
+        assert_eq!(&table[16..18], &168u16.to_le_bytes());
+        assert_eq!(&table[18..34], &HASHES_CMDLINE.0);
+        assert_eq!(&table[34..36], &50u16.to_le_bytes());
+        // An absent command line is hashed as its lone NUL; an absent initrd as nothing.
+        assert_eq!(table[36..68], sha256(b"\0"));
+        assert_eq!(&table[68..84], &HASHES_INITRD.0);
+        assert_eq!(table[86..118], sha256(b""));
+        assert_eq!(&table[118..134], &HASHES_KERNEL.0);
+        assert_eq!(table[136..168], sha256(b"k"));
+        assert_eq!(&table[168..], &[0; 8]);
+    }
+
+    /// CPUID Fn0000_0001_EAX of the reference parts, as AMD's revision guides publish them
+    /// (QEMU models stepping 0 of Genoa and Rome).
+    #[test]
+    fn vcpu_signatures_are_amd_cpuid_values() {
+        assert_eq!(vcpu_signature("EPYC").unwrap(), 0x0080_0f12);
+        assert_eq!(vcpu_signature("EPYC-Rome").unwrap(), 0x0083_0f10);
+        assert_eq!(vcpu_signature("EPYC-Milan").unwrap(), 0x00a0_0f11);
+        assert_eq!(vcpu_signature("EPYC-Genoa").unwrap(), 0x00a1_0f10);
+        assert_eq!(vcpu_signature("EPYC-Turin").unwrap(), 0x00b0_0f00);
+    }
+
+    #[test]
+    fn the_vmsa_fields_sit_at_the_apm_offsets() {
+        let ap = Vmsa {
+            reset_address: AP_RESET,
+            signature: 0x00a0_0f11,
+            guest_features: 0x21,
+            vmm: VmmType::Qemu,
+        }
+        .page();
+        let u64_at = |at: usize| u64::from_le_bytes(ap[at..at + 8].try_into().unwrap());
+        assert_eq!(u64_at(0x18), 0x0080_0000, "CS base");
+        assert_eq!(
+            &ap[0x10..0x14],
+            &[0x00, 0xf0, 0x9b, 0x00],
+            "CS selector, attributes"
+        );
+        assert_eq!(u64_at(0x178), 0xb004, "RIP");
+        assert_eq!(u64_at(0x310), 0x00a0_0f11, "RDX");
+        assert_eq!(u64_at(0x3b0), 0x21, "SEV_FEATURES");
+        assert_eq!(u64_at(0x268), 0x0007_0406_0007_0406, "G_PAT");
+        let ec2 = Vmsa {
+            reset_address: BSP_RESET_ADDRESS,
+            signature: 0x00a0_0f11,
+            guest_features: 1,
+            vmm: VmmType::Ec2,
+        }
+        .page();
+        assert_eq!(&ec2[0x310..0x318], &0x600u64.to_le_bytes(), "EC2 RDX");
+        assert_eq!(ec2[0x12], 0x9a, "EC2 boot CS not accessed");
+        assert_eq!(&ec2[0x408..0x40c], &[0; 4], "EC2 MXCSR");
+    }
+
+    fn refusal(launch: &Launch<'_>) -> MeasureError {
+        launch_digest(launch).unwrap_err()
+    }
+
+    #[test]
+    fn firmware_that_cannot_be_measured_is_refused() {
+        // No OVMF table at all.
+        assert!(matches!(
+            refusal(&launch(&[0u8; IMAGE_LEN], None)),
+            MeasureError::NoOvmfTable { .. }
+        ));
+        // A table without SEV metadata.
+        let plain = image_with_table(
+            IMAGE_LEN,
+            &[(SEV_ES_RESET_BLOCK, &AP_RESET.to_le_bytes()[..])],
+        );
+        assert!(matches!(
+            refusal(&launch(&plain, None)),
+            MeasureError::NoSevMetadata
+        ));
+        // Not whole pages, or nothing.
+        let mut short = synthetic();
+        short.remove(0);
+        assert!(matches!(
+            refusal(&launch(&short, None)),
+            MeasureError::BadFirmwareSize { len } if len == IMAGE_LEN - 1
+        ));
+        assert!(matches!(
+            refusal(&launch(&[], None)),
+            MeasureError::BadFirmwareSize { len: 0 }
+        ));
+        // No SEV-ES reset block, or a zero address in it.
+        for reset in [None, Some(0)] {
+            let image = firmware(&SECTIONS, Some(HASH_TABLE), reset);
+            assert!(matches!(
+                refusal(&launch(&image, None)),
+                MeasureError::NoSevEsResetBlock
+            ));
+        }
+    }
+
+    #[test]
+    fn a_kernel_the_firmware_cannot_measure_is_refused() {
+        let hashes = kernel();
+        let cases: [(Vec<u8>, &str); 5] = [
+            // No SNP_KERNEL_HASHES section (Debian's OVMF.fd).
+            (
+                firmware(&SECTIONS[..4], Some(HASH_TABLE), Some(AP_RESET)),
+                "SNP_KERNEL_HASHES",
+            ),
+            // No SEV hashes table entry.
+            (firmware(&SECTIONS, None, Some(AP_RESET)), "7255371f"),
+            // The entry's address is 0 (Debian's OVMF.fd again).
+            (
+                firmware(&SECTIONS, Some((0, 0)), Some(AP_RESET)),
+                "address is 0",
+            ),
+            // The table would run past its page.
+            (
+                firmware(&SECTIONS, Some((0x0080_ffc0, 0x400)), Some(AP_RESET)),
+                "does not fit",
+            ),
+            // The firmware's area is smaller than the table.
+            (
+                firmware(&SECTIONS, Some((0x0080_fc00, 0x20)), Some(AP_RESET)),
+                "smaller",
+            ),
+        ];
+        for (image, reason) in cases {
+            let refused = refusal(&launch(&image, Some(&hashes)));
+            assert!(
+                matches!(refused, MeasureError::NoKernelHashesTable(_)),
+                "{refused:?}"
+            );
+            assert!(refused.to_string().contains(reason), "{refused}");
+            // Without a kernel the same image measures (the section, if any, as zero pages).
+            launch_digest(&launch(&image, None)).unwrap();
+        }
+    }
+
+    #[test]
+    fn impossible_launch_parameters_are_refused() {
+        let image = synthetic();
+        assert!(matches!(
+            refusal(&Launch {
+                vcpus: 0,
+                ..launch(&image, None)
+            }),
+            MeasureError::NoVcpus
+        ));
+        let unknown = refusal(&Launch {
+            vcpu_type: "epyc-milan",
+            ..launch(&image, None)
+        });
+        assert!(
+            matches!(&unknown, MeasureError::UnknownVcpuType { name, .. } if name == "epyc-milan"),
+            "{unknown:?}"
+        );
+        assert!(unknown.to_string().contains("EPYC-Milan"), "{unknown}");
+        assert!(matches!(
+            refusal(&Launch {
+                guest_features: 0x20,
+                ..launch(&image, None)
+            }),
+            MeasureError::GuestFeaturesNotSnp(0x20)
+        ));
+    }
+
+    #[test]
+    fn malformed_sev_metadata_is_refused_not_panicked_on() {
+        let header = |image: &mut Vec<u8>, at: usize, value: &[u8]| {
+            image[METADATA_AT + at..METADATA_AT + at + value.len()].copy_from_slice(value);
+        };
+        let mut cases: Vec<Vec<u8>> = Vec::new();
+        let mut bad = synthetic();
+        header(&mut bad, 0, b"ASEW");
+        cases.push(bad);
+        let mut bad = synthetic();
+        header(&mut bad, 8, &2u32.to_le_bytes()); // version
+        cases.push(bad);
+        let mut bad = synthetic();
+        header(&mut bad, 12, &u32::MAX.to_le_bytes()); // count beyond the size
+        cases.push(bad);
+        let mut bad = synthetic();
+        header(&mut bad, 4, &u32::MAX.to_le_bytes()); // size beyond the image
+        cases.push(bad);
+        for section in [
+            (0x0080_0000, 0x9000, 7), // unknown type
+            (0x0080_0800, 0x1000, 1), // unaligned address
+            (0x0080_0000, 0x0800, 1), // part of a page
+            (0x0080_0000, 0, 1),      // empty
+            (0x0080_9000, 0x2000, 2), // two secrets pages
+            (0xffff_f000, 0x2000, 1), // past 4 GiB
+        ] {
+            cases.push(firmware(&[section], Some(HASH_TABLE), Some(AP_RESET)));
+        }
+        // The metadata offset points before the image, or so near its end that the header
+        // is cut short.
+        for offset in [IMAGE_LEN as u32 + 1, 4] {
+            let entry = offset.to_le_bytes();
+            let reset = AP_RESET.to_le_bytes();
+            cases.push(image_with_table(
+                IMAGE_LEN,
+                &[(SEV_METADATA, &entry[..]), (SEV_ES_RESET_BLOCK, &reset[..])],
+            ));
+        }
+        for image in cases {
+            let refused = refusal(&launch(&image, None));
+            assert!(
+                matches!(
+                    refused,
+                    MeasureError::BadSevMetadata(_) | MeasureError::Truncated(_)
+                ),
+                "{refused:?}"
+            );
+        }
+    }
+}
