@@ -53,8 +53,8 @@ const VMSA_GPA: u64 = 0x0000_ffff_ffff_f000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VmmType {
     /// QEMU with KVM: the vCPU type's CPUID signature in RDX, the architectural reset values
-    /// of MXCSR (0x1f80) and the x87 control word (0x37f) (KVM since Linux 6.9 sets them in the
-    /// VMSA it measures).
+    /// of MXCSR (0x1f80) and the x87 control word (0x37f), which current KVM puts in the VMSA
+    /// it measures (virtee/sev-snp-measure PR #49; older hosts measured them as 0).
     Qemu,
     /// AWS EC2: RDX = 0x600 whatever the vCPU type, CS of the boot vCPU not accessed (0x9a),
     /// SS 0x92, TR 0x83, MXCSR and x87 control word 0; the CPUID page is measured after the
