@@ -29,4 +29,29 @@ pub enum MeasureError {
     /// The SIGSTRUCT's RSA-3072 signature does not verify under its own modulus.
     #[error("the SIGSTRUCT's RSA signature does not verify: it was altered after signing, or never signed")]
     SigstructSignature,
+    // SEV-SNP (`snp`): the launch digest's inputs.
+    /// The firmware image cannot be laid out below 4 GiB the way the VMM maps it.
+    #[error("the firmware image is {len} bytes: it must be a whole number of 4 KiB pages, at most 4 GiB, to be mapped ending at 4 GiB")]
+    BadFirmwareSize { len: usize },
+    /// The OVMF table has no SEV metadata entry: the firmware was not built for SEV-SNP.
+    #[error("the firmware has no SEV metadata (OVMF table entry dc886566-984a-4798-a75e-5585a7bf67cc): it was not built for SEV-SNP")]
+    NoSevMetadata,
+    /// The SEV metadata (`ASEV` header and its sections) does not fit the image or the rules.
+    #[error("the firmware's SEV metadata is malformed: {0}")]
+    BadSevMetadata(&'static str),
+    /// The firmware says nothing of where the other vCPUs start (the SEV-ES reset block).
+    #[error("the firmware has no SEV-ES reset block (OVMF table entry 00f771de-1a7e-4fcb-890e-68c77e2fb44e) or its reset address is 0: the vCPUs' initial state is unknown")]
+    NoSevEsResetBlock,
+    /// A kernel was given for direct boot but the firmware cannot measure one.
+    #[error("a kernel, initrd and command line cannot be measured with this firmware: {0} (OVMF measures them only when built with the SEV kernel-hashes table, e.g. OvmfPkg/AmdSev/AmdSevX64.dsc; Debian's OVMF.fd is not)")]
+    NoKernelHashesTable(&'static str),
+    /// A launch has at least one vCPU.
+    #[error("the number of vCPUs must be at least 1")]
+    NoVcpus,
+    /// A vCPU type whose CPUID signature is not known.
+    #[error("unknown vCPU type {name:?} (known: {known})")]
+    UnknownVcpuType { name: String, known: String },
+    /// SEV_FEATURES without SNPActive (bit 0): no SNP guest's VMSA can carry it.
+    #[error("guest features {0:#x} lack SNPActive (bit 0), which every SEV-SNP guest's VMSA has")]
+    GuestFeaturesNotSnp(u64),
 }

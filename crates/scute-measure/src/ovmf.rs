@@ -152,7 +152,7 @@ pub fn entry<'a>(entries: &[Entry<'a>], guid: Guid) -> Option<&'a [u8]> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// An image of `len` bytes ending in a table with `entries` (first entry first).

@@ -6,6 +6,7 @@ mod exit_status_cli;
 mod guest_tees_cli;
 mod hardening_cli;
 mod measure_sgx_cli;
+mod measure_cli;
 mod ops_cli;
 mod pccs_cli;
 mod policy_cli;
