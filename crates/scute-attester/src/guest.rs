@@ -11,33 +11,15 @@ use scute_quote::TeeType;
 use scute_snp::{Product, Report, TcbField, TcbLayout, TcbVersion};
 use serde_json::{json, Value};
 
-/// The TEE a guest runs in, by the names both front doors use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum GuestTee {
-    Tdx,
-    Sgx,
-    Snp,
-    Csv,
-}
+/// The TEE a guest runs in: the workspace's one vocabulary (`scute_tee::Tee`, whose `name` is
+/// what both front doors take). A guest is one of TDX, SGX, SEV-SNP and CSV, never `sample`.
+pub use scute_tee::Tee as GuestTee;
 
-impl GuestTee {
-    /// The wire name (`/v1/attest` `tee`, KBS `tee`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Tdx => "tdx",
-            Self::Sgx => "sgx",
-            Self::Snp => "snp",
-            Self::Csv => "csv",
-        }
-    }
-}
-
-impl From<TeeType> for GuestTee {
-    fn from(tee: TeeType) -> Self {
-        match tee {
-            TeeType::Sgx => Self::Sgx,
-            TeeType::Tdx => Self::Tdx,
-        }
+/// The TEE of a DCAP quote's header (`scute_quote::TeeType`, a wire field).
+fn dcap_tee(tee: TeeType) -> GuestTee {
+    match tee {
+        TeeType::Sgx => GuestTee::Sgx,
+        TeeType::Tdx => GuestTee::Tdx,
     }
 }
 
@@ -74,7 +56,7 @@ pub struct CsvGuestEvidence {
 impl GuestEvidence {
     pub fn tee(&self) -> GuestTee {
         match self {
-            Self::Dcap(e) => e.tee.into(),
+            Self::Dcap(e) => dcap_tee(e.tee),
             Self::Snp(_) => GuestTee::Snp,
             Self::Csv(_) => GuestTee::Csv,
         }
@@ -269,7 +251,7 @@ impl<T: Attester + ?Sized> GuestAttester for T {
     }
 
     fn guest_tee(&self) -> GuestTee {
-        self.tee().into()
+        dcap_tee(self.tee())
     }
 
     fn collect_guest(&self, report_data: &[u8; 64]) -> Result<GuestEvidence, AttesterError> {

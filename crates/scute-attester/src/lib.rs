@@ -202,5 +202,10 @@ pub fn open_simulator(
             None,
             options,
         )?),
+        GuestTee::Sample => {
+            return Err(AttesterError::Sim(scute_sim::SimError::Unsupported(
+                "no simulated machine of the sample TEE".into(),
+            )))
+        }
     })
 }

@@ -189,6 +189,8 @@ struct RawTcbInfo {
     tcb_levels: Vec<RawTcbLevel>,
 }
 
+/// TCB Info's `id` (a wire field: `SGX`, or absent in version 2; `TDX`), not the TEE
+/// vocabulary, which is `scute_tee::Tee`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CollateralTee {
     Sgx,

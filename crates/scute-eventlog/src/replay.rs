@@ -8,6 +8,8 @@ use crate::EventLogError;
 use aws_lc_rs::digest::{Context, SHA384};
 use sm3::{Digest, Sm3};
 
+/// An event log's format (its digest and register mapping), not the TEE vocabulary, which is
+/// `scute_tee::Tee`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flavor {
     /// SHA-384; index n → RTMR n-1.

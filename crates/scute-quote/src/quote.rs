@@ -16,6 +16,8 @@ const CERT_DATA_QE_REPORT: u16 = 6;
 const HEADER_LEN: usize = 48;
 const BODY_DESCRIPTOR_LEN: usize = 6;
 
+/// The quote header's `tee_type` field (a wire field: 0x00 SGX, 0x81 TDX), not the TEE
+/// vocabulary, which is `scute_tee::Tee`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TeeType {
     Sgx,

@@ -21,6 +21,9 @@ pub use pki::{is_simulator_root, Platform};
 pub use quote::Workload;
 pub use sim::{CollateralOptions, Simulator, TCB_STATUSES};
 
+/// The kind of DCAP quote the Intel simulator makes (SGX or TDX): what its quote body,
+/// collateral and QE are shaped by. SEV-SNP and CSV machines are scute-attester's; the TEE
+/// vocabulary is `scute_tee::Tee`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Tee {
     Sgx,

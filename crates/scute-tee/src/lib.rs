@@ -77,6 +77,25 @@ impl Tee {
         Tee::ALL.into_iter().find(|t| t.kbs_name() == name)
     }
 
+    /// The TEE's one-byte code in the key broker's session cookie (`scute-server`
+    /// `domain/kbs_session.rs`). Fixed forever: a cookie issued before an upgrade (or by an
+    /// older replica) must still open, so a new TEE takes the next free code and no code is
+    /// ever reused. Never 0.
+    pub fn code(self) -> u8 {
+        match self {
+            Tee::Tdx => 1,
+            Tee::Sgx => 2,
+            Tee::Snp => 3,
+            Tee::Csv => 4,
+            Tee::Sample => 5,
+        }
+    }
+
+    /// The TEE whose [`Tee::code`] is `code`.
+    pub fn from_code(code: u8) -> Option<Tee> {
+        Tee::ALL.into_iter().find(|t| t.code() == code)
+    }
+
     /// The DCAP TEEs (one quote format, one verifier, one collateral service).
     pub fn is_dcap(self) -> bool {
         matches!(self, Tee::Sgx | Tee::Tdx)
@@ -142,6 +161,29 @@ mod tests {
             assert!(bad.parse::<Tee>().is_err(), "{bad}");
             assert!(Tee::from_kbs_name(bad).is_none(), "{bad}");
             assert!(serde_json::from_str::<Tee>(&format!("\"{bad}\"")).is_err());
+        }
+    }
+
+    #[test]
+    fn cookie_codes_are_fixed_and_unique() {
+        // The codes every issued KBS session cookie carries: changing one strands them.
+        for (code, tee) in [
+            (1u8, Tee::Tdx),
+            (2, Tee::Sgx),
+            (3, Tee::Snp),
+            (4, Tee::Csv),
+            (5, Tee::Sample),
+        ] {
+            assert_eq!(tee.code(), code, "{tee}");
+            assert_eq!(Tee::from_code(code), Some(tee));
+        }
+        let mut codes: Vec<u8> = Tee::ALL.iter().map(|t| t.code()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), Tee::ALL.len(), "two TEEs share a cookie code");
+        assert!(!codes.contains(&0), "0 is no TEE's code");
+        for unknown in [0u8, 6, 0xff] {
+            assert_eq!(Tee::from_code(unknown), None);
         }
     }
 

@@ -16,7 +16,7 @@
 mod adapter;
 mod registry;
 
-pub use registry::{adapter, Family, TeeError};
+pub use registry::{adapter, EndorsementService, Family, Service, TeeError};
 pub use scute_tee::InitDataSlot;
 pub use scute_tee::{Tee, UnixTime, VerifiedReport};
 

@@ -1,8 +1,9 @@
-//! The one file naming every TEE: which adapter verifies which TEE, and the verifiers' errors.
-//! A new TEE adds its adapter file and one line in each list below.
+//! The one file naming every TEE: which adapter verifies which TEE, how a service verifies it
+//! (straight through the adapter, or through one of its endorsement services), and the
+//! verifiers' errors. A new TEE adds its adapter file and one line in each list below.
 
 use crate::adapter::{csv::CsvAdapter, dcap::DcapAdapter, sample::SampleAdapter, snp::SnpAdapter};
-use crate::Adapter;
+use crate::{Adapter, Roots};
 use scute_tee::Tee;
 
 /// A verifier family: one adapter (DCAP verifies SGX and TDX). `--tee` of `scute verify`.
@@ -36,6 +37,46 @@ impl Family {
             Family::Sample => "sample",
         }
     }
+
+    /// How a service (`scute serve`) verifies this family's evidence: the server dispatches on
+    /// this, so it names endorsement services, never TEEs.
+    pub fn service(self) -> Service {
+        match self {
+            Family::Dcap => Service::Endorsed(EndorsementService::IntelCollateral),
+            Family::Snp => Service::Endorsed(EndorsementService::AmdVek),
+            Family::Csv => Service::Endorsed(EndorsementService::HygonHskCek),
+            // Nothing vouches for it: nothing to look up.
+            Family::Sample => Service::Direct(Roots::Vendor),
+        }
+    }
+}
+
+/// How a service verifies a family's evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Service {
+    /// Straight through the family's [`adapter`], against these roots, with no endorsements:
+    /// the evidence needs nothing a service stores, caches or fetches (it carries what it
+    /// needs, or nothing vouches for it). A TEE of this kind adds no line to the server.
+    Direct(Roots),
+    /// Through one of the service's endorsement services, which finds what the evidence needs
+    /// (stored, cached or fetched, verified before stored) and then calls the adapter.
+    Endorsed(EndorsementService),
+}
+
+/// An endorsement service: what a service looks up for evidence, from where, keyed how. The
+/// server runs one per variant; a TEE needing a new one adds a variant and the server's service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EndorsementService {
+    /// Intel's DCAP collateral (TCB Info, QE Identity, CRLs) from a PCS or PCCS, by FMSPC and
+    /// PCK CA, verified and cached warm.
+    IntelCollateral,
+    /// AMD's VCEK or VLEK and its chain: stored (imported), or fetched from an AMD KDS by chip
+    /// and TCB.
+    AmdVek,
+    /// Hygon's HSK and CEK: stored (imported), or fetched from a Hygon KDS by chip serial.
+    HygonHskCek,
 }
 
 /// The adapter of a family.
@@ -100,6 +141,49 @@ mod tests {
                 assert_eq!(Family::of(*tee), family);
             }
         }
+    }
+
+    #[test]
+    fn the_registry_and_the_tee_enum_agree() {
+        // Every TEE of `scute_tee::Tee` is verifiable and servable, and its spellings and
+        // cookie code round-trip; every family is reached from a TEE.
+        let mut reached = std::collections::HashSet::new();
+        for tee in Tee::ALL {
+            let family = Family::of(tee);
+            assert!(Family::ALL.contains(&family), "{tee}");
+            assert!(adapter(family).tees().contains(&tee), "{tee}");
+            reached.insert(family);
+            assert_eq!(tee.name().parse::<Tee>().unwrap(), tee);
+            assert_eq!(Tee::from_kbs_name(tee.kbs_name()), Some(tee));
+            assert_eq!(Tee::from_code(tee.code()), Some(tee));
+            match family.service() {
+                Service::Direct(roots) => {
+                    // Nothing for a service to look up, and roots its adapter takes.
+                    assert_eq!(roots, Roots::Vendor, "{tee}");
+                }
+                Service::Endorsed(_) => {}
+            }
+        }
+        assert_eq!(reached.len(), Family::ALL.len(), "a family no TEE maps to");
+        // Each endorsement service serves one family (the server has one adapter file each).
+        let endorsed: Vec<_> = Family::ALL
+            .iter()
+            .filter_map(|f| match f.service() {
+                Service::Endorsed(e) => Some(e),
+                Service::Direct(_) => None,
+            })
+            .collect();
+        let unique: std::collections::HashSet<_> = endorsed.iter().collect();
+        assert_eq!(unique.len(), endorsed.len());
+    }
+
+    #[test]
+    fn the_sample_tee_goes_straight_through_its_adapter() {
+        assert_eq!(Family::Sample.service(), Service::Direct(Roots::Vendor));
+        assert_eq!(
+            Family::of(Tee::Snp).service(),
+            Service::Endorsed(EndorsementService::AmdVek)
+        );
     }
 
     #[test]

@@ -26,6 +26,7 @@ mod serve_cmd;
 mod sim_cmd;
 mod sim_csv;
 mod sim_machine;
+mod tee_arg;
 mod verify_cmd;
 
 use clap::{CommandFactory, Parser, Subcommand};

@@ -11,6 +11,10 @@ use scute_attester::{
 };
 use std::path::PathBuf;
 
+/// Which attester a guest command uses: not a TEE but a way to reach one (`auto` probes, the
+/// `sim*` values pick a simulated machine, `tdx`/`sgx`/`snp`/`csv` the real guest interfaces),
+/// so it stays apart from the TEE vocabulary (`scute_tee::Tee`); the TEE an attester yields is
+/// its `guest_tee()`.
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
 pub enum TeeChoice {
     Auto,

@@ -3,7 +3,7 @@
 
 use crate::files::{report_data_from_hex, write_atomic};
 use anyhow::Context;
-use clap::{Args, Subcommand, ValueEnum};
+use clap::{Args, Subcommand};
 use scute_dcap::{format_rfc3339, report_json};
 use scute_sim::{case, CaseSpec, Tee, TCB_STATUSES};
 use serde_json::json;
@@ -21,20 +21,9 @@ pub enum SimCommand {
     Machine(crate::sim_machine::MachineArgs),
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-pub enum TeeArg {
-    Sgx,
-    Tdx,
-}
-
-impl From<TeeArg> for Tee {
-    fn from(t: TeeArg) -> Tee {
-        match t {
-            TeeArg::Sgx => Tee::Sgx,
-            TeeArg::Tdx => Tee::Tdx,
-        }
-    }
-}
+/// The TEEs `scute sim case` makes quotes of (`--tee`, in its `--help` order).
+pub(crate) const CASE_TEES: &[scute_verify::Tee] =
+    &[scute_verify::Tee::Sgx, scute_verify::Tee::Tdx];
 
 pub(crate) fn tcb_status(text: &str) -> Result<String, String> {
     TCB_STATUSES
@@ -49,8 +38,8 @@ pub struct CaseArgs {
     /// Directory to write (created if missing).
     #[arg(long)]
     out: PathBuf,
-    #[arg(long, value_enum, default_value = "tdx")]
-    tee: TeeArg,
+    #[arg(long, default_value = "tdx", value_parser = crate::tee_arg::tee(CASE_TEES))]
+    tee: scute_verify::Tee,
     /// 3 for SGX; 4 or 5 for TDX (default: 3 for SGX, 4 for TDX).
     #[arg(long, value_parser = clap::value_parser!(u16).range(3..=5))]
     quote_version: Option<u16>,
@@ -79,7 +68,12 @@ pub fn run(command: SimCommand) -> anyhow::Result<u8> {
         SimCommand::Csv(args) => return crate::sim_csv::run(args),
         SimCommand::Machine(args) => return crate::sim_machine::run(args),
     };
-    let tee = Tee::from(args.tee);
+    // The simulator's quote kind (only SGX and TDX are in CASE_TEES).
+    let tee = match args.tee {
+        scute_verify::Tee::Sgx => Tee::Sgx,
+        scute_verify::Tee::Tdx => Tee::Tdx,
+        other => anyhow::bail!("scute sim case makes SGX and TDX quotes, not {other}"),
+    };
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let mut spec = CaseSpec::new(tee, now);
     spec.quote_version = args.quote_version.unwrap_or(spec.quote_version);

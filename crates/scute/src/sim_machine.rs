@@ -3,23 +3,19 @@
 //! directory gets the machine's own keys and the trust root a verifier must be told about.
 
 use anyhow::Context;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use scute_attester::{open_simulator, GuestTee, MachineOptions, Simulated};
 use std::path::PathBuf;
 
-#[derive(Clone, Copy, ValueEnum)]
-pub enum MachineTee {
-    Tdx,
-    Sgx,
-    Snp,
-    Csv,
-}
+/// The TEEs `scute sim machine` makes machines of (`--tee`, in its `--help` order).
+pub(crate) const MACHINE_TEES: &[GuestTee] =
+    &[GuestTee::Tdx, GuestTee::Sgx, GuestTee::Snp, GuestTee::Csv];
 
 #[derive(Args)]
 pub struct MachineArgs {
     /// The TEE of the machine.
-    #[arg(long, value_enum)]
-    tee: MachineTee,
+    #[arg(long, value_parser = crate::tee_arg::tee(MACHINE_TEES))]
+    tee: GuestTee,
     /// The directory to make (it must not hold a machine yet).
     #[arg(long)]
     sim_dir: PathBuf,
@@ -45,12 +41,7 @@ pub struct MachineArgs {
 }
 
 pub fn run(args: MachineArgs) -> anyhow::Result<u8> {
-    let tee = match args.tee {
-        MachineTee::Tdx => GuestTee::Tdx,
-        MachineTee::Sgx => GuestTee::Sgx,
-        MachineTee::Snp => GuestTee::Snp,
-        MachineTee::Csv => GuestTee::Csv,
-    };
+    let tee = args.tee;
     let intel = matches!(tee, GuestTee::Tdx | GuestTee::Sgx);
     anyhow::ensure!(
         intel || (args.tcb_status.is_none() && args.seed.is_none()),
@@ -99,6 +90,8 @@ pub fn run(args: MachineArgs) -> anyhow::Result<u8> {
         GuestTee::Tdx | GuestTee::Sgx => ("root_ca.pem", "--trust-root"),
         GuestTee::Snp => ("ark.pem", "--snp-trust-root"),
         GuestTee::Csv => ("hrk.cert", "--csv-trust-root"),
+        // Not in MACHINE_TEES: `open_simulator` refused it above.
+        GuestTee::Sample => anyhow::bail!("no simulated machine of the sample TEE"),
     };
     outln!(
         "made {} in {}{}; its trust root is {} (scute serve {} {})",

@@ -19,32 +19,25 @@ use std::path::{Path, PathBuf};
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-/// Which kind of evidence `--quote` holds.
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum VerifyTee {
-    /// An Intel SGX or TDX DCAP quote.
-    Dcap,
-    /// An AMD SEV-SNP attestation report (1184 bytes, or the KBS evidence JSON).
-    Snp,
-    /// A Hygon CSV report (raw, or Trustee's evidence JSON).
-    Csv,
-}
-
-impl VerifyTee {
-    fn family(self) -> Family {
-        match self {
-            VerifyTee::Dcap => Family::Dcap,
-            VerifyTee::Snp => Family::Snp,
-            VerifyTee::Csv => Family::Csv,
-        }
-    }
-}
+/// Which kind of evidence `--quote` holds: the registry's verifier families `scute verify`
+/// takes (`--tee`, in its `--help` order, each with its help line).
+pub(crate) const FAMILIES: &[(Family, &str)] = &[
+    (Family::Dcap, "An Intel SGX or TDX DCAP quote"),
+    (
+        Family::Snp,
+        "An AMD SEV-SNP attestation report (1184 bytes, or the KBS evidence JSON)",
+    ),
+    (
+        Family::Csv,
+        "A Hygon CSV report (raw, or Trustee's evidence JSON)",
+    ),
+];
 
 #[derive(Args)]
 pub struct VerifyArgs {
     /// The evidence kind.
-    #[arg(long, value_enum, default_value = "dcap")]
-    pub(crate) tee: VerifyTee,
+    #[arg(long, default_value = "dcap", value_parser = crate::tee_arg::family(FAMILIES))]
+    pub(crate) tee: Family,
     /// The raw quote (SGX v3, TDX v4 or v5), with --tee snp the SEV-SNP report (raw, or the
     /// KBS evidence JSON), with --tee csv the CSV report (raw, or Trustee's evidence JSON).
     #[arg(long)]
@@ -195,7 +188,7 @@ fn read_file(path: &Path, what: &str) -> anyhow::Result<Vec<u8>> {
 
 /// The flags this TEE cannot honour, refused before anything is read (exit 2).
 fn refused_flags(args: &VerifyArgs, adapter: &dyn Adapter) -> Option<String> {
-    let tee = args.tee.family().name();
+    let tee = args.tee.name();
     let flag = adapter.roots_flag();
     if args.root_ca.is_some() && flag != Some(RootsFlag::Replace) {
         return Some(format!(
@@ -223,7 +216,7 @@ fn refused_flags(args: &VerifyArgs, adapter: &dyn Adapter) -> Option<String> {
         (args.allow_service_td, "--allow-service-td"),
         (args.dangerous_allow_sept_ve, "--dangerous-allow-sept-ve"),
     ];
-    if args.tee != VerifyTee::Dcap {
+    if args.tee != Family::Dcap {
         if let Some((_, flag)) = dcap_only.iter().find(|(set, _)| *set) {
             return Some(format!("{flag} applies only to --tee dcap"));
         }
@@ -266,7 +259,7 @@ fn inputs(args: &VerifyArgs, adapter: &dyn Adapter, bytes: Vec<u8>) -> anyhow::R
                 other => other,
             }
         }
-        (None, VerifyTee::Dcap) => {
+        (None, Family::Dcap) => {
             let root = match &roots {
                 Roots::Replace(root) => Some(root.as_slice()),
                 _ => None,
@@ -275,7 +268,7 @@ fn inputs(args: &VerifyArgs, adapter: &dyn Adapter, bytes: Vec<u8>) -> anyhow::R
                 args, &bytes, root,
             )?)))
         }
-        (None, VerifyTee::Snp) => anyhow::bail!("--tee snp needs --collateral DIR"),
+        (None, Family::Snp) => anyhow::bail!("--tee snp needs --collateral DIR"),
         (None, _) => Ok(None),
     };
     Ok(Inputs {
@@ -287,7 +280,7 @@ fn inputs(args: &VerifyArgs, adapter: &dyn Adapter, bytes: Vec<u8>) -> anyhow::R
 }
 
 pub fn run(args: VerifyArgs) -> anyhow::Result<u8> {
-    let adapter = scute_verify::adapter(args.tee.family());
+    let adapter = scute_verify::adapter(args.tee);
     if let Some(message) = refused_flags(&args, adapter) {
         if args.json {
             print_json(adapter, &[], Err(&Error::CannotRun(message)));

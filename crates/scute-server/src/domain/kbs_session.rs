@@ -29,16 +29,9 @@ const NONCE_LEN: usize = 32;
 const BODY_LEN: usize = 1 + NONCE_LEN + 8 + 1 + 1;
 const COOKIE_LEN: usize = BODY_LEN + 32;
 
-/// The one-byte codes of the TEE and hash algorithm in a cookie. Fixed forever: a cookie
-/// issued before must open after an upgrade (and on an older replica), so a new TEE takes the
-/// next free code and no code is ever reused.
-const TEES: [(u8, Tee); 5] = [
-    (1, Tee::Tdx),
-    (2, Tee::Sgx),
-    (3, Tee::Snp),
-    (4, Tee::Csv),
-    (5, Tee::Sample),
-];
+/// The one-byte codes of the hash algorithm in a cookie (the TEE's is `Tee::code`, kept by
+/// `scute-tee` with the TEE). Fixed forever: a cookie issued before must open after an upgrade
+/// (and on an older replica), so no code is ever reused.
 const HASHES: [(u8, HashAlgorithm); 3] = [
     (1, HashAlgorithm::Sha256),
     (2, HashAlgorithm::Sha384),
@@ -101,7 +94,7 @@ impl SessionCookies {
     pub fn issue(&self, tee: Tee, hash: HashAlgorithm, now: i64) -> (String, String, i64) {
         let expires = now.saturating_add(self.lifetime);
         let nonce = crate::secrets::random_bytes::<NONCE_LEN>();
-        let tee_code = TEES.iter().find(|(_, t)| *t == tee).map_or(0, |(c, _)| *c);
+        let tee_code = tee.code();
         let hash_code = HASHES
             .iter()
             .find(|(_, h)| *h == hash)
@@ -144,11 +137,7 @@ impl SessionCookies {
         if version != VERSION {
             return Err(CookieError::Unknown);
         }
-        let tee = TEES
-            .iter()
-            .find(|(c, _)| c == tee_code)
-            .map(|(_, t)| *t)
-            .ok_or(CookieError::Unknown)?;
+        let tee = Tee::from_code(*tee_code).ok_or(CookieError::Unknown)?;
         let hash = HASHES
             .iter()
             .find(|(c, _)| c == hash_code)
@@ -181,7 +170,7 @@ mod tests {
         assert_eq!(opened.expires, 1300);
         assert_eq!(STANDARD.decode(&nonce).unwrap().len(), 32);
         // Every TEE and algorithm survives the trip.
-        for (_, tee) in TEES {
+        for tee in Tee::ALL {
             for (_, hash) in HASHES {
                 let (c, _, _) = cookies.issue(tee, hash, 0);
                 let o = cookies.open(&c).unwrap();

@@ -5,7 +5,7 @@
 //! docs/policy-input.md documents exactly the paths the inputs have.
 
 use crate::domain::appraisal::{InitDataClaims, PolicyInput, DEFAULT_POLICY};
-use crate::tee::claims::{Claims, NoMeasurements, SampleClaims};
+use crate::tee::claims::{AdapterClaims, Claims};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -96,13 +96,21 @@ fn csv() -> Claims {
     crate::tee::csv::claims(&verified, None)
 }
 
+/// As the service's direct path claims it (`tee/direct.rs`), from a verified sample report.
 fn sample() -> Claims {
-    Claims::Sample(SampleClaims {
-        tee: "sample",
-        tcb_status: "None",
-        debug: true,
-        measurements: NoMeasurements {},
-    })
+    let adapter = scute_verify::adapter(scute_verify::Family::Sample);
+    let decoded = adapter.decode(&[7; 64]).unwrap();
+    let verified = adapter
+        .verify(
+            &decoded,
+            None,
+            &scute_verify::Roots::Vendor,
+            0,
+            None,
+            &scute_verify::Options::default(),
+        )
+        .unwrap();
+    Claims::Adapter(AdapterClaims::new(adapter, &verified))
 }
 
 /// Each TEE's policy input, serialised.

@@ -5,7 +5,9 @@
 //!
 //! An enum rather than a trait object: the TEEs are a closed set (`Tee`), so every use can
 //! match them exhaustively, the policy-input documentation test can enumerate them, and
-//! `Serialize` needs no type erasure. A new TEE adds a variant here and its adapter's struct.
+//! `Serialize` needs no type erasure. A TEE verified straight through its registry adapter
+//! (no endorsement service) is claimed by [`AdapterClaims`] and adds nothing here; a TEE with
+//! an endorsement service of its own adds a variant here and its service's struct.
 
 use scute_tee::{ChipSerial, Hex};
 use serde::Serialize;
@@ -19,7 +21,8 @@ pub enum Claims {
     Dcap(Box<DcapClaims>),
     Snp(Box<SnpClaims>),
     Csv(Box<CsvClaims>),
-    Sample(SampleClaims),
+    /// A TEE verified straight through its registry adapter (`sample`).
+    Adapter(AdapterClaims),
 }
 
 /// An SGX or TDX quote verified with Intel's collateral.
@@ -171,22 +174,51 @@ pub struct CsvRtmrs {
     pub rtmr4: Hex<[u8; 32]>,
 }
 
-/// Confidential Containers' `sample` TEE: nothing a policy could mistake for a verified claim.
+/// The claims of a TEE verified straight through its registry adapter (the registry's
+/// `Service::Direct`; Confidential Containers' `sample` TEE is one): what the seam's
+/// `VerifiedReport` exposes, so such a TEE needs no struct of its own. For `sample`: its name,
+/// `tcb_status` `None`, `debug` true (nothing protects it) and no measurements, member for
+/// member what the service always claimed for it.
 #[derive(Debug, Clone, Serialize)]
-pub struct SampleClaims {
-    /// `sample`.
+pub struct AdapterClaims {
     pub tee: &'static str,
-    /// `None`.
+    /// The vendor's TCB status, `None` where there is no TCB evaluation.
     pub tcb_status: &'static str,
-    /// Always true: nothing proves otherwise.
+    /// The TEE's one debug rule (its adapter's).
     pub debug: bool,
-    /// Always empty.
-    pub measurements: NoMeasurements,
+    /// Every measurement register under its reference-value name.
+    pub measurements: AdapterMeasurements,
 }
 
-/// An empty object.
-#[derive(Debug, Clone, Serialize)]
-pub struct NoMeasurements {}
+impl AdapterClaims {
+    pub fn new(adapter: &dyn scute_verify::Adapter, verified: &scute_verify::Verified) -> Self {
+        let report = verified.report();
+        Self {
+            tee: report.tee().name(),
+            tcb_status: report.tcb().status.unwrap_or("None"),
+            debug: adapter.debug(verified).is_some(),
+            measurements: AdapterMeasurements(report.measurements()),
+        }
+    }
+}
+
+/// Measurements as an object: name → lowercase hex digest, or number.
+#[derive(Debug, Clone)]
+pub struct AdapterMeasurements(Vec<scute_tee::Measurement>);
+
+impl Serialize for AdapterMeasurements {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for m in &self.0 {
+            match &m.value {
+                scute_tee::MeasuredValue::Digest(d) => map.serialize_entry(m.name, &Hex(d))?,
+                scute_tee::MeasuredValue::Number(n) => map.serialize_entry(m.name, n)?,
+            }
+        }
+        map.end()
+    }
+}
 
 /// A replayed event log: every measured event, in log order.
 #[derive(Debug, Clone, Serialize)]

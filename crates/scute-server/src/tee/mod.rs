@@ -7,8 +7,8 @@
 pub(crate) mod claims;
 pub(crate) mod csv;
 pub(crate) mod dcap;
+pub(crate) mod direct;
 pub(crate) mod eventlog;
-pub(crate) mod sample;
 pub(crate) mod snp;
 
 use crate::collateral::CollateralCache;
@@ -16,7 +16,7 @@ use crate::problem::{Kind, Problem};
 use crate::store::Store;
 pub use claims::Claims;
 use scute_dcap::TrustAnchor;
-use scute_verify::{Family, InitDataSlot, VerifiedReport};
+use scute_verify::{EndorsementService, Family, InitDataSlot, Service, VerifiedReport};
 
 /// The TEEs the pipeline can appraise: the workspace's one vocabulary (`scute-tee`), which the
 /// registry (`scute_verify::Family::of`) maps to an adapter.
@@ -131,7 +131,9 @@ impl GivenRoots {
 
 impl Verifiers {
     /// Decoding (the TEE's registry adapter), authenticity with the service's endorsements,
-    /// the report-data binding and the init-data binding. Each family's file here adds only
+    /// the report-data binding and the init-data binding. The registry says which path: a TEE
+    /// whose evidence needs no lookup goes straight through its adapter (`direct.rs`); the
+    /// others through the endorsement service the registry names, each a file here adding only
     /// what is the service's: where endorsements come from, and the claims policies read.
     pub(crate) async fn verify(
         &self,
@@ -139,12 +141,18 @@ impl Verifiers {
         binding: Binding<'_>,
         now: i64,
     ) -> Result<Verified, Problem> {
-        match Family::of(evidence.tee) {
-            Family::Dcap => dcap::verify(self, binding, evidence, now).await,
-            Family::Snp => snp::verify_bound(self, binding, evidence, now).await,
-            Family::Csv => csv::verify(self, binding, evidence, now).await,
-            Family::Sample => sample::verify(self, binding, evidence, now),
-            // A TEE the registry verifies but this service has no endorsement adapter for.
+        match Family::of(evidence.tee).service() {
+            Service::Direct(roots) => direct::verify(self, binding, evidence, &roots, now),
+            Service::Endorsed(EndorsementService::IntelCollateral) => {
+                dcap::verify(self, binding, evidence, now).await
+            }
+            Service::Endorsed(EndorsementService::AmdVek) => {
+                snp::verify_bound(self, binding, evidence, now).await
+            }
+            Service::Endorsed(EndorsementService::HygonHskCek) => {
+                csv::verify(self, binding, evidence, now).await
+            }
+            // An endorsement service the registry names and this service does not run.
             _ => Err(Problem::new(
                 Kind::TeeNotSupported,
                 format!("TEE {} is not supported by this service", evidence.tee),
