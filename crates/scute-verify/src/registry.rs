@@ -38,6 +38,19 @@ impl Family {
         }
     }
 
+    /// What `scute verify --tee NAME` reads, for its `--help`; `None` for a family the CLI does
+    /// not verify (nothing vouches for sample evidence, so there is nothing to check offline).
+    pub fn cli_help(self) -> Option<&'static str> {
+        match self {
+            Family::Dcap => Some("An Intel SGX or TDX DCAP quote"),
+            Family::Snp => {
+                Some("An AMD SEV-SNP attestation report (1184 bytes, or the KBS evidence JSON)")
+            }
+            Family::Csv => Some("A Hygon CSV report (raw, or Trustee's evidence JSON)"),
+            Family::Sample => None,
+        }
+    }
+
     /// How a service (`scute serve`) verifies this family's evidence: the server dispatches on
     /// this, so it names endorsement services, never TEEs.
     pub fn service(self) -> Service {

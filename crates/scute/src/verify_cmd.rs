@@ -21,22 +21,10 @@ use time::OffsetDateTime;
 
 /// Which kind of evidence `--quote` holds: the registry's verifier families `scute verify`
 /// takes (`--tee`, in its `--help` order, each with its help line).
-pub(crate) const FAMILIES: &[(Family, &str)] = &[
-    (Family::Dcap, "An Intel SGX or TDX DCAP quote"),
-    (
-        Family::Snp,
-        "An AMD SEV-SNP attestation report (1184 bytes, or the KBS evidence JSON)",
-    ),
-    (
-        Family::Csv,
-        "A Hygon CSV report (raw, or Trustee's evidence JSON)",
-    ),
-];
-
 #[derive(Args)]
 pub struct VerifyArgs {
     /// The evidence kind.
-    #[arg(long, default_value = "dcap", value_parser = crate::tee_arg::family(FAMILIES))]
+    #[arg(long, default_value = "dcap", value_parser = crate::tee_arg::family())]
     pub(crate) tee: Family,
     /// The raw quote (SGX v3, TDX v4 or v5), with --tee snp the SEV-SNP report (raw, or the
     /// KBS evidence JSON), with --tee csv the CSV report (raw, or Trustee's evidence JSON).
