@@ -5,6 +5,7 @@ mod eventlog_cli;
 mod exit_status_cli;
 mod guest_tees_cli;
 mod hardening_cli;
+mod measure_tdx_cli;
 mod ops_cli;
 mod pccs_cli;
 mod quote_cli;
