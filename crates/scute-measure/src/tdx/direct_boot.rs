@@ -17,7 +17,8 @@
 //! 4. `EV_EFI_ACTION` "Exit Boot Services Invocation".
 //! 5. `EV_EFI_ACTION` "Exit Boot Services Returned with Success".
 //!
-//! RTMR2 (TCG PCR 9; the Linux EFI stub, Linux 6.1 and later, `efi_measure_tagged_event`):
+//! RTMR2 (TCG PCR 9; the Linux EFI stub's `efi_measure_tagged_event` — assumed: a kernel whose
+//! stub does not measure leaves RTMR2 zero, and these values will not match):
 //! 1. `EV_EVENT_TAG` 0x8F3B22ED "LOADED_IMAGE::LoadOptions": the image's LoadOptions as OVMF's
 //!    `X86QemuLoadImageLib` builds them — the `-append` string, then " initrd=initrd" when an
 //!    initrd is given, widened byte by byte to CHAR16 (`UnicodeSPrintAsciiFormat`), with the

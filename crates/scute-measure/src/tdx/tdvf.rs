@@ -542,6 +542,21 @@ mod tests {
         assert_eq!(metadata.descriptor_offset, 0x3000);
     }
 
+    #[test]
+    fn a_broken_table_entry_does_not_fall_back_to_a_legacy_pointer() {
+        // The table's entry is what QEMU follows; a second descriptor behind the legacy pointer
+        // must not be measured instead of refusing the broken one.
+        let mut image = synthetic(&default_sections());
+        image[0x3000] = b'X'; // the table's descriptor loses its signature
+        image.copy_within(0x3000..0x3000 + 16 + 64, 0x2400);
+        image[0x2400] = b'T';
+        image[IMAGE_LEN - 0x20..IMAGE_LEN - 0x1c].copy_from_slice(&0x2400u32.to_le_bytes());
+        assert!(matches!(
+            parse(&image),
+            Err(MeasureError::BadTdxMetadata(_))
+        ));
+    }
+
     fn refused(sections: Vec<Vec<u8>>) -> String {
         match parse(&synthetic(&sections)) {
             Err(MeasureError::BadTdxMetadata(reason)) => reason,
