@@ -246,6 +246,23 @@ fn a_direct_boot_gives_rtmr1_and_rtmr2_as_recomputed_from_the_formulas() {
     );
     assert!(err.contains("rtmr0 is not computed"), "{err}");
     assert!(!err.contains("rtmr1"), "{err}");
+    // An independent implementation on the same inputs: flashbots' mosaik 0.4.2 (crates.io)
+    // `src/tee/tdx/builder/mrtd.rs` `compute_rtmr1(kernel, initrd, "4G")` (the layout without
+    // the RTMR1 separator, its own PE hashing and QEMU patching) and `compute_rtmr2(cmdline,
+    // initrd)`, compiled unchanged outside this repository and run on this test's kernel() and
+    // initrd files on 2026-12-07. (On Debian's real signed linux-image-6.1.0-57-cloud-amd64
+    // vmlinuz, 3 MB initrd, 4G, Scute's RTMR1 and RTMR2 equalled mosaik's as well, and the
+    // unpatched kernel's Authenticode SHA-384 equalled signify 0.9.3's; not a test here, as the
+    // kernel is not a fixture.)
+    let json: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(
+        json["rtmr1"][1],
+        "7ca7274c91ba0873b2915f15b09082902f1b83c38a2380ecfe0e9e6e8b4cd27cf1df724fd23fd6c5538ce3a3d42d2de9"
+    );
+    assert_eq!(
+        json["rtmr2"][0],
+        "e27878b4da99ce102f00451b7d4abaeba48fcc6109acf45e1ac7302268774871180905bf07b47a89414846e3959b0fb1"
+    );
 }
 
 #[test]
