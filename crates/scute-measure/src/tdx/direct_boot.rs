@@ -10,8 +10,8 @@
 //!    initrd, the initrd's address and size, which depends on the guest's memory size) before
 //!    OVMF's QemuKernelLoaderFsDxe serves it to LoadImage.
 //! 2. `EV_EFI_ACTION` "Calling EFI Application from Boot Option".
-//! 3. `EV_SEPARATOR` (four zero bytes) — only in TDVF builds that map the PCR 4 separator to
-//!    RTMR1; older builds put it into RTMR0 (both occur in the real logs: trustee's
+//! 3. `EV_SEPARATOR` (four zero bytes) — in RTMR1 in current edk2 (`OvmfPkg/Tcg/TdTcg2Dxe/
+//!    TdTcg2Dxe.c`, `OnReadyToBoot`, citing UEFI 2.10 §38.4.1); older builds put it into RTMR0 (both occur in the real logs: trustee's
 //!    `CCEL_data_ovmf` has it in RTMR0, go-tdx-guest's COS 113 log in RTMR1). MRTD pins the
 //!    firmware, so [`rtmr1`] offers one value per layout ([`SeparatorLayout`]).
 //! 4. `EV_EFI_ACTION` "Exit Boot Services Invocation".
