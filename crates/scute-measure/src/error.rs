@@ -54,4 +54,19 @@ pub enum MeasureError {
     /// SEV_FEATURES without SNPActive (bit 0): no SNP guest's VMSA can carry it.
     #[error("guest features {0:#x} lack SNPActive (bit 0), which every SEV-SNP guest's VMSA has")]
     GuestFeaturesNotSnp(u64),
+    /// The firmware carries no TDVF metadata: neither the OVMF table's TDX metadata entry nor
+    /// the legacy pointer at the image's end leads to a `TDVF` descriptor.
+    #[error("the firmware has no TDX metadata (no TDVF descriptor through the OVMF table entry e47a6535-984a-4798-865e-4685a7bf8ec2 or the legacy pointer at the image's end - 0x20)")]
+    NoTdxMetadata,
+    /// The TDVF metadata is there but does not describe a layout the TDX module would accept.
+    #[error("the firmware's TDVF metadata is malformed: {0}")]
+    BadTdxMetadata(String),
+    /// The direct-boot kernel is not a PE/COFF image (no EFI stub), so TDVF cannot measure it as
+    /// an EFI application.
+    #[error("the kernel is not a PE/COFF image with an EFI stub: {0}")]
+    KernelNotPe(String),
+    /// The kernel, initrd or command line is one QEMU's direct-boot loader would refuse, or one
+    /// whose loading Scute does not model exactly.
+    #[error("cannot measure this direct boot exactly: {0}")]
+    DirectBootNotModelled(String),
 }

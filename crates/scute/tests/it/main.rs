@@ -7,6 +7,7 @@ mod guest_tees_cli;
 mod hardening_cli;
 mod measure_cli;
 mod measure_sgx_cli;
+mod measure_tdx_cli;
 mod ops_cli;
 mod pccs_cli;
 mod policy_cli;
