@@ -17,5 +17,6 @@ mod kbs;
 mod limits;
 mod pccs;
 mod revocation;
+mod signed_reference_values;
 mod snp;
 mod store;
