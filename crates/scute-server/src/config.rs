@@ -247,6 +247,8 @@ impl Config {
                 return bad(key, format!("{}: {e}", path.display()));
             }
         }
+        // Each signer must read as a key, so `scute config check` catches what `start` would.
+        self.reference_value_signers()?;
         if let Some(url) = &self.database_url {
             match crate::store::backend_of(url) {
                 None => {

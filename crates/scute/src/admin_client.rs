@@ -23,10 +23,6 @@ pub struct AdminServer {
 /// What the service answered: a success with its body (JSON when it sent any), or a refusal.
 #[derive(Debug)]
 pub enum Answer {
-    #[expect(
-        dead_code,
-        reason = "the body is read by `scute policy get` and `scute reference-value get` (issue 23, being built)"
-    )]
     Done(Option<Value>),
     /// The service refused: status, problem kind (the last part of its `type`) and detail.
     Refused {

@@ -20,6 +20,7 @@ mod measure_cmd;
 mod ops_cmd;
 mod quote_cmd;
 mod ratls_cmd;
+mod refvalue_cmd;
 mod secret_cmd;
 mod serve_cmd;
 mod sim_cmd;
@@ -55,6 +56,10 @@ enum Command {
     /// refused, 2 usage).
     #[command(subcommand)]
     Measure(measure_cmd::MeasureCommand),
+    /// The service's reference values: put, get, list, delete, and import signed documents
+    /// (exit 0 done, 1 refused by the service, 2 usage or unreachable).
+    #[command(subcommand)]
+    ReferenceValue(refvalue_cmd::ReferenceValueCommand),
     /// Collateral for the service's store.
     #[command(subcommand)]
     Collateral(serve_cmd::CollateralCommand),
@@ -114,6 +119,7 @@ fn main() -> ExitCode {
         Command::Sim(command) => sim_cmd::run(command),
         Command::Quote(args) => quote_cmd::run(args),
         Command::Measure(command) => measure_cmd::run(command),
+        Command::ReferenceValue(command) => refvalue_cmd::run(command),
         Command::Ratls(command) => ratls_cmd::run(command),
         Command::Eventlog(command) => eventlog_cmd::run(command),
         Command::Secret(command) => secret_cmd::run(command),

@@ -9,6 +9,7 @@ mod ops_cli;
 mod pccs_cli;
 mod quote_cli;
 mod ratls_cli;
+mod refvalue_cli;
 mod replicas;
 mod secret_cli;
 mod service_cli;
