@@ -66,6 +66,14 @@ pub struct Config {
     /// key broker's admin routes, as Trustee's `auth_public_key` does for `kbs-client
     /// --auth-private-key`. The admin token is accepted there as well.
     pub kbs_admin_public_keys: Vec<PathBuf>,
+    /// PEM files (a certificate or a public key each, ECDSA P-256 or P-384) of those whose
+    /// signed reference values (`POST /v1/reference-values/import`) the service accepts; read
+    /// at start, and a file that does not read as a signer stops the start naming it.
+    pub reference_value_signers: Vec<PathBuf>,
+    /// Only signed reference values count: `PUT /v1/reference-values/{name}` is refused
+    /// (`reference_values_signed_only`) and admin values already stored are left out of
+    /// appraisals (they can still be read and deleted).
+    pub require_signed_reference_values: bool,
     /// Policies applied to every attestation; a request's `policy_ids` can only add to them.
     pub mandatory_policies: Vec<String>,
     /// Time a client has to send a request's headers (also the wait for the next request on a
@@ -134,6 +142,8 @@ impl Default for Config {
             kbs_max_resource_bytes: 256 * 1024,
             kbs_trusted_jwks: Vec::new(),
             kbs_admin_public_keys: Vec::new(),
+            reference_value_signers: Vec::new(),
+            require_signed_reference_values: false,
             mandatory_policies: vec![DEFAULT_POLICY_ID.to_string()],
             header_read_timeout_secs: 10,
             body_read_timeout_secs: 30,
@@ -160,6 +170,24 @@ impl Config {
     }
 
     /// Where the master key is.
+    /// The `reference_value_signers`, each file read as one certificate or public key; the
+    /// first that does not read stops the start, naming the key and the file.
+    pub fn reference_value_signers(
+        &self,
+    ) -> Result<Vec<scute_refvalues::Signer>, crate::error::ServerError> {
+        self.reference_value_signers
+            .iter()
+            .map(|path| {
+                let shown = path.display().to_string();
+                let bad = |why: String| {
+                    crate::error::ServerError::Config(format!("reference_value_signers: {why}"))
+                };
+                let text = std::fs::read(path).map_err(|e| bad(format!("{shown}: {e}")))?;
+                scute_refvalues::Signer::from_pem(&shown, &text).map_err(|e| bad(e.to_string()))
+            })
+            .collect()
+    }
+
     pub fn master_key_path(&self) -> PathBuf {
         self.master_key_file
             .clone()
@@ -204,6 +232,7 @@ impl Config {
             ("csv_trust_roots", &self.csv_trust_roots),
             ("kbs_trusted_jwks", &self.kbs_trusted_jwks),
             ("kbs_admin_public_keys", &self.kbs_admin_public_keys),
+            ("reference_value_signers", &self.reference_value_signers),
         ];
         let named = files
             .into_iter()
@@ -218,6 +247,8 @@ impl Config {
                 return bad(key, format!("{}: {e}", path.display()));
             }
         }
+        // Each signer must read as a key, so `scute config check` catches what `start` would.
+        self.reference_value_signers()?;
         if let Some(url) = &self.database_url {
             match crate::store::backend_of(url) {
                 None => {

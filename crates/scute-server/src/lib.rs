@@ -27,7 +27,7 @@ pub use http::kbs::{DEFAULT_RESOURCE_POLICY, SESSION_COOKIE};
 pub use http::problem::PROBLEM_TYPE_PREFIX;
 pub use http::tls::{serve_tls, server_config as tls_server_config};
 pub use scute_api::{parse_attest_request, report_data_for, AttestRequest, MAX_POLICY_IDS};
-pub use store::{Backend, KbsSession, Store, SPENT_NONCE_GRACE_SECS};
+pub use store::{Backend, KbsSession, SignedDocumentRow, Store, SPENT_NONCE_GRACE_SECS};
 
 use aws_lc_rs::digest::{digest, SHA256};
 use clock::now;
@@ -300,7 +300,10 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         config.kbs_session_lifetime_secs,
     )
     .await?;
-    let policies = load_policies(&store).await.map_err(ServerError::Config)?;
+    let policies = load_policies(&store, now(), !config.require_signed_reference_values)
+        .await
+        .map_err(ServerError::Config)?;
+    let reference_signers = config.reference_value_signers()?;
     let resource_policy = {
         let rego = store.kbs_resource_policy().await?;
         let rego = rego.as_deref().unwrap_or(kbs::DEFAULT_RESOURCE_POLICY);
@@ -395,6 +398,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         seen_versions: tokio::sync::Mutex::new(seen_versions),
         kbs_cookies,
         kbs_admin_keys,
+        reference_signers,
     });
     state
         .pccs

@@ -37,8 +37,13 @@ pub enum Kind {
     NonceExpired,
     NonceReplayed,
     NonceUnknown,
+    /// A signed reference-value document did not verify, was out of its validity or used a
+    /// profile the service does not map; nothing of it was stored (422).
+    ReferenceValuesRefused,
     // A policy said no.
     PolicyDenied,
+    /// `require_signed_reference_values`: the admin path to reference values is closed (403).
+    ReferenceValuesSignedOnly,
     // What was asked for does not exist.
     NotFound,
     PolicyNotFound,
@@ -109,6 +114,8 @@ impl Kind {
             Self::NonceReplayed => "nonce_replayed",
             Self::NonceUnknown => "nonce_unknown",
             Self::PolicyDenied => "policy_denied",
+            Self::ReferenceValuesRefused => "reference_values_refused",
+            Self::ReferenceValuesSignedOnly => "reference_values_signed_only",
             Self::NotFound => "not_found",
             Self::PolicyNotFound => "policy_not_found",
             Self::PccsNotCached => "pccs_not_cached",
@@ -152,8 +159,9 @@ impl Kind {
             | Self::ReportDataMismatch
             | Self::NonceExpired
             | Self::NonceReplayed
-            | Self::NonceUnknown => Class::Rejected,
-            Self::PolicyDenied => Class::Denied,
+            | Self::NonceUnknown
+            | Self::ReferenceValuesRefused => Class::Rejected,
+            Self::PolicyDenied | Self::ReferenceValuesSignedOnly => Class::Denied,
             Self::NotFound | Self::PolicyNotFound | Self::PccsNotCached => Class::NotFound,
             Self::CollateralRollback | Self::PolicyMandatory => Class::Conflict,
             Self::BodyTimeout => Class::Timeout,
@@ -168,7 +176,7 @@ impl Kind {
 
     /// Every kind, for the table's own tests.
     #[cfg(test)]
-    pub const ALL: [Kind; 40] = [
+    pub const ALL: [Kind; 42] = [
         Self::BadBody,
         Self::BadField,
         Self::MalformedJson,
@@ -195,6 +203,8 @@ impl Kind {
         Self::NonceReplayed,
         Self::NonceUnknown,
         Self::PolicyDenied,
+        Self::ReferenceValuesRefused,
+        Self::ReferenceValuesSignedOnly,
         Self::NotFound,
         Self::PolicyNotFound,
         Self::PccsNotCached,

@@ -88,7 +88,7 @@ pub enum Backend {
 /// One step of the schema, applied once, in order, recorded in `schema_migrations`. `{blob}`
 /// is each backend's byte-string type. Version 1 is the schema from before migrations were
 /// versioned (its statements are idempotent, so older stores take it as they are).
-const MIGRATIONS: [(i64, &[&str]); 4] = [
+const MIGRATIONS: [(i64, &[&str]); 5] = [
     (
         1,
         &[
@@ -139,6 +139,16 @@ const MIGRATIONS: [(i64, &[&str]); 4] = [
             "CREATE INDEX kbs_attested_forget_after ON kbs_attested (forget_after)",
             // The per-/auth session rows of version 1 (the challenges are cookies now).
             "DROP TABLE kbs_sessions",
+        ],
+    ),
+    (
+        5,
+        &[
+            // Signed reference-value documents (a DSSE envelope or a signed CoRIM) as verified
+            // at import, keyed by `sha256:<hex>` of the document: who signed them, their
+            // validity (Unix seconds; NULL when unbounded) and the values by name (JSON). The
+            // values count only while the document is valid (`domain::reference`).
+            "CREATE TABLE signed_reference_values (digest TEXT PRIMARY KEY, signer TEXT NOT NULL, format TEXT NOT NULL, not_before BIGINT, not_after BIGINT, values_json TEXT NOT NULL, imported BIGINT NOT NULL)",
         ],
     ),
 ];
@@ -485,7 +495,7 @@ impl Store {
     }
 
     /// The change counters replicas poll: (name, version).
-    pub(crate) async fn versions(&self) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    pub async fn versions(&self) -> Result<Vec<(String, i64)>, sqlx::Error> {
         sqlx::query("SELECT name, version FROM store_versions ORDER BY name")
             .fetch_all(&self.pool)
             .await?
@@ -607,6 +617,59 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query("DELETE FROM reference_values WHERE name = $1")
             .bind(name)
+            .execute(&mut *tx)
+            .await?;
+        bump_version(&mut tx, VERSION_POLICIES).await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Stores a verified signed document, and counts the change so every replica rebuilds its
+    /// policies; false (and nothing changed) when the same document is already stored.
+    pub async fn put_signed_reference_values(
+        &self,
+        doc: &SignedDocumentRow,
+    ) -> Result<bool, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("INSERT INTO signed_reference_values (digest, signer, format, not_before, not_after, values_json, imported) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (digest) DO NOTHING")
+            .bind(&doc.digest)
+            .bind(&doc.signer)
+            .bind(&doc.format)
+            .bind(doc.not_before)
+            .bind(doc.not_after)
+            .bind(&doc.values_json)
+            .bind(doc.imported)
+            .execute(&mut *tx)
+            .await?;
+        bump_version(&mut tx, VERSION_POLICIES).await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Every stored signed document, oldest import first, valid or not.
+    pub async fn signed_reference_values(&self) -> Result<Vec<SignedDocumentRow>, sqlx::Error> {
+        let rows = sqlx::query("SELECT digest, signer, format, not_before, not_after, values_json, imported FROM signed_reference_values ORDER BY imported, digest")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SignedDocumentRow {
+                    digest: r.try_get(0)?,
+                    signer: r.try_get(1)?,
+                    format: r.try_get(2)?,
+                    not_before: r.try_get(3)?,
+                    not_after: r.try_get(4)?,
+                    values_json: r.try_get(5)?,
+                    imported: r.try_get(6)?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn delete_signed_reference_values(&self, digest: &str) -> Result<bool, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("DELETE FROM signed_reference_values WHERE digest = $1")
+            .bind(digest)
             .execute(&mut *tx)
             .await?;
         bump_version(&mut tx, VERSION_POLICIES).await?;
@@ -802,6 +865,22 @@ impl Store {
         bump_version(&mut tx, VERSION_POLICIES).await?;
         tx.commit().await
     }
+}
+
+/// A signed reference-value document as stored (verified before it was).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedDocumentRow {
+    /// `sha256:<hex>` of the document as received.
+    pub digest: String,
+    /// The signer's name (`scute_refvalues::Signer::name`).
+    pub signer: String,
+    /// `dsse` or `corim`.
+    pub format: String,
+    pub not_before: Option<i64>,
+    pub not_after: Option<i64>,
+    /// name → array of values, JSON.
+    pub values_json: String,
+    pub imported: i64,
 }
 
 /// An attested key broker session as stored.

@@ -168,6 +168,21 @@ pub fn token_verify(args: TokenVerifyArgs) -> anyhow::Result<u8> {
                 outln!("  trust vector {}", sub["ear_trustworthiness_vector"]);
                 outln!("  policies {}", sub["ear_appraisal_policy_ids"]);
                 outln!("  measurements {}", evidence["measurements"]);
+                // Which reference values the measurements matched, and where each came from
+                // (`admin`, or `signed:<signer>` with the signed document's digest).
+                if let Some(matched) = evidence["reference_values"].as_object() {
+                    for (name, hit) in matched {
+                        let from = match hit["document_digest"].as_str() {
+                            Some(digest) => format!(" (document {digest})"),
+                            None => String::new(),
+                        };
+                        outln!(
+                            "  reference value {name} matched {} from {}{from}",
+                            hit["value"],
+                            hit["source"].as_str().unwrap_or("?")
+                        );
+                    }
+                }
                 outln!(
                     "  expires {}",
                     scute_dcap::format_rfc3339(claims["exp"].as_i64().unwrap_or(0))

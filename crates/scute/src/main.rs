@@ -21,6 +21,7 @@ mod ops_cmd;
 mod policy_cmd;
 mod quote_cmd;
 mod ratls_cmd;
+mod refvalue_cmd;
 mod secret_cmd;
 mod serve_cmd;
 mod sim_cmd;
@@ -61,6 +62,10 @@ enum Command {
     /// usage or unreachable).
     #[command(subcommand)]
     Policy(policy_cmd::PolicyCommand),
+    /// The service's reference values: put, get, list, delete, and import signed documents
+    /// (exit 0 done, 1 refused by the service, 2 usage or unreachable).
+    #[command(subcommand)]
+    ReferenceValue(refvalue_cmd::ReferenceValueCommand),
     /// Collateral for the service's store.
     #[command(subcommand)]
     Collateral(serve_cmd::CollateralCommand),
@@ -121,6 +126,7 @@ fn main() -> ExitCode {
         Command::Quote(args) => quote_cmd::run(args),
         Command::Measure(command) => measure_cmd::run(command),
         Command::Policy(command) => policy_cmd::run(command),
+        Command::ReferenceValue(command) => refvalue_cmd::run(command),
         Command::Ratls(command) => ratls_cmd::run(command),
         Command::Eventlog(command) => eventlog_cmd::run(command),
         Command::Secret(command) => secret_cmd::run(command),

@@ -295,6 +295,8 @@ impl RegoInput {
 #[derive(Default)]
 pub struct Policies {
     engines: HashMap<String, Arc<CompiledRules>>,
+    /// The reference values compiled in, with their provenance (what the token reports).
+    reference: crate::domain::reference::InForce,
 }
 
 impl Policies {
@@ -314,7 +316,30 @@ impl Policies {
         for (id, rego) in stored {
             add(id, rego)?;
         }
-        Ok(Self { engines })
+        Ok(Self {
+            engines,
+            reference: Default::default(),
+        })
+    }
+
+    /// Builds every policy with the reference values in force as `data.reference`.
+    pub fn build_in_force(
+        stored: &[(String, String)],
+        reference: crate::domain::reference::InForce,
+    ) -> Result<Self, String> {
+        let mut policies = Self::build(stored, &reference.data())?;
+        policies.reference = reference;
+        Ok(policies)
+    }
+
+    /// The reference values the policies read, with their provenance.
+    pub fn reference(&self) -> &crate::domain::reference::InForce {
+        &self.reference
+    }
+
+    /// Whether a signed document started or stopped counting since these were built.
+    pub fn stale_at(&self, now: i64) -> bool {
+        self.reference.stale_at(now)
     }
 
     pub fn contains(&self, id: &str) -> bool {
@@ -402,19 +427,14 @@ pub fn applied_policy_ids(
     Ok(ids)
 }
 
-pub(crate) async fn load_policies(store: &Store) -> Result<Policies, String> {
-    let reference: serde_json::Map<String, serde_json::Value> = store
-        .reference_values()
-        .await
-        .map_err(|e| e.to_string())?
-        .into_iter()
-        .map(|(name, json)| {
-            Ok((
-                name,
-                serde_json::from_str(&json).map_err(|e| format!("{e}"))?,
-            ))
-        })
-        .collect::<Result<_, String>>()?;
+/// Every policy, compiled with the reference values in force at `now` (the admin's unless
+/// `admin_values_count` is false, and the valid signed documents').
+pub(crate) async fn load_policies(
+    store: &Store,
+    now: i64,
+    admin_values_count: bool,
+) -> Result<Policies, String> {
+    let reference = crate::domain::reference::InForce::load(store, now, admin_values_count).await?;
     let ids = store_policy_ids(store).await.map_err(|e| e.to_string())?;
     let mut stored = Vec::new();
     for id in ids {
@@ -422,7 +442,7 @@ pub(crate) async fn load_policies(store: &Store) -> Result<Policies, String> {
             stored.push((id, rego));
         }
     }
-    Policies::build(&stored, &serde_json::Value::Object(reference))
+    Policies::build_in_force(&stored, reference)
 }
 
 async fn store_policy_ids(store: &Store) -> Result<Vec<String>, sqlx::Error> {

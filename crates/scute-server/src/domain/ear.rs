@@ -40,8 +40,20 @@ pub struct Ear<E = AnnotatedEvidence> {
     pub extensions: Map<String, Value>,
 }
 
-/// The EAR this service issues: its policy input is the annotated evidence.
-pub type IssuedEar<'a> = Ear<&'a PolicyInput>;
+/// The EAR this service issues: its policy input, annotated, is the annotated evidence.
+pub type IssuedEar<'a> = Ear<IssuedEvidence<'a>>;
+
+/// The annotated evidence this service issues: the policy input as the policies read it, and
+/// beside its members the reference values it matched (name → the value and where it came
+/// from), computed from the very `data.reference` the policies read. Empty (and left out)
+/// when nothing matched.
+#[derive(Debug, Clone, Serialize)]
+pub struct IssuedEvidence<'a> {
+    #[serde(flatten)]
+    pub input: &'a PolicyInput,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub reference_values: BTreeMap<String, crate::domain::reference::MatchedReference>,
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct VerifierId {

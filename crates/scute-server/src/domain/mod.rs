@@ -8,6 +8,7 @@ pub(crate) mod ear;
 pub(crate) mod kbs_session;
 pub(crate) mod nonce;
 pub(crate) mod pipeline;
+pub(crate) mod reference;
 pub(crate) mod token;
 
 #[cfg(test)]

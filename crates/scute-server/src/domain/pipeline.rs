@@ -6,7 +6,7 @@
 use crate::config::Config;
 use crate::domain::appraisal::{InitDataClaims, Policies, PolicyInput, RegoInput};
 use crate::domain::ear::{
-    EarStatus, IssuedEar, Submod, TrustVector, VerifierId, CPU0, EAR_PROFILE,
+    EarStatus, IssuedEar, IssuedEvidence, Submod, TrustVector, VerifierId, CPU0, EAR_PROFILE,
 };
 use crate::domain::token::Signer;
 use crate::problem::{Kind, Problem};
@@ -79,7 +79,21 @@ pub(crate) async fn appraise(
 
     let policy_ids =
         crate::domain::appraisal::applied_policy_ids(pipeline.config, &request.extra_policy_ids)?;
-    let policies = &pipeline.policies;
+    // A signed document that started or stopped counting since the policies were built (its
+    // not_before or not_after passed): judge with the values in force now, not then.
+    let rebuilt;
+    let policies = if pipeline.policies.stale_at(now) {
+        rebuilt = crate::domain::appraisal::load_policies(
+            &pipeline.verifiers.store,
+            now,
+            !pipeline.config.require_signed_reference_values,
+        )
+        .await
+        .map_err(|e| Problem::new(Kind::PolicyFailed, e))?;
+        &rebuilt
+    } else {
+        &*pipeline.policies
+    };
     let rego_input = RegoInput::new(&input).map_err(|e| Problem::new(Kind::PolicyFailed, e))?;
     let mut vector = TrustVector::new();
     let mut denials = Vec::new();
@@ -112,6 +126,12 @@ pub(crate) async fn appraise(
         return Err(Problem::new(Kind::PolicyDenied, denials.join("; ")));
     }
     let status = EarStatus::of_vector(&vector);
+    let measurements = serde_json::to_value(&input.claims)
+        .map_err(Problem::internal)?
+        .get("measurements")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let reference_values = policies.reference().matched(&measurements);
     // A result is no fresher than the collateral that vouched for it.
     let expires = (now + pipeline.config.token_lifetime_secs as i64).min(verified.expires);
     let ear = IssuedEar {
@@ -127,7 +147,10 @@ pub(crate) async fn appraise(
                 ear_status: status,
                 ear_trustworthiness_vector: Some(vector),
                 ear_appraisal_policy_ids: Some(policy_ids),
-                evidence: Some(&input),
+                evidence: Some(IssuedEvidence {
+                    input: &input,
+                    reference_values,
+                }),
                 extensions: Default::default(),
             },
         )]),

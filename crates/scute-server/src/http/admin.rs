@@ -155,6 +155,12 @@ pub(super) async fn put_reference(
     Body(bytes): Body,
 ) -> Result<StatusCode, Problem> {
     valid_name("reference value name", &name)?;
+    if state.config.require_signed_reference_values {
+        return Err(Problem::new(
+            Kind::ReferenceValuesSignedOnly,
+            "require_signed_reference_values is set: import a signed document (POST /v1/reference-values/import)",
+        ));
+    }
     let values: Vec<Value> = json_body(&bytes)?;
     let text = serde_json::to_string(&values).map_err(Problem::internal)?;
     state
@@ -170,16 +176,17 @@ pub(super) async fn get_reference(
     Path(name): Path<String>,
     _admin: Admin,
 ) -> Result<Json<Value>, Problem> {
-    let text = state
-        .store
-        .reference_value(&name)
+    // The values in force: the admin's and those of signed documents valid now.
+    crate::http::reference_values::in_force(&state)
         .await?
-        .ok_or_else(|| Problem::not_found(format!("no reference value {name:?}")))?;
-    Ok(Json(
-        serde_json::from_str(&text).map_err(Problem::internal)?,
-    ))
+        .values_of(&name)
+        .map(Json)
+        .ok_or_else(|| Problem::not_found(format!("no reference value {name:?}")))
 }
 
+/// Deletes the admin's values of `name` (a signed document's stay until the document is
+/// deleted); allowed even with `require_signed_reference_values`, under which they no longer
+/// count anyway.
 pub(super) async fn delete_reference(
     State(state): Shared,
     Path(name): Path<String>,

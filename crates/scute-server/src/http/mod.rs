@@ -10,6 +10,7 @@ pub(crate) mod kds;
 pub(crate) mod openapi;
 pub(crate) mod pccs;
 pub(crate) mod problem;
+pub(crate) mod reference_values;
 pub(crate) mod serve;
 pub(crate) mod state;
 pub(crate) mod tls;
@@ -19,7 +20,7 @@ use crate::problem::Problem;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -44,7 +45,13 @@ pub(crate) fn app(state: Arc<AppState>) -> Router {
             "/v1/reference-values/{name}",
             put(admin::put_reference)
                 .get(admin::get_reference)
-                .delete(admin::delete_reference),
+                .delete(admin::delete_reference)
+                .post(reference_values::import),
+        )
+        .route("/v1/reference-values", get(reference_values::list))
+        .route(
+            "/v1/reference-values/documents/{digest}",
+            delete(reference_values::delete_document),
         )
         .route("/v1/collateral", post(admin::import_collateral))
         .route(

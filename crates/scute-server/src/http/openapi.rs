@@ -195,7 +195,8 @@ mod routes {
         responses(
             (status = 204, description = "stored"),
             (status = 400, description = "RFC 7807 problem", body = Problem, content_type = "application/problem+json"),
-            (status = 401, description = "RFC 7807 problem", body = Problem, content_type = "application/problem+json")))]
+            (status = 401, description = "RFC 7807 problem", body = Problem, content_type = "application/problem+json"),
+            (status = 403, description = "reference_values_signed_only (require_signed_reference_values)", body = Problem, content_type = "application/problem+json")))]
     fn put_reference_values() {}
 
     #[utoipa::path(get, path = "/v1/reference-values/{name}", security(("adminToken" = [])),
@@ -215,6 +216,32 @@ mod routes {
             (status = 401, description = "RFC 7807 problem", body = Problem, content_type = "application/problem+json"),
             (status = 404, description = "RFC 7807 problem", body = Problem, content_type = "application/problem+json")))]
     fn delete_reference_values() {}
+
+    #[utoipa::path(post, path = "/v1/reference-values/import", security(("adminToken" = [])),
+        summary = "Import signed reference values (a DSSE envelope or a signed CoRIM), verified against reference_value_signers",
+        request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+        responses(
+            (status = 200, description = "stored: {\"stored\": [names], \"provenance\": {format, signer, document_digest, not_before, not_after}, \"already_stored\": bool}", body = Object),
+            (status = 401, description = "RFC 7807 problem", body = Problem, content_type = "application/problem+json"),
+            (status = 413, description = "RFC 7807 problem", body = Problem, content_type = "application/problem+json"),
+            (status = 422, description = "reference_values_refused: nothing stored", body = Problem, content_type = "application/problem+json")))]
+    fn import_reference_values() {}
+
+    #[utoipa::path(get, path = "/v1/reference-values", security(("adminToken" = [])),
+        summary = "Every reference value in force with its provenance, and every stored signed document",
+        responses(
+            (status = 200, description = "{\"reference_values\": {name: [{value, source, document_digest?, not_before?, not_after?}]}, \"documents\": [...]}", body = Object),
+            (status = 401, description = "RFC 7807 problem", body = Problem, content_type = "application/problem+json")))]
+    fn list_reference_values() {}
+
+    #[utoipa::path(delete, path = "/v1/reference-values/documents/{digest}", security(("adminToken" = [])),
+        summary = "Delete a signed reference-value document (its values stop counting)",
+        params(("digest" = String, Path, description = "sha256:<hex> of the document")),
+        responses(
+            (status = 204, description = "deleted"),
+            (status = 401, description = "RFC 7807 problem", body = Problem, content_type = "application/problem+json"),
+            (status = 404, description = "RFC 7807 problem", body = Problem, content_type = "application/problem+json")))]
+    fn delete_reference_document() {}
 
     #[utoipa::path(post, path = "/v1/collateral", security(("adminToken" = [])),
         summary = "Import a collateral set (files of a collateral directory, base64)",
@@ -380,7 +407,8 @@ mod routes {
         ),
         paths(
             challenge, attest, jwks, list_policies, put_policy, get_policy, delete_policy, put_reference_values,
-            get_reference_values, delete_reference_values, import_collateral, kbs_auth, kbs_attest,
+            get_reference_values, delete_reference_values, import_reference_values,
+            list_reference_values, delete_reference_document, import_collateral, kbs_auth, kbs_attest,
             kbs_get_resource, kbs_put_resource, kbs_resource_policy, kbs_attestation_policy,
             sgx_tcb, tdx_tcb, sgx_qe_identity, tdx_qe_identity, qve_identity, pck_crl,
             root_ca_crl, pck_cert, platform_collateral, healthz, metrics

@@ -37,6 +37,9 @@ pub(crate) struct AppState {
     pub(crate) kbs_admin_keys: Vec<jsonwebtoken::DecodingKey>,
     pub(crate) limits: serve::Limits,
     pub(crate) body_budget: serve::BodyBudget,
+    /// `reference_value_signers`: whose signed reference values `POST
+    /// /v1/reference-values/import` accepts.
+    pub(crate) reference_signers: Vec<scute_refvalues::Signer>,
 }
 
 impl AppState {
@@ -82,17 +85,27 @@ impl AppState {
     pub(crate) async fn sync_with_store(&self) -> Result<(), ServerError> {
         let mut seen = self.seen_versions.lock().await;
         let current = self.store.versions().await?;
-        if *seen == current {
+        // A signed document that started or stopped counting changes the policies' data too.
+        let expired = self
+            .policies
+            .read()
+            .map(|p| p.stale_at(now()))
+            .unwrap_or(true);
+        if *seen == current && !expired {
             return Ok(());
         }
         let changed = |name: &str| {
             let of = |v: &[(String, i64)]| v.iter().find(|(n, _)| n == name).map(|(_, v)| *v);
             of(&seen) != of(&current)
         };
-        if changed(store::VERSION_POLICIES) {
-            let policies = load_policies(&self.store)
-                .await
-                .map_err(ServerError::Config)?;
+        if changed(store::VERSION_POLICIES) || expired {
+            let policies = load_policies(
+                &self.store,
+                now(),
+                !self.config.require_signed_reference_values,
+            )
+            .await
+            .map_err(ServerError::Config)?;
             let rego = self.store.kbs_resource_policy().await?;
             let resource = kbs::compile_resource_policy(
                 rego.as_deref().unwrap_or(kbs::DEFAULT_RESOURCE_POLICY),

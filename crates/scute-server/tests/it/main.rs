@@ -18,5 +18,6 @@ mod limits;
 mod pccs;
 mod policy_list;
 mod revocation;
+mod signed_reference_values;
 mod snp;
 mod store;

@@ -5,16 +5,16 @@
 
 use scute_test::postgres;
 
-use scute_server::{Backend, KbsSession, Store};
+use scute_server::{Backend, KbsSession, SignedDocumentRow, Store};
 
 async fn contract(
     store: Store,
     reopen: impl std::future::Future<Output = Result<Store, sqlx::Error>>,
 ) {
-    assert_eq!(store.schema_versions().await.unwrap(), vec![1, 2, 3, 4]);
+    assert_eq!(store.schema_versions().await.unwrap(), vec![1, 2, 3, 4, 5]);
     // Opening again runs nothing twice.
     let again = reopen.await.unwrap();
-    assert_eq!(again.schema_versions().await.unwrap(), vec![1, 2, 3, 4]);
+    assert_eq!(again.schema_versions().await.unwrap(), vec![1, 2, 3, 4, 5]);
 
     let (first, ours) = store.secret_or_insert("k", b"first").await.unwrap();
     assert!(ours);
@@ -144,6 +144,41 @@ async fn contract(
         again.reference_values().await.unwrap(),
         vec![("mr_td".to_string(), "[\"aa\"]".to_string())]
     );
+    // Signed reference-value documents: stored once by digest (a second import of the same
+    // document changes nothing), read back with NULL validity intact, deleted by digest, and
+    // every change counted in store_versions so replicas rebuild their policies.
+    let policies_version = |versions: Vec<(String, i64)>| {
+        versions
+            .into_iter()
+            .find(|(n, _)| n == "policies")
+            .map(|(_, v)| v)
+    };
+    let before = policies_version(again.versions().await.unwrap());
+    let doc = SignedDocumentRow {
+        digest: "sha256:01".into(),
+        signer: "release".into(),
+        format: "dsse".into(),
+        not_before: None,
+        not_after: Some(i64::from(i32::MAX) + 7),
+        values_json: "{\"mr_td\":[\"aa\"]}".into(),
+        imported: 5,
+    };
+    assert!(store.put_signed_reference_values(&doc).await.unwrap());
+    assert!(!again.put_signed_reference_values(&doc).await.unwrap());
+    assert_eq!(
+        again.signed_reference_values().await.unwrap(),
+        vec![doc.clone()]
+    );
+    assert!(policies_version(again.versions().await.unwrap()) > before);
+    assert!(again
+        .delete_signed_reference_values("sha256:01")
+        .await
+        .unwrap());
+    assert!(!store
+        .delete_signed_reference_values("sha256:01")
+        .await
+        .unwrap());
+    assert!(store.signed_reference_values().await.unwrap().is_empty());
     store
         .put_kbs_resource("a/b/c", &[0, 255, 1], 1)
         .await
@@ -188,6 +223,6 @@ async fn replicas_migrating_at_once_migrate_once() {
     }
     for t in tasks {
         let store = t.await.unwrap().unwrap();
-        assert_eq!(store.schema_versions().await.unwrap(), vec![1, 2, 3, 4]);
+        assert_eq!(store.schema_versions().await.unwrap(), vec![1, 2, 3, 4, 5]);
     }
 }
