@@ -20,8 +20,9 @@ use serde_json::{json, Value};
 
 const SIGNER_CN: &str = "Release Team";
 
-/// A P-256 key and its self-signed certificate (CN = `cn`), as PEM.
-fn signer(cn: &str) -> (EcdsaKeyPair, String) {
+/// A P-256 key (ASN.1 signatures, for DSSE) and its self-signed certificate (CN = `cn`), as
+/// PEM; the key's PKCS#8 too, for COSE's fixed-size signatures.
+fn signer(cn: &str) -> (EcdsaKeyPair, String, Vec<u8>) {
     let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
     params
@@ -30,7 +31,7 @@ fn signer(cn: &str) -> (EcdsaKeyPair, String) {
     let cert = params.self_signed(&key).unwrap();
     let pair =
         EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &key.serialize_der()).unwrap();
-    (pair, cert.pem())
+    (pair, cert.pem(), key.serialize_der())
 }
 
 fn rfc3339(t: i64) -> String {
@@ -52,6 +53,7 @@ struct Harness {
     service: TestService,
     sim: Simulator,
     key: EcdsaKeyPair,
+    pkcs8: Vec<u8>,
     mr_td: String,
 }
 
@@ -65,7 +67,7 @@ impl std::ops::Deref for Harness {
 impl Harness {
     async fn start(tweak: impl FnOnce(&mut Config)) -> Self {
         let sim = Simulator::new(1, now()).unwrap();
-        let (key, cert) = signer(SIGNER_CN);
+        let (key, cert, pkcs8) = signer(SIGNER_CN);
         let dir = tempfile::tempdir().unwrap();
         let cert_path = dir.path().join("release.pem");
         std::fs::write(&cert_path, cert).unwrap();
@@ -83,6 +85,7 @@ impl Harness {
             service,
             sim,
             key,
+            pkcs8,
             mr_td,
         }
     }
@@ -252,7 +255,7 @@ async fn a_signed_document_is_stored_affirms_the_td_and_the_token_names_its_sour
 #[tokio::test]
 async fn every_unacceptable_document_is_refused_and_nothing_is_stored() {
     let h = Harness::start(|_| {}).await;
-    let (stranger, _) = signer(SIGNER_CN); // same name, other key
+    let (stranger, _, _) = signer(SIGNER_CN); // same name, other key
     let good = h.statement(None, None);
     let mut other_predicate = good.clone();
     other_predicate["predicateType"] = "https://slsa.dev/provenance/v1".into();
@@ -339,6 +342,7 @@ async fn require_signed_closes_the_admin_path_and_stored_admin_values_stop_count
         service,
         sim,
         key,
+        pkcs8,
         mr_td,
     } = h;
     let service = service
@@ -351,6 +355,7 @@ async fn require_signed_closes_the_admin_path_and_stored_admin_values_stop_count
         service,
         sim,
         key,
+        pkcs8,
         mr_td,
     };
     let r = h
@@ -456,4 +461,121 @@ async fn a_signer_file_that_does_not_read_stops_the_start_naming_it() {
         assert!(e.contains("reference_value_signers"), "{e}");
         assert!(e.contains(&path.display().to_string()), "{e}");
     }
+}
+
+/// A signed CoRIM in Scute's profile (draft-ietf-rats-corim: COSE_Sign1 tag 18 over a CoRIM,
+/// tag 501, holding one CoMID, tag 506, with a reference triple `mr_td` → a SHA-384 digest),
+/// built with coset and ciborium, signed ES256 by `pkcs8`.
+fn signed_corim(pkcs8: &[u8], mr_td: &[u8]) -> Vec<u8> {
+    use ciborium::Value as C;
+    use coset::{iana, CoseSign1Builder, HeaderBuilder, TaggedCborSerializable};
+    let int = |i: i64| C::Integer(i.into());
+    let cbor = |v: &C| {
+        let mut out = Vec::new();
+        ciborium::into_writer(v, &mut out).unwrap();
+        out
+    };
+    let measurement = C::Map(vec![
+        (int(0), C::Text("mr_td".into())),
+        (
+            int(1),
+            C::Map(vec![(
+                int(2),
+                C::Array(vec![C::Array(vec![int(7), C::Bytes(mr_td.to_vec())])]),
+            )]),
+        ),
+    ]);
+    let environment = C::Map(vec![(
+        int(0),
+        C::Map(vec![
+            (int(1), C::Text("Scute tests".into())),
+            (int(2), C::Text("TD".into())),
+        ]),
+    )]);
+    let comid = C::Map(vec![
+        (int(1), C::Map(vec![(int(0), C::Text("comid-1".into()))])),
+        (
+            int(4),
+            C::Map(vec![(
+                int(0),
+                C::Array(vec![C::Array(vec![
+                    environment,
+                    C::Array(vec![measurement]),
+                ])]),
+            )]),
+        ),
+    ]);
+    let corim = C::Tag(
+        501,
+        Box::new(C::Map(vec![
+            (int(0), C::Text("corim-1".into())),
+            (
+                int(1),
+                C::Array(vec![C::Tag(506, Box::new(C::Bytes(cbor(&comid))))]),
+            ),
+            (
+                int(3),
+                C::Tag(
+                    32,
+                    Box::new(C::Text("urn:scute:corim:reference-values".into())),
+                ),
+            ),
+        ])),
+    );
+    let pair = EcdsaKeyPair::from_pkcs8(
+        &aws_lc_rs::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+        pkcs8,
+    )
+    .unwrap();
+    let header = HeaderBuilder::new()
+        .algorithm(iana::Algorithm::ES256)
+        .content_type("application/rim+cbor".to_string())
+        .build();
+    CoseSign1Builder::new()
+        .protected(header)
+        .payload(cbor(&corim))
+        .create_signature(b"", |tbs| {
+            pair.sign(&SystemRandom::new(), tbs)
+                .unwrap()
+                .as_ref()
+                .to_vec()
+        })
+        .build()
+        .to_tagged_vec()
+        .unwrap()
+}
+
+/// The CoRIM path end to end: a CoRIM signed by the configured signer is stored with
+/// `format: corim`, makes the TD affirming and is named in the token; the same CoRIM signed by
+/// anyone else is refused and leaves nothing behind.
+#[tokio::test]
+async fn a_signed_corim_affirms_the_td_and_one_signed_by_a_stranger_is_refused() {
+    let h = Harness::start(|_| {}).await;
+    let mr_td = hex::decode(&h.mr_td).unwrap();
+    let (_, _, stranger) = signer(SIGNER_CN);
+    let (status, body) = h.import(signed_corim(&stranger, &mr_td)).await;
+    assert_kind(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "reference_values_refused",
+    );
+    assert_eq!(
+        h.get("/v1/reference-values/mr_td").await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(executables(&h.attest(json!({})).await), 33);
+
+    let document = signed_corim(&h.pkcs8, &mr_td);
+    let digest = scute_refvalues::document_digest(&document);
+    let (status, body) = h.import(document).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["provenance"]["format"], "corim");
+    assert_eq!(body["provenance"]["signer"], SIGNER_CN);
+    let claims = h.attest(json!({})).await;
+    assert_eq!(claims["ear_status"], "affirming", "{claims}");
+    assert_eq!(
+        claims["submods"]["cpu0"]["ear_veraison_annotated_evidence"]["reference_values"]["mr_td"],
+        json!({"value": h.mr_td, "source": format!("signed:{SIGNER_CN}"), "document_digest": digest})
+    );
 }
