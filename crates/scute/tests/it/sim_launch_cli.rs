@@ -409,3 +409,37 @@ fn tdx_chosen_mrtd_registered_ahead_is_affirming() {
 fn snp_chosen_measurement_registered_ahead_is_affirming() {
     affirming_only_for_the_registered_value("snp", "measurement", "--measurement");
 }
+
+/// What `scute measure sgx` computes from an enclave's SIGSTRUCT is what a machine launched
+/// with it reports, name for name.
+#[test]
+fn sgx_values_measured_from_a_sigstruct_are_what_the_machine_reports() {
+    let sigstruct = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scute-measure/testdata/sgx/powersoftau-enclave.sig"
+    );
+    let out = run(&["measure", "sgx", "--sigstruct", sigstruct]);
+    ok(&out);
+    let measured: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let one = |name: &str| match &measured[name][0] {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("enclave");
+    let names = ["mr_enclave", "mr_signer", "isv_prod_id", "isv_svn"];
+    let values: Vec<String> = names.iter().map(|n| one(n)).collect();
+    let flags: Vec<String> = names
+        .iter()
+        .map(|n| format!("--{}", n.replace('_', "-")))
+        .collect();
+    let mut args: Vec<&str> = Vec::new();
+    for (flag, value) in flags.iter().zip(&values) {
+        args.extend([flag.as_str(), value.as_str()]);
+    }
+    ok(&machine("sgx", &dir, &args));
+    let report = verified_report("sgx", &dir, tmp.path());
+    for name in names {
+        assert_eq!(report[name], measured[name][0], "{name}: {report}");
+    }
+}
