@@ -22,7 +22,7 @@ pub use files::write_atomic;
 pub use guest::{
     snp_report_json, CsvGuestEvidence, GuestAttester, GuestEvidence, GuestTee, SnpGuestEvidence,
 };
-pub use machine::{sim_dir_tee, MachineOptions};
+pub use machine::{sim_dir_tee, LaunchMeasurements, MachineOptions};
 pub use sgx::{Gramine, Occlum};
 pub use sim::Simulated;
 pub use sim_csv::SimulatedCsv;

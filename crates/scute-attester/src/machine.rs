@@ -30,9 +30,155 @@ pub struct MachineOptions {
     /// CSV: the report version, 1 (legacy) or 2 (extended, RTMRs) [default 1].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub csv_report_version: Option<u8>,
+    /// The launch measurements the machine reports instead of its defaults (absent in files
+    /// written before they could be chosen).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub launch: Option<LaunchMeasurements>,
+}
+
+/// Launch measurements chosen when the machine is made (`scute sim machine --mr-td …`), so that
+/// a value computed from build artefacts and the reported one can meet. Hex as the verifier
+/// prints it; each field belongs to one TEE and is refused for the others.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LaunchMeasurements {
+    /// TDX MRTD, 48 bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mr_td: Option<String>,
+    /// TDX RTMR0, 48 bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtmr0: Option<String>,
+    /// TDX RTMR1, 48 bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtmr1: Option<String>,
+    /// TDX RTMR2, 48 bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtmr2: Option<String>,
+    /// TDX RTMR3, 48 bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtmr3: Option<String>,
+    /// SGX MRENCLAVE, 32 bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mr_enclave: Option<String>,
+    /// SGX MRSIGNER, 32 bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mr_signer: Option<String>,
+    /// SGX ISVPRODID.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isv_prod_id: Option<u16>,
+    /// SGX ISVSVN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub isv_svn: Option<u16>,
+    /// SEV-SNP MEASUREMENT, 48 bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measurement: Option<String>,
+    /// CSV MEASURE, 32 bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub measure: Option<String>,
+}
+
+/// `field`'s hex as `N` bytes, if it is set.
+fn launch_bytes<const N: usize>(
+    field: &str,
+    value: &Option<String>,
+) -> Result<Option<[u8; N]>, AttesterError> {
+    let Some(text) = value else {
+        return Ok(None);
+    };
+    let bad = || AttesterError::BadMachine {
+        path: std::path::PathBuf::from(MACHINE),
+        reason: format!("launch {field} {text:?} is not {N} bytes of hex"),
+    };
+    let bytes = hex::decode(text).map_err(|_| bad())?;
+    bytes.try_into().map(Some).map_err(|_| bad())
+}
+
+impl LaunchMeasurements {
+    /// The fields that are set, by name, with the TEE each belongs to.
+    fn set_fields(&self) -> Vec<(&'static str, crate::GuestTee)> {
+        use crate::GuestTee::{Csv, Sgx, Snp, Tdx};
+        let present = [
+            ("mr_td", Tdx, self.mr_td.is_some()),
+            ("rtmr0", Tdx, self.rtmr0.is_some()),
+            ("rtmr1", Tdx, self.rtmr1.is_some()),
+            ("rtmr2", Tdx, self.rtmr2.is_some()),
+            ("rtmr3", Tdx, self.rtmr3.is_some()),
+            ("mr_enclave", Sgx, self.mr_enclave.is_some()),
+            ("mr_signer", Sgx, self.mr_signer.is_some()),
+            ("isv_prod_id", Sgx, self.isv_prod_id.is_some()),
+            ("isv_svn", Sgx, self.isv_svn.is_some()),
+            ("measurement", Snp, self.measurement.is_some()),
+            ("measure", Csv, self.measure.is_some()),
+        ];
+        present
+            .into_iter()
+            .filter(|(_, _, set)| *set)
+            .map(|(name, tee, _)| (name, tee))
+            .collect()
+    }
+
+    /// The first field set that belongs to another TEE than `tee`, with the TEE it is for.
+    pub fn foreign_field(&self, tee: crate::GuestTee) -> Option<(&'static str, crate::GuestTee)> {
+        self.set_fields().into_iter().find(|(_, t)| *t != tee)
+    }
+
+    /// Refuses a field of another TEE than `tee`, and a value of the wrong length or not hex.
+    pub fn check(&self, tee: crate::GuestTee) -> Result<(), AttesterError> {
+        if let Some((name, owner)) = self.foreign_field(tee) {
+            return Err(AttesterError::BadMachine {
+                path: std::path::PathBuf::from(MACHINE),
+                reason: format!(
+                    "launch measurement {name} is for {} machines, not {}",
+                    owner.name(),
+                    tee.name()
+                ),
+            });
+        }
+        self.intel()?;
+        self.snp_measurement()?;
+        self.csv_measure()?;
+        Ok(())
+    }
+
+    /// The SGX/TDX fields in the simulator's form.
+    pub(crate) fn intel(&self) -> Result<scute_sim::LaunchMeasurements, AttesterError> {
+        Ok(scute_sim::LaunchMeasurements {
+            mr_td: launch_bytes("mr_td", &self.mr_td)?,
+            rtmrs: [
+                launch_bytes("rtmr0", &self.rtmr0)?,
+                launch_bytes("rtmr1", &self.rtmr1)?,
+                launch_bytes("rtmr2", &self.rtmr2)?,
+                launch_bytes("rtmr3", &self.rtmr3)?,
+            ],
+            mr_enclave: launch_bytes("mr_enclave", &self.mr_enclave)?,
+            mr_signer: launch_bytes("mr_signer", &self.mr_signer)?,
+            isv_prod_id: self.isv_prod_id,
+            isv_svn: self.isv_svn,
+        })
+    }
+
+    /// SEV-SNP MEASUREMENT, if chosen.
+    pub(crate) fn snp_measurement(&self) -> Result<Option<[u8; 48]>, AttesterError> {
+        launch_bytes("measurement", &self.measurement)
+    }
+
+    /// CSV MEASURE, if chosen.
+    pub(crate) fn csv_measure(&self) -> Result<Option<[u8; 32]>, AttesterError> {
+        launch_bytes("measure", &self.measure)
+    }
 }
 
 impl MachineOptions {
+    /// The chosen launch measurements, checked for `tee` (none chosen: the defaults).
+    pub(crate) fn launch_for(
+        &self,
+        tee: crate::GuestTee,
+    ) -> Result<LaunchMeasurements, AttesterError> {
+        let launch = self.launch.clone().unwrap_or_default();
+        launch.check(tee)?;
+        Ok(launch)
+    }
+
     /// The options kept in `dir`, or the defaults when it has none.
     pub fn read(dir: &Path) -> Result<Self, AttesterError> {
         let path = dir.join(MACHINE);

@@ -20,6 +20,15 @@ pub struct Simulated {
     sim: Simulator,
     /// `machine.json`, when the machine was made with options (`scute sim machine`).
     options: MachineOptions,
+    /// The launch measurements of `options`, in the simulator's form.
+    launch: scute_sim::LaunchMeasurements,
+}
+
+fn guest_tee(tee: Tee) -> crate::GuestTee {
+    match tee {
+        Tee::Sgx => crate::GuestTee::Sgx,
+        Tee::Tdx => crate::GuestTee::Tdx,
+    }
 }
 
 fn now() -> i64 {
@@ -82,6 +91,8 @@ impl Simulated {
                 Some(s) => s,
                 None => random_seed()?,
             };
+            // Checked before anything is written: a refused option leaves no machine behind.
+            options.launch_for(guest_tee(tee))?;
             let sim = Simulator::new(seed, now())?;
             if *options != MachineOptions::default() {
                 options.write(&dir)?;
@@ -95,11 +106,13 @@ impl Simulated {
             (sim, tee)
         };
         let options = MachineOptions::read(&dir)?;
+        let launch = options.launch_for(guest_tee(tee))?.intel()?;
         let this = Self {
             dir,
             tee,
             sim,
             options,
+            launch,
         };
         this.ensure_collateral()?;
         Ok(this)
@@ -167,7 +180,7 @@ impl Attester for Simulated {
             tee_tcb_svn2: None,
             mr_config_id: None,
         };
-        let quote = self.sim.quote(&workload)?;
+        let quote = self.sim.quote_launched(&workload, &self.launch)?;
         Ok(Evidence {
             tee: quote.tee_type(),
             quote: quote.encode(),

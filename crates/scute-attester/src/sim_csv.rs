@@ -21,6 +21,8 @@ pub struct SimulatedCsv {
     sim: HygonSim,
     version: u8,
     debug: bool,
+    /// The MEASURE chosen when the machine was made; the simulator's default otherwise.
+    measure: Option<[u8; 32]>,
 }
 
 impl SimulatedCsv {
@@ -40,6 +42,7 @@ impl SimulatedCsv {
     }
 
     fn make(dir: PathBuf, options: &MachineOptions) -> Result<Self, AttesterError> {
+        options.launch_for(GuestTee::Csv)?;
         let version = options.csv_report_version.unwrap_or(1);
         if !(1..=2).contains(&version) {
             return Err(AttesterError::BadMachine {
@@ -75,6 +78,7 @@ impl SimulatedCsv {
             sim,
             version: options.csv_report_version.unwrap_or(1),
             debug: options.debug,
+            measure: options.launch_for(GuestTee::Csv)?.csv_measure()?,
         })
     }
 
@@ -86,6 +90,9 @@ impl SimulatedCsv {
         };
         if self.debug {
             spec.policy &= !NODBG;
+        }
+        if let Some(measure) = self.measure {
+            spec.measure = measure;
         }
         spec
     }

@@ -25,6 +25,8 @@ pub struct SimulatedSnp {
     chip_id: [u8; 64],
     tcb: TcbVersion,
     debug: bool,
+    /// The MEASUREMENT chosen when the machine was made; the simulator's default otherwise.
+    measurement: Option<[u8; 48]>,
 }
 
 fn product_of(options: &MachineOptions) -> Result<Product, AttesterError> {
@@ -70,6 +72,7 @@ impl SimulatedSnp {
     }
 
     fn make(dir: PathBuf, options: &MachineOptions) -> Result<Self, AttesterError> {
+        options.launch_for(GuestTee::Snp)?;
         let product = product_of(options)?;
         let tcb = tcb_of(options)?;
         let not_before = now() - 3600;
@@ -139,6 +142,7 @@ impl SimulatedSnp {
         Ok(Self {
             tcb: tcb_of(&options)?,
             debug: options.debug,
+            measurement: options.launch_for(GuestTee::Snp)?.snp_measurement()?,
             dir,
             pki,
             vcek,
@@ -165,6 +169,9 @@ impl GuestAttester for SimulatedSnp {
         let mut report = guest_report(self.pki.product, self.tcb, self.chip_id, *report_data);
         if self.debug {
             report.policy |= scute_snp::policy::DEBUG;
+        }
+        if let Some(measurement) = self.measurement {
+            report.measurement = measurement;
         }
         self.vcek.sign(&mut report)?;
         Ok(GuestEvidence::Snp(SnpGuestEvidence {

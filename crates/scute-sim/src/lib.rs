@@ -18,7 +18,7 @@ pub use case::{case, CaseSpec, Expected, SimCase, Tamper};
 pub use error::SimError;
 pub use hygon::{CsvReportSpec, HygonSim, GMT_DEFAULT_ID};
 pub use pki::{is_simulator_root, Platform};
-pub use quote::Workload;
+pub use quote::{LaunchMeasurements, Workload};
 pub use sim::{CollateralOptions, Simulator, TCB_STATUSES};
 
 /// The kind of DCAP quote the Intel simulator makes (SGX or TDX): what its quote body,

@@ -40,6 +40,60 @@ impl Workload {
     }
 }
 
+/// Launch measurements a machine reports instead of the ones derived from its seed, so that a
+/// value computed offline (`scute measure`) and the reported one can meet. Kept apart from
+/// `Workload` so that its struct literals stay as they are.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LaunchMeasurements {
+    /// TDX MRTD.
+    pub mr_td: Option<[u8; 48]>,
+    /// TDX RTMR0..3, each in place of the `Workload`'s or the derived one.
+    pub rtmrs: [Option<[u8; 48]>; 4],
+    /// SGX MRENCLAVE.
+    pub mr_enclave: Option<[u8; 32]>,
+    /// SGX MRSIGNER.
+    pub mr_signer: Option<[u8; 32]>,
+    /// SGX ISVPRODID.
+    pub isv_prod_id: Option<u16>,
+    /// SGX ISVSVN.
+    pub isv_svn: Option<u16>,
+}
+
+impl LaunchMeasurements {
+    fn apply(&self, body: &mut Body) {
+        match body {
+            Body::Sgx(report) => {
+                if let Some(v) = self.mr_enclave {
+                    report.mr_enclave = v;
+                }
+                if let Some(v) = self.mr_signer {
+                    report.mr_signer = v;
+                }
+                if let Some(v) = self.isv_prod_id {
+                    report.isv_prod_id = v;
+                }
+                if let Some(v) = self.isv_svn {
+                    report.isv_svn = v;
+                }
+            }
+            Body::Td10(td) => self.apply_td(td),
+            Body::Td15(td15) => self.apply_td(&mut td15.base),
+            Body::Td15Ex(ex) => self.apply_td(&mut ex.base.base),
+        }
+    }
+
+    fn apply_td(&self, td: &mut TdReport10) {
+        if let Some(v) = self.mr_td {
+            td.mr_td = v;
+        }
+        for (rtmr, chosen) in td.rtmr.iter_mut().zip(self.rtmrs) {
+            if let Some(v) = chosen {
+                *rtmr = v;
+            }
+        }
+    }
+}
+
 fn enclave_report(
     seed: u64,
     label: &str,
@@ -174,6 +228,7 @@ pub(crate) fn quote(
     seed: u64,
     platform: &Platform,
     w: &Workload,
+    launch: &LaunchMeasurements,
 ) -> Result<Quote, SimError> {
     let supported = matches!(
         (w.tee, w.quote_version),
@@ -201,9 +256,11 @@ pub(crate) fn quote(
         qe_vendor_id: INTEL_QE_VENDOR_ID,
         user_data: qe.user_data,
     };
+    let mut body = body(seed, platform, w)?;
+    launch.apply(&mut body);
     let mut quote = Quote {
         header,
-        body: body(seed, platform, w)?,
+        body,
         signature: QuoteSignature {
             signature: [0; 64],
             attestation_key: qe.attestation_xy,
@@ -219,4 +276,53 @@ pub(crate) fn quote(
     };
     quote.signature.signature = qe.sign(&quote.signed_bytes())?;
     Ok(quote)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::Simulator;
+
+    /// Chosen values land in every TDX body version and in SGX, and survive encoding; the
+    /// rest stays as the seed derives it.
+    #[test]
+    fn launch_measurements_replace_only_what_is_chosen() {
+        let sim = Simulator::new(9, 1_790_000_000).unwrap();
+        let launch = LaunchMeasurements {
+            mr_td: Some([0x11; 48]),
+            rtmrs: [None, None, Some([0x22; 48]), None],
+            mr_enclave: Some([0x33; 32]),
+            isv_svn: Some(9),
+            ..LaunchMeasurements::default()
+        };
+        for version in [4, 5] {
+            let w = Workload::new(Tee::Tdx, version, [1; 64]);
+            let plain = sim.quote(&w).unwrap().body.td10().unwrap().clone();
+            let quote = sim.quote_launched(&w, &launch).unwrap();
+            let td = Quote::decode(&quote.encode())
+                .unwrap()
+                .body
+                .td10()
+                .unwrap()
+                .clone();
+            assert_eq!(td.mr_td, [0x11; 48]);
+            assert_eq!(td.rtmr[2], [0x22; 48]);
+            assert_eq!(
+                [td.rtmr[0], td.rtmr[1], td.rtmr[3]],
+                [plain.rtmr[0], plain.rtmr[1], plain.rtmr[3]]
+            );
+            assert_eq!(td.mr_seam, plain.mr_seam);
+            assert_ne!(plain.mr_td, [0x11; 48]);
+        }
+        let quote = sim
+            .quote_launched(&Workload::new(Tee::Sgx, 3, [1; 64]), &launch)
+            .unwrap();
+        let Body::Sgx(report) = Quote::decode(&quote.encode()).unwrap().body else {
+            panic!("not SGX");
+        };
+        assert_eq!(report.mr_enclave, [0x33; 32]);
+        assert_eq!(report.isv_svn, 9);
+        assert_eq!(report.isv_prod_id, 1, "the default");
+    }
 }

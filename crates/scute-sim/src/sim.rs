@@ -3,7 +3,7 @@
 
 use crate::collateral::{collateral, CollateralSpec};
 use crate::pki::{pem_block, Pki, Platform, PCK_SERIAL};
-use crate::quote::{qe_mr_signer, quote, QuotingEnclave, Workload};
+use crate::quote::{qe_mr_signer, quote, LaunchMeasurements, QuotingEnclave, Workload};
 use crate::{SimError, Tee};
 use serde::{Deserialize, Serialize};
 
@@ -169,7 +169,17 @@ impl Simulator {
 
     /// A quote signed by the simulated QE for `workload`.
     pub fn quote(&self, workload: &Workload) -> Result<scute_quote::Quote, SimError> {
-        quote(&self.qe, self.seed, &self.platform, workload)
+        self.quote_launched(workload, &LaunchMeasurements::default())
+    }
+
+    /// A quote signed by the simulated QE for `workload`, reporting the `launch` measurements
+    /// that are set in place of the derived ones (signed after they are set, as a QE signs).
+    pub fn quote_launched(
+        &self,
+        workload: &Workload,
+        launch: &LaunchMeasurements,
+    ) -> Result<scute_quote::Quote, SimError> {
+        quote(&self.qe, self.seed, &self.platform, workload, launch)
     }
 
     /// Signs `quote` again with the attestation key, as the QE would have signed it: for

@@ -26,6 +26,7 @@ mod secret_cmd;
 mod serve_cmd;
 mod sim_cmd;
 mod sim_csv;
+mod sim_launch;
 mod sim_machine;
 mod tee_arg;
 mod verify_cmd;

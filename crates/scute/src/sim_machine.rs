@@ -38,6 +38,8 @@ pub struct MachineArgs {
     /// SGX/TDX: derive the machine's keys from this seed (public) instead of a random one.
     #[arg(long)]
     seed: Option<u64>,
+    #[command(flatten)]
+    launch: Box<crate::sim_launch::LaunchArgs>,
 }
 
 pub fn run(args: MachineArgs) -> anyhow::Result<u8> {
@@ -55,6 +57,7 @@ pub fn run(args: MachineArgs) -> anyhow::Result<u8> {
         tee == GuestTee::Csv || args.csv_report_version.is_none(),
         "--csv-report-version is for CSV machines"
     );
+    let launch = args.launch.for_tee(tee)?;
     if let Some(found) = scute_attester::sim_dir_tee(&args.sim_dir)? {
         anyhow::bail!(
             "{} already holds a simulated {} machine",
@@ -68,6 +71,7 @@ pub fn run(args: MachineArgs) -> anyhow::Result<u8> {
         product: args.snp_product,
         snp_tcb: args.snp_tcb,
         csv_report_version: args.csv_report_version,
+        launch,
     };
     let dir = args.sim_dir.clone();
     let attester: Box<dyn scute_attester::GuestAttester> = match (tee, args.seed) {

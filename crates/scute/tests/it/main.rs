@@ -19,6 +19,7 @@ mod secret_cli;
 mod service_cli;
 mod sim_cli;
 mod sim_dir_cli;
+mod sim_launch_cli;
 mod sim_matrix;
 mod verify_cli;
 mod verify_csv_cli;
