@@ -13,6 +13,7 @@ mod pccs_cli;
 mod policy_cli;
 mod quote_cli;
 mod ratls_cli;
+mod readme_walkthrough;
 mod refvalue_cli;
 mod replicas;
 mod secret_cli;
