@@ -1,5 +1,7 @@
 //! Reference values in force: the admin's values (`PUT /v1/reference-values/{name}`) and the
-//! values of every stored signed document valid at a given time, each with its provenance. One
+//! values of every stored signed document valid at a given time whose signer's key is
+//! configured now (each signer's newer document superseding its older values name by name),
+//! each with its provenance. One
 //! [`InForce`] is what the policies read as `data.reference` ([`InForce::data`]), what the
 //! token reports as matched ([`InForce::matched`]), and what the admin routes list, so none of
 //! them can disagree with another. A set built at one time says when it stops being right
