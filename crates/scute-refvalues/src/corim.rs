@@ -103,7 +103,11 @@ pub fn verify(
         provenance: Provenance {
             format: Format::Corim,
             signer: signer.name.clone(),
-            document_digest: document_digest(document),
+            signer_key_sha256: signer.key_sha256(),
+            // The signed content (Sig_structure: protected header and payload), not the
+            // COSE_Sign1 as received: an unprotected header or a re-encoded signature does not
+            // make another document.
+            document_digest: document_digest(&to_be_signed),
             not_before: validity.not_before,
             not_after: validity.not_after,
         },
@@ -321,14 +325,17 @@ fn decode_cbor(bytes: &[u8], what: &str) -> Result<Value, RefValueError> {
 /// The payload: a `tagged-unsigned-corim-map` (tag 501) as the current draft has it, or the bare
 /// `corim-map` of earlier drafts (veraison/corim's signed samples).
 fn decode_corim(payload: &[u8]) -> Result<Vec<(Value, Value)>, RefValueError> {
-    match decode_cbor(payload, "payload")? {
+    let map = match decode_cbor(payload, "payload")? {
         Value::Tag(TAG_CORIM, inner) => match *inner {
-            Value::Map(map) => Ok(map),
-            _ => Err(malformed("the CoRIM (tag 501) is not a map")),
+            map @ Value::Map(_) => map,
+            _ => return Err(malformed("the CoRIM (tag 501) is not a map")),
         },
-        Value::Map(map) => Ok(map),
-        _ => Err(malformed("the payload is not a CoRIM (tag 501 or a map)")),
-    }
+        map @ Value::Map(_) => map,
+        _ => return Err(malformed("the payload is not a CoRIM (tag 501 or a map)")),
+    };
+    // Unique keys, as every other map: with a duplicate, which value counts would depend on
+    // the reader.
+    Ok(as_map(&map, "corim-map")?.to_vec())
 }
 
 /// `corim-map`: id 0, tags 1, dependent-rims 2, profile 3, rim-validity 4, entities 5.
@@ -352,6 +359,7 @@ fn corim_values(
         .and_then(Value::as_array)
         .ok_or_else(|| malformed("the CoRIM has no tags array"))?;
     let mut values = BTreeMap::new();
+    let mut environment = None;
     for tag in tags {
         // `#6.506(bytes .cbor concise-mid-tag)` (current draft), or the earlier drafts'
         // `bytes .cbor #6.506(concise-mid-tag)` (veraison/corim's samples).
@@ -374,6 +382,7 @@ fn corim_values(
             as_map(&comid, "CoMID")?,
             corim_profile.as_ref(),
             &mut values,
+            &mut environment,
         )?;
     }
     Ok(values)
@@ -385,6 +394,7 @@ fn comid_values(
     comid: &[(Value, Value)],
     corim_profile: Option<&profile::Profile>,
     values: &mut BTreeMap<String, Vec<serde_json::Value>>,
+    environment: &mut Option<Value>,
 ) -> Result<(), RefValueError> {
     for (key, _) in comid {
         if !matches!(int_key(key), Some(0..=5)) {
@@ -424,7 +434,7 @@ fn comid_values(
             .as_array()
             .ok_or_else(|| malformed("reference-triples is not an array"))?;
         for record in records {
-            reference_triple(record, profile, values)?;
+            reference_triple(record, profile, values, environment)?;
         }
     }
     Ok(())
@@ -452,17 +462,31 @@ fn triple_name(key: i128) -> &'static str {
     }
 }
 
-/// `reference-triple-record = [ environment-map, [ + measurement-map ] ]`.
+/// `reference-triple-record = [ environment-map, [ + measurement-map ] ]`. Every triple of one
+/// CoRIM must name the same environment (`seen`: the first one's): Scute's reference values
+/// are flat lists by name, so the values of two environments (two TDs, two firmware builds)
+/// would be merged into combinations no environment has.
 fn reference_triple(
     record: &Value,
     profile: &profile::Profile,
     values: &mut BTreeMap<String, Vec<serde_json::Value>>,
+    seen: &mut Option<Value>,
 ) -> Result<(), RefValueError> {
     let [environment, measurements] = record
         .as_array()
         .map(Vec::as_slice)
         .and_then(|r| <&[Value; 2]>::try_from(r).ok())
         .ok_or_else(|| malformed("a reference triple is not [environment, measurements]"))?;
+    match seen {
+        Some(first) if first != environment => {
+            return Err(unsupported(
+                "the reference triples name more than one environment: Scute keeps one list \
+                 of values per name, so import one CoRIM per environment",
+            ))
+        }
+        Some(_) => {}
+        None => *seen = Some(environment.clone()),
+    }
     let environment = as_map(environment, "environment-map")?;
     for (key, _) in environment {
         match int_key(key) {

@@ -16,7 +16,9 @@
 //! signature; one of them verifies under a configured signer (the `keyid` is an unauthenticated
 //! hint and is ignored: every signer is tried); the statement's type and predicate type; the
 //! predicate's members (an unknown one is a claim Scute does not understand); the validity at
-//! `now`; names follow the service's rule and each holds a non-empty array; at least one name.
+//! `now`; names follow the service's rule and each holds a non-empty array, of lowercase hex
+//! strings of the report field's length or 16-bit integers for the names whose form Scute knows
+//! ([`crate::value_problem`]); at least one name.
 
 use crate::{Format, Provenance, RefValueError, SignedReferenceValues, Signer};
 use base64::Engine;
@@ -239,6 +241,11 @@ pub fn verify(
                 list.len()
             )));
         }
+        // The same forms the CoRIM profile enforces (`crate::HEX_NAMES`, `crate::U16_NAMES`):
+        // a value that could never equal a measurement is a mistake to refuse, not to store.
+        if let Some(problem) = list.iter().find_map(|v| crate::value_problem(&name, v)) {
+            return Err(malformed(format!("reference_values.{name}: {problem}")));
+        }
         values.insert(name, list);
     }
     if values.is_empty() {
@@ -249,7 +256,10 @@ pub fn verify(
         provenance: Provenance {
             format: Format::Dsse,
             signer: signer.name.clone(),
-            document_digest: crate::document_digest(document),
+            signer_key_sha256: signer.key_sha256(),
+            // The signed content, not the envelope: a `keyid`, whitespace or another encoding
+            // of the same signature does not make another document.
+            document_digest: crate::document_digest(&message),
             not_before,
             not_after,
         },
@@ -330,6 +340,7 @@ mod tests {
         ] {
             let (key, signer) = key(alg);
             let (_, other) = self::key(&ECDSA_P256_SHA256_ASN1_SIGNING);
+            let signer_key = signer.key_sha256();
             let doc = signed(
                 &key,
                 &statement_for(
@@ -346,10 +357,95 @@ mod tests {
             );
             assert_eq!(got.provenance.signer, "release");
             assert_eq!(got.provenance.format, Format::Dsse);
-            assert_eq!(got.provenance.document_digest, crate::document_digest(&doc));
+            // The digest of what was signed (the PAE), not of the envelope's bytes.
+            let envelope: Value = serde_json::from_slice(&doc).unwrap();
+            let payload = base64::engine::general_purpose::STANDARD
+                .decode(envelope["payload"].as_str().unwrap())
+                .unwrap();
+            assert_eq!(
+                got.provenance.document_digest,
+                crate::document_digest(&pae(PAYLOAD_TYPE, &payload))
+            );
+            assert_ne!(got.provenance.document_digest, crate::document_digest(&doc));
+            assert_eq!(got.provenance.signer_key_sha256, signer_key);
             assert_eq!(got.provenance.not_before, Some(1_767_225_600));
             assert_eq!(got.provenance.not_after, Some(1_798_761_600));
         }
+    }
+
+    #[test]
+    fn the_same_signed_content_re_encoded_is_the_same_document() {
+        let (key, signer) = key(&ECDSA_P256_SHA256_ASN1_SIGNING);
+        let doc = signed(&key, &statement_for(&values(), None, None));
+        let first = verify(&doc, std::slice::from_ref(&signer), NOW).unwrap();
+        // Another keyid (an unauthenticated hint), and the envelope pretty-printed.
+        let mut envelope: Value = serde_json::from_slice(&doc).unwrap();
+        envelope["signatures"][0]["keyid"] = json!("someone-else");
+        let twin = serde_json::to_vec_pretty(&envelope).unwrap();
+        assert_ne!(twin, doc);
+        let second = verify(&twin, std::slice::from_ref(&signer), NOW).unwrap();
+        assert_eq!(
+            first.provenance.document_digest,
+            second.provenance.document_digest
+        );
+        // Other signed content is another document.
+        let other = signed(
+            &key,
+            &statement_for(&json!({"rtmr2": ["dd".repeat(48)]}), None, None),
+        );
+        let third = verify(&other, &[signer], NOW).unwrap();
+        assert_ne!(
+            first.provenance.document_digest,
+            third.provenance.document_digest
+        );
+    }
+
+    #[test]
+    fn values_of_known_names_must_have_the_form_of_what_they_are_compared_with() {
+        let (key, signer) = key(&ECDSA_P256_SHA256_ASN1_SIGNING);
+        let signers = [signer];
+        for (values, why) in [
+            // 47 bytes for the 48-byte MRTD.
+            (json!({"mr_td": ["aa".repeat(47)]}), "48 bytes"),
+            (
+                json!({"mr_td": ["aa".repeat(48), "aa".repeat(49)]}),
+                "48 bytes",
+            ),
+            // Uppercase hex never equals the report's lowercase hex.
+            (json!({"mr_enclave": ["AA".repeat(32)]}), "lowercase hex"),
+            (json!({"measurement": ["zz".repeat(48)]}), "lowercase hex"),
+            (json!({"host_data": [7]}), "lowercase hex"),
+            // Not integers: a float, a string, negative, too large.
+            (json!({"isv_prod_id": [7.0]}), "integers"),
+            (json!({"isv_prod_id": ["7"]}), "integers"),
+            (json!({"isv_svn_min": [-1]}), "integers"),
+            (json!({"isv_svn_min": [65536]}), "integers"),
+        ] {
+            match verify(
+                &signed(&key, &statement_for(&values, None, None)),
+                &signers,
+                NOW,
+            ) {
+                Err(RefValueError::Malformed { detail, .. }) => {
+                    assert!(detail.contains(why), "{values}: {detail}")
+                }
+                other => panic!("{values}: {other:?}"),
+            }
+        }
+        // The right forms, and a name Scute does not know (a custom policy's) as it is.
+        let good = json!({
+            "mr_td": ["0a".repeat(48)],
+            "isv_prod_id": [7],
+            "isv_svn_min": [0, 65535],
+            "my_policy_value": ["anything", 1.5],
+        });
+        let got = verify(
+            &signed(&key, &statement_for(&good, None, None)),
+            &signers,
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(serde_json::to_value(&got.values).unwrap(), good);
     }
 
     #[test]

@@ -32,7 +32,13 @@ pub struct Provenance {
     pub format: Format,
     /// The signer's name as configured ([`Signer::name`]).
     pub signer: String,
-    /// `sha256:<hex>` of the whole signed document as received.
+    /// Hex SHA-256 of the signer's DER SubjectPublicKeyInfo ([`Signer::key_sha256`]): who
+    /// signed, in a form no two keys share (a name is only what a certificate says).
+    pub signer_key_sha256: String,
+    /// `sha256:<hex>` of the signed content (DSSE: the PAE of payloadType and payload; COSE:
+    /// the Sig_structure of the protected header and payload), so the same signed content
+    /// re-encoded (another `keyid`, whitespace, unprotected header or signature) is the same
+    /// document.
     pub document_digest: String,
     /// Validity of the document, Unix seconds, when it states one.
     pub not_before: Option<i64>,
@@ -96,8 +102,64 @@ pub fn verify_document(
     }
 }
 
-/// `sha256:<hex>` of a document.
+/// `sha256:<hex>` of bytes (a document's signed content).
 pub fn document_digest(document: &[u8]) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, document);
     format!("sha256:{}", hex::encode(digest.as_ref()))
+}
+
+/// Reference-value names whose values are byte strings (lowercase hex of exactly this many
+/// bytes: the length of the report field they are compared with). Shared by the CoRIM profile
+/// and the DSSE predicate, so a value of the wrong length is refused whichever way it came.
+pub const HEX_NAMES: &[(&str, usize)] = &[
+    ("mr_td", 48),
+    ("rtmr0", 48),
+    ("rtmr1", 48),
+    ("rtmr2", 48),
+    ("rtmr3", 48),
+    ("mr_config_id", 48),
+    ("mr_owner", 48),
+    ("mr_owner_config", 48),
+    ("mr_seam", 48),
+    ("measurement", 48),
+    ("host_data", 32),
+    ("family_id", 16),
+    ("image_id", 16),
+    ("id_key_digest", 48),
+    ("mr_enclave", 32),
+    ("mr_signer", 32),
+    ("config_id", 64),
+];
+
+/// Reference-value names whose values are 16-bit unsigned integers (the SGX report's
+/// ISVPRODID and ISVSVN).
+pub const U16_NAMES: &[&str] = &["isv_prod_id", "isv_svn", "isv_svn_min"];
+
+/// The byte length of a hex-valued name ([`HEX_NAMES`]).
+pub fn hex_length(name: &str) -> Option<usize> {
+    HEX_NAMES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, len)| *len)
+}
+
+/// Why `value` cannot be a value of `name`, for the names this crate knows the form of;
+/// `None` when it can (or the name is one a custom policy defines).
+pub fn value_problem(name: &str, value: &serde_json::Value) -> Option<String> {
+    if let Some(len) = hex_length(name) {
+        let ok = value.as_str().is_some_and(|s| {
+            s.len() == 2 * len
+                && s.bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        });
+        return (!ok)
+            .then(|| format!("{name} takes lowercase hex strings of {len} bytes, not {value}"));
+    }
+    if U16_NAMES.contains(&name) {
+        // An integer as JSON writes it: 7, never 7.0 (a float would compare unlike the
+        // report's integer in some readers and like it in others).
+        let ok = value.as_u64().is_some_and(|n| n <= u64::from(u16::MAX));
+        return (!ok).then(|| format!("{name} takes integers 0-65535, not {value}"));
+    }
+    None
 }

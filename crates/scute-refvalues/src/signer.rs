@@ -91,6 +91,12 @@ impl Signer {
         Ok(Self { name, spki })
     }
 
+    /// Hex SHA-256 of the DER SubjectPublicKeyInfo: the key's identity, which stored documents
+    /// record so that removing a signer from the configuration removes its documents' weight.
+    pub fn key_sha256(&self) -> String {
+        hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &self.spki).as_ref())
+    }
+
     /// Whether `signature` (DER ECDSA) over `message` verifies under this signer's key.
     pub fn verifies(&self, message: &[u8], signature: &[u8]) -> bool {
         use aws_lc_rs::signature::{

@@ -171,21 +171,30 @@ impl Config {
 
     /// Where the master key is.
     /// The `reference_value_signers`, each file read as one certificate or public key; the
-    /// first that does not read stops the start, naming the key and the file.
+    /// first that does not read stops the start, naming the key and the file. Two signers with
+    /// the same name (two certificates with one CN) stop it too, naming both files: provenance
+    /// (`signed:<name>`) could not tell their documents apart.
     pub fn reference_value_signers(
         &self,
     ) -> Result<Vec<scute_refvalues::Signer>, crate::error::ServerError> {
-        self.reference_value_signers
-            .iter()
-            .map(|path| {
-                let shown = path.display().to_string();
-                let bad = |why: String| {
-                    crate::error::ServerError::Config(format!("reference_value_signers: {why}"))
-                };
-                let text = std::fs::read(path).map_err(|e| bad(format!("{shown}: {e}")))?;
-                scute_refvalues::Signer::from_pem(&shown, &text).map_err(|e| bad(e.to_string()))
-            })
-            .collect()
+        let bad = |why: String| {
+            crate::error::ServerError::Config(format!("reference_value_signers: {why}"))
+        };
+        let mut signers: Vec<(String, scute_refvalues::Signer)> = Vec::new();
+        for path in &self.reference_value_signers {
+            let shown = path.display().to_string();
+            let text = std::fs::read(path).map_err(|e| bad(format!("{shown}: {e}")))?;
+            let signer =
+                scute_refvalues::Signer::from_pem(&shown, &text).map_err(|e| bad(e.to_string()))?;
+            if let Some((first, _)) = signers.iter().find(|(_, s)| s.name == signer.name) {
+                return Err(bad(format!(
+                    "{first} and {shown} both name a signer {:?}: give each signer its own name",
+                    signer.name
+                )));
+            }
+            signers.push((shown, signer));
+        }
+        Ok(signers.into_iter().map(|(_, s)| s).collect())
     }
 
     pub fn master_key_path(&self) -> PathBuf {

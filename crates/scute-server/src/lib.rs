@@ -300,10 +300,15 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         config.kbs_session_lifetime_secs,
     )
     .await?;
-    let policies = load_policies(&store, now(), !config.require_signed_reference_values)
-        .await
-        .map_err(ServerError::Config)?;
     let reference_signers = config.reference_value_signers()?;
+    let policies = load_policies(
+        &store,
+        now(),
+        !config.require_signed_reference_values,
+        &reference_signers,
+    )
+    .await
+    .map_err(ServerError::Config)?;
     let resource_policy = {
         let rego = store.kbs_resource_policy().await?;
         let rego = rego.as_deref().unwrap_or(kbs::DEFAULT_RESOURCE_POLICY);

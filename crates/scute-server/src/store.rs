@@ -88,7 +88,7 @@ pub enum Backend {
 /// One step of the schema, applied once, in order, recorded in `schema_migrations`. `{blob}`
 /// is each backend's byte-string type. Version 1 is the schema from before migrations were
 /// versioned (its statements are idempotent, so older stores take it as they are).
-const MIGRATIONS: [(i64, &[&str]); 5] = [
+const MIGRATIONS: [(i64, &[&str]); 6] = [
     (
         1,
         &[
@@ -149,6 +149,16 @@ const MIGRATIONS: [(i64, &[&str]); 5] = [
             // validity (Unix seconds; NULL when unbounded) and the values by name (JSON). The
             // values count only while the document is valid (`domain::reference`).
             "CREATE TABLE signed_reference_values (digest TEXT PRIMARY KEY, signer TEXT NOT NULL, format TEXT NOT NULL, not_before BIGINT, not_after BIGINT, values_json TEXT NOT NULL, imported BIGINT NOT NULL)",
+        ],
+    ),
+    (
+        6,
+        &[
+            // Who signed a document by key (hex SHA-256 of the signer's SubjectPublicKeyInfo),
+            // not by the name a certificate gives it: a document counts only while its signer's
+            // key is configured (`domain::reference`). NULL for documents imported before this
+            // version, which therefore count no more until imported again.
+            "ALTER TABLE signed_reference_values ADD COLUMN key_sha256 TEXT",
         ],
     ),
 ];
@@ -631,7 +641,7 @@ impl Store {
         doc: &SignedDocumentRow,
     ) -> Result<bool, sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        let done = sqlx::query("INSERT INTO signed_reference_values (digest, signer, format, not_before, not_after, values_json, imported) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (digest) DO NOTHING")
+        let done = sqlx::query("INSERT INTO signed_reference_values (digest, signer, format, not_before, not_after, values_json, imported, key_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (digest) DO NOTHING")
             .bind(&doc.digest)
             .bind(&doc.signer)
             .bind(&doc.format)
@@ -639,6 +649,7 @@ impl Store {
             .bind(doc.not_after)
             .bind(&doc.values_json)
             .bind(doc.imported)
+            .bind(&doc.key_sha256)
             .execute(&mut *tx)
             .await?;
         bump_version(&mut tx, VERSION_POLICIES).await?;
@@ -648,7 +659,7 @@ impl Store {
 
     /// Every stored signed document, oldest import first, valid or not.
     pub async fn signed_reference_values(&self) -> Result<Vec<SignedDocumentRow>, sqlx::Error> {
-        let rows = sqlx::query("SELECT digest, signer, format, not_before, not_after, values_json, imported FROM signed_reference_values ORDER BY imported, digest")
+        let rows = sqlx::query("SELECT digest, signer, format, not_before, not_after, values_json, imported, key_sha256 FROM signed_reference_values ORDER BY imported, digest")
             .fetch_all(&self.pool)
             .await?;
         rows.iter()
@@ -661,6 +672,7 @@ impl Store {
                     not_after: r.try_get(4)?,
                     values_json: r.try_get(5)?,
                     imported: r.try_get(6)?,
+                    key_sha256: r.try_get(7)?,
                 })
             })
             .collect()
@@ -870,9 +882,9 @@ impl Store {
 /// A signed reference-value document as stored (verified before it was).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedDocumentRow {
-    /// `sha256:<hex>` of the document as received.
+    /// `sha256:<hex>` of the document's signed content (`scute_refvalues::Provenance`).
     pub digest: String,
-    /// The signer's name (`scute_refvalues::Signer::name`).
+    /// The signer's name (`scute_refvalues::Signer::name`), as shown; not who is trusted.
     pub signer: String,
     /// `dsse` or `corim`.
     pub format: String,
@@ -881,6 +893,9 @@ pub struct SignedDocumentRow {
     /// name → array of values, JSON.
     pub values_json: String,
     pub imported: i64,
+    /// Hex SHA-256 of the signer's SubjectPublicKeyInfo (`scute_refvalues::Signer::key_sha256`);
+    /// none for a document stored before the store recorded it.
+    pub key_sha256: Option<String>,
 }
 
 /// An attested key broker session as stored.

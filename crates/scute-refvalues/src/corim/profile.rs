@@ -82,28 +82,6 @@ enum SnpValue {
     Raw(usize),
 }
 
-/// Scute names taking byte strings (digests or raw values) in the Scute profile, with the
-/// length of the report field they are compared with.
-const SCUTE_BYTES: &[(&str, usize)] = &[
-    ("mr_td", 48),
-    ("rtmr0", 48),
-    ("rtmr1", 48),
-    ("rtmr2", 48),
-    ("rtmr3", 48),
-    ("mr_config_id", 48),
-    ("mr_owner", 48),
-    ("mr_owner_config", 48),
-    ("mr_seam", 48),
-    ("measurement", 48),
-    ("host_data", 32),
-    ("family_id", 16),
-    ("image_id", 16),
-    ("id_key_digest", 48),
-    ("mr_enclave", 32),
-    ("mr_signer", 32),
-    ("config_id", 64),
-];
-
 impl Profile {
     /// `$profile-type-choice = uri / tagged-oid-type`.
     pub fn of(value: &Value) -> Result<Profile, RefValueError> {
@@ -182,8 +160,8 @@ impl Profile {
         let name = mkey
             .and_then(Value::as_text)
             .ok_or_else(|| unsupported(format!("{self}: a measurement without a text mkey")))?;
-        if let Some((_, len)) = SCUTE_BYTES.iter().find(|(n, _)| *n == name) {
-            let values = self.bytes_values(name, *len, mval, true, true)?;
+        if let Some(len) = crate::hex_length(name) {
+            let values = self.bytes_values(name, len, mval, true, true)?;
             return Ok(values.into_iter().map(|v| (name.to_string(), v)).collect());
         }
         let numbers = match name {

@@ -188,7 +188,17 @@ fn a_signed_corim_in_scute_profile_maps_tdx_and_sgx_names() {
     );
     assert_eq!(got.provenance.format, Format::Corim);
     assert_eq!(got.provenance.signer, "acme");
-    assert_eq!(got.provenance.document_digest, crate::document_digest(&doc));
+    // The digest of the signed content (the Sig_structure), not of the COSE_Sign1's bytes.
+    let sign1 = CoseSign1::from_tagged_slice(&doc).unwrap();
+    assert_eq!(
+        got.provenance.document_digest,
+        crate::document_digest(&sign1.tbs_data(b""))
+    );
+    assert_ne!(got.provenance.document_digest, crate::document_digest(&doc));
+    assert_eq!(
+        got.provenance.signer_key_sha256,
+        signer("acme", &pair).key_sha256()
+    );
     // The narrower of rim-validity and the signature validity.
     assert_eq!(got.provenance.not_before, Some(NOW - 100));
     assert_eq!(got.provenance.not_after, Some(NOW + 500));
@@ -618,4 +628,110 @@ fn veraison_public_signed_corim_decodes_and_is_judged() {
             ..
         })
     ));
+}
+
+#[test]
+fn the_same_signed_corim_with_another_unprotected_header_is_the_same_document() {
+    let pair = key(&ECDSA_P256_SHA256_FIXED_SIGNING);
+    let signers = [signer("acme", &pair)];
+    let doc = sign(
+        corim(Some(uri(SCUTE_PROFILE)), vec![tdx_and_sgx_comid()], None),
+        &pair,
+        None,
+    );
+    let mut twin = CoseSign1::from_tagged_slice(&doc).unwrap();
+    twin.unprotected = HeaderBuilder::new()
+        .key_id(b"another hint".to_vec())
+        .build();
+    let twin = twin.to_tagged_vec().unwrap();
+    assert_ne!(twin, doc);
+    assert_eq!(
+        verify(&doc, &signers, NOW)
+            .unwrap()
+            .provenance
+            .document_digest,
+        verify(&twin, &signers, NOW)
+            .unwrap()
+            .provenance
+            .document_digest
+    );
+}
+
+#[test]
+fn a_corim_naming_two_environments_is_refused() {
+    let pair = key(&ECDSA_P256_SHA256_FIXED_SIGNING);
+    let signers = [signer("acme", &pair)];
+    let environment = |name: &str| {
+        map(vec![(
+            int(0),
+            map(vec![(int(1), text("Example")), (int(2), text(name))]),
+        )])
+    };
+    let triple = |name: &str, mr_td: u8| {
+        Value::Array(vec![
+            environment(name),
+            Value::Array(vec![measurement(
+                text("mr_td"),
+                vec![digests(&[(7, &[mr_td; 48])])],
+            )]),
+        ])
+    };
+    let comid_with = |triples: Vec<Value>, id: &str| {
+        map(vec![
+            (int(1), map(vec![(int(0), text(id))])),
+            (int(4), map(vec![(int(0), Value::Array(triples))])),
+        ])
+    };
+    // Two environments in one CoMID, and in two CoMIDs of one CoRIM.
+    for comids in [
+        vec![comid_with(
+            vec![triple("TD-A", 0xaa), triple("TD-B", 0xbb)],
+            "c",
+        )],
+        vec![
+            comid_with(vec![triple("TD-A", 0xaa)], "c1"),
+            comid_with(vec![triple("TD-B", 0xbb)], "c2"),
+        ],
+    ] {
+        let doc = sign(corim(Some(uri(SCUTE_PROFILE)), comids, None), &pair, None);
+        let why = unsupported_text(verify(&doc, &signers, NOW));
+        assert!(why.contains("more than one environment"), "{why}");
+    }
+    // One environment in two triples and two CoMIDs is one environment.
+    let doc = sign(
+        corim(
+            Some(uri(SCUTE_PROFILE)),
+            vec![
+                comid_with(vec![triple("TD-A", 0xaa), triple("TD-A", 0xab)], "c1"),
+                comid_with(vec![triple("TD-A", 0xac)], "c2"),
+            ],
+            None,
+        ),
+        &pair,
+        None,
+    );
+    let got = verify(&doc, &signers, NOW).unwrap();
+    assert_eq!(got.values["mr_td"].len(), 3);
+}
+
+#[test]
+fn a_corim_map_with_a_key_twice_is_refused() {
+    let pair = key(&ECDSA_P256_SHA256_FIXED_SIGNING);
+    let signers = [signer("acme", &pair)];
+    let comid_bytes = tag(506, bytes(&cbor(&tdx_and_sgx_comid())));
+    // rim-validity twice: the first says valid now, the second expired.
+    let corim_map = map(vec![
+        (int(0), text("corim-1")),
+        (int(1), Value::Array(vec![comid_bytes])),
+        (int(3), uri(SCUTE_PROFILE)),
+        (int(4), validity(None, NOW + 1000)),
+        (int(4), validity(None, NOW - 1000)),
+    ]);
+    let doc = sign(cbor(&tag(501, corim_map)), &pair, None);
+    match verify(&doc, &signers, NOW) {
+        Err(RefValueError::Malformed { detail, .. }) => {
+            assert!(detail.contains("corim-map has the key"), "{detail}")
+        }
+        other => panic!("{other:?}"),
+    }
 }

@@ -428,13 +428,15 @@ pub fn applied_policy_ids(
 }
 
 /// Every policy, compiled with the reference values in force at `now` (the admin's unless
-/// `admin_values_count` is false, and the valid signed documents').
+/// `admin_values_count` is false, and the valid signed documents of the configured `signers`).
 pub(crate) async fn load_policies(
     store: &Store,
     now: i64,
     admin_values_count: bool,
+    signers: &[scute_refvalues::Signer],
 ) -> Result<Policies, String> {
-    let reference = crate::domain::reference::InForce::load(store, now, admin_values_count).await?;
+    let reference =
+        crate::domain::reference::InForce::load(store, now, admin_values_count, signers).await?;
     let ids = store_policy_ids(store).await.map_err(|e| e.to_string())?;
     let mut stored = Vec::new();
     for id in ids {

@@ -53,6 +53,9 @@ pub(crate) struct Pipeline<'a> {
     pub(crate) policies: Arc<Policies>,
     pub(crate) signer: Arc<Signer>,
     pub(crate) config: &'a Config,
+    /// `reference_value_signers`: whose stored documents count when the reference values are
+    /// rebuilt mid-appraisal.
+    pub(crate) reference_signers: &'a [scute_refvalues::Signer],
 }
 
 pub(crate) async fn appraise(
@@ -87,6 +90,7 @@ pub(crate) async fn appraise(
             &pipeline.verifiers.store,
             now,
             !pipeline.config.require_signed_reference_values,
+            pipeline.reference_signers,
         )
         .await
         .map_err(|e| Problem::new(Kind::PolicyFailed, e))?;

@@ -1,5 +1,7 @@
 //! Reference values in force: the admin's values (`PUT /v1/reference-values/{name}`) and the
-//! values of every stored signed document valid at a given time, each with its provenance. One
+//! values of every stored signed document valid at a given time whose signer's key is
+//! configured now (each signer's newer document superseding its older values name by name),
+//! each with its provenance. One
 //! [`InForce`] is what the policies read as `data.reference` ([`InForce::data`]), what the
 //! token reports as matched ([`InForce::matched`]), and what the admin routes list, so none of
 //! them can disagree with another. A set built at one time says when it stops being right
@@ -10,6 +12,9 @@ use crate::store::{SignedDocumentRow, Store};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
+
+/// A signed document's values, name → values.
+type ValuesByName = BTreeMap<String, Vec<Value>>;
 
 /// `source` of a value the admin put.
 pub const SOURCE_ADMIN: &str = "admin";
@@ -42,13 +47,36 @@ pub struct MatchedReference {
 /// The reference values in force at one time.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct InForce {
-    /// name → values, the admin's first (as stored), then each valid signed document's in
+    /// name → values, the admin's first (as stored), then each counting signed document's in
     /// import order, a value already listed not repeated.
     pub values: BTreeMap<String, Vec<SourcedValue>>,
     /// When a stored document starts or stops counting, the earliest such time after the one
     /// this set was built for; none when no document ever will.
     pub changes_at: Option<i64>,
+    /// Each stored document's standing, by digest, in the store's order.
+    pub documents: Vec<DocumentStanding>,
 }
+
+/// Whether one stored signed document counts, and if not, why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DocumentStanding {
+    pub document_digest: String,
+    /// Whether any of its values count.
+    pub in_force: bool,
+    /// Why it does not count: [`NOT_TRUSTED`], [`NOT_VALID`] or [`SUPERSEDED`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+    /// Names whose values a newer document of the same signer replaced.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub superseded: Vec<String>,
+}
+
+/// The document's signer key is not (or no longer) among `reference_value_signers`.
+pub const NOT_TRUSTED: &str = "signer_not_trusted";
+/// Outside the document's validity.
+pub const NOT_VALID: &str = "not_valid_now";
+/// Every name it carries is carried by a newer document of the same signer.
+pub const SUPERSEDED: &str = "superseded";
 
 /// Whether a signed document counts at `now` (its validity is inclusive at both ends, as the
 /// import's check is).
@@ -56,10 +84,24 @@ pub fn document_valid_at(doc: &SignedDocumentRow, now: i64) -> bool {
     doc.not_before.is_none_or(|t| t <= now) && doc.not_after.is_none_or(|t| now <= t)
 }
 
+/// The hex SHA-256 keys of the configured signers, as stored documents record them.
+pub fn signer_keys(signers: &[scute_refvalues::Signer]) -> Vec<String> {
+    signers
+        .iter()
+        .map(scute_refvalues::Signer::key_sha256)
+        .collect()
+}
+
 impl InForce {
-    /// What the store holds, in force at `now`. With `admin_values_count` false
-    /// (`require_signed_reference_values`) the admin's stored values are left out.
-    pub async fn load(store: &Store, now: i64, admin_values_count: bool) -> Result<Self, String> {
+    /// What the store holds, in force at `now` for the configured `signers`. With
+    /// `admin_values_count` false (`require_signed_reference_values`) the admin's stored values
+    /// are left out.
+    pub async fn load(
+        store: &Store,
+        now: i64,
+        admin_values_count: bool,
+        signers: &[scute_refvalues::Signer],
+    ) -> Result<Self, String> {
         let admin = if admin_values_count {
             store.reference_values().await.map_err(|e| e.to_string())?
         } else {
@@ -69,14 +111,22 @@ impl InForce {
             .signed_reference_values()
             .await
             .map_err(|e| e.to_string())?;
-        Self::from_rows(admin, &documents, now)
+        Self::from_rows(admin, &documents, now, &signer_keys(signers))
     }
 
-    /// From the admin's rows (name, JSON array) and the stored documents.
+    /// From the admin's rows (name, JSON array) and the stored documents; a document counts
+    /// only when its signer's key is one of `trusted_keys` (the signers configured now, not
+    /// those of when it was imported) and `now` is within its validity. Of the counting
+    /// documents of one signer that carry a name, only the newest gives that name's values
+    /// (newest: the latest signed `not_before`, a document without one older than any with
+    /// one; then the later import): a signer's newer document supersedes its older values, so
+    /// an older document cannot lower a minimum (`isv_svn_min`) or bring back a value the
+    /// signer has since replaced.
     pub fn from_rows(
         admin: Vec<(String, String)>,
         documents: &[SignedDocumentRow],
         now: i64,
+        trusted_keys: &[String],
     ) -> Result<Self, String> {
         let mut values: BTreeMap<String, Vec<SourcedValue>> = BTreeMap::new();
         for (name, json) in admin {
@@ -101,7 +151,18 @@ impl InForce {
         }
         let mut changes_at: Option<i64> = None;
         let mut note = |t: i64| changes_at = Some(changes_at.map_or(t, |c| c.min(t)));
-        for doc in documents {
+        let mut standings = Vec::with_capacity(documents.len());
+        // (index, key, values by name) of each document that counts now.
+        let mut counting: Vec<(usize, &str, ValuesByName)> = Vec::new();
+        for (index, doc) in documents.iter().enumerate() {
+            let trusted = doc
+                .key_sha256
+                .as_deref()
+                .filter(|key| trusted_keys.iter().any(|t| t == key));
+            let Some(key) = trusted else {
+                standings.push(standing(doc, Some(NOT_TRUSTED)));
+                continue;
+            };
             if let Some(t) = doc.not_before.filter(|t| *t > now) {
                 note(t);
             }
@@ -109,18 +170,42 @@ impl InForce {
                 note(t.saturating_add(1));
             }
             if !document_valid_at(doc, now) {
+                standings.push(standing(doc, Some(NOT_VALID)));
                 continue;
             }
             let by_name: BTreeMap<String, Vec<Value>> = serde_json::from_str(&doc.values_json)
                 .map_err(|e| format!("stored signed document {}: {e}", doc.digest))?;
+            standings.push(standing(doc, None));
+            counting.push((index, key, by_name));
+        }
+        // The newest counting document of each (signer key, name).
+        let newness = |index: usize| {
+            let doc = &documents[index];
+            (doc.not_before.unwrap_or(i64::MIN), doc.imported, index)
+        };
+        let mut newest: BTreeMap<(&str, &str), usize> = BTreeMap::new();
+        for (index, key, by_name) in &counting {
+            for name in by_name.keys() {
+                let slot = newest.entry((key, name.as_str())).or_insert(*index);
+                if newness(*index) > newness(*slot) {
+                    *slot = *index;
+                }
+            }
+        }
+        for (index, key, by_name) in &counting {
+            let doc = &documents[*index];
             for (name, list) in by_name {
-                let slot = values.entry(name).or_default();
+                if newest.get(&(*key, name.as_str())) != Some(index) {
+                    standings[*index].superseded.push(name.clone());
+                    continue;
+                }
+                let slot = values.entry(name.clone()).or_default();
                 for value in list {
-                    if slot.iter().any(|v| v.value == value) {
+                    if slot.iter().any(|v| same_value(&v.value, value)) {
                         continue;
                     }
                     slot.push(SourcedValue {
-                        value,
+                        value: value.clone(),
                         source: format!("signed:{}", doc.signer),
                         document_digest: Some(doc.digest.clone()),
                         not_before: doc.not_before,
@@ -128,8 +213,17 @@ impl InForce {
                     });
                 }
             }
+            let standing = &mut standings[*index];
+            if standing.superseded.len() == by_name.len() {
+                standing.in_force = false;
+                standing.reason = Some(SUPERSEDED);
+            }
         }
-        Ok(Self { values, changes_at })
+        Ok(Self {
+            values,
+            changes_at,
+            documents: standings,
+        })
     }
 
     /// Whether a set built earlier is no longer right at `now`.
@@ -159,7 +253,7 @@ impl InForce {
             .map(|list| Value::Array(list.iter().map(|v| v.value.clone()).collect()))
     }
 
-    /// For each name in force equal (as JSON) to the measurement of that name in the policy
+    /// For each name in force equal (as Rego judges it: [`same_value`]) to the measurement of that name in the policy
     /// input's `measurements`: the first value that matched, and its source.
     pub fn matched(&self, measurements: &Value) -> BTreeMap<String, MatchedReference> {
         let Some(measurements) = measurements.as_object() else {
@@ -169,7 +263,7 @@ impl InForce {
             .iter()
             .filter_map(|(name, list)| {
                 let measured = measurements.get(name)?;
-                let hit = list.iter().find(|v| v.value == *measured)?;
+                let hit = list.iter().find(|v| same_value(&v.value, measured))?;
                 Some((
                     name.clone(),
                     MatchedReference {
@@ -183,12 +277,59 @@ impl InForce {
     }
 }
 
+fn standing(doc: &SignedDocumentRow, reason: Option<&'static str>) -> DocumentStanding {
+    DocumentStanding {
+        document_digest: doc.digest.clone(),
+        in_force: reason.is_none(),
+        reason,
+        superseded: Vec::new(),
+    }
+}
+
+/// Equality as Rego's `==` and `in` judge it: numbers by value (`7` equals `7.0`), everything
+/// else as JSON (strings exactly, byte for byte).
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
+            (Some(x), Some(y)) => x == y,
+            _ => match (x.as_u64(), y.as_u64()) {
+                (Some(x), Some(y)) => x == y,
+                _ => x.as_f64().is_some_and(|x| y.as_f64() == Some(x)),
+            },
+        },
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same_value(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, a)| y.get(k).is_some_and(|b| same_value(a, b)))
+        }
+        _ => a == b,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
+    const RELEASE: &str = "key-release";
+    const OTHER: &str = "key-other";
+
     fn doc(
+        digest: &str,
+        values: Value,
+        not_before: Option<i64>,
+        not_after: Option<i64>,
+    ) -> SignedDocumentRow {
+        doc_by(RELEASE, digest, values, not_before, not_after)
+    }
+
+    /// A document signed by the key `key`, shown as signer "release" whichever key it is (a
+    /// certificate's CN is no identity).
+    fn doc_by(
+        key: &str,
         digest: &str,
         values: Value,
         not_before: Option<i64>,
@@ -202,7 +343,12 @@ mod tests {
             not_after,
             values_json: values.to_string(),
             imported: 1,
+            key_sha256: Some(key.into()),
         }
+    }
+
+    fn trusted(keys: &[&str]) -> Vec<String> {
+        keys.iter().map(|k| k.to_string()).collect()
     }
 
     #[test]
@@ -215,9 +361,10 @@ mod tests {
                 None,
                 Some(100),
             ),
-            doc("sha256:2", json!({"mr_td": ["cc"]}), Some(50), None),
+            doc_by(OTHER, "sha256:2", json!({"mr_td": ["cc"]}), Some(50), None),
         ];
-        let at = |now| InForce::from_rows(admin.clone(), &docs, now).unwrap();
+        let keys = trusted(&[RELEASE, OTHER]);
+        let at = |now| InForce::from_rows(admin.clone(), &docs, now, &keys).unwrap();
         assert_eq!(
             at(10).data(),
             json!({"mr_td": ["aa", "aa", "bb"], "rtmr1": ["r1"]})
@@ -236,7 +383,9 @@ mod tests {
         assert!(at(10).stale_at(50) && !at(10).stale_at(49));
         // Without signed documents: exactly the admin's JSON.
         assert_eq!(
-            InForce::from_rows(admin.clone(), &[], 0).unwrap().data(),
+            InForce::from_rows(admin.clone(), &[], 0, &[])
+                .unwrap()
+                .data(),
             json!({"mr_td": ["aa", "aa"]})
         );
     }
@@ -250,7 +399,7 @@ mod tests {
             None,
             None,
         )];
-        let set = InForce::from_rows(admin, &docs, 0).unwrap();
+        let set = InForce::from_rows(admin, &docs, 0, &trusted(&[RELEASE])).unwrap();
         let m = set.matched(&json!({"mr_td": "aa", "rtmr1": "r1", "rtmr2": "r2", "isv_svn": 1}));
         assert_eq!(
             serde_json::to_value(&m).unwrap(),
@@ -262,5 +411,97 @@ mod tests {
         let m = set.matched(&json!({"mr_td": "bb", "rtmr1": "zz"}));
         assert_eq!(m["mr_td"].source, "signed:release");
         assert!(!m.contains_key("rtmr1"));
+    }
+
+    #[test]
+    fn a_document_counts_only_while_its_signers_key_is_configured() {
+        // Signed by key A; the configuration now names only B (same CN "release"), or no one.
+        let docs = [doc_by(
+            "key-a",
+            "sha256:1",
+            json!({"mr_td": ["aa"]}),
+            None,
+            None,
+        )];
+        for keys in [trusted(&["key-b"]), trusted(&[])] {
+            let set = InForce::from_rows(Vec::new(), &docs, 0, &keys).unwrap();
+            assert_eq!(set.data(), json!({}), "{keys:?}");
+            assert_eq!(set.values_of("mr_td"), None);
+            assert!(set.matched(&json!({"mr_td": "aa"})).is_empty());
+            assert_eq!(
+                serde_json::to_value(&set.documents).unwrap(),
+                json!([{"document_digest": "sha256:1", "in_force": false, "reason": "signer_not_trusted"}])
+            );
+            assert_eq!(set.changes_at, None);
+        }
+        // A document stored before keys were recorded counts for no one.
+        let mut old = docs[0].clone();
+        old.key_sha256 = None;
+        let set = InForce::from_rows(Vec::new(), &[old], 0, &trusted(&["key-a"])).unwrap();
+        assert_eq!(set.data(), json!({}));
+        // With A configured it counts.
+        let set = InForce::from_rows(Vec::new(), &docs, 0, &trusted(&["key-b", "key-a"])).unwrap();
+        assert_eq!(set.data(), json!({"mr_td": ["aa"]}));
+        assert!(set.documents[0].in_force);
+    }
+
+    #[test]
+    fn a_newer_document_of_the_same_signer_supersedes_its_older_values() {
+        let older = doc(
+            "sha256:old",
+            json!({"isv_svn_min": [1], "mr_signer": ["s1"]}),
+            Some(10),
+            None,
+        );
+        let mut newer = doc("sha256:new", json!({"isv_svn_min": [4]}), Some(20), None);
+        // Imported first: newness is the signed not_before, so replaying the older document
+        // later does not bring its minimum back.
+        newer.imported = 0;
+        let keys = trusted(&[RELEASE, OTHER]);
+        let set =
+            InForce::from_rows(Vec::new(), &[newer.clone(), older.clone()], 30, &keys).unwrap();
+        // Only 4 in force; the older document still gives the name the newer one lacks.
+        assert_eq!(set.data(), json!({"isv_svn_min": [4], "mr_signer": ["s1"]}));
+        assert_eq!(
+            serde_json::to_value(&set.documents).unwrap(),
+            json!([
+                {"document_digest": "sha256:new", "in_force": true},
+                {"document_digest": "sha256:old", "in_force": true, "superseded": ["isv_svn_min"]},
+            ])
+        );
+        // Before the newer one is valid, the older one's minimum is what counts.
+        let set =
+            InForce::from_rows(Vec::new(), &[newer.clone(), older.clone()], 15, &keys).unwrap();
+        assert_eq!(set.values_of("isv_svn_min"), Some(json!([1])));
+        // Superseded in every name: not in force, and said so.
+        let only_min = doc("sha256:old2", json!({"isv_svn_min": [1]}), None, None);
+        let set = InForce::from_rows(Vec::new(), &[only_min, newer.clone()], 30, &keys).unwrap();
+        assert_eq!(set.values_of("isv_svn_min"), Some(json!([4])));
+        assert_eq!(set.documents[0].reason, Some(SUPERSEDED));
+        assert!(!set.documents[0].in_force);
+        // Another signer's document is not superseded by this one's.
+        let theirs = doc_by(
+            OTHER,
+            "sha256:theirs",
+            json!({"isv_svn_min": [2]}),
+            Some(5),
+            None,
+        );
+        let set = InForce::from_rows(Vec::new(), &[theirs, newer], 30, &keys).unwrap();
+        assert_eq!(set.values_of("isv_svn_min"), Some(json!([2, 4])));
+    }
+
+    #[test]
+    fn numbers_match_by_value_as_rego_compares_them() {
+        let admin = vec![("isv_prod_id".to_string(), json!([7.0]).to_string())];
+        let set = InForce::from_rows(admin, &[], 0, &[]).unwrap();
+        let m = set.matched(&json!({"isv_prod_id": 7}));
+        assert_eq!(m["isv_prod_id"].source, "admin");
+        let admin = vec![("mr_td".to_string(), json!(["AA"]).to_string())];
+        let set = InForce::from_rows(admin, &[], 0, &[]).unwrap();
+        // Strings exactly, as Rego's `in` does.
+        assert!(set.matched(&json!({"mr_td": "aa"})).is_empty());
+        assert!(same_value(&json!([1, {"a": 2.0}]), &json!([1.0, {"a": 2}])));
+        assert!(!same_value(&json!(1), &json!("1")));
     }
 }

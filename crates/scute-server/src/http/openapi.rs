@@ -221,7 +221,7 @@ mod routes {
         summary = "Import signed reference values (a DSSE envelope or a signed CoRIM), verified against reference_value_signers",
         request_body(content = Vec<u8>, content_type = "application/octet-stream"),
         responses(
-            (status = 200, description = "stored: {\"stored\": [names], \"provenance\": {format, signer, document_digest, not_before, not_after}, \"already_stored\": bool}", body = Object),
+            (status = 200, description = "stored: {\"stored\": [names], \"provenance\": {format, signer, signer_key_sha256, document_digest, not_before, not_after}, \"already_stored\": bool}", body = Object),
             (status = 401, description = "RFC 7807 problem", body = Problem, content_type = "application/problem+json"),
             (status = 413, description = "RFC 7807 problem", body = Problem, content_type = "application/problem+json"),
             (status = 422, description = "reference_values_refused: nothing stored", body = Problem, content_type = "application/problem+json")))]

@@ -5,7 +5,7 @@
 //! `scute_refvalues` against `reference_value_signers` at the service's clock before anything is
 //! stored; a refused one leaves the store as it was.
 
-use crate::domain::reference::{document_valid_at, InForce};
+use crate::domain::reference::InForce;
 use crate::http::admin::rebuild_policies;
 use crate::http::admin_auth::Admin;
 use crate::http::extract::Body;
@@ -31,6 +31,7 @@ pub(crate) async fn in_force(state: &AppState) -> Result<InForce, Problem> {
         &state.store,
         crate::clock::now(),
         !state.config.require_signed_reference_values,
+        &state.reference_signers,
     )
     .await
     .map_err(|e| Problem::new(Kind::StoreUnavailable, e))
@@ -72,6 +73,7 @@ pub(crate) async fn import(
         not_after: provenance.not_after,
         values_json: serde_json::to_string(&verified.values).map_err(Problem::internal)?,
         imported: now,
+        key_sha256: Some(provenance.signer_key_sha256.clone()),
     };
     let new = state.store.put_signed_reference_values(&row).await?;
     rebuild_policies(&state).await?;
@@ -85,9 +87,9 @@ pub(crate) async fn import(
 }
 
 /// `GET /v1/reference-values`: every name in force with its values, each with its provenance,
-/// and every stored signed document (valid now or not) with the names it holds.
+/// and every stored signed document (counting now or not) with the names it holds, whether it
+/// is in force and, when not, why (`signer_not_trusted`, `not_valid_now`, `superseded`).
 pub(crate) async fn list(State(state): Shared, _admin: Admin) -> Result<Json<Value>, Problem> {
-    let now = crate::clock::now();
     let set = in_force(&state).await?;
     let documents: Vec<Value> = state
         .store
@@ -95,20 +97,34 @@ pub(crate) async fn list(State(state): Shared, _admin: Admin) -> Result<Json<Val
         .await?
         .into_iter()
         .map(|doc| {
+            // The set was read just before: a document stored in between is listed as not in
+            // force until the next listing.
+            let standing = set
+                .documents
+                .iter()
+                .find(|s| s.document_digest == doc.digest);
             let names: Vec<String> =
                 serde_json::from_str::<BTreeMap<String, Value>>(&doc.values_json)
                     .map(|m| m.into_keys().collect())
                     .unwrap_or_default();
-            json!({
+            let mut entry = json!({
                 "document_digest": doc.digest,
                 "signer": doc.signer,
+                "signer_key_sha256": doc.key_sha256,
                 "format": doc.format,
                 "not_before": doc.not_before,
                 "not_after": doc.not_after,
                 "imported": doc.imported,
                 "names": names,
-                "in_force": document_valid_at(&doc, now),
-            })
+                "in_force": standing.is_some_and(|s| s.in_force),
+            });
+            if let Some(reason) = standing.and_then(|s| s.reason) {
+                entry["reason"] = Value::from(reason);
+            }
+            if let Some(s) = standing.filter(|s| !s.superseded.is_empty()) {
+                entry["superseded"] = json!(s.superseded);
+            }
+            entry
         })
         .collect();
     Ok(Json(json!({

@@ -55,6 +55,7 @@ impl AppState {
                 .unwrap_or_else(|p| p.into_inner().clone()),
             signer: self.signer(),
             config: &self.config,
+            reference_signers: &self.reference_signers,
         }
     }
 
@@ -103,6 +104,7 @@ impl AppState {
                 &self.store,
                 now(),
                 !self.config.require_signed_reference_values,
+                &self.reference_signers,
             )
             .await
             .map_err(ServerError::Config)?;

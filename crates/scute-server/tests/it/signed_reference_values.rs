@@ -167,6 +167,25 @@ impl Harness {
     }
 }
 
+/// `sha256:<hex>` of what a document's signature covers: DSSE's PAE of payloadType and
+/// payload, COSE's Sig_structure (protected header and payload).
+fn signed_digest(document: &[u8]) -> String {
+    use coset::TaggedCborSerializable;
+    if document.first() == Some(&b'{') {
+        let envelope: Value = serde_json::from_slice(document).unwrap();
+        let payload = STANDARD
+            .decode(envelope["payload"].as_str().unwrap())
+            .unwrap();
+        scute_refvalues::document_digest(&scute_refvalues::dsse::pae(
+            envelope["payloadType"].as_str().unwrap(),
+            &payload,
+        ))
+    } else {
+        let sign1 = coset::CoseSign1::from_tagged_slice(document).unwrap();
+        scute_refvalues::document_digest(&sign1.tbs_data(b""))
+    }
+}
+
 fn quote(sim: &Simulator, runtime: &Value) -> Vec<u8> {
     let w = Workload::new(Tee::Tdx, 4, scute_test::report_data(runtime));
     sim.quote(&w).unwrap().encode()
@@ -193,7 +212,7 @@ async fn a_signed_document_is_stored_affirms_the_td_and_the_token_names_its_sour
     // Before: no reference values, the TD is unrecognised.
     assert_eq!(executables(&h.attest(json!({})).await), 33);
     let document = sign(&h.key, &h.statement(Some(now() - 60), Some(now() + 3600)));
-    let digest = scute_refvalues::document_digest(&document);
+    let digest = signed_digest(&document);
     let (status, body) = h.import(document.clone()).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["stored"], json!(["mr_td"]));
@@ -567,7 +586,7 @@ async fn a_signed_corim_affirms_the_td_and_one_signed_by_a_stranger_is_refused()
     assert_eq!(executables(&h.attest(json!({})).await), 33);
 
     let document = signed_corim(&h.pkcs8, &mr_td);
-    let digest = scute_refvalues::document_digest(&document);
+    let digest = signed_digest(&document);
     let (status, body) = h.import(document).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["provenance"]["format"], "corim");
@@ -578,4 +597,131 @@ async fn a_signed_corim_affirms_the_td_and_one_signed_by_a_stranger_is_refused()
         claims["submods"]["cpu0"]["ear_veraison_annotated_evidence"]["reference_values"]["mr_td"],
         json!({"value": h.mr_td, "source": format!("signed:{SIGNER_CN}"), "document_digest": digest})
     );
+}
+
+/// Trust is the configuration's, now: a document imported while its signer was configured
+/// stops counting once the signer is removed, even when the signer put in its place has a
+/// certificate with the same CN.
+#[tokio::test]
+async fn removing_a_signer_removes_its_documents_weight() {
+    let h = Harness::start(|_| {}).await;
+    let (status, body) = h.import(sign(&h.key, &h.statement(None, None))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(executables(&h.attest(json!({})).await), 2);
+
+    let (_, b_cert, _) = signer(SIGNER_CN);
+    let b_path = h.service.dir().join("b.pem");
+    std::fs::write(&b_path, b_cert).unwrap();
+    let Harness {
+        service,
+        sim,
+        key,
+        pkcs8,
+        mr_td,
+    } = h;
+    let service = service
+        .restart_with(|c| c.reference_value_signers = vec![b_path])
+        .await;
+    let h = Harness {
+        service,
+        sim,
+        key,
+        pkcs8,
+        mr_td,
+    };
+    assert_eq!(executables(&h.attest(json!({})).await), 33);
+    assert_eq!(
+        h.get("/v1/reference-values/mr_td").await.0,
+        StatusCode::NOT_FOUND
+    );
+    let (_, list) = h.get("/v1/reference-values").await;
+    assert_eq!(list["reference_values"], json!({}), "{list}");
+    let document = &list["documents"][0];
+    assert_eq!(document["signer"], SIGNER_CN, "{list}");
+    assert_eq!(document["in_force"], false, "{list}");
+    assert_eq!(document["reason"], "signer_not_trusted", "{list}");
+}
+
+#[tokio::test]
+async fn two_signers_of_one_name_stop_the_start_naming_both_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, a, _) = signer(SIGNER_CN);
+    let (_, b, _) = signer(SIGNER_CN);
+    let (a_path, b_path) = (dir.path().join("a.pem"), dir.path().join("b.pem"));
+    std::fs::write(&a_path, a).unwrap();
+    std::fs::write(&b_path, b).unwrap();
+    let config = Config {
+        listen: "127.0.0.1:0".into(),
+        data_dir: dir.path().join("data"),
+        reference_value_signers: vec![a_path.clone(), b_path.clone()],
+        ..Config::default()
+    };
+    let e = match scute_server::start(config).await {
+        Ok(_) => panic!("started with two signers named {SIGNER_CN:?}"),
+        Err(e) => e.to_string(),
+    };
+    for path in [&a_path, &b_path] {
+        assert!(e.contains(&path.display().to_string()), "{e}");
+    }
+    assert!(e.contains(SIGNER_CN), "{e}");
+}
+
+/// A signer's newer document replaces its older values for the names it carries: an older
+/// document (here with a lower `isv_svn_min`) cannot lower the minimum, whichever is imported
+/// last.
+#[tokio::test]
+async fn a_newer_document_of_the_signer_supersedes_an_older_minimum() {
+    let h = Harness::start(|_| {}).await;
+    let svn = |min: u64, not_before: i64| {
+        sign(
+            &h.key,
+            &statement_for(
+                &json!({"isv_svn_min": [min]}),
+                Some(rfc3339(not_before).as_str()),
+                None,
+            ),
+        )
+    };
+    let newer = svn(4, now() - 60);
+    let older = svn(1, now() - 3600);
+    for document in [newer.clone(), older.clone()] {
+        let (status, body) = h.import(document).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    assert_eq!(
+        h.get("/v1/reference-values/isv_svn_min").await,
+        (StatusCode::OK, json!([4]))
+    );
+    let (_, list) = h.get("/v1/reference-values").await;
+    let older_entry = list["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["document_digest"] == signed_digest(&older))
+        .unwrap();
+    assert_eq!(older_entry["in_force"], false, "{list}");
+    assert_eq!(older_entry["reason"], "superseded", "{list}");
+}
+
+/// The same signed content in another envelope (another `keyid`, other whitespace) is the
+/// same document: stored once, listed once.
+#[tokio::test]
+async fn the_same_signed_content_re_enveloped_is_already_stored() {
+    let h = Harness::start(|_| {}).await;
+    let document = sign(&h.key, &h.statement(None, None));
+    let (status, body) = h.import(document.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["already_stored"], false);
+    let mut envelope: Value = serde_json::from_slice(&document).unwrap();
+    envelope["signatures"][0]["keyid"] = json!("not-the-release-key");
+    let twin = serde_json::to_vec_pretty(&envelope).unwrap();
+    let (status, body) = h.import(twin).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["already_stored"], true, "{body}");
+    assert_eq!(
+        body["provenance"]["document_digest"],
+        signed_digest(&document)
+    );
+    let (_, list) = h.get("/v1/reference-values").await;
+    assert_eq!(list["documents"].as_array().unwrap().len(), 1, "{list}");
 }

@@ -11,10 +11,16 @@ async fn contract(
     store: Store,
     reopen: impl std::future::Future<Output = Result<Store, sqlx::Error>>,
 ) {
-    assert_eq!(store.schema_versions().await.unwrap(), vec![1, 2, 3, 4, 5]);
+    assert_eq!(
+        store.schema_versions().await.unwrap(),
+        vec![1, 2, 3, 4, 5, 6]
+    );
     // Opening again runs nothing twice.
     let again = reopen.await.unwrap();
-    assert_eq!(again.schema_versions().await.unwrap(), vec![1, 2, 3, 4, 5]);
+    assert_eq!(
+        again.schema_versions().await.unwrap(),
+        vec![1, 2, 3, 4, 5, 6]
+    );
 
     let (first, ours) = store.secret_or_insert("k", b"first").await.unwrap();
     assert!(ours);
@@ -162,6 +168,7 @@ async fn contract(
         not_after: Some(i64::from(i32::MAX) + 7),
         values_json: "{\"mr_td\":[\"aa\"]}".into(),
         imported: 5,
+        key_sha256: Some("ab".repeat(32)),
     };
     assert!(store.put_signed_reference_values(&doc).await.unwrap());
     assert!(!again.put_signed_reference_values(&doc).await.unwrap());
@@ -223,6 +230,9 @@ async fn replicas_migrating_at_once_migrate_once() {
     }
     for t in tasks {
         let store = t.await.unwrap().unwrap();
-        assert_eq!(store.schema_versions().await.unwrap(), vec![1, 2, 3, 4, 5]);
+        assert_eq!(
+            store.schema_versions().await.unwrap(),
+            vec![1, 2, 3, 4, 5, 6]
+        );
     }
 }

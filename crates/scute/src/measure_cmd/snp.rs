@@ -8,14 +8,20 @@ use scute_measure::snp::{self, KernelHashes, Launch, VmmType, DEFAULT_GUEST_FEAT
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
+/// The most vCPUs `--vcpus` takes.
+const MAX_VCPUS: i64 = 512;
+
 #[derive(Args)]
 pub struct SnpArgs {
     /// The OVMF firmware image the VMM maps below 4 GiB (e.g. /usr/share/ovmf/OVMF.fd, or
     /// OVMF.fd of an OvmfPkg/AmdSev build for direct kernel boot).
     #[arg(long, value_name = "FILE")]
     pub ovmf: PathBuf,
-    /// The guest's number of vCPUs (one VMSA each).
-    #[arg(long, value_name = "N")]
+    /// The guest's number of vCPUs (one VMSA each), at most 512.
+    // Bounded so that a typo cannot start billions of VMSA measurements: 512 is above QEMU's
+    // q35 limit of 288 vCPUs without an IOMMU and above any SEV-SNP guest size a cloud offers;
+    // a larger count is a usage error (exit 2). 0 stays the library's refusal (exit 1).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(..=MAX_VCPUS))]
     pub vcpus: u32,
     /// QEMU's name of the vCPU type, e.g. EPYC-v4, EPYC-Rome, EPYC-Milan, EPYC-Genoa (its CPUID
     /// signature is in each VMSA; EC2 ignores it).

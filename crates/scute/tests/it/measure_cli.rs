@@ -164,9 +164,15 @@ fn usage_errors_exit_2() {
         ][..],
         &["--vcpus", "1", "--vcpu-type", "EPYC", "--append", "quiet"][..],
         &["--vcpus", "-1", "--vcpu-type", "EPYC"][..],
+        // Bounded: not 4 billion VMSAs for a typo.
+        &["--vcpus", "513", "--vcpu-type", "EPYC"][..],
+        &["--vcpus", "4294967295", "--vcpu-type", "EPYC"][..],
     ] {
         let (code, stdout, stderr) = snp(extra);
         assert_eq!(code, 2, "{extra:?}: {stderr}");
         assert!(stdout.is_empty(), "{extra:?}: {stdout}");
     }
+    // The bound itself is a launch.
+    let (code, _, stderr) = snp(&["--vcpus", "512", "--vcpu-type", "EPYC"]);
+    assert_eq!(code, 0, "{stderr}");
 }
