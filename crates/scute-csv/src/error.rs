@@ -4,7 +4,7 @@
 use thiserror::Error;
 
 /// A certificate of the chain, or the report, named in errors.
-pub type Item = &'static str;
+pub(crate) type Item = &'static str;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]

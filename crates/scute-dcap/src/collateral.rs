@@ -9,8 +9,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
 
-pub const TCB_INFO: Item = "TCB Info";
-pub const QE_IDENTITY: Item = "QE Identity";
+pub(crate) const TCB_INFO: Item = "TCB Info";
+pub(crate) const QE_IDENTITY: Item = "QE Identity";
 
 /// The raw collateral files of one platform (the layout of a `shared/vectors` case).
 #[derive(Debug, Clone, Default)]

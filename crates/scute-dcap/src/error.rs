@@ -5,7 +5,7 @@ use scute_quote::QuoteError;
 use thiserror::Error;
 
 /// A piece of collateral or evidence, named in errors.
-pub type Item = &'static str;
+pub(crate) type Item = &'static str;
 
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]

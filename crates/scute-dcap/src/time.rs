@@ -26,7 +26,7 @@ pub fn format_rfc3339(t: UnixTime) -> String {
 
 /// When an item of collateral or a certificate is valid: both ends inclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Validity {
+pub(crate) struct Validity {
     pub item: Item,
     pub not_before: UnixTime,
     pub not_after: UnixTime,

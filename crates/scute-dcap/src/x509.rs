@@ -27,14 +27,14 @@ const OID_CRL_NUMBER: Oid = Oid::new_unwrap("2.5.29.20");
 const OID_COMMON_NAME: Oid = Oid::new_unwrap("2.5.4.3");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Curve {
+pub(crate) enum Curve {
     P256,
     P384,
 }
 
 /// An elliptic-curve public key: the uncompressed SEC1 point.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PublicKey {
+pub(crate) struct PublicKey {
     pub curve: Curve,
     pub point: Vec<u8>,
 }
@@ -74,7 +74,7 @@ impl PublicKey {
     }
 
     /// A P-256 key from the raw x‖y form used inside quotes.
-    pub fn p256_from_xy(xy: &[u8; 64]) -> Self {
+    pub(crate) fn p256_from_xy(xy: &[u8; 64]) -> Self {
         let mut point = Vec::with_capacity(65);
         point.push(0x04);
         point.extend_from_slice(xy);
@@ -149,7 +149,7 @@ fn signature_hash(oid: &Oid) -> Option<SignatureHash> {
 
 /// An X.509 certificate, owned.
 #[derive(Debug, Clone)]
-pub struct Cert {
+pub(crate) struct Cert {
     pub item: Item,
     pub der: Vec<u8>,
     /// The exact PEM block this certificate was read from (empty when it came as DER).
@@ -191,7 +191,7 @@ fn common_name(name: &Name) -> String {
 }
 
 impl Cert {
-    pub fn from_der(der: &[u8], item: Item) -> Result<Self, DcapError> {
+    pub(crate) fn from_der(der: &[u8], item: Item) -> Result<Self, DcapError> {
         let bad = |reason: String| DcapError::Certificate { item, reason };
         // Strict DER (Intel's QVL reads with OpenSSL, which takes DER only), and the one parse.
         let decoded = decode_certificate(der).map_err(|e| bad(e.to_string()))?;
@@ -275,7 +275,7 @@ impl Cert {
 
 /// The root every chain must end in: the exact certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PinnedRoot {
+pub(crate) struct PinnedRoot {
     pub der: Vec<u8>,
 }
 
@@ -286,7 +286,7 @@ fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
 
 /// How `parse_pem_chain` asks for a certificate it may already have.
 #[derive(Debug, Clone, Copy)]
-pub enum Known<'a> {
+pub(crate) enum Known<'a> {
     /// The exact text of a PEM block.
     Pem(&'a [u8]),
     /// The DER a block decoded to.
@@ -298,7 +298,7 @@ pub enum Known<'a> {
 /// `items` names the expected certificates, leaf first. Certificates found by `known` (with the
 /// exact PEM block, else with the DER it decodes to) are taken from there instead of being
 /// decoded again.
-pub fn parse_pem_chain(
+pub(crate) fn parse_pem_chain(
     pem_bytes: &[u8],
     items: &[Item],
     known: impl Fn(Known<'_>) -> Option<Cert>,
@@ -376,7 +376,7 @@ pub fn parse_pem_chain(
 
 /// A certificate revocation list, owned, checked against its issuer at construction.
 #[derive(Debug, Clone)]
-pub struct Crl {
+pub(crate) struct Crl {
     pub issuer: Name,
     pub validity: Validity,
     pub number: Option<u64>,
@@ -399,7 +399,7 @@ pub fn crl_der(bytes: &[u8], item: Item) -> Result<Vec<u8>, DcapError> {
 
 impl Crl {
     /// Decodes a DER or PEM CRL and checks that `issuer` signed it.
-    pub fn decode(bytes: &[u8], item: Item, issuer: &Cert) -> Result<Self, DcapError> {
+    pub(crate) fn decode(bytes: &[u8], item: Item, issuer: &Cert) -> Result<Self, DcapError> {
         let bad = |reason: String| DcapError::CollateralDecode { item, reason };
         let der = crl_der(bytes, item)?;
         // Strict DER, and the one parse.
@@ -473,7 +473,7 @@ impl Crl {
 }
 
 /// Reads a certificate given as PEM or DER.
-pub fn cert_from_pem_or_der(bytes: &[u8], item: Item) -> Result<Cert, DcapError> {
+pub(crate) fn cert_from_pem_or_der(bytes: &[u8], item: Item) -> Result<Cert, DcapError> {
     if pem::is_pem(bytes) {
         let mut certs = parse_pem_chain(bytes, &[item], |_| None)?;
         certs.pop().ok_or(DcapError::Certificate {

@@ -33,9 +33,9 @@ use serde_json::{json, Value};
 
 use crate::KbsError;
 
-pub const ALG_ECDH_ES_A256KW: &str = "ECDH-ES+A256KW";
-pub const ALG_RSA_OAEP_256: &str = "RSA-OAEP-256";
-pub const ENC_A256GCM: &str = "A256GCM";
+pub(crate) const ALG_ECDH_ES_A256KW: &str = "ECDH-ES+A256KW";
+pub(crate) const ALG_RSA_OAEP_256: &str = "RSA-OAEP-256";
+pub(crate) const ENC_A256GCM: &str = "A256GCM";
 
 /// The NIST curves a recipient's EC key may be on (RFC 7518 §6.2.1.1 names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -31,25 +31,25 @@ pub const HEADER2: [u8; 16] = [
 
 /// Field offsets (SDM table "Layout of Enclave Signature Structure").
 mod at {
-    pub const HEADER: usize = 0;
-    pub const VENDOR: usize = 16;
-    pub const DATE: usize = 20;
-    pub const HEADER2: usize = 24;
+    pub(super) const HEADER: usize = 0;
+    pub(super) const VENDOR: usize = 16;
+    pub(super) const DATE: usize = 20;
+    pub(super) const HEADER2: usize = 24;
     /// The signed header part ends here (`sgx_sigstruct_header`).
-    pub const HEADER_END: usize = 128;
-    pub const MODULUS: usize = 128;
-    pub const EXPONENT: usize = 512;
-    pub const SIGNATURE: usize = 516;
+    pub(super) const HEADER_END: usize = 128;
+    pub(super) const MODULUS: usize = 128;
+    pub(super) const EXPONENT: usize = 512;
+    pub(super) const SIGNATURE: usize = 516;
     /// The signed body part (`sgx_sigstruct_body`).
-    pub const BODY: usize = 900;
-    pub const MISC_SELECT: usize = 900;
-    pub const MISC_MASK: usize = 904;
-    pub const ATTRIBUTES: usize = 928;
-    pub const ATTRIBUTE_MASK: usize = 944;
-    pub const ENCLAVE_HASH: usize = 960;
-    pub const ISV_PROD_ID: usize = 1024;
-    pub const ISV_SVN: usize = 1026;
-    pub const BODY_END: usize = 1028;
+    pub(super) const BODY: usize = 900;
+    pub(super) const MISC_SELECT: usize = 900;
+    pub(super) const MISC_MASK: usize = 904;
+    pub(super) const ATTRIBUTES: usize = 928;
+    pub(super) const ATTRIBUTE_MASK: usize = 944;
+    pub(super) const ENCLAVE_HASH: usize = 960;
+    pub(super) const ISV_PROD_ID: usize = 1024;
+    pub(super) const ISV_SVN: usize = 1026;
+    pub(super) const BODY_END: usize = 1028;
 }
 
 const KEY_LEN: usize = 384;

@@ -116,7 +116,7 @@ impl Signer {
 }
 
 /// `key-sha256:<first 16 hex of SHA-256(SPKI)>`.
-pub fn key_name(spki: &[u8]) -> String {
+pub(crate) fn key_name(spki: &[u8]) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, spki);
     let hex = hex::encode(digest.as_ref());
     format!("key-sha256:{}", hex.get(..16).unwrap_or(&hex))

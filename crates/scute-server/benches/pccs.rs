@@ -8,6 +8,8 @@
 //! lighter client process, which measures the server rather than the client.
 //!
 //! `cargo bench -p scute-server --bench pccs -- [connections] [seconds]` (defaults 16 and 5).
+// A measuring harness stops at the first broken assumption: it may unwrap, expect and panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use scute_server::Config;
 use scute_sim::{CollateralOptions, Simulator, Tee};

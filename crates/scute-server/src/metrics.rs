@@ -96,7 +96,7 @@ impl Collector for Own {
     }
 }
 
-pub struct Metrics {
+pub(crate) struct Metrics {
     registry: Registry,
     own: Arc<Own>,
     /// The vendor upstreams' fetch counters (`upstream.rs`), encoded after the others.
@@ -123,18 +123,18 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    pub fn request(&self, route: &str, status: u16) {
+    pub(crate) fn request(&self, route: &str, status: u16) {
         count(&self.own.requests, route, &status);
     }
 
     /// One attestation outcome: `result` is the EAR status or the rejection kind.
-    pub fn verdict(&self, tcb_status: &str, result: &str, seconds: f64) {
+    pub(crate) fn verdict(&self, tcb_status: &str, result: &str, seconds: f64) {
         count(&self.own.verdicts, tcb_status, result);
         self.own.latency.observe(seconds);
     }
 
     /// Every family in the Prometheus text format 0.0.4.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut out = String::new();
         // Writing to a String cannot fail, and no collector fails on its own.
         let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry);

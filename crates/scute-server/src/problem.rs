@@ -8,7 +8,7 @@
 /// Every problem kind, once. The names are a wire contract: never rename one; add new kinds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum Kind {
+pub(crate) enum Kind {
     // The request is malformed.
     BadBody,
     BadField,
@@ -66,7 +66,7 @@ pub enum Kind {
 
 /// The kind of answer a problem is; the HTTP layer maps each class to one status code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Class {
+pub(crate) enum Class {
     BadRequest,
     Unauthenticated,
     /// A verdict on the evidence (422).
@@ -86,7 +86,7 @@ pub enum Class {
 
 impl Kind {
     /// The stable name: the suffix of the problem `type` URI.
-    pub const fn name(self) -> &'static str {
+    pub(crate) const fn name(self) -> &'static str {
         match self {
             Self::BadBody => "bad_body",
             Self::BadField => "bad_field",
@@ -133,7 +133,7 @@ impl Kind {
         }
     }
 
-    pub const fn class(self) -> Class {
+    pub(crate) const fn class(self) -> Class {
         match self {
             Self::BadBody
             | Self::BadField
@@ -176,7 +176,7 @@ impl Kind {
 
     /// Every kind, for the table's own tests.
     #[cfg(test)]
-    pub const ALL: [Kind; 42] = [
+    pub(crate) const ALL: [Kind; 42] = [
         Self::BadBody,
         Self::BadField,
         Self::MalformedJson,
@@ -230,36 +230,36 @@ impl std::fmt::Display for Kind {
 
 /// A refused request: its kind, and a message that names the field or the check.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
+pub(crate) struct Problem {
     pub kind: Kind,
     pub detail: String,
 }
 
 impl Problem {
-    pub fn new(kind: Kind, detail: impl Into<String>) -> Self {
+    pub(crate) fn new(kind: Kind, detail: impl Into<String>) -> Self {
         Self {
             kind,
             detail: detail.into(),
         }
     }
 
-    pub fn unauthorized() -> Self {
+    pub(crate) fn unauthorized() -> Self {
         Self::new(
             Kind::Unauthorized,
             "admin endpoints need Authorization: Bearer <admin token>",
         )
     }
 
-    pub fn not_found(what: impl Into<String>) -> Self {
+    pub(crate) fn not_found(what: impl Into<String>) -> Self {
         Self::new(Kind::NotFound, what)
     }
 
-    pub fn internal(detail: impl std::fmt::Display) -> Self {
+    pub(crate) fn internal(detail: impl std::fmt::Display) -> Self {
         Self::new(Kind::Internal, detail.to_string())
     }
 
     /// A fault of the service or what it depends on, not of the request.
-    pub fn is_service_fault(&self) -> bool {
+    pub(crate) fn is_service_fault(&self) -> bool {
         matches!(
             self.kind.class(),
             Class::Unavailable | Class::Upstream | Class::Internal

@@ -7,7 +7,7 @@ use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LE
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use std::path::Path;
 
-pub struct Sealer {
+pub(crate) struct Sealer {
     key: LessSafeKey,
 }
 
@@ -30,17 +30,17 @@ fn data_dir_err(path: &Path) -> impl FnOnce(scute_files::WriteError) -> ServerEr
 /// from its first byte), fsynced, renamed over `path`, then the directory fsynced so the rename
 /// itself survives a crash. A reader sees the old file or the whole new one, never a part.
 /// (`scute_files::replace_private`, the workspace's one writer.)
-pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ServerError> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ServerError> {
     scute_files::replace_private(path, bytes).map_err(data_dir_err(path))
 }
 
 /// Like [`write_private`], but never replaces an existing `path`: returns false, writing
 /// nothing, when one is there (so writers racing on one directory agree on the first file).
-pub fn write_private_new(path: &Path, bytes: &[u8]) -> Result<bool, ServerError> {
+pub(crate) fn write_private_new(path: &Path, bytes: &[u8]) -> Result<bool, ServerError> {
     scute_files::write_private_new(path, bytes).map_err(data_dir_err(path))
 }
 
-pub fn random_bytes<const N: usize>() -> [u8; N] {
+pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
     let mut out = [0u8; N];
     // SystemRandom fails only if the OS has no entropy source, which makes every key unsafe.
     if SystemRandom::new().fill(&mut out).is_err() {
@@ -51,7 +51,7 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 
 impl Sealer {
     /// Loads the key-encryption key from `path`, creating it on first start.
-    pub fn open(path: &Path) -> Result<Self, ServerError> {
+    pub(crate) fn open(path: &Path) -> Result<Self, ServerError> {
         let key = match std::fs::read(path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -73,7 +73,7 @@ impl Sealer {
         })
     }
 
-    pub fn seal(&self, name: &str, plaintext: &[u8]) -> Result<Vec<u8>, ServerError> {
+    pub(crate) fn seal(&self, name: &str, plaintext: &[u8]) -> Result<Vec<u8>, ServerError> {
         let nonce_bytes = random_bytes::<NONCE_LEN>();
         let mut data = plaintext.to_vec();
         self.key
@@ -88,7 +88,7 @@ impl Sealer {
         Ok(out)
     }
 
-    pub fn open_sealed(&self, name: &str, sealed: &[u8]) -> Result<Vec<u8>, ServerError> {
+    pub(crate) fn open_sealed(&self, name: &str, sealed: &[u8]) -> Result<Vec<u8>, ServerError> {
         let (nonce, ciphertext) = sealed
             .split_at_checked(NONCE_LEN)
             .ok_or_else(|| secret_err(name, "too short"))?;

@@ -226,7 +226,7 @@ fn restrict_db_files(db: &Path) -> Result<(), sqlx::Error> {
 }
 
 /// A database URL without its password, for messages.
-pub fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme => {
             let userinfo = &url[scheme + 3..at];
@@ -275,7 +275,7 @@ pub(crate) fn postgres_link_is_protected(url: &str) -> Result<(), String> {
 }
 
 /// Which database a URL names: `postgres://` / `postgresql://`, or `sqlite://PATH`.
-pub fn backend_of(url: &str) -> Option<Backend> {
+pub(crate) fn backend_of(url: &str) -> Option<Backend> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Some(Backend::Postgres)
     } else if url.starts_with("sqlite://") {

@@ -158,7 +158,7 @@ fn extensions(cert: &X509Certificate<'_>) -> Result<VekExtensions, String> {
 }
 
 impl AmdCert {
-    pub fn from_der(der: &[u8], role: CertRole) -> Result<Self, SnpError> {
+    pub(crate) fn from_der(der: &[u8], role: CertRole) -> Result<Self, SnpError> {
         let bad = |reason: String| SnpError::CertificateDecode { role, reason };
         scute_codec::der::check_certificate(der).map_err(|e| bad(e.to_string()))?;
         let (rest, cert) = X509Certificate::from_der(der).map_err(|e| bad(e.to_string()))?;
@@ -216,7 +216,7 @@ impl AmdCert {
     }
 
     /// A DER or PEM (one CERTIFICATE block) certificate.
-    pub fn from_pem_or_der(bytes: &[u8], role: CertRole) -> Result<Self, SnpError> {
+    pub(crate) fn from_pem_or_der(bytes: &[u8], role: CertRole) -> Result<Self, SnpError> {
         if pem::is_pem(bytes) {
             let der = pem::decode_one(bytes, pem::CERTIFICATE).map_err(|e| {
                 SnpError::CertificateDecode {
@@ -230,11 +230,11 @@ impl AmdCert {
         }
     }
 
-    pub fn is_self_issued(&self) -> bool {
+    pub(crate) fn is_self_issued(&self) -> bool {
         self.subject == self.issuer
     }
 
-    pub fn rsa_bits(&self) -> Option<usize> {
+    pub(crate) fn rsa_bits(&self) -> Option<usize> {
         match self.key {
             Key::Rsa { bits, .. } => Some(bits),
             Key::P384(_) => None,
@@ -243,7 +243,7 @@ impl AmdCert {
 
     /// Checks that `issuer` issued this certificate: the name link and the RSASSA-PSS
     /// SHA-384 signature with salt 48.
-    pub fn check_issued_by(&self, issuer: &AmdCert) -> Result<(), SnpError> {
+    pub(crate) fn check_issued_by(&self, issuer: &AmdCert) -> Result<(), SnpError> {
         if self.issuer != issuer.subject {
             return Err(SnpError::Certificate {
                 role: self.role,
@@ -265,7 +265,7 @@ impl AmdCert {
         Ok(())
     }
 
-    pub fn check_valid_at(&self, at: i64) -> Result<(), SnpError> {
+    pub(crate) fn check_valid_at(&self, at: i64) -> Result<(), SnpError> {
         if at < self.not_before || at > self.not_after {
             return Err(SnpError::Validity {
                 role: self.role,
@@ -309,7 +309,7 @@ pub(crate) struct Crl {
 }
 
 impl Crl {
-    pub fn decode(bytes: &[u8], ark: &AmdCert) -> Result<Self, SnpError> {
+    pub(crate) fn decode(bytes: &[u8], ark: &AmdCert) -> Result<Self, SnpError> {
         let role = CertRole::Crl;
         let bad = |reason: String| SnpError::CertificateDecode { role, reason };
         let der_owned;
@@ -357,7 +357,7 @@ impl Crl {
         })
     }
 
-    pub fn check(&self, cert: &AmdCert, at: i64) -> Result<(), SnpError> {
+    pub(crate) fn check(&self, cert: &AmdCert, at: i64) -> Result<(), SnpError> {
         if at > self.next_update {
             return Err(SnpError::Validity {
                 role: CertRole::Crl,

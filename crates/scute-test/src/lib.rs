@@ -7,6 +7,9 @@
 //! The same idea as rustls's `rustls-test` crate: support code is a crate the tests depend on,
 //! not files included across crates with `#[path]`.
 
+// Test support fails the test that called it: it may unwrap, expect and panic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 pub mod dcap_qvl;
 
 #[cfg(feature = "service")]

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 /// Where the service is and how to prove the caller is its admin (the defaults of `scute
 /// secret put`).
 #[derive(Args, Clone, Debug)]
-pub struct AdminServer {
+pub(crate) struct AdminServer {
     /// The service, e.g. http://127.0.0.1:8080.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     pub server: String,
@@ -22,7 +22,7 @@ pub struct AdminServer {
 
 /// What the service answered: a success with its body (JSON when it sent any), or a refusal.
 #[derive(Debug)]
-pub enum Answer {
+pub(crate) enum Answer {
     Done(Option<Value>),
     /// The service refused: status, problem kind (the last part of its `type`) and detail.
     Refused {
@@ -34,7 +34,7 @@ pub enum Answer {
 
 impl Answer {
     /// The refusal as one line for stderr, or `None` for a success.
-    pub fn refusal(&self) -> Option<String> {
+    pub(crate) fn refusal(&self) -> Option<String> {
         match self {
             Answer::Done(_) => None,
             Answer::Refused {
@@ -50,7 +50,7 @@ impl Answer {
 /// answer unreadable, or the token file missing.
 #[derive(Debug, thiserror::Error)]
 #[error("{0:#}")]
-pub struct CannotRun(pub anyhow::Error);
+pub(crate) struct CannotRun(pub anyhow::Error);
 
 impl AdminServer {
     fn token(&self) -> Result<String, CannotRun> {
@@ -65,7 +65,7 @@ impl AdminServer {
     }
 
     /// Sends `method path` with the admin token and an optional body (`content_type`, bytes).
-    pub fn send(
+    pub(crate) fn send(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -76,7 +76,7 @@ impl AdminServer {
 
     /// Like [`send`](Self::send), and also the answer's bytes as sent (a body that is not
     /// JSON, such as a policy's Rego text).
-    pub fn send_raw(
+    pub(crate) fn send_raw(
         &self,
         method: reqwest::Method,
         path: &str,

@@ -8,7 +8,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{json, Map, Value};
 
 #[derive(Args)]
-pub struct AttestArgs {
+pub(crate) struct AttestArgs {
     /// The attestation service, e.g. http://127.0.0.1:8080.
     #[arg(long)]
     server: String,
@@ -23,7 +23,7 @@ pub struct AttestArgs {
 }
 
 #[derive(Args)]
-pub struct TokenVerifyArgs {
+pub(crate) struct TokenVerifyArgs {
     /// The token (an EAR JWT).
     token: String,
     /// The service whose keys (/.well-known/jwks.json) signed it.
@@ -64,7 +64,7 @@ async fn failure(response: reqwest::Response) -> String {
     }
 }
 
-pub fn attest(args: AttestArgs) -> anyhow::Result<u8> {
+pub(crate) fn attest(args: AttestArgs) -> anyhow::Result<u8> {
     let mut runtime_data: Map<String, Value> = match &args.runtime_data {
         Some(text) => match serde_json::from_str(text).context("--runtime-data is not JSON")? {
             Value::Object(map) => map,
@@ -133,7 +133,7 @@ pub fn attest(args: AttestArgs) -> anyhow::Result<u8> {
 
 /// Exit 0 only for a genuine, unexpired token whose `ear_status` is affirming or accepted by
 /// `--accept-status`: a script that checks the exit status must not take "warning" for "yes".
-pub fn token_verify(args: TokenVerifyArgs) -> anyhow::Result<u8> {
+pub(crate) fn token_verify(args: TokenVerifyArgs) -> anyhow::Result<u8> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     let jwks: Value = runtime.block_on(async {
         let response = client()?
@@ -210,7 +210,7 @@ pub fn token_verify(args: TokenVerifyArgs) -> anyhow::Result<u8> {
 }
 
 /// Checks an ES256 token against a JWK set (key chosen by `kid`) and its expiry.
-pub fn verify_token(token: &str, jwks: &Value) -> anyhow::Result<Value> {
+pub(crate) fn verify_token(token: &str, jwks: &Value) -> anyhow::Result<Value> {
     let header = jsonwebtoken::decode_header(token).context("not a JWT")?;
     anyhow::ensure!(
         header.alg == Algorithm::ES256,

@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 use std::path::PathBuf;
 
 #[derive(Subcommand)]
-pub enum EventLogCommand {
+pub(crate) enum EventLogCommand {
     /// Decode an event log (or a CCEL ACPI table) and list its events.
     Show(ShowArgs),
     /// Replay an event log into measurement registers, optionally against a quote.
@@ -19,14 +19,14 @@ pub enum EventLogCommand {
 }
 
 #[derive(Args)]
-pub struct ShowArgs {
+pub(crate) struct ShowArgs {
     file: PathBuf,
     #[arg(long)]
     json: bool,
 }
 
 #[derive(Args)]
-pub struct ReplayArgs {
+pub(crate) struct ReplayArgs {
     file: PathBuf,
     /// An IMA ASCII runtime measurement log that continues RTMR2.
     #[arg(long)]
@@ -38,7 +38,7 @@ pub struct ReplayArgs {
     json: bool,
 }
 
-pub fn run(command: EventLogCommand) -> anyhow::Result<u8> {
+pub(crate) fn run(command: EventLogCommand) -> anyhow::Result<u8> {
     match command {
         EventLogCommand::Show(args) => show(args),
         EventLogCommand::Replay(args) => replay(args),

@@ -8,10 +8,10 @@ use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
 /// The configuration file the packages install and the unit starts with.
-pub const PACKAGED_CONFIG: &str = "/etc/scute/scute.toml";
+pub(crate) const PACKAGED_CONFIG: &str = "/etc/scute/scute.toml";
 
 /// `scute --version`: the version, the git revision, and what this build can do.
-pub const LONG_VERSION: &str = concat!(
+pub(crate) const LONG_VERSION: &str = concat!(
     env!("CARGO_PKG_VERSION"),
     " (git ",
     env!("SCUTE_GIT_REVISION"),
@@ -20,20 +20,20 @@ pub const LONG_VERSION: &str = concat!(
 );
 
 #[derive(Subcommand)]
-pub enum ConfigCommand {
+pub(crate) enum ConfigCommand {
     /// Validate a configuration file as `scute serve` would read it: an unknown key, a value
     /// of the wrong type or a setting that cannot work is named with the reason; exit 1.
     Check(CheckArgs),
 }
 
 #[derive(Args)]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     /// The file [default: /etc/scute/scute.toml].
     #[arg(long)]
     config: Option<PathBuf>,
 }
 
-pub fn config(command: ConfigCommand) -> anyhow::Result<u8> {
+pub(crate) fn config(command: ConfigCommand) -> anyhow::Result<u8> {
     let ConfigCommand::Check(args) = command;
     let path = args.config.unwrap_or_else(|| PACKAGED_CONFIG.into());
     let text =
@@ -51,14 +51,14 @@ pub fn config(command: ConfigCommand) -> anyhow::Result<u8> {
 }
 
 #[derive(Args)]
-pub struct ManArgs {
+pub(crate) struct ManArgs {
     /// Directory for the pages: scute.1 and one per subcommand (scute-serve.1, ...).
     #[arg(long)]
     out: PathBuf,
 }
 
 /// Man pages generated from the command-line definition, so they cannot drift from it.
-pub fn man(args: ManArgs, command: clap::Command) -> anyhow::Result<u8> {
+pub(crate) fn man(args: ManArgs, command: clap::Command) -> anyhow::Result<u8> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     clap_mangen::generate_to(command, &args.out)
@@ -67,19 +67,19 @@ pub fn man(args: ManArgs, command: clap::Command) -> anyhow::Result<u8> {
 }
 
 #[derive(Args)]
-pub struct CompletionsArgs {
+pub(crate) struct CompletionsArgs {
     /// bash, zsh, fish, elvish or powershell.
     shell: clap_complete::Shell,
 }
 
 /// A completion script for `shell`, on stdout.
-pub fn completions(args: CompletionsArgs, mut command: clap::Command) -> anyhow::Result<u8> {
+pub(crate) fn completions(args: CompletionsArgs, mut command: clap::Command) -> anyhow::Result<u8> {
     clap_complete::generate(args.shell, &mut command, "scute", &mut std::io::stdout());
     Ok(0)
 }
 
 #[derive(Subcommand)]
-pub enum AdminCommand {
+pub(crate) enum AdminCommand {
     /// Make a new token signing key: every replica signs with it within a second or so, and
     /// the old keys stay in the JWKS until the tokens they signed have expired.
     RotateKey(RotateKeyArgs),
@@ -91,7 +91,7 @@ pub enum AdminCommand {
 }
 
 #[derive(Args)]
-pub struct ResetTokenArgs {
+pub(crate) struct ResetTokenArgs {
     /// The service's configuration file (for its data directory, database and master key);
     /// the options below override it.
     #[arg(long)]
@@ -109,7 +109,7 @@ pub struct ResetTokenArgs {
 }
 
 #[derive(Args)]
-pub struct RotateKeyArgs {
+pub(crate) struct RotateKeyArgs {
     /// The service (any replica).
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     server: String,
@@ -118,7 +118,7 @@ pub struct RotateKeyArgs {
     admin_token_file: PathBuf,
 }
 
-pub fn admin(command: AdminCommand) -> anyhow::Result<u8> {
+pub(crate) fn admin(command: AdminCommand) -> anyhow::Result<u8> {
     let args = match command {
         AdminCommand::RotateKey(args) => args,
         AdminCommand::ResetToken(args) => return reset_token(args),

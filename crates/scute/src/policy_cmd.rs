@@ -13,7 +13,7 @@ use serde_json::Value;
 use std::path::PathBuf;
 
 #[derive(Subcommand)]
-pub enum PolicyCommand {
+pub(crate) enum PolicyCommand {
     /// Store (or replace) a policy; the service compiles it first and refuses a bad one.
     Put(PutArgs),
     /// Print a policy's Rego text exactly as stored (`default`: the built-in one until
@@ -26,7 +26,7 @@ pub enum PolicyCommand {
 }
 
 #[derive(Args)]
-pub struct PutArgs {
+pub(crate) struct PutArgs {
     /// The policy id, 1–128 of [A-Za-z0-9._-].
     #[arg(value_parser = policy_id)]
     id: String,
@@ -37,7 +37,7 @@ pub struct PutArgs {
 }
 
 #[derive(Args)]
-pub struct IdArgs {
+pub(crate) struct IdArgs {
     /// The policy id.
     #[arg(value_parser = policy_id)]
     id: String,
@@ -46,7 +46,7 @@ pub struct IdArgs {
 }
 
 #[derive(Args)]
-pub struct ListArgs {
+pub(crate) struct ListArgs {
     /// Print the service's JSON list instead of one line per policy.
     #[arg(long)]
     json: bool,
@@ -89,7 +89,7 @@ fn policy_id(text: &str) -> Result<String, String> {
     }
 }
 
-pub fn run(command: PolicyCommand) -> anyhow::Result<u8> {
+pub(crate) fn run(command: PolicyCommand) -> anyhow::Result<u8> {
     match command {
         PolicyCommand::Put(args) => {
             let rego = std::fs::read(&args.file)

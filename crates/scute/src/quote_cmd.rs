@@ -16,7 +16,7 @@ use std::path::PathBuf;
 /// so it stays apart from the TEE vocabulary (`scute_tee::Tee`); the TEE an attester yields is
 /// its `guest_tee()`.
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Debug)]
-pub enum TeeChoice {
+pub(crate) enum TeeChoice {
     Auto,
     Tdx,
     Sgx,
@@ -52,7 +52,7 @@ impl TeeChoice {
 
 /// Where to find the TEE; the defaults are the real paths of a Linux guest.
 #[derive(Args, Clone)]
-pub struct TeeArgs {
+pub(crate) struct TeeArgs {
     /// Which TEE to use; auto tries configfs-tsm (TDX or SEV-SNP), Gramine, Occlum, the Hygon
     /// CSV guest, then the simulator if --sim-dir is given. sim-tdx|sim-sgx|sim-snp|sim-csv use
     /// (or make) a simulated machine of that TEE in --sim-dir; sim uses the one there (a new
@@ -85,7 +85,7 @@ pub struct TeeArgs {
 }
 
 impl TeeArgs {
-    pub fn sim_dir_or_default(&self) -> PathBuf {
+    pub(crate) fn sim_dir_or_default(&self) -> PathBuf {
         self.sim_dir
             .clone()
             .unwrap_or_else(|| PathBuf::from("scute-sim"))
@@ -93,7 +93,7 @@ impl TeeArgs {
 
     /// The attester these arguments name: the one place the guest commands (`quote`,
     /// `attest`, `secret get`, `ratls serve`) turn `--tee` into evidence.
-    pub fn attester(&self) -> anyhow::Result<Box<dyn GuestAttester>> {
+    pub(crate) fn attester(&self) -> anyhow::Result<Box<dyn GuestAttester>> {
         let paths = Paths {
             tsm_report: self.tsm_root.clone(),
             ccel: self.ccel.clone(),
@@ -185,7 +185,7 @@ pub(crate) fn events_len(evidence: &GuestEvidence) -> Option<usize> {
 }
 
 #[derive(Args)]
-pub struct QuoteArgs {
+pub(crate) struct QuoteArgs {
     /// Up to 64 bytes of report data, hex.
     #[arg(long)]
     report_data: String,
@@ -196,7 +196,7 @@ pub struct QuoteArgs {
     out: PathBuf,
 }
 
-pub fn run(args: QuoteArgs) -> anyhow::Result<u8> {
+pub(crate) fn run(args: QuoteArgs) -> anyhow::Result<u8> {
     let report_data = report_data_from_hex(&args.report_data)?;
     let attester = args.tee.attester()?;
     let evidence = match attester.collect_guest(&report_data) {

@@ -24,7 +24,7 @@ use time::OffsetDateTime;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 #[derive(Subcommand)]
-pub enum RaTlsCommand {
+pub(crate) enum RaTlsCommand {
     /// An attested echo server: each line sent comes back.
     Serve(ServeArgs),
     /// Handshake with an RA-TLS server, verify it, print its identity.
@@ -34,7 +34,7 @@ pub enum RaTlsCommand {
 }
 
 #[derive(Args)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     #[arg(long)]
     listen: String,
     #[command(flatten)]
@@ -46,7 +46,7 @@ pub struct ServeArgs {
 }
 
 #[derive(Args)]
-pub struct ConnectArgs {
+pub(crate) struct ConnectArgs {
     /// host:port of the server.
     addr: String,
     /// Collateral directory for the server's platform; without it (and without --pccs), the
@@ -79,7 +79,7 @@ pub struct ConnectArgs {
 }
 
 #[derive(Args)]
-pub struct InspectArgs {
+pub(crate) struct InspectArgs {
     /// Certificate, PEM or DER.
     cert: PathBuf,
     #[arg(long)]
@@ -93,7 +93,7 @@ pub struct InspectArgs {
     json: bool,
 }
 
-pub fn run(command: RaTlsCommand) -> anyhow::Result<u8> {
+pub(crate) fn run(command: RaTlsCommand) -> anyhow::Result<u8> {
     match command {
         RaTlsCommand::Serve(args) => serve(args),
         RaTlsCommand::Connect(args) => connect(args),

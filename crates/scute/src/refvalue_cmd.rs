@@ -14,7 +14,7 @@ use serde_json::Value;
 use std::path::PathBuf;
 
 #[derive(Subcommand)]
-pub enum ReferenceValueCommand {
+pub(crate) enum ReferenceValueCommand {
     /// Store the accepted values of NAME (replacing the admin's earlier ones).
     Put(PutArgs),
     /// Print the values of NAME in force (the admin's and valid signed ones) as a JSON array.
@@ -29,13 +29,13 @@ pub enum ReferenceValueCommand {
 }
 
 #[derive(Args)]
-pub struct ServerArgs {
+pub(crate) struct ServerArgs {
     #[command(flatten)]
     admin: AdminServer,
 }
 
 #[derive(Args)]
-pub struct NameArgs {
+pub(crate) struct NameArgs {
     /// The reference-value name, e.g. mr_td, rtmr1, measurement, mr_enclave.
     name: String,
     #[command(flatten)]
@@ -43,7 +43,7 @@ pub struct NameArgs {
 }
 
 #[derive(Args)]
-pub struct PutArgs {
+pub(crate) struct PutArgs {
     /// The reference-value name, e.g. mr_td.
     name: String,
     /// An accepted value, as a JSON string (e.g. lowercase hex). Repeatable.
@@ -63,7 +63,7 @@ pub struct PutArgs {
 }
 
 #[derive(Args)]
-pub struct ImportArgs {
+pub(crate) struct ImportArgs {
     /// The signed document.
     file: PathBuf,
     #[command(flatten)]
@@ -101,7 +101,7 @@ fn path_of(name: &str) -> String {
     )
 }
 
-pub fn run(command: ReferenceValueCommand) -> anyhow::Result<u8> {
+pub(crate) fn run(command: ReferenceValueCommand) -> anyhow::Result<u8> {
     let outcome = match command {
         ReferenceValueCommand::Put(args) => {
             let values: Vec<Value> = match &args.file {

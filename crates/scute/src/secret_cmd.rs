@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use std::path::PathBuf;
 
 #[derive(Subcommand)]
-pub enum SecretCommand {
+pub(crate) enum SecretCommand {
     /// Attest to a key broker and fetch a resource (exit 0 released, 1 refused, 2 usage).
     Get(GetArgs),
     /// Store a resource in a key broker (admin).
@@ -21,7 +21,7 @@ pub enum SecretCommand {
 }
 
 #[derive(Args)]
-pub struct GetArgs {
+pub(crate) struct GetArgs {
     /// The key broker, e.g. http://127.0.0.1:8080.
     #[arg(long)]
     kbs: String,
@@ -35,7 +35,7 @@ pub struct GetArgs {
 }
 
 #[derive(Args)]
-pub struct PutArgs {
+pub(crate) struct PutArgs {
     #[arg(long)]
     kbs: String,
     /// REPOSITORY/TYPE/TAG.
@@ -47,7 +47,7 @@ pub struct PutArgs {
     admin_token_file: PathBuf,
 }
 
-pub fn run(command: SecretCommand) -> anyhow::Result<u8> {
+pub(crate) fn run(command: SecretCommand) -> anyhow::Result<u8> {
     match command {
         SecretCommand::Get(args) => get(args),
         SecretCommand::Put(args) => put(args),

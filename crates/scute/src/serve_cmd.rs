@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 #[derive(Args)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// A TOML file of settings (every key, its default and meaning: dist/scute.toml, installed
     /// as /etc/scute/scute.toml; check one with `scute config check`). Command-line options
     /// override it.
@@ -74,7 +74,7 @@ pub struct ServeArgs {
     master_key_file: Option<PathBuf>,
 }
 
-pub fn serve(args: ServeArgs) -> anyhow::Result<u8> {
+pub(crate) fn serve(args: ServeArgs) -> anyhow::Result<u8> {
     let mut config = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -195,7 +195,7 @@ fn stop_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
 }
 
 #[derive(Subcommand)]
-pub enum CollateralCommand {
+pub(crate) enum CollateralCommand {
     /// Verify a collateral directory and store it for `scute serve`.
     Import(ImportArgs),
     /// Fetch the collateral a quote needs from a PCCS-compatible server, verify it, and write
@@ -207,7 +207,7 @@ pub enum CollateralCommand {
 }
 
 #[derive(Args)]
-pub struct ImportCsvArgs {
+pub(crate) struct ImportCsvArgs {
     /// The chip serial (the report's signer block names it; the KDS is asked by it).
     #[arg(long)]
     chip: String,
@@ -252,7 +252,7 @@ fn import_csv(args: ImportCsvArgs) -> anyhow::Result<u8> {
 }
 
 #[derive(Args)]
-pub struct FetchArgs {
+pub(crate) struct FetchArgs {
     /// The PCCS-compatible server [default: pccs_url of /etc/sgx_default_qcnl.conf].
     #[arg(long)]
     pccs: Option<String>,
@@ -271,9 +271,9 @@ pub struct FetchArgs {
 }
 
 /// Intel's QCNL config names the node's PCCS; its comment lines start with `//`.
-pub const QCNL_CONF: &str = "/etc/sgx_default_qcnl.conf";
+pub(crate) const QCNL_CONF: &str = "/etc/sgx_default_qcnl.conf";
 
-pub fn pccs_url_from_qcnl(path: &std::path::Path) -> Option<String> {
+pub(crate) fn pccs_url_from_qcnl(path: &std::path::Path) -> Option<String> {
     let text = std::fs::read_to_string(path).ok()?;
     let json: String = text
         .lines()
@@ -285,7 +285,7 @@ pub fn pccs_url_from_qcnl(path: &std::path::Path) -> Option<String> {
 }
 
 /// The client for `--pccs` (or the QCNL config's `pccs_url`) and `--cacert`.
-pub fn pccs_client(
+pub(crate) fn pccs_client(
     url: Option<&str>,
     cacert: Option<&std::path::Path>,
 ) -> anyhow::Result<Option<scute_server::PccsClient>> {
@@ -308,7 +308,7 @@ pub fn pccs_client(
 
 /// Fetches and verifies (under `anchor`) the collateral for `quote`: the files as fetched and
 /// the verified set. Starts its own async runtime, so it must not run on one.
-pub fn fetch_verified(
+pub(crate) fn fetch_verified(
     client: &scute_server::PccsClient,
     quote: &[u8],
     anchor: &scute_dcap::TrustAnchor,
@@ -354,7 +354,7 @@ fn fetch(args: FetchArgs) -> anyhow::Result<u8> {
 }
 
 #[derive(Args)]
-pub struct ImportArgs {
+pub(crate) struct ImportArgs {
     /// A collateral directory (the layout of a shared/vectors case or `scute sim case`).
     dir: PathBuf,
     #[arg(long, default_value = "scute-data")]
@@ -371,7 +371,9 @@ pub struct ImportArgs {
 }
 
 /// The collateral files present in `dir`.
-pub fn read_collateral_files(dir: &std::path::Path) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
+pub(crate) fn read_collateral_files(
+    dir: &std::path::Path,
+) -> anyhow::Result<BTreeMap<String, Vec<u8>>> {
     anyhow::ensure!(
         dir.is_dir(),
         "collateral directory {} not found",
@@ -392,7 +394,7 @@ pub fn read_collateral_files(dir: &std::path::Path) -> anyhow::Result<BTreeMap<S
     Ok(files)
 }
 
-pub fn collateral(command: CollateralCommand) -> anyhow::Result<u8> {
+pub(crate) fn collateral(command: CollateralCommand) -> anyhow::Result<u8> {
     let args = match command {
         CollateralCommand::Import(args) => args,
         CollateralCommand::Fetch(args) => return fetch(args),

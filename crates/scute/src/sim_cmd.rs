@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use time::OffsetDateTime;
 
 #[derive(Subcommand)]
-pub enum SimCommand {
+pub(crate) enum SimCommand {
     /// Write a simulated quote with its collateral, root CA and expected verdict.
     Case(CaseArgs),
     /// Write a simulated Hygon CSV report, its evidence JSON, HSK/CEK and root.
@@ -34,7 +34,7 @@ pub(crate) fn tcb_status(text: &str) -> Result<String, String> {
 }
 
 #[derive(Args)]
-pub struct CaseArgs {
+pub(crate) struct CaseArgs {
     /// Directory to write (created if missing).
     #[arg(long)]
     out: PathBuf,
@@ -62,7 +62,7 @@ pub struct CaseArgs {
     seed: u64,
 }
 
-pub fn run(command: SimCommand) -> anyhow::Result<u8> {
+pub(crate) fn run(command: SimCommand) -> anyhow::Result<u8> {
     let args = match command {
         SimCommand::Case(args) => args,
         SimCommand::Csv(args) => return crate::sim_csv::run(args),

@@ -9,7 +9,7 @@ use scute_sim::{CsvReportSpec, HygonSim};
 use std::path::PathBuf;
 
 #[derive(Args)]
-pub struct CsvArgs {
+pub(crate) struct CsvArgs {
     /// Directory to write (created if missing).
     #[arg(long)]
     out: PathBuf,
@@ -30,7 +30,7 @@ pub struct CsvArgs {
     seed: String,
 }
 
-pub fn run(args: CsvArgs) -> anyhow::Result<u8> {
+pub(crate) fn run(args: CsvArgs) -> anyhow::Result<u8> {
     let sim = HygonSim::new(args.seed.as_bytes(), &args.chip).context("simulating the chip")?;
     let mut spec = CsvReportSpec {
         version: args.report_version,

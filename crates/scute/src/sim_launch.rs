@@ -24,7 +24,7 @@ fn hex48(text: &str) -> Result<String, String> {
 }
 
 #[derive(Args)]
-pub struct LaunchArgs {
+pub(crate) struct LaunchArgs {
     /// TDX: the MRTD the machine reports, 48 bytes hex [default: derived from the seed].
     #[arg(long, value_parser = hex48)]
     mr_td: Option<String>,
@@ -63,7 +63,7 @@ pub struct LaunchArgs {
 impl LaunchArgs {
     /// The chosen measurements, refused when one belongs to another TEE than `tee`; `None`
     /// when none is chosen (the machine keeps its defaults and its `machine.json` as before).
-    pub fn for_tee(self, tee: GuestTee) -> anyhow::Result<Option<LaunchMeasurements>> {
+    pub(crate) fn for_tee(self, tee: GuestTee) -> anyhow::Result<Option<LaunchMeasurements>> {
         let launch = LaunchMeasurements {
             mr_td: self.mr_td,
             rtmr0: self.rtmr0,

@@ -12,7 +12,7 @@ pub(crate) const MACHINE_TEES: &[GuestTee] =
     &[GuestTee::Tdx, GuestTee::Sgx, GuestTee::Snp, GuestTee::Csv];
 
 #[derive(Args)]
-pub struct MachineArgs {
+pub(crate) struct MachineArgs {
     /// The TEE of the machine.
     #[arg(long, value_parser = crate::tee_arg::tee(MACHINE_TEES))]
     tee: GuestTee,
@@ -42,7 +42,7 @@ pub struct MachineArgs {
     launch: Box<crate::sim_launch::LaunchArgs>,
 }
 
-pub fn run(args: MachineArgs) -> anyhow::Result<u8> {
+pub(crate) fn run(args: MachineArgs) -> anyhow::Result<u8> {
     let tee = args.tee;
     let intel = matches!(tee, GuestTee::Tdx | GuestTee::Sgx);
     anyhow::ensure!(

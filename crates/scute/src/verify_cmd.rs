@@ -22,7 +22,7 @@ use time::OffsetDateTime;
 /// Which kind of evidence `--quote` holds: the registry's verifier families `scute verify`
 /// takes (`--tee`, in its `--help` order, each with its help line).
 #[derive(Args)]
-pub struct VerifyArgs {
+pub(crate) struct VerifyArgs {
     /// The evidence kind.
     #[arg(long, default_value = "dcap", value_parser = crate::tee_arg::family())]
     pub(crate) tee: Family,
@@ -267,7 +267,7 @@ fn inputs(args: &VerifyArgs, adapter: &dyn Adapter, bytes: Vec<u8>) -> anyhow::R
     })
 }
 
-pub fn run(args: VerifyArgs) -> anyhow::Result<u8> {
+pub(crate) fn run(args: VerifyArgs) -> anyhow::Result<u8> {
     let adapter = scute_verify::adapter(args.tee);
     if let Some(message) = refused_flags(&args, adapter) {
         if args.json {

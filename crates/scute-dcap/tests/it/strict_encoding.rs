@@ -334,17 +334,17 @@ mod snp {
 
     /// 2026-01-01, the simulated PKI's start, and a day later.
     const START: i64 = 1_767_225_600;
-    pub const AT: i64 = START + 86_400;
+    pub(super) const AT: i64 = START + 86_400;
     const TCB: TcbVersion = TcbVersion([3, 0, 0, 0, 0, 0, 8, 0x73]);
 
-    pub struct Case {
+    pub(super) struct Case {
         pki: AmdPki,
         vek: Vec<u8>,
         report: Vec<u8>,
     }
 
     impl Case {
-        pub fn new() -> Self {
+        pub(super) fn new() -> Self {
             let pki = AmdPki::new(Product::Milan, START).unwrap();
             let vek = pki
                 .issue_vek(&pki.vek_spec(VekKind::Vcek, TCB, vec![0xc4; 64]))
@@ -358,15 +358,15 @@ mod snp {
             }
         }
 
-        pub fn chain(&self) -> String {
+        pub(super) fn chain(&self) -> String {
             self.pki.cert_chain_pem(VekKind::Vcek)
         }
 
-        pub fn crl(&self) -> Vec<u8> {
+        pub(super) fn crl(&self) -> Vec<u8> {
             self.pki.crl(&[], START, START + 30 * 86_400).unwrap()
         }
 
-        pub fn run(&self, chain: &[u8], crl: Option<&[u8]>) -> Result<(), SnpError> {
+        pub(super) fn run(&self, chain: &[u8], crl: Option<&[u8]>) -> Result<(), SnpError> {
             let roots = TrustRoots::amd()
                 .with_ark(self.pki.ark_pem().as_bytes())
                 .unwrap();

@@ -16,8 +16,8 @@ use ciborium::Value;
 use scute_codec::der::x509_cert::der::asn1::ObjectIdentifier;
 use std::fmt;
 
-pub const SNP_PROFILE: &str = "tag:amd.com,2024:snp-corim-profile";
-pub const SCUTE_PROFILE: &str = "urn:scute:corim:reference-values";
+pub(super) const SNP_PROFILE: &str = "tag:amd.com,2024:snp-corim-profile";
+pub(super) const SCUTE_PROFILE: &str = "urn:scute:corim:reference-values";
 
 /// CBOR tags: `uri` (RFC 8949), `tagged-oid-type` (RFC 9090), `tagged-bytes`, `tagged-svn`,
 /// `tagged-min-svn`, `tagged-masked-raw-value`, `any-of` (draft-ietf-rats-corim).
@@ -30,7 +30,7 @@ const TAG_MASKED_RAW: u64 = 563;
 const TAG_ANY_OF: u64 = 562;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Profile {
+pub(super) enum Profile {
     Snp,
     Scute,
 }
@@ -84,7 +84,7 @@ enum SnpValue {
 
 impl Profile {
     /// `$profile-type-choice = uri / tagged-oid-type`.
-    pub fn of(value: &Value) -> Result<Profile, RefValueError> {
+    pub(super) fn of(value: &Value) -> Result<Profile, RefValueError> {
         let name = match value {
             Value::Tag(TAG_URI, inner) => inner
                 .as_text()
@@ -111,12 +111,12 @@ impl Profile {
         }
     }
 
-    pub fn supported() -> String {
+    pub(super) fn supported() -> String {
         format!("{SNP_PROFILE} and {SCUTE_PROFILE}")
     }
 
     /// One `measurement-map` (its `mkey` and `mval`) as Scute names and JSON values.
-    pub fn map(
+    pub(super) fn map(
         &self,
         _class: Option<&[(Value, Value)]>,
         mkey: Option<&Value>,

@@ -8,7 +8,11 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted.get(i).copied().unwrap_or_default()
 }
 
-pub async fn run_clients<F, Fut>(clients: usize, seconds: u64, work: F) -> (usize, Vec<Duration>)
+pub(crate) async fn run_clients<F, Fut>(
+    clients: usize,
+    seconds: u64,
+    work: F,
+) -> (usize, Vec<Duration>)
 where
     F: Fn() -> Fut + Send + Sync + 'static + Clone,
     Fut: std::future::Future<Output = bool> + Send,
@@ -42,7 +46,7 @@ where
     (failures, all)
 }
 
-pub fn report(name: &str, seconds: u64, failures: usize, latencies: &[Duration]) -> f64 {
+pub(crate) fn report(name: &str, seconds: u64, failures: usize, latencies: &[Duration]) -> f64 {
     let rate = latencies.len() as f64 / seconds as f64;
     println!(
         "{name:<20} {:>9.0}/s  p50 {:>7.2} ms  p99 {:>7.2} ms  ({} ok, {failures} failed)",

@@ -41,7 +41,7 @@ struct Cached {
 }
 
 #[derive(Default)]
-pub struct CollateralCache {
+pub(crate) struct CollateralCache {
     sets: RwLock<HashMap<(String, String, String), Cached>>,
     /// The newest CRL of every issuer seen in any set (see `revocation`).
     revocations: RwLock<Arc<Revocations>>,
@@ -88,7 +88,7 @@ pub(crate) fn collateral_from_json(files_json: &str) -> Result<Collateral, Strin
 
 /// Verifies a collateral set (the files of a `shared/vectors`-layout directory) and stores it.
 /// Returns (fmspc, ca, tee).
-pub async fn import(
+pub(crate) async fn import(
     store: &Store,
     anchors: &[TrustAnchor],
     files: &BTreeMap<String, Vec<u8>>,
@@ -207,7 +207,7 @@ impl CollateralCache {
     /// The verified set for a platform. On a miss in the store, the upstream is asked only when
     /// `authentic()` says the platform is vouched for by a trusted root (its PCK chain), and not
     /// again for `upstream_negative_cache_secs` after it failed.
-    pub async fn get(
+    pub(crate) async fn get(
         &self,
         store: &Store,
         anchors: &[TrustAnchor],

@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// One timeout for every upstream request (connect to last body byte).
-pub const TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a fetch waits for one of its upstream's concurrency permits before it is refused
 /// (not remembered: the next request for the key may try again).
 const PERMIT_WAIT: Duration = Duration::from_secs(10);
@@ -38,7 +38,7 @@ fn fetch_err(url: &str, reason: impl std::fmt::Display) -> ServerError {
 }
 
 /// An upstream's answer: its status, headers, and (for a 2xx) its body.
-pub struct Answer {
+pub(crate) struct Answer {
     pub status: reqwest::StatusCode,
     pub headers: reqwest::header::HeaderMap,
     pub body: Vec<u8>,
@@ -46,7 +46,7 @@ pub struct Answer {
 
 /// The one HTTP GET every upstream client uses.
 #[derive(Clone)]
-pub struct Http {
+pub(crate) struct Http {
     client: reqwest::Client,
     max_bytes: usize,
 }
@@ -54,7 +54,7 @@ pub struct Http {
 impl Http {
     /// `cacert`: a PEM CA certificate trusted besides the public web roots (a private PCCS or
     /// mirror). Answers larger than `max_bytes` are refused.
-    pub fn new(cacert: Option<&[u8]>, max_bytes: usize) -> Result<Self, ServerError> {
+    pub(crate) fn new(cacert: Option<&[u8]>, max_bytes: usize) -> Result<Self, ServerError> {
         let err = |reason: String| ServerError::Config(format!("upstream HTTPS client: {reason}"));
         // An explicit provider (`https::https_client`): this client works whether or not the
         // process installed one.
@@ -69,7 +69,11 @@ impl Http {
 
     /// GET `url` with `headers`. A 2xx answer's body is read up to the size cap; any other
     /// status is returned without its body.
-    pub async fn get(&self, url: &str, headers: &[(&str, &str)]) -> Result<Answer, ServerError> {
+    pub(crate) async fn get(
+        &self,
+        url: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<Answer, ServerError> {
         let mut request = self.client.get(url);
         for (name, value) in headers {
             request = request.header(*name, *value);

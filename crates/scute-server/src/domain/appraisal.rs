@@ -180,7 +180,7 @@ trust_vector := {
 "#;
 
 /// Compiles a policy; it must declare `package scute` and define `trust_vector`.
-pub fn compile(id: &str, rego: &str) -> Result<Engine, String> {
+pub(crate) fn compile(id: &str, rego: &str) -> Result<Engine, String> {
     let mut engine = Engine::new();
     let package = engine
         .add_policy(format!("{id}.rego"), rego.to_string())
@@ -240,7 +240,7 @@ impl CompiledRules {
 
 /// Checks that `rego` is a policy this service can evaluate: `package scute`, and a
 /// `trust_vector` (and any `deny`) that compile.
-pub fn check(id: &str, rego: &str) -> Result<(), String> {
+pub(crate) fn check(id: &str, rego: &str) -> Result<(), String> {
     CompiledRules::new(id, rego, RegoValue::new_object()).map(|_| ())
 }
 
@@ -248,7 +248,7 @@ pub fn check(id: &str, rego: &str) -> Result<(), String> {
 /// evidence's claims, and beside them, under their own names so they can never shadow a claim,
 /// what the attester chose (`runtime_data`) and the init-data its digest binds (`init_data`).
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct PolicyInput {
+pub(crate) struct PolicyInput {
     #[serde(flatten)]
     pub claims: crate::tee::Claims,
     /// Attester-chosen: open JSON (the KBS's `runtime-data`, `/v1/attest`'s `runtime_data`).
@@ -260,24 +260,24 @@ pub struct PolicyInput {
 /// Init-data as a policy reads it: the digest the TEE's init-data field carries, and the
 /// `data` table of the TOML that digest proves (attester-chosen content: open JSON).
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct InitDataClaims {
+pub(crate) struct InitDataClaims {
     pub digest: scute_tee::Hex<Vec<u8>>,
     pub data: Value,
 }
 
 /// The policy input converted once to what the Rego engine reads.
 #[derive(Debug)]
-pub struct RegoInput(RegoValue);
+pub(crate) struct RegoInput(RegoValue);
 
 impl RegoInput {
-    pub fn new(input: &PolicyInput) -> Result<Self, String> {
+    pub(crate) fn new(input: &PolicyInput) -> Result<Self, String> {
         let json =
             serde_json::to_value(input).map_err(|e| format!("claims as policy input: {e}"))?;
         Self::from_json(&json)
     }
 
     /// JSON as policy input (the Rego boundary).
-    pub fn from_json(claims: &Value) -> Result<Self, String> {
+    pub(crate) fn from_json(claims: &Value) -> Result<Self, String> {
         use serde::Deserialize as _;
         // regorus reads an object keyed `$serde_json::private::Number` as a number of any size
         // (`1e2000000000` is a bignum of gigabytes): attester-chosen runtime or init data must
@@ -293,7 +293,7 @@ impl RegoInput {
 
 /// Compiled policies with the current reference values loaded as `data.reference`.
 #[derive(Default)]
-pub struct Policies {
+pub(crate) struct Policies {
     engines: HashMap<String, Arc<CompiledRules>>,
     /// The reference values compiled in, with their provenance (what the token reports).
     reference: crate::domain::reference::InForce,
@@ -301,7 +301,7 @@ pub struct Policies {
 
 impl Policies {
     /// Builds every policy (the stored ones override the built-in default).
-    pub fn build(stored: &[(String, String)], reference: &Value) -> Result<Self, String> {
+    pub(crate) fn build(stored: &[(String, String)], reference: &Value) -> Result<Self, String> {
         let mut engines = HashMap::new();
         let data = RegoValue::from_json_str(&json!({ "reference": reference }).to_string())
             .map_err(|e| e.to_string())?;
@@ -323,7 +323,7 @@ impl Policies {
     }
 
     /// Builds every policy with the reference values in force as `data.reference`.
-    pub fn build_in_force(
+    pub(crate) fn build_in_force(
         stored: &[(String, String)],
         reference: crate::domain::reference::InForce,
     ) -> Result<Self, String> {
@@ -333,21 +333,21 @@ impl Policies {
     }
 
     /// The reference values the policies read, with their provenance.
-    pub fn reference(&self) -> &crate::domain::reference::InForce {
+    pub(crate) fn reference(&self) -> &crate::domain::reference::InForce {
         &self.reference
     }
 
     /// Whether a signed document started or stopped counting since these were built.
-    pub fn stale_at(&self, now: i64) -> bool {
+    pub(crate) fn stale_at(&self, now: i64) -> bool {
         self.reference.stale_at(now)
     }
 
-    pub fn contains(&self, id: &str) -> bool {
+    pub(crate) fn contains(&self, id: &str) -> bool {
         self.engines.contains_key(id)
     }
 
     /// Evaluates one policy on the claims: its trust vector and its denials.
-    pub fn evaluate(
+    pub(crate) fn evaluate(
         &self,
         id: &str,
         input: &RegoInput,
@@ -396,9 +396,9 @@ fn trust_vector(value: &RegoValue) -> Result<BTreeMap<String, i64>, String> {
 }
 
 /// Most policies one request may add.
-pub const MAX_REQUEST_POLICIES: usize = scute_api::MAX_POLICY_IDS;
+pub(crate) const MAX_REQUEST_POLICIES: usize = scute_api::MAX_POLICY_IDS;
 
-pub fn check_request_policy_ids(ids: &[String]) -> Result<(), crate::problem::Problem> {
+pub(crate) fn check_request_policy_ids(ids: &[String]) -> Result<(), crate::problem::Problem> {
     if ids.len() > MAX_REQUEST_POLICIES {
         return Err(crate::problem::Problem::new(
             Kind::BadField,
@@ -413,7 +413,7 @@ pub fn check_request_policy_ids(ids: &[String]) -> Result<(), crate::problem::Pr
 
 /// The relying side chooses the judge: the mandatory policies always apply, a request can only
 /// add to them. Order kept, duplicates dropped.
-pub fn applied_policy_ids(
+pub(crate) fn applied_policy_ids(
     config: &crate::config::Config,
     extra: &[String],
 ) -> Result<Vec<String>, crate::problem::Problem> {

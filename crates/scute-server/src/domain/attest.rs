@@ -12,7 +12,7 @@ use scute_api::unsupported_tee;
 use scute_api::AttestRequest;
 
 /// A signed attestation result.
-pub struct Attested {
+pub(crate) struct Attested {
     pub token: String,
     pub tcb_status: String,
     pub ear_status: &'static str,

@@ -16,14 +16,14 @@ use std::collections::BTreeMap;
 pub const EAR_PROFILE: &str = "tag:ietf.org,2026:rats/ear#03";
 
 /// The one submodule this service's EARs carry: the TEE's evidence.
-pub const CPU0: &str = "cpu0";
+pub(crate) const CPU0: &str = "cpu0";
 
 /// An EAR. `E` is the annotated evidence: [`PolicyInput`] when issued, [`AnnotatedEvidence`]
 /// when read back. Members are declared in the order the JSON has always listed them. What the
 /// EAR draft makes optional is optional here (another issuer, e.g. Trustee's, may leave it
 /// out); this service always writes it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Ear<E = AnnotatedEvidence> {
+pub(crate) struct Ear<E = AnnotatedEvidence> {
     pub eat_profile: String,
     pub iat: i64,
     /// Required of every token this service accepts (`token::Verifier`).
@@ -41,14 +41,14 @@ pub struct Ear<E = AnnotatedEvidence> {
 }
 
 /// The EAR this service issues: its policy input, annotated, is the annotated evidence.
-pub type IssuedEar<'a> = Ear<IssuedEvidence<'a>>;
+pub(crate) type IssuedEar<'a> = Ear<IssuedEvidence<'a>>;
 
 /// The annotated evidence this service issues: the policy input as the policies read it, and
 /// beside its members the reference values it matched (name → the value and where it came
 /// from), computed from the very `data.reference` the policies read. Empty (and left out)
 /// when nothing matched.
 #[derive(Debug, Clone, Serialize)]
-pub struct IssuedEvidence<'a> {
+pub(crate) struct IssuedEvidence<'a> {
     #[serde(flatten)]
     pub input: &'a PolicyInput,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
@@ -56,14 +56,14 @@ pub struct IssuedEvidence<'a> {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct VerifierId {
+pub(crate) struct VerifierId {
     pub developer: String,
     pub build: String,
 }
 
 impl VerifierId {
     /// This service.
-    pub fn scute() -> Self {
+    pub(crate) fn scute() -> Self {
         Self {
             developer: "https://github.com/scute".into(),
             build: concat!("scute ", env!("CARGO_PKG_VERSION")).into(),
@@ -73,7 +73,7 @@ impl VerifierId {
 
 /// One appraised component.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Submod<E = AnnotatedEvidence> {
+pub(crate) struct Submod<E = AnnotatedEvidence> {
     pub ear_status: EarStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ear_trustworthiness_vector: Option<TrustVector>,
@@ -91,7 +91,7 @@ pub struct Submod<E = AnnotatedEvidence> {
 
 /// The AR4SI trustworthiness vector: claim name → value (2..31 affirming, 32..95 warning,
 /// 96..127 contraindicated).
-pub type TrustVector = BTreeMap<String, i64>;
+pub(crate) type TrustVector = BTreeMap<String, i64>;
 
 /// An EAR status: AR4SI tiers, ordered from none to contraindicated, so the worst of a set is
 /// its maximum.
@@ -99,7 +99,7 @@ pub type TrustVector = BTreeMap<String, i64>;
     Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
 )]
 #[serde(rename_all = "lowercase")]
-pub enum EarStatus {
+pub(crate) enum EarStatus {
     #[default]
     None,
     Affirming,
@@ -109,7 +109,7 @@ pub enum EarStatus {
 
 impl EarStatus {
     /// The tier of one trust-vector value (its sign ignored, as AR4SI reserves negatives).
-    pub fn of_claim(value: i64) -> Self {
+    pub(crate) fn of_claim(value: i64) -> Self {
         match value.unsigned_abs() {
             96.. => Self::Contraindicated,
             32..=95 => Self::Warning,
@@ -119,7 +119,7 @@ impl EarStatus {
     }
 
     /// The worst tier of a vector; `None` for an empty one.
-    pub fn of_vector(vector: &TrustVector) -> Self {
+    pub(crate) fn of_vector(vector: &TrustVector) -> Self {
         vector
             .values()
             .map(|v| Self::of_claim(*v))
@@ -128,7 +128,7 @@ impl EarStatus {
     }
 
     /// The JSON spelling (also the metric label and the log's `ear_status`).
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::None => "none",
             Self::Affirming => "affirming",
@@ -142,14 +142,14 @@ impl EarStatus {
 /// issuer's claims are its own), and the attester's runtime data, read by type where the key
 /// broker needs it ([`Self::runtime_data`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct AnnotatedEvidence {
+pub(crate) struct AnnotatedEvidence {
     #[serde(flatten)]
     pub claims: Map<String, Value>,
 }
 
 /// Why a verified EAR cannot release a secret.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum EarError {
+pub(crate) enum EarError {
     #[error("the attestation result has no {CPU0} submodule")]
     NoCpu0,
     #[error("the attestation result binds no tee-pubkey")]
@@ -160,14 +160,14 @@ pub enum EarError {
 
 impl Ear<AnnotatedEvidence> {
     /// The submodule of the TEE's evidence.
-    pub fn cpu0(&self) -> Result<&Submod<AnnotatedEvidence>, EarError> {
+    pub(crate) fn cpu0(&self) -> Result<&Submod<AnnotatedEvidence>, EarError> {
         self.submods.get(CPU0).ok_or(EarError::NoCpu0)
     }
 }
 
 impl Submod<AnnotatedEvidence> {
     /// The runtime data the evidence binds, as `T` (the KBS's `scute_kbs::RuntimeData`).
-    pub fn runtime_data<T: for<'de> Deserialize<'de>>(&self) -> Result<T, EarError> {
+    pub(crate) fn runtime_data<T: for<'de> Deserialize<'de>>(&self) -> Result<T, EarError> {
         let value = self
             .evidence
             .as_ref()

@@ -64,7 +64,7 @@ pub(crate) struct SessionCookies {
 }
 
 impl SessionCookies {
-    pub fn new(key_bytes: &[u8], lifetime_secs: u64) -> Self {
+    pub(crate) fn new(key_bytes: &[u8], lifetime_secs: u64) -> Self {
         Self {
             key: hmac::Key::new(hmac::HMAC_SHA256, key_bytes),
             lifetime: i64::try_from(lifetime_secs).unwrap_or(i64::MAX),
@@ -73,7 +73,7 @@ impl SessionCookies {
 
     /// The MAC key from the store (made there on first start), so a cookie issued by one
     /// replica is accepted by every other and outlives a restart.
-    pub async fn load_or_create(
+    pub(crate) async fn load_or_create(
         store: &Store,
         sealer: &Sealer,
         lifetime_secs: u64,
@@ -82,7 +82,7 @@ impl SessionCookies {
         Ok(Self::new(&key, lifetime_secs))
     }
 
-    pub fn lifetime(&self) -> i64 {
+    pub(crate) fn lifetime(&self) -> i64 {
         self.lifetime
     }
 
@@ -91,7 +91,7 @@ impl SessionCookies {
     }
 
     /// A fresh challenge for `tee` and `hash`: (cookie value, nonce, expiry).
-    pub fn issue(&self, tee: Tee, hash: HashAlgorithm, now: i64) -> (String, String, i64) {
+    pub(crate) fn issue(&self, tee: Tee, hash: HashAlgorithm, now: i64) -> (String, String, i64) {
         let expires = now.saturating_add(self.lifetime);
         let nonce = crate::secrets::random_bytes::<NONCE_LEN>();
         let tee_code = tee.code();
@@ -116,7 +116,7 @@ impl SessionCookies {
 
     /// Reads a cookie made by this service's key. Expiry is the caller's to judge: a challenge
     /// expires at `expires`, an attested session when its stored row says.
-    pub fn open(&self, value: &str) -> Result<SessionChallenge, CookieError> {
+    pub(crate) fn open(&self, value: &str) -> Result<SessionChallenge, CookieError> {
         let cookie = URL_SAFE_NO_PAD
             .decode(value.trim())
             .map_err(|_| CookieError::Unknown)?;

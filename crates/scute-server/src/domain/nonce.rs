@@ -9,13 +9,13 @@ use aws_lc_rs::hmac;
 
 const RANDOM_LEN: usize = 16;
 const BODY_LEN: usize = RANDOM_LEN + 8;
-pub const NONCE_LEN: usize = BODY_LEN + 32;
+pub(crate) const NONCE_LEN: usize = BODY_LEN + 32;
 const KEY_NAME: &str = "nonce-hmac-key";
 /// Keeps the MAC from meaning anything outside this use of the key.
 const LABEL: &[u8] = b"scute challenge nonce v1\0";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NonceError {
+pub(crate) enum NonceError {
     /// Not made by this service's key (or not a nonce at all).
     Unknown,
     Expired,
@@ -43,13 +43,13 @@ pub(crate) async fn shared_key(
     }
 }
 
-pub struct Nonces {
+pub(crate) struct Nonces {
     key: hmac::Key,
     lifetime: i64,
 }
 
 impl Nonces {
-    pub fn new(key_bytes: &[u8], lifetime_secs: u64) -> Self {
+    pub(crate) fn new(key_bytes: &[u8], lifetime_secs: u64) -> Self {
         Self {
             key: hmac::Key::new(hmac::HMAC_SHA256, key_bytes),
             lifetime: i64::try_from(lifetime_secs).unwrap_or(i64::MAX),
@@ -58,7 +58,7 @@ impl Nonces {
 
     /// The key from the store, generated and sealed there on first start, so nonces outlive a
     /// restart and replicas sharing the store accept each other's.
-    pub async fn load_or_create(
+    pub(crate) async fn load_or_create(
         store: &Store,
         sealer: &Sealer,
         lifetime_secs: u64,
@@ -72,7 +72,7 @@ impl Nonces {
     }
 
     /// A fresh nonce and when it expires.
-    pub fn issue(&self, now: i64) -> (Vec<u8>, i64) {
+    pub(crate) fn issue(&self, now: i64) -> (Vec<u8>, i64) {
         let expires = now.saturating_add(self.lifetime);
         let mut nonce = crate::secrets::random_bytes::<RANDOM_LEN>().to_vec();
         nonce.extend_from_slice(&expires.to_be_bytes());
@@ -82,7 +82,7 @@ impl Nonces {
     }
 
     /// Checks that `nonce` is ours and unexpired; returns its expiry. Spends nothing.
-    pub fn check(&self, nonce: &[u8], now: i64) -> Result<i64, NonceError> {
+    pub(crate) fn check(&self, nonce: &[u8], now: i64) -> Result<i64, NonceError> {
         if nonce.len() != NONCE_LEN {
             return Err(NonceError::Unknown);
         }
@@ -102,7 +102,12 @@ impl Nonces {
 
     /// Checks and spends `nonce`: one atomic insert in the store, so of two concurrent spends
     /// (on any replica sharing the store) exactly one succeeds.
-    pub async fn consume(&self, store: &Store, nonce: &[u8], now: i64) -> Result<(), NonceError> {
+    pub(crate) async fn consume(
+        &self,
+        store: &Store,
+        nonce: &[u8],
+        now: i64,
+    ) -> Result<(), NonceError> {
         let expires = self.check(nonce, now)?;
         let tag = nonce.get(BODY_LEN..).ok_or(NonceError::Unknown)?;
         match store.spend_nonce(tag, expires).await {

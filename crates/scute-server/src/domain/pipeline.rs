@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// One appraisal request.
-pub struct Appraise {
+pub(crate) struct Appraise {
     pub evidence: Evidence,
     /// What the evidence's report data must be, all 64 bytes (the front door's binding rule).
     pub expected_report_data: [u8; 64],
@@ -32,14 +32,14 @@ pub struct Appraise {
 }
 
 /// Init-data as a front door decoded it: the digest of its text, and its `data` table.
-pub struct InitData {
+pub(crate) struct InitData {
     pub digest: Vec<u8>,
     /// Attester-chosen (the TOML's `data`): open JSON, `null` when it has none.
     pub data: Value,
 }
 
 /// The verdict: the signed token and what it says.
-pub struct Appraised {
+pub(crate) struct Appraised {
     pub token: String,
     pub tcb_status: String,
     pub status: EarStatus,

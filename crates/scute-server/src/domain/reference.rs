@@ -17,11 +17,11 @@ use std::collections::BTreeMap;
 type ValuesByName = BTreeMap<String, Vec<Value>>;
 
 /// `source` of a value the admin put.
-pub const SOURCE_ADMIN: &str = "admin";
+pub(crate) const SOURCE_ADMIN: &str = "admin";
 
 /// One accepted value and where it came from.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SourcedValue {
+pub(crate) struct SourcedValue {
     pub value: Value,
     /// `admin`, or `signed:<signer>`.
     pub source: String,
@@ -37,7 +37,7 @@ pub struct SourcedValue {
 
 /// A reference value the appraised evidence matched, as the token reports it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct MatchedReference {
+pub(crate) struct MatchedReference {
     pub value: Value,
     pub source: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -46,7 +46,7 @@ pub struct MatchedReference {
 
 /// The reference values in force at one time.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct InForce {
+pub(crate) struct InForce {
     /// name → values, the admin's first (as stored), then each counting signed document's in
     /// import order, a value already listed not repeated.
     pub values: BTreeMap<String, Vec<SourcedValue>>,
@@ -59,7 +59,7 @@ pub struct InForce {
 
 /// Whether one stored signed document counts, and if not, why.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct DocumentStanding {
+pub(crate) struct DocumentStanding {
     pub document_digest: String,
     /// Whether any of its values count.
     pub in_force: bool,
@@ -72,20 +72,20 @@ pub struct DocumentStanding {
 }
 
 /// The document's signer key is not (or no longer) among `reference_value_signers`.
-pub const NOT_TRUSTED: &str = "signer_not_trusted";
+pub(crate) const NOT_TRUSTED: &str = "signer_not_trusted";
 /// Outside the document's validity.
-pub const NOT_VALID: &str = "not_valid_now";
+pub(crate) const NOT_VALID: &str = "not_valid_now";
 /// Every name it carries is carried by a newer document of the same signer.
-pub const SUPERSEDED: &str = "superseded";
+pub(crate) const SUPERSEDED: &str = "superseded";
 
 /// Whether a signed document counts at `now` (its validity is inclusive at both ends, as the
 /// import's check is).
-pub fn document_valid_at(doc: &SignedDocumentRow, now: i64) -> bool {
+pub(crate) fn document_valid_at(doc: &SignedDocumentRow, now: i64) -> bool {
     doc.not_before.is_none_or(|t| t <= now) && doc.not_after.is_none_or(|t| now <= t)
 }
 
 /// The hex SHA-256 keys of the configured signers, as stored documents record them.
-pub fn signer_keys(signers: &[scute_refvalues::Signer]) -> Vec<String> {
+pub(crate) fn signer_keys(signers: &[scute_refvalues::Signer]) -> Vec<String> {
     signers
         .iter()
         .map(scute_refvalues::Signer::key_sha256)
@@ -96,7 +96,7 @@ impl InForce {
     /// What the store holds, in force at `now` for the configured `signers`. With
     /// `admin_values_count` false (`require_signed_reference_values`) the admin's stored values
     /// are left out.
-    pub async fn load(
+    pub(crate) async fn load(
         store: &Store,
         now: i64,
         admin_values_count: bool,
@@ -122,7 +122,7 @@ impl InForce {
     /// one; then the later import): a signer's newer document supersedes its older values, so
     /// an older document cannot lower a minimum (`isv_svn_min`) or bring back a value the
     /// signer has since replaced.
-    pub fn from_rows(
+    pub(crate) fn from_rows(
         admin: Vec<(String, String)>,
         documents: &[SignedDocumentRow],
         now: i64,
@@ -227,12 +227,12 @@ impl InForce {
     }
 
     /// Whether a set built earlier is no longer right at `now`.
-    pub fn stale_at(&self, now: i64) -> bool {
+    pub(crate) fn stale_at(&self, now: i64) -> bool {
         self.changes_at.is_some_and(|t| now >= t)
     }
 
     /// `data.reference`: name → array of the values.
-    pub fn data(&self) -> Value {
+    pub(crate) fn data(&self) -> Value {
         Value::Object(
             self.values
                 .iter()
@@ -247,7 +247,7 @@ impl InForce {
     }
 
     /// The values of one name, as `GET /v1/reference-values/{name}` answers them.
-    pub fn values_of(&self, name: &str) -> Option<Value> {
+    pub(crate) fn values_of(&self, name: &str) -> Option<Value> {
         self.values
             .get(name)
             .map(|list| Value::Array(list.iter().map(|v| v.value.clone()).collect()))
@@ -255,7 +255,7 @@ impl InForce {
 
     /// For each name in force equal (as Rego judges it: [`same_value`]) to the measurement of that name in the policy
     /// input's `measurements`: the first value that matched, and its source.
-    pub fn matched(&self, measurements: &Value) -> BTreeMap<String, MatchedReference> {
+    pub(crate) fn matched(&self, measurements: &Value) -> BTreeMap<String, MatchedReference> {
         let Some(measurements) = measurements.as_object() else {
             return BTreeMap::new();
         };

@@ -66,13 +66,13 @@ const RETIRED_MARGIN_SECS: i64 = 60;
 /// The active signing key, and every key whose tokens may still be unexpired (published in the
 /// JWKS). All in the store, sealed, so every replica signs with the same key and publishes the
 /// same set.
-pub struct Signer {
+pub(crate) struct Signer {
     active: SigningKey,
     published: Vec<Value>,
 }
 
 impl Signer {
-    pub async fn load_or_create(
+    pub(crate) async fn load_or_create(
         store: &Store,
         sealer: &Sealer,
         token_lifetime_secs: u64,
@@ -124,7 +124,11 @@ impl Signer {
 
     /// A new active key; the old ones are retired now and stay published until their tokens
     /// have expired. Returns the new key's kid.
-    pub async fn rotate(store: &Store, sealer: &Sealer, now: i64) -> Result<String, ServerError> {
+    pub(crate) async fn rotate(
+        store: &Store,
+        sealer: &Sealer,
+        now: i64,
+    ) -> Result<String, ServerError> {
         let (key, pkcs8) = SigningKey::generate()?;
         store
             .rotate_signing_key(&key.kid, &sealer.seal(KEY_NAME, &pkcs8)?, now)
@@ -132,12 +136,12 @@ impl Signer {
         Ok(key.kid)
     }
 
-    pub fn jwks(&self) -> Value {
+    pub(crate) fn jwks(&self) -> Value {
         json!({ "keys": self.published })
     }
 
     /// The EAR as a JWT signed with the active key.
-    pub fn sign<E: serde::Serialize>(
+    pub(crate) fn sign<E: serde::Serialize>(
         &self,
         ear: &Ear<E>,
     ) -> Result<String, jsonwebtoken::errors::Error> {
@@ -152,7 +156,7 @@ impl Signer {
 
 /// Why a bearer token is refused (the problem detail of a 401 `token_invalid`).
 #[derive(Debug, thiserror::Error)]
-pub enum TokenError {
+pub(crate) enum TokenError {
     /// Undecodable, badly signed, expired, or not an EAR.
     #[error("token: {0}")]
     Invalid(jsonwebtoken::errors::Error),
@@ -165,12 +169,15 @@ pub enum TokenError {
 /// Verifies EAR tokens presented as bearer credentials: this service's own key, and the keys
 /// of the other issuers whose JWKS files the operator configured (never a key the token names
 /// for itself).
-pub struct Verifier {
+pub(crate) struct Verifier {
     keys: Vec<(Option<String>, jsonwebtoken::DecodingKey)>,
 }
 
 impl Verifier {
-    pub fn new(signer: &Signer, trusted_jwks: &[std::path::PathBuf]) -> Result<Self, ServerError> {
+    pub(crate) fn new(
+        signer: &Signer,
+        trusted_jwks: &[std::path::PathBuf],
+    ) -> Result<Self, ServerError> {
         let mut keys = Vec::new();
         let mut add_set = |origin: &str, set: &Value| -> Result<(), ServerError> {
             let set: jsonwebtoken::jwk::JwkSet = serde_json::from_value(set.clone())
@@ -194,7 +201,7 @@ impl Verifier {
     }
 
     /// The EAR of a token signed ES256 by a trusted key and not expired.
-    pub fn verify(&self, token: &str) -> Result<Ear, TokenError> {
+    pub(crate) fn verify(&self, token: &str) -> Result<Ear, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(TokenError::Invalid)?;
         if header.alg != Algorithm::ES256 {
             return Err(TokenError::Algorithm(header.alg));

@@ -52,7 +52,7 @@ allow if {
 }
 "#;
 
-pub fn routes() -> Router<Arc<AppState>> {
+pub(crate) fn routes() -> Router<Arc<AppState>> {
     Router::new()
         .route("/kbs/v0/auth", post(auth))
         .route("/kbs/v0/attest", post(attest))
@@ -68,7 +68,7 @@ pub fn routes() -> Router<Arc<AppState>> {
 }
 
 /// Compiles a resource policy: `package policy` with a boolean `allow`.
-pub fn compile_resource_policy(rego: &str) -> Result<Engine, String> {
+pub(crate) fn compile_resource_policy(rego: &str) -> Result<Engine, String> {
     let mut engine = Engine::new();
     let package = engine
         .add_policy("resource-policy.rego".into(), rego.to_string())

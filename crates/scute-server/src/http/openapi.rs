@@ -419,7 +419,7 @@ mod routes {
     pub(super) struct Document;
 }
 
-pub fn document() -> Value {
+pub(crate) fn document() -> Value {
     // The document is made of literals; serialising it cannot fail.
     serde_json::to_value(routes::Document::openapi()).unwrap_or(Value::Null)
 }

@@ -36,7 +36,7 @@ pub(crate) struct Limits {
 }
 
 impl Limits {
-    pub fn of(config: &crate::config::Config) -> Self {
+    pub(crate) fn of(config: &crate::config::Config) -> Self {
         Self {
             header_read: Duration::from_secs(config.header_read_timeout_secs),
             idle: Duration::from_secs(config.idle_timeout_secs),
@@ -293,7 +293,7 @@ pub(crate) struct BodyBudget {
 }
 
 impl BodyBudget {
-    pub fn new(total: usize) -> Self {
+    pub(crate) fn new(total: usize) -> Self {
         // `validate` keeps it within u32 (what a semaphore reservation counts).
         let total = u32::try_from(total).unwrap_or(u32::MAX);
         Self {
@@ -304,11 +304,11 @@ impl BodyBudget {
     }
 
     /// Bytes reserved by requests now.
-    pub fn reserved(&self) -> u64 {
+    pub(crate) fn reserved(&self) -> u64 {
         u64::from(self.total).saturating_sub(self.bytes.available_permits() as u64)
     }
 
-    pub fn render(&self, out: &mut String) {
+    pub(crate) fn render(&self, out: &mut String) {
         use std::fmt::Write;
         let _ = writeln!(out, "# HELP scute_request_body_bytes_reserved Request-body bytes reserved by requests being read now.\n# TYPE scute_request_body_bytes_reserved gauge\nscute_request_body_bytes_reserved {}", self.reserved());
         let _ = writeln!(out, "# HELP scute_request_body_budget_bytes The budget of request-body bytes in flight (max_body_bytes_in_flight).\n# TYPE scute_request_body_budget_bytes gauge\nscute_request_body_budget_bytes {}", self.total);

@@ -16,7 +16,7 @@ use serde::Serialize;
 /// carries its own `tee` member.
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
-pub enum Claims {
+pub(crate) enum Claims {
     /// SGX and TDX.
     Dcap(Box<DcapClaims>),
     Snp(Box<SnpClaims>),
@@ -27,7 +27,7 @@ pub enum Claims {
 
 /// An SGX or TDX quote verified with Intel's collateral.
 #[derive(Debug, Clone, Serialize)]
-pub struct DcapClaims {
+pub(crate) struct DcapClaims {
     /// `sgx` or `tdx`, as the quote's header says.
     pub tee: &'static str,
     pub quote_version: u16,
@@ -53,7 +53,7 @@ pub struct DcapClaims {
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, Serialize)]
 #[serde(untagged)]
-pub enum DcapMeasurements {
+pub(crate) enum DcapMeasurements {
     Sgx {
         mr_enclave: Hex<[u8; 32]>,
         mr_signer: Hex<[u8; 32]>,
@@ -78,7 +78,7 @@ pub enum DcapMeasurements {
 }
 
 impl DcapMeasurements {
-    pub fn new(report: &scute_dcap::ReportClaims) -> Self {
+    pub(crate) fn new(report: &scute_dcap::ReportClaims) -> Self {
         match report {
             scute_dcap::ReportClaims::Sgx(r) => Self::Sgx {
                 mr_enclave: r.mr_enclave,
@@ -109,7 +109,7 @@ impl DcapMeasurements {
 
 /// An SEV-SNP report verified to AMD's root.
 #[derive(Debug, Clone, Serialize)]
-pub struct SnpClaims {
+pub(crate) struct SnpClaims {
     /// `snp`.
     pub tee: &'static str,
     pub quote_version: u32,
@@ -124,7 +124,7 @@ pub struct SnpClaims {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct SnpMeasurements {
+pub(crate) struct SnpMeasurements {
     pub measurement: Hex<[u8; 48]>,
     pub host_data: Hex<[u8; 32]>,
     pub family_id: Hex<[u8; 16]>,
@@ -134,7 +134,7 @@ pub struct SnpMeasurements {
 
 /// A Hygon CSV report verified to a trusted HRK.
 #[derive(Debug, Clone, Serialize)]
-pub struct CsvClaims {
+pub(crate) struct CsvClaims {
     /// `csv`.
     pub tee: &'static str,
     pub quote_version: u8,
@@ -156,7 +156,7 @@ pub struct CsvClaims {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct CsvMeasurements {
+pub(crate) struct CsvMeasurements {
     pub measure: Hex<[u8; 32]>,
     pub vm_id: Hex<[u8; 16]>,
     pub vm_version: Hex<[u8; 16]>,
@@ -167,7 +167,7 @@ pub struct CsvMeasurements {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct CsvRtmrs {
+pub(crate) struct CsvRtmrs {
     pub rtmr1: Hex<[u8; 32]>,
     pub rtmr2: Hex<[u8; 32]>,
     pub rtmr3: Hex<[u8; 32]>,
@@ -180,7 +180,7 @@ pub struct CsvRtmrs {
 /// `tcb_status` `None`, `debug` true (nothing protects it) and no measurements, member for
 /// member what the service always claimed for it.
 #[derive(Debug, Clone, Serialize)]
-pub struct AdapterClaims {
+pub(crate) struct AdapterClaims {
     pub tee: &'static str,
     /// The vendor's TCB status, `None` where there is no TCB evaluation.
     pub tcb_status: &'static str,
@@ -191,7 +191,10 @@ pub struct AdapterClaims {
 }
 
 impl AdapterClaims {
-    pub fn new(adapter: &dyn scute_verify::Adapter, verified: &scute_verify::Verified) -> Self {
+    pub(crate) fn new(
+        adapter: &dyn scute_verify::Adapter,
+        verified: &scute_verify::Verified,
+    ) -> Self {
         let report = verified.report();
         Self {
             tee: report.tee().name(),
@@ -204,7 +207,7 @@ impl AdapterClaims {
 
 /// Measurements as an object: name → lowercase hex digest, or number.
 #[derive(Debug, Clone)]
-pub struct AdapterMeasurements(Vec<scute_tee::Measurement>);
+pub(crate) struct AdapterMeasurements(Vec<scute_tee::Measurement>);
 
 impl Serialize for AdapterMeasurements {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -222,12 +225,12 @@ impl Serialize for AdapterMeasurements {
 
 /// A replayed event log: every measured event, in log order.
 #[derive(Debug, Clone, Serialize)]
-pub struct EventLogClaims {
+pub(crate) struct EventLogClaims {
     pub events: Vec<EventClaims>,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct EventClaims {
+pub(crate) struct EventClaims {
     /// The CC measurement register it extends.
     pub index: u32,
     #[serde(rename = "type")]
@@ -242,7 +245,7 @@ pub struct EventClaims {
 
 /// What of an event's data is shown, by its kind.
 #[derive(Debug, Clone, Serialize)]
-pub enum EventDetail {
+pub(crate) enum EventDetail {
     #[serde(rename = "text")]
     Text(String),
     #[serde(rename = "variable")]
@@ -254,7 +257,7 @@ pub enum EventDetail {
 
 impl EventLogClaims {
     /// The measured events of a log that replayed, digests in `alg`.
-    pub fn new(events: Vec<scute_eventlog::MeasuredEvent<'_>>, alg: u16) -> Self {
+    pub(crate) fn new(events: Vec<scute_eventlog::MeasuredEvent<'_>>, alg: u16) -> Self {
         use scute_eventlog::Detail;
         let events = events
             .into_iter()

@@ -14,18 +14,18 @@ pub(crate) mod snp;
 use crate::collateral::CollateralCache;
 use crate::problem::{Kind, Problem};
 use crate::store::Store;
-pub use claims::Claims;
+pub(crate) use claims::Claims;
 use scute_dcap::TrustAnchor;
 use scute_verify::{EndorsementService, Family, InitDataSlot, Service, VerifiedReport};
 
 /// The TEEs the pipeline can appraise: the workspace's one vocabulary (`scute-tee`), which the
 /// registry (`scute_verify::Family::of`) maps to an adapter.
-pub use scute_tee::Tee;
+pub(crate) use scute_tee::Tee;
 
 /// Evidence as a front door received it, not decoded yet: decoding is the TEE's registry
 /// adapter's (`scute_verify`), inside the pipeline, so a request refused before it (a spent
 /// nonce) costs no parse.
-pub struct Evidence {
+pub(crate) struct Evidence {
     pub(crate) tee: Tee,
     /// The evidence bytes in a form the TEE's adapter decodes: a DCAP quote, an SEV-SNP report
     /// or its KBS evidence JSON, a CSV report or its evidence JSON, sample report data.
@@ -41,7 +41,7 @@ pub struct Evidence {
 
 impl Evidence {
     /// `/v1/attest`: `quote` (the raw evidence), the CCEL, and SEV-SNP's `vcek`/`cert_chain`.
-    pub fn api(
+    pub(crate) fn api(
         tee: Tee,
         quote: Vec<u8>,
         cc_eventlog: Option<Vec<u8>>,
@@ -59,7 +59,7 @@ impl Evidence {
     }
 
     /// The KBS: the TEE's `primary_evidence` as its adapter decodes it, and the TDX CCEL.
-    pub fn kbs(tee: Tee, bytes: Vec<u8>, cc_eventlog: Option<Vec<u8>>) -> Self {
+    pub(crate) fn kbs(tee: Tee, bytes: Vec<u8>, cc_eventlog: Option<Vec<u8>>) -> Self {
         Self {
             tee,
             bytes,

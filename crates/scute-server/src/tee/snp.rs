@@ -64,7 +64,7 @@ fn vek_tcb(info: &scute_snp::VekInfo) -> Option<[u8; 8]> {
 
 /// Verifies a VCEK or VLEK (and its chain, if given) at `now` and files it in the store.
 /// Returns the name it was filed under.
-pub async fn import(
+pub(crate) async fn import(
     store: &Store,
     roots: &TrustRoots,
     vek: &[u8],
@@ -264,7 +264,7 @@ async fn endorsements(
 
 /// SEV-SNP has no TCB status from AMD: a verified report's endorsement key is AMD's for
 /// exactly the reported TCB. This names that state for tokens and metrics.
-pub const TCB_STATUS: &str = "VekEndorsed";
+pub(crate) const TCB_STATUS: &str = "VekEndorsed";
 
 /// Claims about a verified report.
 pub(crate) fn claims(verified: &VerifiedReport) -> Claims {

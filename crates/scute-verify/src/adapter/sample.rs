@@ -31,7 +31,7 @@ impl SampleError {
 
 /// The sample TEE's report: its report data, zero-padded to 64 bytes (as the attester pads).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SampleReport {
+pub(crate) struct SampleReport {
     report_data: [u8; 64],
 }
 

@@ -15,7 +15,7 @@ use clap::{Args, Subcommand};
 use serde_json::{Map, Value};
 
 #[derive(Subcommand)]
-pub enum MeasureCommand {
+pub(crate) enum MeasureCommand {
     /// The SEV-SNP launch MEASUREMENT from OVMF, the vCPUs and (optionally) a direct-boot kernel.
     Snp(snp::SnpArgs),
     /// TDX MRTD from the TDVF firmware, and RTMR0–2 from what the VMM and direct boot measure.
@@ -26,7 +26,7 @@ pub enum MeasureCommand {
 
 /// Registering what was measured, instead of (as well as) printing it.
 #[derive(Args)]
-pub struct PutArgs {
+pub(crate) struct PutArgs {
     /// Register each value with this service (`PUT /v1/reference-values/{name}`), e.g.
     /// http://127.0.0.1:8080.
     #[arg(long = "put", value_name = "URL")]
@@ -39,9 +39,9 @@ pub struct PutArgs {
 /// A measurement could not be computed (exit 1, the reason on stderr).
 #[derive(Debug, thiserror::Error)]
 #[error(transparent)]
-pub struct Refused(#[from] pub scute_measure::MeasureError);
+pub(crate) struct Refused(#[from] pub scute_measure::MeasureError);
 
-pub fn run(command: MeasureCommand) -> anyhow::Result<u8> {
+pub(crate) fn run(command: MeasureCommand) -> anyhow::Result<u8> {
     let (values, put) = match command {
         MeasureCommand::Snp(args) => (snp::measure(&args), args.put),
         MeasureCommand::Tdx(args) => (tdx::measure(&args), args.put),
@@ -93,4 +93,4 @@ pub fn run(command: MeasureCommand) -> anyhow::Result<u8> {
 }
 
 /// What each subcommand returns: reference-value name → accepted values.
-pub type Measured = Map<String, Value>;
+pub(crate) type Measured = Map<String, Value>;

@@ -10,7 +10,7 @@ use serde_json::json;
 use std::path::PathBuf;
 
 #[derive(Args)]
-pub struct SgxArgs {
+pub(crate) struct SgxArgs {
     /// The enclave's SIGSTRUCT (1808 bytes), e.g. Gramine's `.sig` file.
     #[arg(long, value_name = "FILE")]
     pub sigstruct: PathBuf,
@@ -18,7 +18,7 @@ pub struct SgxArgs {
     pub put: PutArgs,
 }
 
-pub fn measure(args: &SgxArgs) -> anyhow::Result<Measured> {
+pub(super) fn measure(args: &SgxArgs) -> anyhow::Result<Measured> {
     let bytes = std::fs::read(&args.sigstruct)
         .with_context(|| format!("reading {}", args.sigstruct.display()))?;
     let id = scute_measure::sgx::measure(&bytes).map_err(Refused)?;

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 const MAX_VCPUS: i64 = 512;
 
 #[derive(Args)]
-pub struct SnpArgs {
+pub(crate) struct SnpArgs {
     /// The OVMF firmware image the VMM maps below 4 GiB (e.g. /usr/share/ovmf/OVMF.fd, or
     /// OVMF.fd of an OvmfPkg/AmdSev build for direct kernel boot).
     #[arg(long, value_name = "FILE")]
@@ -47,7 +47,7 @@ pub struct SnpArgs {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-pub enum Vmm {
+pub(crate) enum Vmm {
     /// QEMU with KVM.
     Qemu,
     /// AWS EC2's own VMM.
@@ -66,7 +66,7 @@ fn read(path: &Path) -> anyhow::Result<Vec<u8>> {
     std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
 }
 
-pub fn measure(args: &SnpArgs) -> anyhow::Result<Measured> {
+pub(super) fn measure(args: &SnpArgs) -> anyhow::Result<Measured> {
     let firmware = read(&args.ovmf)?;
     let kernel = match &args.kernel {
         Some(kernel) => {

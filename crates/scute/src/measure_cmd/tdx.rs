@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use std::path::{Path, PathBuf};
 
 #[derive(Args)]
-pub struct TdxArgs {
+pub(crate) struct TdxArgs {
     /// The TDVF firmware image (OVMF built with TDX support, e.g. Debian's OVMF.fd).
     #[arg(long, value_name = "FILE")]
     pub firmware: PathBuf,
@@ -80,7 +80,7 @@ fn values(registers: &[Register]) -> Value {
     json!(registers.iter().map(hex::encode).collect::<Vec<_>>())
 }
 
-pub fn measure(args: &TdxArgs) -> anyhow::Result<Measured> {
+pub(super) fn measure(args: &TdxArgs) -> anyhow::Result<Measured> {
     let firmware = read(&args.firmware, "firmware")?;
     let metadata = tdvf::parse(&firmware).map_err(Refused)?;
     let order = if args.two_pass_add_pages {

@@ -6,7 +6,10 @@
 
 use std::collections::BTreeMap;
 
-pub async fn serve_set(set: BTreeMap<String, Vec<u8>>, only_ca: Option<&'static str>) -> String {
+pub(crate) async fn serve_set(
+    set: BTreeMap<String, Vec<u8>>,
+    only_ca: Option<&'static str>,
+) -> String {
     use axum::extract::Query;
     use axum::http::{HeaderMap, StatusCode};
     use axum::response::IntoResponse;
