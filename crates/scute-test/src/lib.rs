@@ -41,3 +41,18 @@ pub fn report_data(runtime_data: &serde_json::Value) -> [u8; 64] {
     out[..48].copy_from_slice(digest.as_ref());
     out
 }
+
+/// Copies the directory tree `from` into `to` (created): a simulated machine copied keeps its
+/// platform, keys and trust root, so a test can relaunch the same machine with other options.
+pub fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            copy_tree(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}

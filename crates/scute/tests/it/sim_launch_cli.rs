@@ -332,29 +332,11 @@ fn attest(url: &str, tee: &str, dir: &Path) -> (Option<i32>, Value) {
 /// A copy of the machine in `from` (the same platform, keys and trust root) launching another
 /// workload: its `machine.json` says `name` is `value`.
 fn relaunch(from: &Path, to: &Path, name: &str, value: &str) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in walk(from) {
-        let target = to.join(entry.strip_prefix(from).unwrap());
-        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-        std::fs::copy(&entry, &target).unwrap();
-    }
+    scute_test::copy_tree(from, to);
     let path = to.join("machine.json");
     let mut options: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     options["launch"][name] = json!(value);
     std::fs::write(&path, options.to_string()).unwrap();
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(walk(&path));
-        } else {
-            files.push(path);
-        }
-    }
-    files
 }
 
 /// The value registered ahead of time (as `scute measure` would print it) meets the one the
