@@ -5,4 +5,5 @@
 
 mod debug_rule;
 mod mutations;
+mod td15ex;
 mod vectors;
