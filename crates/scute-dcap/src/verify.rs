@@ -106,7 +106,8 @@ impl TrustAnchor {
 pub struct VerifyOptions {
     /// Accept debug enclaves and debug TDs (their memory is open to the host).
     pub allow_debug: bool,
-    /// Accept TDs bound to service TDs (non-zero MR_SERVICETD, SERVTD_EXT).
+    /// Accept TDs bound to service TDs (non-zero MR_SERVICETD, SERVTD_EXT, or a type-4 body's
+    /// init or current service TD hash).
     pub allow_service_td: bool,
     /// Accept TDs without SEPT_VE_DISABLE, which lets the host inject #VE on private pages.
     pub dangerous_allow_sept_ve: bool,
@@ -1105,10 +1106,14 @@ fn check_attributes(body: &Body, options: VerifyOptions) -> Result<(), DcapError
     if attrs & td_attributes::SEPT_VE_DISABLE == 0 && !options.dangerous_allow_sept_ve {
         return Err(DcapError::TdAttributes("SEPT_VE_DISABLE is not set"));
     }
+    // A type-4 body also names the service TD bound when the TD was built and the one bound
+    // now (QVL `TDReport15Ex`); either one means the TD was bound, even if MRSERVICETD is zero.
     let service_td_bound = attrs & td_attributes::SERVTD_EXT != 0
         || body
             .td15()
-            .is_some_and(|td15| td15.mr_service_td != [0; 48]);
+            .is_some_and(|td15| td15.mr_service_td != [0; 48])
+        || matches!(body, Body::Td15Ex(ex)
+            if ex.init_service_td_hash != [0; 48] || ex.cur_service_td_hash != [0; 48]);
     if service_td_bound && !options.allow_service_td {
         return Err(DcapError::TdAttributes("bound to a service TD"));
     }

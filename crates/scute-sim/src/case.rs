@@ -90,6 +90,9 @@ pub struct CaseSpec {
     pub window: Option<(i64, i64)>,
     pub wrong_fmspc: bool,
     pub tamper: Option<Tamper>,
+    /// TDX v5 only: the body type the descriptor names (2, 3 or 4; `TD_BODY_TYPES`); the
+    /// version's default (3) when `None`.
+    pub td_body_type: Option<u16>,
 }
 
 impl CaseSpec {
@@ -108,6 +111,7 @@ impl CaseSpec {
             window: None,
             wrong_fmspc: false,
             tamper: None,
+            td_body_type: None,
         }
     }
 }
@@ -151,7 +155,14 @@ pub fn case(spec: &CaseSpec) -> Result<SimCase, SimError> {
         tee_tcb_svn2: None,
         mr_config_id: None,
     };
-    let mut quote = sim.quote(&workload)?;
+    let mut quote = match spec.td_body_type {
+        None => sim.quote(&workload)?,
+        Some(body_type) => sim.quote_td_body(
+            &workload,
+            &crate::quote::LaunchMeasurements::default(),
+            body_type,
+        )?,
+    };
     if let Some(tamper) = spec.tamper {
         tamper.apply(&mut quote);
     }

@@ -17,7 +17,7 @@ pub use case::{case, CaseSpec, Expected, SimCase, Tamper};
 pub use error::SimError;
 pub use hygon::{CsvReportSpec, HygonSim, GMT_DEFAULT_ID};
 pub use pki::{is_simulator_root, Platform};
-pub use quote::{LaunchMeasurements, Workload};
+pub use quote::{LaunchMeasurements, Workload, TD_BODY_TYPES};
 pub use sim::{CollateralOptions, Simulator, TCB_STATUSES};
 
 /// The kind of DCAP quote the Intel simulator makes (SGX or TDX): what its quote body,

@@ -8,7 +8,7 @@ use crate::{SimError, Tee};
 use aws_lc_rs::digest::{digest, SHA256};
 use scute_quote::{
     td_attributes, Body, CertificationData, EnclaveReport, Header, Quote, QuoteSignature,
-    TdReport10, TdReport15, TeeType, INTEL_QE_VENDOR_ID,
+    TdReport10, TdReport15, TdReport15Ex, TeeType, INTEL_QE_VENDOR_ID,
 };
 
 /// What the simulated workload looks like.
@@ -125,7 +125,16 @@ pub(crate) fn qe_mr_signer(seed: u64) -> [u8; 32] {
     derive_bytes(seed, "qe-mrsigner")
 }
 
-fn body(seed: u64, platform: &Platform, w: &Workload) -> Result<Body, SimError> {
+/// The v5 body types a TDX quote may carry (Intel QVL `QuoteConstants.h`: 2 TD 1.0, 3 TD 1.5,
+/// 4 TD 1.5 extended); a v4 quote always carries a TD 1.0 body without a descriptor.
+pub const TD_BODY_TYPES: [u16; 3] = [2, 3, 4];
+
+fn body(
+    seed: u64,
+    platform: &Platform,
+    w: &Workload,
+    td_body_type: Option<u16>,
+) -> Result<Body, SimError> {
     match w.tee {
         Tee::Sgx => {
             // MODE64BIT, plus DEBUG when asked; XFRM x87|SSE|AVX.
@@ -160,13 +169,41 @@ fn body(seed: u64, platform: &Platform, w: &Workload) -> Result<Body, SimError> 
                 ]),
                 report_data: w.report_data,
             };
-            Ok(match w.quote_version {
-                4 => Body::Td10(td),
-                _ => Body::Td15(TdReport15 {
-                    base: td,
-                    tee_tcb_svn2: w.tee_tcb_svn2.unwrap_or(platform.tee_tcb_svn),
-                    mr_service_td: [0; 48],
+            let td15 = |td| TdReport15 {
+                base: td,
+                tee_tcb_svn2: w.tee_tcb_svn2.unwrap_or(platform.tee_tcb_svn),
+                mr_service_td: [0; 48],
+            };
+            Ok(match (w.quote_version, td_body_type) {
+                (4, None) => Body::Td10(td),
+                (5, Some(2)) => Body::Td10(td),
+                (5, None | Some(3)) => Body::Td15(td15(td)),
+                // TD 1.5 extended (QVL `QuoteStructures.h` `TDReport15Ex`): what the one public
+                // type-4 quote (dcap-qvl's `sample/tdx_quote_td15ex`) carries for a TD without
+                // partitioning, devices or a service TD: VM index 0, a TD id, the rest zero.
+                (5, Some(4)) => Body::Td15Ex(TdReport15Ex {
+                    base: td15(td),
+                    vm_index: 0,
+                    td_id: derive_bytes(seed, "td-id"),
+                    dev_info: [0; 48],
+                    init_service_td_hash: [0; 48],
+                    init_service_td_attributes: [0; 8],
+                    init_cpu_svn: [0; 16],
+                    init_tee_tcb_svn: [0; 16],
+                    init_tee_fmspc: [0; 12],
+                    cur_service_td_hash: [0; 48],
+                    cur_service_td_attributes: [0; 8],
                 }),
+                (version, Some(body_type)) => {
+                    return Err(SimError::Unsupported(format!(
+                        "TDX quotes of version {version} with body type {body_type} (v5 carries {TD_BODY_TYPES:?})"
+                    )))
+                }
+                (version, None) => {
+                    return Err(SimError::Unsupported(format!(
+                        "TDX quotes of version {version}"
+                    )))
+                }
             })
         }
     }
@@ -229,6 +266,7 @@ pub(crate) fn quote(
     platform: &Platform,
     w: &Workload,
     launch: &LaunchMeasurements,
+    td_body_type: Option<u16>,
 ) -> Result<Quote, SimError> {
     let supported = matches!(
         (w.tee, w.quote_version),
@@ -256,7 +294,12 @@ pub(crate) fn quote(
         qe_vendor_id: INTEL_QE_VENDOR_ID,
         user_data: qe.user_data,
     };
-    let mut body = body(seed, platform, w)?;
+    if td_body_type.is_some() && w.tee != Tee::Tdx {
+        return Err(SimError::Unsupported(
+            "a v5 body type for an SGX quote".into(),
+        ));
+    }
+    let mut body = body(seed, platform, w, td_body_type)?;
     launch.apply(&mut body);
     let mut quote = Quote {
         header,
@@ -324,5 +367,44 @@ mod tests {
         assert_eq!(report.mr_enclave, [0x33; 32]);
         assert_eq!(report.isv_svn, 9);
         assert_eq!(report.isv_prod_id, 1, "the default");
+    }
+
+    /// Each v5 body type the descriptor may name comes out as that body, signed over its
+    /// descriptor; type 4 with the shape of the public type-4 quote. Other shapes are refused.
+    #[test]
+    fn v5_quotes_carry_the_chosen_td_body_type() {
+        let sim = Simulator::new(9, 1_790_000_000).unwrap();
+        let w = Workload::new(Tee::Tdx, 5, [7; 64]);
+        let launch = LaunchMeasurements::default();
+        for body_type in TD_BODY_TYPES {
+            let quote = sim.quote_td_body(&w, &launch, body_type).unwrap();
+            let bytes = quote.encode();
+            assert_eq!(bytes[48..50], body_type.to_le_bytes());
+            let decoded = Quote::decode(&bytes).unwrap();
+            assert_eq!(decoded.body.body_type(), body_type);
+            assert_eq!(decoded.report_data(), &[7; 64]);
+        }
+        let Body::Td15Ex(ex) = sim.quote_td_body(&w, &launch, 4).unwrap().body else {
+            panic!("not TD 1.5 extended");
+        };
+        assert_eq!(ex.vm_index, 0);
+        assert_ne!(ex.td_id, [0; 32]);
+        assert_eq!(ex.cur_service_td_hash, [0; 48]);
+        assert_eq!(ex.base.tee_tcb_svn2, ex.base.base.tee_tcb_svn);
+        for (tee, version, body_type) in [
+            (Tee::Tdx, 5, 1),
+            (Tee::Tdx, 5, 5),
+            (Tee::Tdx, 4, 4),
+            (Tee::Sgx, 3, 4),
+        ] {
+            let w = Workload::new(tee, version, [0; 64]);
+            assert!(
+                matches!(
+                    sim.quote_td_body(&w, &launch, body_type),
+                    Err(SimError::Unsupported(_))
+                ),
+                "{tee:?} v{version} type {body_type}"
+            );
+        }
     }
 }

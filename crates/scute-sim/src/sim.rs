@@ -179,7 +179,26 @@ impl Simulator {
         workload: &Workload,
         launch: &LaunchMeasurements,
     ) -> Result<scute_quote::Quote, SimError> {
-        quote(&self.qe, self.seed, &self.platform, workload, launch)
+        quote(&self.qe, self.seed, &self.platform, workload, launch, None)
+    }
+
+    /// A TDX v5 quote whose body descriptor names `td_body_type` (one of
+    /// [`TD_BODY_TYPES`](crate::TD_BODY_TYPES): 2 TD 1.0, 3 TD 1.5, 4 TD 1.5 extended);
+    /// `quote_launched` picks 3 for v5. Anything else is `SimError::Unsupported`.
+    pub fn quote_td_body(
+        &self,
+        workload: &Workload,
+        launch: &LaunchMeasurements,
+        td_body_type: u16,
+    ) -> Result<scute_quote::Quote, SimError> {
+        quote(
+            &self.qe,
+            self.seed,
+            &self.platform,
+            workload,
+            launch,
+            Some(td_body_type),
+        )
     }
 
     /// Signs `quote` again with the attestation key, as the QE would have signed it: for

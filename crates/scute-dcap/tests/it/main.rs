@@ -7,5 +7,6 @@ mod debug_rule;
 mod parse_once;
 mod rejections;
 mod strict_encoding;
+mod td15ex;
 mod vectors;
 mod warm_cache;

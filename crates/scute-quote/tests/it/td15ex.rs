@@ -19,6 +19,9 @@ fn type4() -> Vec<u8> {
     std::fs::read(path).unwrap()
 }
 
+/// A field of the extension read out of a decoded body.
+type Field = fn(&TdReport15Ex) -> Vec<u8>;
+
 fn declared(bytes: &[u8]) -> (u16, u32) {
     (
         u16::from_le_bytes(bytes[48..50].try_into().unwrap()),
@@ -43,7 +46,7 @@ fn the_public_type_4_quote_round_trips_byte_for_byte() {
 /// in that field and nowhere else.
 #[test]
 fn extension_fields_sit_at_qvls_offsets() {
-    let fields: [(usize, usize, fn(&TdReport15Ex) -> Vec<u8>); 10] = [
+    let fields: [(usize, usize, Field); 10] = [
         (648, 1, |b| vec![b.vm_index]),
         (649, 32, |b| b.td_id.to_vec()),
         (681, 48, |b| b.dev_info.to_vec()),
