@@ -43,6 +43,10 @@ pub(crate) struct CaseArgs {
     /// 3 for SGX; 4 or 5 for TDX (default: 3 for SGX, 4 for TDX).
     #[arg(long, value_parser = clap::value_parser!(u16).range(3..=5))]
     quote_version: Option<u16>,
+    /// TDX v5 body type: 2 (TD 1.0), 3 (TD 1.5, the v5 default) or 4 (TD 1.5 extended, TD
+    /// partitioning). Implies --quote-version 5.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(2..=4))]
+    td_body_type: Option<u16>,
     /// The platform's TCB status in the collateral.
     #[arg(long, default_value = "UpToDate", value_parser = tcb_status)]
     tcb_status: String,
@@ -77,6 +81,15 @@ pub(crate) fn run(command: SimCommand) -> anyhow::Result<u8> {
     let now = OffsetDateTime::now_utc().unix_timestamp();
     let mut spec = CaseSpec::new(tee, now);
     spec.quote_version = args.quote_version.unwrap_or(spec.quote_version);
+    if let Some(body_type) = args.td_body_type {
+        match (tee, args.quote_version) {
+            (Tee::Tdx, None | Some(5)) => spec.quote_version = 5,
+            _ => anyhow::bail!(
+                "--td-body-type {body_type} needs a TDX quote of version 5 (--tee tdx --quote-version 5)"
+            ),
+        }
+        spec.td_body_type = Some(body_type);
+    }
     spec.tcb_status = args.tcb_status;
     spec.qe_tcb_status = args.qe_tcb_status;
     spec.debug = args.debug;

@@ -23,3 +23,4 @@ mod revocation;
 mod signed_reference_values;
 mod snp;
 mod store;
+mod td_partitioning;

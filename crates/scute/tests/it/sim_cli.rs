@@ -121,3 +121,57 @@ fn bad_arguments_exit_2() {
         2
     );
 }
+
+/// `--td-body-type 4` makes a v5 quote of body type 4 (TD 1.5 extended, TD partitioning) that
+/// `scute verify` verifies, its JSON report carrying the extension fields; 2 and 3 name their
+/// bodies too. Without the flag a v5 quote stays type 3.
+#[test]
+fn td_body_type_4_makes_a_v5_type_4_quote_that_verifies() {
+    let (expected, code, got) = make_and_verify(&["--td-body-type", "4"]);
+    assert_eq!(code, 0, "{got}");
+    assert_eq!(got["verified"], true);
+    assert_eq!(got["quote_version"], 5);
+    assert_eq!(got["tcb_status"], expected["result"]["tcb_status"]);
+    assert_eq!(got["report"], expected["result"]["report"]);
+    assert_eq!(got["report"]["kind"], "TD15Ex");
+    for field in [
+        "vmid",
+        "td_id",
+        "dev_info",
+        "init_service_td_hash",
+        "init_service_td_attributes",
+        "init_cpu_svn",
+        "init_tee_tcb_svn",
+        "init_tee_fmspc",
+        "cur_service_td_hash",
+        "cur_service_td_attributes",
+        "tee_tcb_svn2",
+        "mr_service_td",
+    ] {
+        assert!(!got["report"][field].is_null(), "{field}: {got}");
+    }
+    for (flag, kind) in [("2", "TD10"), ("3", "TD15")] {
+        let (_, code, got) = make_and_verify(&["--quote-version", "5", "--td-body-type", flag]);
+        assert_eq!(code, 0, "{got}");
+        assert_eq!(got["quote_version"], 5);
+        assert_eq!(got["report"]["kind"], kind);
+    }
+    let (_, _, got) = make_and_verify(&["--quote-version", "5"]);
+    assert_eq!(got["report"]["kind"], "TD15");
+}
+
+#[test]
+fn td_body_type_needs_a_tdx_v5_quote() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    for extra in [
+        &["--td-body-type", "1"][..],
+        &["--td-body-type", "5"],
+        &["--td-body-type", "4", "--quote-version", "4"],
+        &["--td-body-type", "4", "--tee", "sgx"],
+    ] {
+        let mut args = vec!["sim", "case", "--out", out];
+        args.extend(extra);
+        assert_eq!(scute(&args).0, 2, "{extra:?}");
+    }
+}
