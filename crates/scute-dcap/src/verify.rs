@@ -9,7 +9,7 @@ use crate::collateral::{
 use crate::error::{DcapError, Item};
 use crate::pck::PckExtension;
 use crate::status::TcbStatus;
-use crate::time::{UnixTime, Validity};
+use crate::time::{parse_rfc3339, UnixTime, Validity};
 use crate::x509::{
     cert_from_pem_or_der, check_all_valid, parse_pem_chain, Cert, Crl, Known, PinnedRoot, PublicKey,
 };
@@ -159,6 +159,8 @@ pub struct VerifiedQuote {
     tdx_module: Option<LevelVerdict>,
     pck: PckExtension,
     tcb_evaluation_data_number: u32,
+    newest_tcb_date: String,
+    days_behind: Option<u32>,
     collateral_expires: UnixTime,
     shortfalls: Vec<Shortfall>,
 }
@@ -189,6 +191,22 @@ impl VerifiedQuote {
     }
     pub fn tcb_evaluation_data_number(&self) -> u32 {
         self.tcb_evaluation_data_number
+    }
+    /// The tcbDate of the TCB Info level the platform matched (as Intel writes it).
+    pub fn tcb_date(&self) -> &str {
+        &self.platform.tcb_date
+    }
+    /// The tcbDate of the newest level in the TCB Info: the first one, as Intel lists them
+    /// and QVL orders them (highest first).
+    pub fn newest_tcb_date(&self) -> &str {
+        &self.newest_tcb_date
+    }
+    /// Whole days, floored and never negative, from the newest level's tcbDate to the
+    /// verification instant, when the status is not UpToDate and the newest level's tcbDate
+    /// is later than the matched level's (a newer TCB was published). `None` otherwise,
+    /// including when either date cannot be read. See `days_behind` in docs/verify.md.
+    pub fn days_behind(&self) -> Option<u32> {
+        self.days_behind
     }
     /// The first instant at which some certificate, CRL or signed collateral expires.
     pub fn collateral_expires(&self) -> UnixTime {
@@ -800,6 +818,13 @@ impl VerifiedCollateral {
             }
         }
         let shortfalls = self.shortfalls(ext, td, &sig.qe_report);
+        // match_platform_level found a level, so the list is not empty.
+        let newest_tcb_date = self
+            .tcb_info
+            .levels
+            .first()
+            .map_or_else(|| platform_level.tcb_date.clone(), |l| l.tcb_date.clone());
+        let days_behind = days_behind(status, &platform_level.tcb_date, &newest_tcb_date, now);
         let collateral_expires = self
             .windows
             .iter()
@@ -815,6 +840,8 @@ impl VerifiedCollateral {
             tdx_module: module_level.map(LevelVerdict::of_isv),
             pck: ext.clone(),
             tcb_evaluation_data_number: self.tcb_info.tcb_evaluation_data_number,
+            newest_tcb_date,
+            days_behind,
             collateral_expires,
             shortfalls,
             quote,
@@ -1089,6 +1116,20 @@ fn match_platform_level<'a>(
     Err(DcapError::TcbNotSupported { what: "platform" })
 }
 
+/// Days since a newer TCB level than the platform's was published (`VerifiedQuote::days_behind`).
+fn days_behind(status: TcbStatus, matched: &str, newest: &str, now: UnixTime) -> Option<u32> {
+    if status == TcbStatus::UpToDate {
+        return None;
+    }
+    let matched = parse_rfc3339(matched, TCB_INFO).ok()?;
+    let newest = parse_rfc3339(newest, TCB_INFO).ok()?;
+    if newest <= matched {
+        return None;
+    }
+    let days = now.saturating_sub(newest).max(0) / 86_400;
+    Some(u32::try_from(days).unwrap_or(u32::MAX))
+}
+
 fn check_attributes(body: &Body, options: VerifyOptions) -> Result<(), DcapError> {
     if body.is_debug() && !options.allow_debug {
         return Err(DcapError::Debug(match body {
@@ -1118,4 +1159,66 @@ fn check_attributes(body: &Body, options: VerifyOptions) -> Result<(), DcapError
         return Err(DcapError::TdAttributes("bound to a service TD"));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: i64 = 86_400;
+    const MATCHED: &str = "2023-08-09T00:00:00Z";
+    const NEWEST: &str = "2024-03-13T00:00:00Z";
+    const NEWEST_UNIX: i64 = 1_710_288_000;
+
+    #[test]
+    fn days_behind_counts_whole_days_from_the_newest_level() {
+        let out = TcbStatus::OutOfDate;
+        assert_eq!(days_behind(out, MATCHED, NEWEST, NEWEST_UNIX), Some(0));
+        assert_eq!(
+            days_behind(out, MATCHED, NEWEST, NEWEST_UNIX + DAY - 1),
+            Some(0)
+        );
+        assert_eq!(
+            days_behind(out, MATCHED, NEWEST, NEWEST_UNIX + DAY),
+            Some(1)
+        );
+        assert_eq!(
+            days_behind(out, MATCHED, NEWEST, NEWEST_UNIX + 30 * DAY + 5),
+            Some(30)
+        );
+    }
+
+    #[test]
+    fn days_behind_is_never_negative() {
+        // An instant before the newest level's date (a clock or `--at` in the past).
+        let got = days_behind(TcbStatus::OutOfDate, MATCHED, NEWEST, NEWEST_UNIX - 3 * DAY);
+        assert_eq!(got, Some(0));
+    }
+
+    #[test]
+    fn days_behind_is_none_when_nothing_newer_was_published() {
+        let later = NEWEST_UNIX + 100 * DAY;
+        assert_eq!(
+            days_behind(TcbStatus::UpToDate, MATCHED, NEWEST, later),
+            None
+        );
+        // Not UpToDate for a configuration reason, at the newest date: nothing supersedes it.
+        let config = TcbStatus::SWHardeningNeeded;
+        assert_eq!(days_behind(config, NEWEST, NEWEST, later), None);
+        // A matched level newer than the "newest" (levels out of order): no negative lag.
+        assert_eq!(
+            days_behind(TcbStatus::OutOfDate, NEWEST, MATCHED, later),
+            None
+        );
+    }
+
+    #[test]
+    fn days_behind_is_none_for_an_unreadable_date() {
+        let later = NEWEST_UNIX + 100 * DAY;
+        assert_eq!(
+            days_behind(TcbStatus::OutOfDate, "yesterday", NEWEST, later),
+            None
+        );
+        assert_eq!(days_behind(TcbStatus::OutOfDate, MATCHED, "", later), None);
+    }
 }

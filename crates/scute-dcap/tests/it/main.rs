@@ -7,6 +7,7 @@ mod debug_rule;
 mod parse_once;
 mod rejections;
 mod strict_encoding;
+mod tcb_explanation;
 mod td15ex;
 mod vectors;
 mod warm_cache;
