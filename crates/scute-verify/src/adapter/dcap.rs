@@ -29,6 +29,12 @@ struct Output {
     tdx_module_tcb_status: Option<&'static str>,
     fmspc: Option<String>,
     collateral_expires: Option<String>,
+    /// The TCB explanation (issue 24): the matched level's tcbDate, the newest level's
+    /// tcbDate, TCB Info's tcbEvaluationDataNumber, and `VerifiedQuote::days_behind`.
+    tcb_date: Option<String>,
+    newest_tcb_date: Option<String>,
+    tcb_evaluation_data_number: Option<u32>,
+    days_behind: Option<u32>,
 }
 
 fn quote_of(verified: &Verified) -> Option<&VerifiedQuote> {
@@ -166,6 +172,10 @@ impl Adapter for DcapAdapter {
             tdx_module_tcb_status: v.and_then(|v| v.tdx_module()).map(|m| m.status.name()),
             fmspc: v.map(|v| hex::encode(v.pck().fmspc)),
             collateral_expires: v.map(|v| rfc3339(v.collateral_expires())),
+            tcb_date: v.map(|v| v.tcb_date().to_owned()),
+            newest_tcb_date: v.map(|v| v.newest_tcb_date().to_owned()),
+            tcb_evaluation_data_number: v.map(VerifiedQuote::tcb_evaluation_data_number),
+            days_behind: v.and_then(VerifiedQuote::days_behind),
         };
         match serde_json::to_value(out) {
             Ok(Value::Object(map)) => map,

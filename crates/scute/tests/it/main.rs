@@ -27,3 +27,4 @@ mod sim_matrix;
 mod verify_cli;
 mod verify_csv_cli;
 mod verify_snp_cli;
+mod verify_tcb_explanation_cli;
