@@ -294,3 +294,34 @@ fn docs_policy_input_documents_exactly_the_paths_of_each_input() {
         );
     }
 }
+
+/// The snapshots' platforms are at the newest TCB date (`days_behind` null); an OutOfDate one
+/// says how far behind it is. Expected values come from the vector's own tcb_info.json.
+#[test]
+fn dcap_claims_explain_an_out_of_date_platform() {
+    let case = "automata-dcaprs-tdx-v4";
+    let claims = serde_json::to_value(dcap(case)).unwrap();
+    let info: Value = serde_json::from_slice(&vector(case, "tcb_info.json")).unwrap();
+    let expected: Value = serde_json::from_slice(&vector(case, "expected.json")).unwrap();
+    let levels = info["tcbInfo"]["tcbLevels"].as_array().unwrap();
+    let newest = levels[0]["tcbDate"].as_str().unwrap();
+    assert_eq!(claims["tcb_status"], "OutOfDate");
+    assert_eq!(claims["newest_tcb_date"], newest);
+    assert_eq!(
+        claims["tcb_evaluation_data_number"],
+        info["tcbInfo"]["tcbEvaluationDataNumber"]
+    );
+    // The matched level: the one with the oracle's platform status and advisories.
+    let platform = &expected["result"]["platform_status"];
+    let matched: Vec<&Value> = levels
+        .iter()
+        .filter(|l| {
+            l["tcbStatus"] == platform["status"] && l["advisoryIDs"] == platform["advisory_ids"]
+        })
+        .collect();
+    assert_eq!(matched.len(), 1);
+    assert_eq!(claims["tcb_date"], matched[0]["tcbDate"]);
+    let days = (unix(expected["verify_time"].as_str().unwrap()) - unix(newest)).div_euclid(86_400);
+    assert!(days > 0);
+    assert_eq!(claims["days_behind"], days);
+}

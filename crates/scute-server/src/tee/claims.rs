@@ -36,6 +36,13 @@ pub(crate) struct DcapClaims {
     pub platform_tcb_status: &'static str,
     pub qe_tcb_status: &'static str,
     pub tcb_evaluation_data_number: u32,
+    /// The tcbDate of the TCB Info level the platform matched (RFC 3339, as Intel writes it).
+    pub tcb_date: String,
+    /// The tcbDate of the newest level in that TCB Info.
+    pub newest_tcb_date: String,
+    /// Whole days since the newest level's tcbDate, when the status is not UpToDate and a
+    /// newer level than the platform's exists; null otherwise (docs/verify.md).
+    pub days_behind: Option<u32>,
     pub fmspc: Hex<[u8; 6]>,
     pub debug: bool,
     pub attributes: scute_dcap::AttributeClaims,
