@@ -23,7 +23,7 @@ fn scute(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-const KEYS: [&str; 11] = [
+const KEYS: [&str; 15] = [
     "verified",
     "tee",
     "quote_version",
@@ -35,6 +35,10 @@ const KEYS: [&str; 11] = [
     "report",
     "collateral_expires",
     "error",
+    "tcb_date",
+    "newest_tcb_date",
+    "tcb_evaluation_data_number",
+    "days_behind",
 ];
 
 #[test]
@@ -105,8 +109,27 @@ fn json_verdicts_match_every_vector() {
             }
             assert!(out["collateral_expires"].as_str().unwrap().ends_with('Z'));
             assert_eq!(out["error"], Value::Null);
+            let tcb_info: Value =
+                serde_json::from_slice(&std::fs::read(dir.join("tcb_info.json")).unwrap()).unwrap();
+            let tcb_info = &tcb_info["tcbInfo"];
+            assert_eq!(
+                out["tcb_evaluation_data_number"], tcb_info["tcbEvaluationDataNumber"],
+                "{case}"
+            );
+            assert_eq!(
+                out["newest_tcb_date"], tcb_info["tcbLevels"][0]["tcbDate"],
+                "{case}"
+            );
         } else if !ok {
             assert_eq!(out["report"], Value::Null, "{case}");
+            for key in [
+                "tcb_date",
+                "newest_tcb_date",
+                "tcb_evaluation_data_number",
+                "days_behind",
+            ] {
+                assert_eq!(out[key], Value::Null, "{case}: {key}");
+            }
             let kind = out["error"]["kind"].as_str().unwrap();
             assert!(
                 kind.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
