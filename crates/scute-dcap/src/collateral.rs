@@ -191,7 +191,8 @@ struct RawTcbInfo {
 
 /// TCB Info's `id` (a wire field: `SGX`, or absent in version 2; `TDX`), not the TEE
 /// vocabulary, which is `scute_tee::Tee`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum CollateralTee {
     Sgx,
     Tdx,

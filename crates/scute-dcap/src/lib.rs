@@ -10,6 +10,7 @@
 
 mod collateral;
 mod error;
+mod evaluate;
 mod pck;
 mod pck_select;
 mod report;
@@ -25,6 +26,7 @@ pub use collateral::{
     Collateral, CollateralTee, IsvLevel, QeIdentity, TcbInfo, TcbLevel, TdxModuleIdentity,
 };
 pub use error::DcapError;
+pub use evaluate::{evaluate_tcb, LevelVerdict, PlatformTcb, TcbEvaluation, TcbVerdict};
 pub use pck::{PckExtension, PckTcb, PlatformConfiguration, SgxType};
 pub use pck_select::{select_pck_cert, RawTcb};
 pub use report::{
@@ -36,6 +38,5 @@ pub use tee::{Dcap, DcapOptions, QuoteEvidence};
 pub use time::{format_rfc3339, UnixTime};
 pub use verify::{
     authenticated_quote_platform, quote_platform, verify, verify_collateral, CrlRank, IssuerKeyId,
-    LevelVerdict, PckCa, PlatformCache, Shortfall, TrustAnchor, VerifiedCollateral, VerifiedQuote,
-    VerifyOptions,
+    PckCa, PlatformCache, Shortfall, TrustAnchor, VerifiedCollateral, VerifiedQuote, VerifyOptions,
 };

@@ -3,13 +3,14 @@
 //! instant (`VerifiedCollateral::verify_quote`). Only this module builds a `VerifiedQuote`.
 
 use crate::collateral::{
-    split_signed, Collateral, CollateralTee, IsvLevel, QeIdentity, TcbInfo, TcbLevel,
-    TdxModuleIdentity, QE_IDENTITY, TCB_INFO,
+    split_signed, Collateral, CollateralTee, QeIdentity, TcbInfo, TdxModuleIdentity, QE_IDENTITY,
+    TCB_INFO,
 };
 use crate::error::{DcapError, Item};
+use crate::evaluate::{evaluate_tcb, LevelVerdict, PlatformTcb, TcbEvaluation, TcbVerdict};
 use crate::pck::PckExtension;
 use crate::status::TcbStatus;
-use crate::time::{parse_rfc3339, UnixTime, Validity};
+use crate::time::{UnixTime, Validity};
 use crate::x509::{
     cert_from_pem_or_der, check_all_valid, parse_pem_chain, Cert, Crl, Known, PinnedRoot, PublicKey,
 };
@@ -113,32 +114,6 @@ pub struct VerifyOptions {
     pub dangerous_allow_sept_ve: bool,
 }
 
-/// The status of one TCB level that matched, with its date and advisories.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LevelVerdict {
-    pub status: TcbStatus,
-    pub tcb_date: String,
-    pub advisory_ids: Vec<String>,
-}
-
-impl LevelVerdict {
-    fn of_platform(level: &TcbLevel) -> Self {
-        Self {
-            status: level.status,
-            tcb_date: level.tcb_date.clone(),
-            advisory_ids: level.advisory_ids.clone(),
-        }
-    }
-
-    fn of_isv(level: &IsvLevel) -> Self {
-        Self {
-            status: level.status,
-            tcb_date: level.tcb_date.clone(),
-            advisory_ids: level.advisory_ids.clone(),
-        }
-    }
-}
-
 /// A TCB component of this platform that is below the newest level Intel lists.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shortfall {
@@ -152,14 +127,9 @@ pub struct Shortfall {
 #[derive(Debug, Clone)]
 pub struct VerifiedQuote {
     quote: Quote,
-    tcb_status: TcbStatus,
-    advisory_ids: Vec<String>,
-    platform: LevelVerdict,
-    qe: LevelVerdict,
-    tdx_module: Option<LevelVerdict>,
+    evaluation: TcbEvaluation,
+    platform_tcb: PlatformTcb,
     pck: PckExtension,
-    tcb_evaluation_data_number: u32,
-    newest_tcb_date: String,
     days_behind: Option<u32>,
     collateral_expires: UnixTime,
     shortfalls: Vec<Shortfall>,
@@ -169,42 +139,65 @@ impl VerifiedQuote {
     pub fn quote(&self) -> &Quote {
         &self.quote
     }
-    /// The combined status of platform, TDX module and QE.
+    /// The verdict: the launch TCB's combined status of platform, TDX module and QE, made
+    /// `TDRelaunchAdvised*` when only the launch TCB is out of date (`TcbEvaluation::status`).
     pub fn tcb_status(&self) -> TcbStatus {
-        self.tcb_status
+        self.evaluation.status
     }
-    /// Advisories of every level that matched, platform first, without duplicates.
+    /// Advisories of every level the launch TCB matched (platform, QE, TDX module; QVL's
+    /// order), without duplicates.
     pub fn advisory_ids(&self) -> &[String] {
-        &self.advisory_ids
+        &self.evaluation.launch.advisory_ids
     }
     pub fn platform(&self) -> &LevelVerdict {
-        &self.platform
+        &self.evaluation.launch.platform
     }
     pub fn qe(&self) -> &LevelVerdict {
-        &self.qe
+        &self.evaluation.launch.qe
     }
     pub fn tdx_module(&self) -> Option<&LevelVerdict> {
-        self.tdx_module.as_ref()
+        self.evaluation.launch.tdx_module.as_ref()
+    }
+    /// The whole TCB evaluation: launch and (TDX 1.5) current TCB.
+    pub fn evaluation(&self) -> &TcbEvaluation {
+        &self.evaluation
+    }
+    /// The TCB the enclave or TD was launched on.
+    pub fn launch(&self) -> &TcbVerdict {
+        &self.evaluation.launch
+    }
+    /// TDX 1.5 bodies: the TCB the platform runs now (TEE_TCB_SVN2).
+    pub fn current(&self) -> Option<&TcbVerdict> {
+        self.evaluation.current.as_ref()
+    }
+    /// What re-evaluating this platform under other collateral needs.
+    pub fn platform_tcb(&self) -> &PlatformTcb {
+        &self.platform_tcb
     }
     pub fn pck(&self) -> &PckExtension {
         &self.pck
     }
     pub fn tcb_evaluation_data_number(&self) -> u32 {
-        self.tcb_evaluation_data_number
+        self.evaluation.tcb_evaluation_data_number
     }
-    /// The tcbDate of the TCB Info level the platform matched (as Intel writes it).
+    /// The launch TCB's date: the oldest tcbDate of the levels it matched (platform, TDX
+    /// module, QE; QVL's `tcbDate`), as Intel writes it.
     pub fn tcb_date(&self) -> &str {
-        &self.platform.tcb_date
+        &self.evaluation.launch.tcb_date
     }
     /// The tcbDate of the newest level in the TCB Info: the first one, as Intel lists them
     /// and QVL orders them (highest first).
     pub fn newest_tcb_date(&self) -> &str {
-        &self.newest_tcb_date
+        &self.evaluation.newest_tcb_date
     }
-    /// Whole days, floored and never negative, from the newest level's tcbDate to the
-    /// verification instant, when the status is not UpToDate and the newest level's tcbDate
-    /// is later than the matched level's (a newer TCB was published). `None` otherwise,
-    /// including when either date cannot be read. See `days_behind` in docs/verify.md.
+    /// When the platform's level was superseded: the earliest tcbDate in the collateral later
+    /// than `tcb_date` (`TcbEvaluation::superseded_at`).
+    pub fn superseded_at(&self) -> Option<&str> {
+        self.evaluation.superseded_at.as_deref()
+    }
+    /// Whole days, floored and never negative, from `superseded_at` to the verification
+    /// instant, when the status is not UpToDate. `None` otherwise, including when a date
+    /// cannot be read. See `days_behind` in docs/verify.md.
     pub fn days_behind(&self) -> Option<u32> {
         self.days_behind
     }
@@ -634,6 +627,12 @@ pub fn verify_collateral(
 }
 
 impl VerifiedCollateral {
+    /// `platform` under this collateral's TCB Info and QE Identity (`evaluate_tcb`): what a
+    /// platform seen before would get from this set, without its evidence.
+    pub fn evaluate(&self, platform: &PlatformTcb) -> Result<TcbEvaluation, DcapError> {
+        evaluate_tcb(&self.tcb_info, &self.qe_identity, platform)
+    }
+
     pub fn tcb_info(&self) -> &TcbInfo {
         &self.tcb_info
     }
@@ -749,7 +748,9 @@ impl VerifiedCollateral {
 
         // Step 7: the TDX module is Intel's, with the expected SEAM attributes.
         let td = quote.body.td10();
-        let module_identity = td.map(|td| self.check_tdx_module(td)).transpose()?;
+        if let Some(td) = td {
+            self.check_tdx_module(td)?;
+        }
 
         // Step 8: the QE report is signed by the PCK key and binds the attestation key.
         let sig = &quote.signature;
@@ -758,8 +759,8 @@ impl VerifiedCollateral {
         }
         check_qe_report_data(&sig.qe_report, &sig.attestation_key, &sig.qe_auth_data)?;
 
-        // Step 9: the QE is Intel's, at a known TCB level.
-        let qe_level = self.qe_identity_level(&sig.qe_report)?;
+        // Step 9: the QE is Intel's (its TCB level is part of step 11).
+        self.check_qe_identity(&sig.qe_report)?;
 
         // Step 10: the quote is signed by the attestation key.
         let attestation_key = PublicKey::p256_from_xy(&sig.attestation_key);
@@ -767,64 +768,28 @@ impl VerifiedCollateral {
             return Err(DcapError::QuoteSignature);
         }
 
-        // Step 11: platform TCB level, TDX module level, and their combination with the QE.
-        let (platform_level, sgx_level) = match_platform_level(
-            &self.tcb_info.levels,
-            &ext.tcb.components,
-            ext.tcb.pce_svn,
-            td,
-        )?;
-        let module_level = match (td, module_identity) {
-            (Some(td), Some(identity)) if td.tee_tcb_svn[1] > 0 => Some(
-                identity
-                    .levels
-                    .iter()
-                    .find(|l| l.isv_svn <= u16::from(td.tee_tcb_svn[0]))
-                    .ok_or(DcapError::TcbNotSupported { what: "TDX module" })?,
-            ),
-            _ => None,
+        // Step 11: the launch TCB (and a TD 1.5's current TCB) against TCB Info and QE
+        // Identity, each converged, then the relaunch check (evaluate.rs).
+        let platform_tcb = PlatformTcb {
+            tee: expected_tee,
+            fmspc: ext.fmspc,
+            pce_id: ext.pce_id,
+            sgx_components: ext.tcb.components,
+            pce_svn: ext.tcb.pce_svn,
+            qe_svn: sig.qe_report.isv_svn,
+            tee_tcb_svn: td.map(|td| td.tee_tcb_svn),
+            tee_tcb_svn2: quote.body.td15().map(|td15| td15.tee_tcb_svn2),
         };
-        let mut status = platform_level.status;
-        if let Some(module) = module_level {
-            status = status.converge(module.status);
-        }
-        if let (Some(td15), Some(module)) = (quote.body.td15(), module_level) {
-            status = self.relaunch_status(
-                status,
-                sgx_level.status,
-                platform_level.status,
-                module.status,
-                qe_level.status,
-                &td15.tee_tcb_svn2,
-            );
-        }
-        status = status.converge(qe_level.status);
-        if status == TcbStatus::Revoked {
+        let evaluation = evaluate_tcb(&self.tcb_info, &self.qe_identity, &platform_tcb)?;
+        if evaluation.status == TcbStatus::Revoked {
             return Err(DcapError::TcbRevoked);
         }
 
         // Step 12: what the default policy never accepts.
         check_attributes(&quote.body, options)?;
 
-        let mut advisory_ids: Vec<String> = Vec::new();
-        let all_advisories = platform_level
-            .advisory_ids
-            .iter()
-            .chain(module_level.iter().flat_map(|m| m.advisory_ids.iter()))
-            .chain(qe_level.advisory_ids.iter());
-        for id in all_advisories {
-            if !advisory_ids.contains(id) {
-                advisory_ids.push(id.clone());
-            }
-        }
         let shortfalls = self.shortfalls(ext, td, &sig.qe_report);
-        // match_platform_level found a level, so the list is not empty.
-        let newest_tcb_date = self
-            .tcb_info
-            .levels
-            .first()
-            .map_or_else(|| platform_level.tcb_date.clone(), |l| l.tcb_date.clone());
-        let days_behind = days_behind(status, &platform_level.tcb_date, &newest_tcb_date, now);
+        let days_behind = evaluation.days_behind(now);
         let collateral_expires = self
             .windows
             .iter()
@@ -833,14 +798,9 @@ impl VerifiedCollateral {
             .min()
             .unwrap_or(now);
         Ok(VerifiedQuote {
-            tcb_status: status,
-            advisory_ids,
-            platform: LevelVerdict::of_platform(platform_level),
-            qe: LevelVerdict::of_isv(qe_level),
-            tdx_module: module_level.map(LevelVerdict::of_isv),
+            evaluation,
+            platform_tcb,
             pck: ext.clone(),
-            tcb_evaluation_data_number: self.tcb_info.tcb_evaluation_data_number,
-            newest_tcb_date,
             days_behind,
             collateral_expires,
             shortfalls,
@@ -923,7 +883,7 @@ impl VerifiedCollateral {
         Ok(identity)
     }
 
-    fn qe_identity_level(&self, qe: &EnclaveReport) -> Result<&IsvLevel, DcapError> {
+    fn check_qe_identity(&self, qe: &EnclaveReport) -> Result<(), DcapError> {
         let id = &self.qe_identity;
         if qe.misc_select & id.misc_select_mask != id.misc_select {
             return Err(DcapError::QeIdentityMismatch {
@@ -947,57 +907,7 @@ impl VerifiedCollateral {
         if qe.isv_prod_id != id.isv_prod_id {
             return Err(DcapError::QeIdentityMismatch { field: "ISVPRODID" });
         }
-        id.levels
-            .iter()
-            .find(|l| l.isv_svn <= qe.isv_svn)
-            .ok_or(DcapError::TcbNotSupported { what: "QE" })
-    }
-
-    /// TDX 1.5: a TD launched on an out-of-date module, on a platform whose running module
-    /// (tee_tcb_svn2) is current, only needs a relaunch (QVL's TD_RELAUNCH_ADVISED).
-    #[allow(clippy::too_many_arguments)]
-    fn relaunch_status(
-        &self,
-        status: TcbStatus,
-        sgx_status: TcbStatus,
-        tdx_level_status: TcbStatus,
-        module_status: TcbStatus,
-        qe_status: TcbStatus,
-        svn2: &[u8; 16],
-    ) -> TcbStatus {
-        use TcbStatus::*;
-        let sgx_ok = matches!(
-            sgx_status,
-            UpToDate | SWHardeningNeeded | ConfigurationNeeded | ConfigurationAndSWHardeningNeeded
-        );
-        let eligible = !matches!(qe_status, OutOfDate | Revoked)
-            && sgx_ok
-            && matches!(status, OutOfDate | OutOfDateConfigurationNeeded)
-            && module_status == OutOfDate;
-        let Some(newest) = self.tcb_info.levels.first().and_then(|l| l.tdx_components) else {
-            return status;
-        };
-        let newest_module_svn = if svn2[1] > 0 {
-            let newest = self
-                .tcb_info
-                .tdx_module_identity(svn2[1])
-                .and_then(|m| m.levels.first());
-            match newest {
-                Some(level) => u32::from(level.isv_svn),
-                None => return status,
-            }
-        } else {
-            newest[0]
-        };
-        if eligible && u32::from(svn2[0]) >= newest_module_svn && u32::from(svn2[2]) >= newest[2] {
-            if sgx_status.needs_configuration() || tdx_level_status.needs_configuration() {
-                TdRelaunchAdvisedConfigurationNeeded
-            } else {
-                TdRelaunchAdvised
-            }
-        } else {
-            status
-        }
+        Ok(())
     }
 
     fn shortfalls(
@@ -1076,60 +986,6 @@ fn check_qe_report_data(
     Ok(())
 }
 
-/// The first level (Intel lists them newest first) that the platform reaches. For TDX it must
-/// also reach the level's TDX components; indices 0 and 1 are left to the module identity when
-/// the module reports a major version. Returns (the matched level, the first SGX match).
-fn match_platform_level<'a>(
-    levels: &'a [TcbLevel],
-    components: &[u32; 16],
-    pce_svn: u32,
-    td: Option<&TdReport10>,
-) -> Result<(&'a TcbLevel, &'a TcbLevel), DcapError> {
-    let mut first_sgx = None;
-    for level in levels {
-        let sgx_ok = components
-            .iter()
-            .zip(level.sgx_components)
-            .all(|(have, want)| *have >= want)
-            && pce_svn >= level.pce_svn;
-        if !sgx_ok {
-            continue;
-        }
-        let sgx_level = *first_sgx.get_or_insert(level);
-        let Some(td) = td else {
-            return Ok((level, sgx_level));
-        };
-        let Some(want) = level.tdx_components else {
-            continue;
-        };
-        let skip = if td.tee_tcb_svn[1] > 0 { 2 } else { 0 };
-        if td
-            .tee_tcb_svn
-            .iter()
-            .zip(want)
-            .skip(skip)
-            .all(|(have, want)| u32::from(*have) >= want)
-        {
-            return Ok((level, sgx_level));
-        }
-    }
-    Err(DcapError::TcbNotSupported { what: "platform" })
-}
-
-/// Days since a newer TCB level than the platform's was published (`VerifiedQuote::days_behind`).
-fn days_behind(status: TcbStatus, matched: &str, newest: &str, now: UnixTime) -> Option<u32> {
-    if status == TcbStatus::UpToDate {
-        return None;
-    }
-    let matched = parse_rfc3339(matched, TCB_INFO).ok()?;
-    let newest = parse_rfc3339(newest, TCB_INFO).ok()?;
-    if newest <= matched {
-        return None;
-    }
-    let days = now.saturating_sub(newest).max(0) / 86_400;
-    Some(u32::try_from(days).unwrap_or(u32::MAX))
-}
-
 fn check_attributes(body: &Body, options: VerifyOptions) -> Result<(), DcapError> {
     if body.is_debug() && !options.allow_debug {
         return Err(DcapError::Debug(match body {
@@ -1159,66 +1015,4 @@ fn check_attributes(body: &Body, options: VerifyOptions) -> Result<(), DcapError
         return Err(DcapError::TdAttributes("bound to a service TD"));
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const DAY: i64 = 86_400;
-    const MATCHED: &str = "2023-08-09T00:00:00Z";
-    const NEWEST: &str = "2024-03-13T00:00:00Z";
-    const NEWEST_UNIX: i64 = 1_710_288_000;
-
-    #[test]
-    fn days_behind_counts_whole_days_from_the_newest_level() {
-        let out = TcbStatus::OutOfDate;
-        assert_eq!(days_behind(out, MATCHED, NEWEST, NEWEST_UNIX), Some(0));
-        assert_eq!(
-            days_behind(out, MATCHED, NEWEST, NEWEST_UNIX + DAY - 1),
-            Some(0)
-        );
-        assert_eq!(
-            days_behind(out, MATCHED, NEWEST, NEWEST_UNIX + DAY),
-            Some(1)
-        );
-        assert_eq!(
-            days_behind(out, MATCHED, NEWEST, NEWEST_UNIX + 30 * DAY + 5),
-            Some(30)
-        );
-    }
-
-    #[test]
-    fn days_behind_is_never_negative() {
-        // An instant before the newest level's date (a clock or `--at` in the past).
-        let got = days_behind(TcbStatus::OutOfDate, MATCHED, NEWEST, NEWEST_UNIX - 3 * DAY);
-        assert_eq!(got, Some(0));
-    }
-
-    #[test]
-    fn days_behind_is_none_when_nothing_newer_was_published() {
-        let later = NEWEST_UNIX + 100 * DAY;
-        assert_eq!(
-            days_behind(TcbStatus::UpToDate, MATCHED, NEWEST, later),
-            None
-        );
-        // Not UpToDate for a configuration reason, at the newest date: nothing supersedes it.
-        let config = TcbStatus::SWHardeningNeeded;
-        assert_eq!(days_behind(config, NEWEST, NEWEST, later), None);
-        // A matched level newer than the "newest" (levels out of order): no negative lag.
-        assert_eq!(
-            days_behind(TcbStatus::OutOfDate, NEWEST, MATCHED, later),
-            None
-        );
-    }
-
-    #[test]
-    fn days_behind_is_none_for_an_unreadable_date() {
-        let later = NEWEST_UNIX + 100 * DAY;
-        assert_eq!(
-            days_behind(TcbStatus::OutOfDate, "yesterday", NEWEST, later),
-            None
-        );
-        assert_eq!(days_behind(TcbStatus::OutOfDate, MATCHED, "", later), None);
-    }
 }

@@ -139,6 +139,24 @@ pub fn case(spec: &CaseSpec) -> Result<SimCase, SimError> {
     let sim = Simulator::new(spec.seed, spec.now)?;
     let mut options = CollateralOptions::valid_at(spec.tee, spec.now);
     options.tcb_status = spec.tcb_status.clone();
+    let mut tee_tcb_svn2 = None;
+    if let Some(platform_status) = relaunch_base(&spec.tcb_status) {
+        // Launched on an out-of-date TDX module; the platform now runs the next one.
+        let td15 = spec.tee == Tee::Tdx
+            && spec.quote_version == 5
+            && matches!(spec.td_body_type, None | Some(3 | 4));
+        if !td15 {
+            return Err(SimError::Unsupported(format!(
+                "{} needs a TDX v5 quote with a TD 1.5 body (type 3 or 4)",
+                spec.tcb_status
+            )));
+        }
+        options.tcb_status = platform_status.into();
+        options.module_tcb_status = "OutOfDate".into();
+        let mut current = sim.tee_tcb_svn();
+        current[0] = current[0].saturating_add(1);
+        tee_tcb_svn2 = Some(current);
+    }
     options.qe_tcb_status = spec.qe_tcb_status.clone();
     options.revoke_pck = spec.revoke_pck;
     options.wrong_fmspc = spec.wrong_fmspc;
@@ -152,7 +170,7 @@ pub fn case(spec: &CaseSpec) -> Result<SimCase, SimError> {
         debug: spec.debug,
         report_data: spec.report_data,
         rtmrs: None,
-        tee_tcb_svn2: None,
+        tee_tcb_svn2,
         mr_config_id: None,
     };
     let mut quote = match spec.td_body_type {
@@ -172,6 +190,38 @@ pub fn case(spec: &CaseSpec) -> Result<SimCase, SimError> {
         root_ca_pem: sim.root_ca_pem(),
         expected: expected(spec, options.window),
     })
+}
+
+/// For a TD-preserving status, the platform level's own status (the module makes the launch
+/// TCB out of date).
+fn relaunch_base(status: &str) -> Option<&'static str> {
+    match status {
+        "TDRelaunchAdvised" => Some("UpToDate"),
+        "TDRelaunchAdvisedConfigurationNeeded" => Some("ConfigurationNeeded"),
+        _ => None,
+    }
+}
+
+/// QVL's `checkForRelaunch` of a launch status over a current one.
+fn relaunch(launch: &str, current: &str) -> String {
+    let config = |s: &str| s.contains("Configuration");
+    let out = match (launch, current) {
+        (
+            "OutOfDate" | "OutOfDateConfigurationNeeded",
+            "UpToDate"
+            | "SWHardeningNeeded"
+            | "ConfigurationNeeded"
+            | "ConfigurationAndSWHardeningNeeded",
+        ) => {
+            if config(launch) || config(current) {
+                "TDRelaunchAdvisedConfigurationNeeded"
+            } else {
+                "TDRelaunchAdvised"
+            }
+        }
+        (launch, _) => launch,
+    };
+    out.to_string()
 }
 
 /// QVL's combination of the platform status with the QE's.
@@ -208,13 +258,26 @@ fn expected(spec: &CaseSpec, window: (i64, i64)) -> Expected {
     } else {
         None
     };
+    // Advisories in QVL's order: platform, QE, TDX module.
+    let platform_status = relaunch_base(&spec.tcb_status).unwrap_or(&spec.tcb_status);
     let mut advisory_ids = Vec::new();
-    if spec.tcb_status != "UpToDate" {
+    if platform_status != "UpToDate" {
         advisory_ids.push(crate::collateral::PLATFORM_ADVISORY.to_string());
     }
     if spec.qe_tcb_status != "UpToDate" {
         advisory_ids.push(crate::collateral::QE_ADVISORY.to_string());
     }
+    let tcb_status = match relaunch_base(&spec.tcb_status) {
+        Some(base) => {
+            advisory_ids.push(crate::collateral::MODULE_ADVISORY.to_string());
+            // The launch TCB: the platform's level with the out-of-date module, then the QE;
+            // the current TCB: the same level, the current module (up to date), the QE.
+            let launch = combined(&combined(base, "OutOfDate"), &spec.qe_tcb_status);
+            let current = combined(base, &spec.qe_tcb_status);
+            relaunch(&launch, &current)
+        }
+        None => combined(&spec.tcb_status, &spec.qe_tcb_status),
+    };
     match error {
         Some(kind) => Expected {
             verify_time: now,
@@ -226,7 +289,7 @@ fn expected(spec: &CaseSpec, window: (i64, i64)) -> Expected {
         None => Expected {
             verify_time: now,
             ok: true,
-            tcb_status: Some(combined(&spec.tcb_status, &spec.qe_tcb_status)),
+            tcb_status: Some(tcb_status),
             advisory_ids,
             error_kind: None,
         },

@@ -18,6 +18,22 @@ pub const TCB_STATUSES: [&str; 7] = [
     "Revoked",
 ];
 
+/// What `scute sim case --tcb-status` may ask for: Intel's level statuses, and the two a TD 1.5
+/// quote gets when only its launch TCB is out of date (QVL's TD-preserving evaluation): the
+/// simulator launches the TD on an out-of-date TDX module and reports the current one in
+/// TEE_TCB_SVN2.
+pub const CASE_TCB_STATUSES: [&str; 9] = [
+    "UpToDate",
+    "SWHardeningNeeded",
+    "ConfigurationNeeded",
+    "ConfigurationAndSWHardeningNeeded",
+    "OutOfDate",
+    "OutOfDateConfigurationNeeded",
+    "Revoked",
+    "TDRelaunchAdvised",
+    "TDRelaunchAdvisedConfigurationNeeded",
+];
+
 pub struct Simulator {
     seed: u64,
     created: i64,
@@ -117,6 +133,11 @@ impl Simulator {
 
     pub fn seed(&self) -> u64 {
         self.seed
+    }
+
+    /// The TEE_TCB_SVN this platform's TDX module reports (the TD's launch TCB).
+    pub fn tee_tcb_svn(&self) -> [u8; 16] {
+        self.platform.tee_tcb_svn
     }
 
     pub fn root_ca_der(&self) -> &[u8] {

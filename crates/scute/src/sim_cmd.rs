@@ -5,7 +5,7 @@ use crate::files::{report_data_from_hex, write_atomic};
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use scute_dcap::{format_rfc3339, report_json};
-use scute_sim::{case, CaseSpec, Tee, TCB_STATUSES};
+use scute_sim::{case, CaseSpec, Tee, CASE_TCB_STATUSES, TCB_STATUSES};
 use serde_json::json;
 use std::path::PathBuf;
 use time::OffsetDateTime;
@@ -26,11 +26,20 @@ pub(crate) const CASE_TEES: &[scute_verify::Tee] =
     &[scute_verify::Tee::Sgx, scute_verify::Tee::Tdx];
 
 pub(crate) fn tcb_status(text: &str) -> Result<String, String> {
-    TCB_STATUSES
+    one_of(&TCB_STATUSES, text)
+}
+
+/// `--tcb-status`: a level status, or a TD-preserving verdict (TDX v5, TD 1.5 bodies).
+fn case_tcb_status(text: &str) -> Result<String, String> {
+    one_of(&CASE_TCB_STATUSES, text)
+}
+
+fn one_of(statuses: &[&str], text: &str) -> Result<String, String> {
+    statuses
         .iter()
         .find(|s| s.eq_ignore_ascii_case(text))
         .map(|s| s.to_string())
-        .ok_or_else(|| format!("one of {}", TCB_STATUSES.join(", ")))
+        .ok_or_else(|| format!("one of {}", statuses.join(", ")))
 }
 
 #[derive(Args)]
@@ -47,8 +56,10 @@ pub(crate) struct CaseArgs {
     /// partitioning). Implies --quote-version 5.
     #[arg(long, value_parser = clap::value_parser!(u16).range(2..=4))]
     td_body_type: Option<u16>,
-    /// The platform's TCB status in the collateral.
-    #[arg(long, default_value = "UpToDate", value_parser = tcb_status)]
+    /// The platform's TCB status in the collateral. TDRelaunchAdvised[ConfigurationNeeded]: a
+    /// TD 1.5 launched on an out-of-date TDX module while the platform runs the current one
+    /// (implies --quote-version 5).
+    #[arg(long, default_value = "UpToDate", value_parser = case_tcb_status)]
     tcb_status: String,
     /// The quoting enclave's TCB status in the collateral.
     #[arg(long, default_value = "UpToDate", value_parser = tcb_status)]
@@ -89,6 +100,9 @@ pub(crate) fn run(command: SimCommand) -> anyhow::Result<u8> {
             ),
         }
         spec.td_body_type = Some(body_type);
+    }
+    if args.tcb_status.starts_with("TDRelaunch") && args.quote_version.is_none() {
+        spec.quote_version = 5;
     }
     spec.tcb_status = args.tcb_status;
     spec.qe_tcb_status = args.qe_tcb_status;

@@ -87,7 +87,22 @@ fn an_out_of_date_tdx_platform_says_how_far_behind_it_is() {
         u64::from(v.tcb_evaluation_data_number()),
         info["tcbEvaluationDataNumber"].as_u64().unwrap()
     );
-    let days = (at - unix(newest)).div_euclid(86_400);
+    // Superseded when the earliest level dated after the platform's was published, among the
+    // TCB Info's, its TDX module identities' and the QE identity's levels.
+    let qe = json(case, "qe_identity.json");
+    let mut dates: Vec<&Value> = info["tcbLevels"].as_array().unwrap().iter().collect();
+    for module in info["tdxModuleIdentities"].as_array().into_iter().flatten() {
+        dates.extend(module["tcbLevels"].as_array().unwrap());
+    }
+    dates.extend(qe["enclaveIdentity"]["tcbLevels"].as_array().unwrap());
+    let superseded = dates
+        .iter()
+        .map(|l| unix(l["tcbDate"].as_str().unwrap()))
+        .filter(|&t| t > unix(matched_date))
+        .min()
+        .unwrap();
+    assert_eq!(v.superseded_at().map(unix), Some(superseded));
+    let days = (at - superseded).div_euclid(86_400);
     assert!(days > 0);
     assert_eq!(v.days_behind(), Some(u32::try_from(days).unwrap()));
 }

@@ -36,13 +36,20 @@ pub(crate) struct DcapClaims {
     pub platform_tcb_status: &'static str,
     pub qe_tcb_status: &'static str,
     pub tcb_evaluation_data_number: u32,
-    /// The tcbDate of the TCB Info level the platform matched (RFC 3339, as Intel writes it).
+    /// The launch TCB's date: the oldest tcbDate of the platform, TDX module and QE levels it
+    /// matched (QVL's tcbDate; RFC 3339, as Intel writes it).
     pub tcb_date: String,
     /// The tcbDate of the newest level in that TCB Info.
     pub newest_tcb_date: String,
-    /// Whole days since the newest level's tcbDate, when the status is not UpToDate and a
-    /// newer level than the platform's exists; null otherwise (docs/verify.md).
+    /// Whole days since the platform's level was superseded (the earliest later tcbDate in
+    /// the collateral), when the status is not UpToDate; null otherwise (docs/verify.md).
     pub days_behind: Option<u32>,
+    /// TD 1.5 bodies (TD-preserving updates): the launch TCB's status before the relaunch
+    /// check, and the current TCB's (TEE_TCB_SVN2) status, date and advisories; null otherwise.
+    pub launch_tcb_status: Option<&'static str>,
+    pub current_tcb_status: Option<&'static str>,
+    pub current_tcb_date: Option<String>,
+    pub current_advisory_ids: Option<Vec<String>>,
     pub fmspc: Hex<[u8; 6]>,
     pub debug: bool,
     pub attributes: scute_dcap::AttributeClaims,

@@ -35,6 +35,12 @@ struct Output {
     newest_tcb_date: Option<String>,
     tcb_evaluation_data_number: Option<u32>,
     days_behind: Option<u32>,
+    /// TD-preserving TDs (TD 1.5 bodies): the launch TCB's status before the relaunch check,
+    /// and the current TCB's (TEE_TCB_SVN2) with its date and advisories; null otherwise.
+    launch_tcb_status: Option<&'static str>,
+    current_tcb_status: Option<&'static str>,
+    current_tcb_date: Option<String>,
+    current_advisory_ids: Option<Vec<String>>,
 }
 
 fn quote_of(verified: &Verified) -> Option<&VerifiedQuote> {
@@ -176,6 +182,12 @@ impl Adapter for DcapAdapter {
             newest_tcb_date: v.map(|v| v.newest_tcb_date().to_owned()),
             tcb_evaluation_data_number: v.map(VerifiedQuote::tcb_evaluation_data_number),
             days_behind: v.and_then(VerifiedQuote::days_behind),
+            launch_tcb_status: v
+                .filter(|v| v.current().is_some())
+                .map(|v| v.launch().status.name()),
+            current_tcb_status: v.and_then(|v| v.current()).map(|c| c.status.name()),
+            current_tcb_date: v.and_then(|v| v.current()).map(|c| c.tcb_date.clone()),
+            current_advisory_ids: v.and_then(|v| v.current()).map(|c| c.advisory_ids.clone()),
         };
         match serde_json::to_value(out) {
             Ok(Value::Object(map)) => map,
@@ -211,11 +223,28 @@ impl Adapter for DcapAdapter {
             v.qe().status,
             v.qe().tcb_date
         ));
+        if let Some(current) = v.current() {
+            out.push(format!(
+                "  launch TCB: {} (TCB date {}); current TCB: {} (TCB date {})",
+                v.launch().status,
+                v.launch().tcb_date,
+                current.status,
+                current.tcb_date
+            ));
+        }
         out.push(format!(
             "  FMSPC {}, TCB evaluation data number {}",
             hex::encode(v.pck().fmspc),
             v.tcb_evaluation_data_number()
         ));
+        if let (Some(superseded), Some(days)) = (v.superseded_at(), v.days_behind()) {
+            out.push(format!(
+                "  TCB date {}: superseded by a level of {} ({days} days ago); newest level {}",
+                v.tcb_date(),
+                superseded,
+                v.newest_tcb_date()
+            ));
+        }
         out.push(format!(
             "  collateral valid until {} (verified as of {})",
             rfc3339(v.collateral_expires()),

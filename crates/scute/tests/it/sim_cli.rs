@@ -175,3 +175,70 @@ fn td_body_type_needs_a_tdx_v5_quote() {
         assert_eq!(scute(&args).0, 2, "{extra:?}");
     }
 }
+
+/// `--tcb-status TDRelaunchAdvised[ConfigurationNeeded]` makes a TD 1.5 quote launched on an
+/// out-of-date TDX module while the platform runs the current one (TEE_TCB_SVN2): `scute
+/// verify --json` gives QVL's status with the launch and current TCBs beside it, for body
+/// types 3 and 4. Quotes without a current TCB keep both keys null.
+#[test]
+fn td_relaunch_statuses_make_td_preserving_cases_with_launch_and_current_verdicts() {
+    for (status, extra, current) in [
+        ("TDRelaunchAdvised", &[][..], "UpToDate"),
+        (
+            "TDRelaunchAdvised",
+            &["--td-body-type", "4"][..],
+            "UpToDate",
+        ),
+        (
+            "TDRelaunchAdvisedConfigurationNeeded",
+            &[][..],
+            "ConfigurationNeeded",
+        ),
+    ] {
+        let mut args = vec!["--tcb-status", status];
+        args.extend(extra);
+        let (expected, code, got) = make_and_verify(&args);
+        assert_eq!(code, 0, "{got}");
+        assert_eq!(expected["result"]["tcb_status"], status);
+        assert_eq!(got["tcb_status"], status, "{got}");
+        assert_eq!(got["quote_version"], 5);
+        assert_eq!(got["advisory_ids"], expected["result"]["advisory_ids"]);
+        let launch = if status.ends_with("ConfigurationNeeded") {
+            "OutOfDateConfigurationNeeded"
+        } else {
+            "OutOfDate"
+        };
+        assert_eq!(got["launch_tcb_status"], launch, "{got}");
+        assert_eq!(got["current_tcb_status"], current, "{got}");
+        assert!(got["current_tcb_date"].is_string());
+        assert_ne!(
+            got["report"]["tee_tcb_svn"], got["report"]["tee_tcb_svn2"],
+            "the module was updated under the TD"
+        );
+    }
+    let (_, _, got) = make_and_verify(&["--tcb-status", "OutOfDate"]);
+    assert_eq!(got["tcb_status"], "OutOfDate");
+    assert!(got["launch_tcb_status"].is_null() && got["current_tcb_status"].is_null());
+    // Only a TD 1.5 quote has a current TCB; the QE's status is never a relaunch status.
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    for extra in [
+        &["--tcb-status", "TDRelaunchAdvised", "--tee", "sgx"][..],
+        &["--tcb-status", "TDRelaunchAdvised", "--quote-version", "4"],
+        &["--tcb-status", "TDRelaunchAdvised", "--td-body-type", "2"],
+    ] {
+        let mut args = vec!["sim", "case", "--out", out];
+        args.extend(extra);
+        assert_ne!(scute(&args).0, 0, "{extra:?}");
+        assert!(!dir.path().join("quote.bin").exists(), "{extra:?}");
+    }
+    let args = [
+        "sim",
+        "case",
+        "--out",
+        out,
+        "--qe-tcb-status",
+        "TDRelaunchAdvised",
+    ];
+    assert_eq!(scute(&args).0, 2);
+}

@@ -274,18 +274,55 @@ fn tdx_module_status_and_td_relaunch() {
         status(5, Some(running), &outdated_module).unwrap().0,
         "TDRelaunchAdvised"
     );
-    // Here the newest level also has a newer late-microcode SVN (component 2): the running
-    // module must reach that too before a relaunch would help.
+    // QVL 2026 (TcbLevelCheck.cpp, TDRelaunchCheck.cpp) evaluates the current TCB as a whole
+    // and advises a relaunch whenever it is not out of date: here the current TCB sits on a
+    // ConfigurationNeeded level (below the newest, whose late-microcode SVN is higher), which
+    // a relaunch would reach. (QVL before 2026 also demanded the newest level's SVNs.)
     let with_config = collateral_with("ConfigurationNeeded", "OutOfDate", "UpToDate");
     assert_eq!(
         status(5, Some(running), &with_config).unwrap().0,
-        "OutOfDateConfigurationNeeded"
+        "TDRelaunchAdvisedConfigurationNeeded"
     );
     let mut current = running;
     current[2] += 1;
     assert_eq!(
         status(5, Some(current), &with_config).unwrap().0,
         "TDRelaunchAdvisedConfigurationNeeded"
+    );
+    // The launch and current verdicts are both kept.
+    let mut w = Workload::new(Tee::Tdx, 5, [0; 64]);
+    w.tee_tcb_svn2 = Some(running);
+    let quote = sim.quote(&w).unwrap().encode();
+    let v = verify(
+        &quote,
+        &outdated_module,
+        &anchor,
+        NOW,
+        VerifyOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(v.launch().status.name(), "OutOfDate");
+    let current_tcb = v.current().expect("a TD 1.5 body has a current TCB");
+    assert_eq!(current_tcb.status.name(), "UpToDate");
+    assert!(current_tcb.advisory_ids.is_empty());
+    assert!(v
+        .launch()
+        .advisory_ids
+        .contains(&"INTEL-SA-99004".to_string()));
+    // A current TCB that is itself out of date (the platform's level is) gets no advice.
+    let outdated_platform = collateral_with("OutOfDate", "OutOfDate", "UpToDate");
+    assert_eq!(
+        status(5, Some(running), &outdated_platform).unwrap().0,
+        "OutOfDate"
+    );
+    // A current module SVN no TCB level covers fails the quote, as QVL's does.
+    let mut unknown_major = running;
+    unknown_major[1] = 0x7f;
+    assert_eq!(
+        status(5, Some(unknown_major), &outdated_module)
+            .unwrap_err()
+            .kind(),
+        "tcb_not_supported"
     );
     let old_qe = collateral_with("UpToDate", "OutOfDate", "OutOfDate");
     assert_eq!(
