@@ -3,7 +3,8 @@
 //! dated 2026-02-01, superseded by an UpToDate level of 2026-08-01, evaluation data number 17).
 //! Without settings it is contraindicated; `tcb_grace_days` and `tcb_baseline_date`, PUT as
 //! reference values, make it a warning at their edges; `tcb_min_evaluation_data_number` above
-//! the collateral's refuses it again. A setting of the wrong form or with two values is 422.
+//! the collateral's refuses it again. A setting of the wrong form or with two values is 422,
+//! PUT or signed; signed beside the admin's, the strictest value holds.
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
@@ -31,6 +32,14 @@ impl Server {
     /// A service trusting the simulator's root, holding `status` TDX collateral for it, with
     /// the TD's MRTD registered (so only the hardware claim can keep a token from affirming).
     async fn start(status: &str) -> Self {
+        Self::start_in(tempfile::tempdir().unwrap(), status, |_| {}).await
+    }
+
+    async fn start_in(
+        dir: tempfile::TempDir,
+        status: &str,
+        tweak: impl FnOnce(&mut scute_server::Config),
+    ) -> Self {
         let sim = Simulator::new(1, now()).unwrap();
         let mut options = CollateralOptions::valid_at(Tee::Tdx, now());
         options.tcb_status = status.into();
@@ -40,10 +49,10 @@ impl Server {
             .into_iter()
             .map(|(n, b)| (n.to_string(), b))
             .collect();
-        let service = TestService::builder()
+        let service = TestService::builder_in(dir)
             .trust_intel(&sim)
             .import(files)
-            .start()
+            .start_with(tweak)
             .await;
         let server = Self { service, sim };
         let quote = server
@@ -262,4 +271,92 @@ async fn a_setting_with_two_values_or_of_another_form_is_refused_and_not_stored(
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(status(&s.verdict().await), CONTRAINDICATED);
+}
+
+/// A signer's document is held to the settings' forms as the admin's PUT is, and a signed
+/// setting beside the admin's: both in force, the strictest holds.
+#[tokio::test]
+async fn a_signed_setting_has_the_same_form_and_the_strictest_value_in_force_holds() {
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
+    use scute_refvalues::dsse::{envelope_for, statement_for};
+
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "Baselines");
+    let cert = params.self_signed(&key).unwrap();
+    let pair =
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &key.serialize_der()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cert_path = dir.path().join("baselines.pem");
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    let s = Server::start_in(dir, "OutOfDate", |c| {
+        c.reference_value_signers = vec![cert_path];
+    })
+    .await;
+    let import = |values: Value| {
+        let (s, pair) = (&s, &pair);
+        async move {
+            let document = envelope_for(
+                &statement_for(&values, None, None),
+                |m| {
+                    pair.sign(&SystemRandom::new(), m)
+                        .unwrap()
+                        .as_ref()
+                        .to_vec()
+                },
+                "baselines",
+            );
+            let r = s
+                .http
+                .post(format!("{}/v1/reference-values/import", s.url))
+                .bearer_auth(&s.admin)
+                .body(document)
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let days = s.verdict().await.2;
+
+    // Two windows in one signed document: refused whole, nothing stored.
+    let (code, problem) = import(json!({"tcb_grace_days": [3650, 1]})).await;
+    assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert_eq!(
+        problem["type"], "urn:scute:problem:reference_values_refused",
+        "{problem}"
+    );
+    assert!(problem["detail"]
+        .as_str()
+        .unwrap()
+        .contains("exactly one value"));
+    assert_eq!(status(&s.verdict().await), CONTRAINDICATED);
+
+    // One signed window, long enough: a warning, from the signed value alone.
+    let (code, body) = import(json!({"tcb_grace_days": [3650]})).await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    assert_eq!(status(&s.verdict().await), WARNING);
+    // The admin's shorter window beside it (one a day too short for this platform): both
+    // are in force, and the shorter decides.
+    assert_eq!(
+        s.put("tcb_grace_days", json!([days])).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let (_, in_force) = {
+        let r = s
+            .http
+            .get(format!("{}/v1/reference-values/tcb_grace_days", s.url))
+            .bearer_auth(&s.admin)
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.json::<Value>().await.unwrap())
+    };
+    assert_eq!(in_force, json!([days, 3650]));
+    let v = s.verdict().await;
+    let expected = if v.2 < days { WARNING } else { CONTRAINDICATED };
+    assert_eq!(status(&v), expected, "days_behind {} window {days}", v.2);
 }
