@@ -17,8 +17,9 @@
 //! hint and is ignored: every signer is tried); the statement's type and predicate type; the
 //! predicate's members (an unknown one is a claim Scute does not understand); the validity at
 //! `now`; names follow the service's rule and each holds a non-empty array, of lowercase hex
-//! strings of the report field's length or 16-bit integers for the names whose form Scute knows
-//! ([`crate::value_problem`]); at least one name.
+//! strings of the report field's length or 16-bit integers for the names whose form Scute knows,
+//! and the default policy's settings in their forms, one value each where one decides
+//! ([`crate::values_problem`]); at least one name.
 
 use crate::{Format, Provenance, RefValueError, SignedReferenceValues, Signer};
 use base64::Engine;
@@ -243,7 +244,9 @@ pub fn verify(
         }
         // The same forms the CoRIM profile enforces (`crate::HEX_NAMES`, `crate::U16_NAMES`):
         // a value that could never equal a measurement is a mistake to refuse, not to store.
-        if let Some(problem) = list.iter().find_map(|v| crate::value_problem(&name, v)) {
+        // The default policy's settings (`crate::SETTING_NAMES`) have the forms the admin's
+        // `PUT` is held to, one value for a single-valued one.
+        if let Some(problem) = crate::values_problem(&name, &list) {
             return Err(malformed(format!("reference_values.{name}: {problem}")));
         }
         values.insert(name, list);
@@ -438,6 +441,68 @@ mod tests {
             "isv_prod_id": [7],
             "isv_svn_min": [0, 65535],
             "my_policy_value": ["anything", 1.5],
+        });
+        let got = verify(
+            &signed(&key, &statement_for(&good, None, None)),
+            &signers,
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(serde_json::to_value(&got.values).unwrap(), good);
+    }
+
+    /// The default policy's settings come signed in the forms the admin's PUT is held to: one
+    /// value where one decides, each of its name's form; a bad one refuses the document.
+    #[test]
+    fn settings_in_a_signed_document_have_their_forms_and_one_value() {
+        let (key, signer) = key(&ECDSA_P256_SHA256_ASN1_SIGNING);
+        let signers = [signer];
+        for (values, why) in [
+            (json!({"tcb_grace_days": [30, 60]}), "exactly one value"),
+            (
+                json!({"tcb_baseline_date": ["2024-03-13", "2025-01-01"]}),
+                "exactly one value",
+            ),
+            (
+                json!({"tcb_min_evaluation_data_number": [16, 17]}),
+                "exactly one value",
+            ),
+            (json!({"snp_min_mit_vector": [1, 3]}), "exactly one value"),
+            (json!({"tcb_grace_days": [3651]}), "0-3650"),
+            (json!({"tcb_grace_days": ["30"]}), "0-3650"),
+            (
+                json!({"tcb_min_evaluation_data_number": [-1]}),
+                "0-4294967295",
+            ),
+            (json!({"tcb_baseline_date": ["2024-02-30"]}), "YYYY-MM-DD"),
+            (
+                json!({"tcb_baseline_date": ["2024-03-13T00:00:00+01:00"]}),
+                "YYYY-MM-DD",
+            ),
+            (json!({"snp_min_mit_vector": [1.5]}), "bitmask"),
+            (
+                json!({"snp_min_launch_tcb": [{"bootlaoder": 3}]}),
+                "SPL values",
+            ),
+            (json!({"snp_min_launch_tcb": [{"snp": 256}]}), "SPL values"),
+        ] {
+            match verify(
+                &signed(&key, &statement_for(&values, None, None)),
+                &signers,
+                NOW,
+            ) {
+                Err(RefValueError::Malformed { detail, .. }) => {
+                    assert!(detail.contains(why), "{values}: {detail}")
+                }
+                other => panic!("{values}: {other:?}"),
+            }
+        }
+        let good = json!({
+            "tcb_grace_days": [30],
+            "tcb_baseline_date": ["2024-03-13T00:00:00Z"],
+            "tcb_min_evaluation_data_number": [17],
+            "snp_min_mit_vector": [u64::MAX],
+            "snp_min_launch_tcb": [{"bootloader": 3}, {"snp": 23, "microcode": 213}],
         });
         let got = verify(
             &signed(&key, &statement_for(&good, None, None)),

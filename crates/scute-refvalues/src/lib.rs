@@ -161,5 +161,168 @@ pub fn value_problem(name: &str, value: &serde_json::Value) -> Option<String> {
         let ok = value.as_u64().is_some_and(|n| n <= u64::from(u16::MAX));
         return (!ok).then(|| format!("{name} takes integers 0-65535, not {value}"));
     }
-    None
+    setting_value_problem(name, value)
+}
+
+/// Reference-value names that are settings the default policy reads rather than values a
+/// measurement is compared with (docs/tcb-baselines.md). The service checks their form on
+/// `PUT /v1/reference-values/{name}` as a signed document's are checked here.
+pub const SETTING_NAMES: &[&str] = &[
+    "tcb_min_evaluation_data_number",
+    "tcb_baseline_date",
+    "tcb_grace_days",
+    "snp_min_launch_tcb",
+    "snp_min_mit_vector",
+];
+
+/// The settings that hold exactly one value: one value decides, so a list of several (which
+/// would leave the reader to guess which counts) is refused.
+pub const SINGLE_VALUED_SETTINGS: &[&str] = &[
+    "tcb_min_evaluation_data_number",
+    "tcb_baseline_date",
+    "tcb_grace_days",
+    "snp_min_mit_vector",
+];
+
+/// The longest `tcb_grace_days` window: ten years.
+pub const MAX_GRACE_DAYS: u64 = 3650;
+
+/// The SPL names of an SEV-SNP TCB a minimum (`snp_min_tcb`, `snp_min_launch_tcb`) may name:
+/// the members of the report's TCB claims (`fmc` on Turin).
+pub const SNP_TCB_COMPONENTS: &[&str] = &["bootloader", "tee", "snp", "microcode", "fmc"];
+
+/// Why `values`, as a whole, cannot be the values of `name`: a single-valued setting
+/// ([`SINGLE_VALUED_SETTINGS`]) holds exactly one, and every value must have its name's form
+/// ([`value_problem`]). `None` when they can.
+pub fn values_problem(name: &str, values: &[serde_json::Value]) -> Option<String> {
+    if SINGLE_VALUED_SETTINGS.contains(&name) && values.len() != 1 {
+        return Some(format!(
+            "{name} is a setting and takes exactly one value, not {}: one value decides",
+            values.len()
+        ));
+    }
+    values.iter().find_map(|v| value_problem(name, v))
+}
+
+/// The form of one value of a setting ([`SETTING_NAMES`]); `None` for other names.
+fn setting_value_problem(name: &str, value: &serde_json::Value) -> Option<String> {
+    let ok = match name {
+        // Intel's tcbEvaluationDataNumber is a 32-bit unsigned integer.
+        "tcb_min_evaluation_data_number" => {
+            value.as_u64().is_some_and(|n| n <= u64::from(u32::MAX))
+        }
+        "tcb_grace_days" => value.as_u64().is_some_and(|n| n <= MAX_GRACE_DAYS),
+        // MIT_VECTOR is a 64-bit field of the report.
+        "snp_min_mit_vector" => value.as_u64().is_some(),
+        "tcb_baseline_date" => value.as_str().is_some_and(is_baseline_date),
+        "snp_min_launch_tcb" => value.as_object().is_some_and(|tcb| {
+            !tcb.is_empty()
+                && tcb.iter().all(|(component, spl)| {
+                    SNP_TCB_COMPONENTS.contains(&component.as_str())
+                        && spl.as_u64().is_some_and(|n| n <= u64::from(u8::MAX))
+                })
+        }),
+        _ => return None,
+    };
+    let form = match name {
+        "tcb_min_evaluation_data_number" => "an integer 0-4294967295".to_string(),
+        "tcb_grace_days" => format!("an integer of days 0-{MAX_GRACE_DAYS}"),
+        "snp_min_mit_vector" => "an integer bitmask 0-18446744073709551615".to_string(),
+        "tcb_baseline_date" => {
+            "a UTC date \"YYYY-MM-DD\" or date-time \"YYYY-MM-DDThh:mm:ssZ\" (RFC 3339)".to_string()
+        }
+        _ => format!(
+            "a non-empty object of SPL values 0-255 by component ({})",
+            SNP_TCB_COMPONENTS.join(", ")
+        ),
+    };
+    (!ok).then(|| format!("{name} takes {form}, not {value}"))
+}
+
+/// A TCB baseline in the one form the default policy compares as text with Intel's `tcbDate`
+/// (`YYYY-MM-DDThh:mm:ssZ`, fixed width, so text order is time order): an RFC 3339 full-date
+/// (that day's midnight UTC) or date-time in UTC (`Z`) without fractional seconds, naming a
+/// real day and time.
+fn is_baseline_date(text: &str) -> bool {
+    use time::format_description::well_known::Rfc3339;
+    let date = time::macros::format_description!("[year]-[month]-[day]");
+    match text.len() {
+        10 => time::Date::parse(text, &date)
+            .ok()
+            .and_then(|d| d.format(&date).ok())
+            .is_some_and(|canonical| canonical == text),
+        20 => time::OffsetDateTime::parse(text, &Rfc3339)
+            .ok()
+            .filter(|t| t.offset().is_utc())
+            .and_then(|t| t.format(&Rfc3339).ok())
+            .is_some_and(|canonical| canonical == text),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// Each setting's form at its edges: the last value taken and the first refused.
+    #[test]
+    fn settings_take_their_forms_up_to_their_edges() {
+        let ok = |name: &str, value: serde_json::Value| value_problem(name, &value).is_none();
+        assert!(ok("tcb_grace_days", json!(0)) && ok("tcb_grace_days", json!(3650)));
+        assert!(!ok("tcb_grace_days", json!(3651)) && !ok("tcb_grace_days", json!(-1)));
+        assert!(!ok("tcb_grace_days", json!(30.0)));
+        assert!(ok("tcb_min_evaluation_data_number", json!(u32::MAX)));
+        assert!(!ok(
+            "tcb_min_evaluation_data_number",
+            json!(u64::from(u32::MAX) + 1)
+        ));
+        assert!(ok("snp_min_mit_vector", json!(0)) && ok("snp_min_mit_vector", json!(u64::MAX)));
+        assert!(!ok("snp_min_mit_vector", json!("0x1")) && !ok("snp_min_mit_vector", json!(-1)));
+        for date in [
+            "2024-03-13",
+            "2024-02-29",
+            "2024-03-13T00:00:00Z",
+            "2024-03-13T23:59:59Z",
+        ] {
+            assert!(ok("tcb_baseline_date", json!(date)), "{date}");
+        }
+        for date in [
+            "2023-02-29",
+            "2024-3-13",
+            "2024-03-13T00:00:00",
+            "2024-03-13T00:00:00.5Z",
+            "2024-03-13t00:00:00z",
+            "2024-03-13T00:00:00+00:00",
+            "2024-03-13T24:00:00Z",
+            "20240313",
+            "",
+        ] {
+            assert!(!ok("tcb_baseline_date", json!(date)), "{date}");
+        }
+        assert!(!ok("tcb_baseline_date", json!(20240313)));
+        assert!(ok(
+            "snp_min_launch_tcb",
+            json!({"bootloader": 0, "fmc": 255})
+        ));
+        assert!(!ok("snp_min_launch_tcb", json!({})));
+        assert!(!ok("snp_min_launch_tcb", json!({"fmc": 256})));
+        assert!(!ok("snp_min_launch_tcb", json!([{"snp": 1}])));
+        // A name that is no setting keeps whatever form its policy gives it.
+        assert!(ok("my_policy_value", json!(["anything"])));
+    }
+
+    #[test]
+    fn a_single_valued_setting_takes_exactly_one_value() {
+        for name in SINGLE_VALUED_SETTINGS {
+            assert!(values_problem(name, &[]).is_some(), "{name}");
+            let two = values_problem(name, &[json!(1), json!(1)]).unwrap();
+            assert!(two.contains("exactly one value"), "{name}: {two}");
+        }
+        assert_eq!(values_problem("tcb_grace_days", &[json!(30)]), None);
+        // Several minimums are several minimums: each must be met.
+        let minimums = [json!({"snp": 1}), json!({"bootloader": 2})];
+        assert_eq!(values_problem("snp_min_launch_tcb", &minimums), None);
+        assert_eq!(values_problem("mr_td", &[]), None);
+    }
 }

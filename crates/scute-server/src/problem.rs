@@ -38,7 +38,8 @@ pub(crate) enum Kind {
     NonceReplayed,
     NonceUnknown,
     /// A signed reference-value document did not verify, was out of its validity or used a
-    /// profile the service does not map; nothing of it was stored (422).
+    /// profile the service does not map, or the admin's values of a default-policy setting
+    /// (`tcb_grace_days`…) do not have its form; nothing of it was stored (422).
     ReferenceValuesRefused,
     // A policy said no.
     PolicyDenied,

@@ -26,6 +26,8 @@ import rego.v1
 needs_update := {"SWHardeningNeeded", "ConfigurationNeeded", "ConfigurationAndSWHardeningNeeded",
 	"TDRelaunchAdvised", "TDRelaunchAdvisedConfigurationNeeded"}
 
+out_of_date := {"OutOfDate", "OutOfDateConfigurationNeeded"}
+
 default hardware := 97
 
 hardware := 96 if {
@@ -33,18 +35,18 @@ hardware := 96 if {
 } else := 2 if {
 	# SEV-SNP: verification proved the chain to AMD's root and that the VCEK/VLEK is AMD's
 	# for exactly the reported TCB. AMD publishes no status to rank a TCB, and its KDS
-	# certifies old ones too: an operator's minimum (reference value `snp_min_tcb`: objects of
-	# SPL values, e.g. {"bootloader": 9, "tee": 0, "snp": 23, "microcode": 213}) marks older
-	# TCBs as needing an update. A report from above VMPL 0 (an SVSM's or paravisor's guest
-	# OS asking for its own report data) is not the launch-measured firmware speaking.
+	# certifies old ones too: an operator's minimums (reference values `snp_min_tcb`,
+	# `snp_min_launch_tcb`, `snp_min_mit_vector`; docs/tcb-baselines.md) mark older TCBs as
+	# needing an update. A report from above VMPL 0 (an SVSM's or paravisor's guest OS asking
+	# for its own report data) is not the launch-measured firmware speaking.
 	input.tee == "snp"
 	input.tcb_status == "VekEndorsed"
 	input.report.vmpl == 0
-	not snp_tcb_below_minimum
+	not snp_below_minimum
 } else := 32 if {
 	input.tee == "snp"
 	input.tcb_status == "VekEndorsed"
-	snp_tcb_below_minimum
+	snp_below_minimum
 } else := 32 if {
 	input.tee == "snp"
 	input.tcb_status == "VekEndorsed"
@@ -55,18 +57,115 @@ hardware := 96 if {
 	csv_fields_proven
 } else := 32 if {
 	input.tee == "csv"
+} else := 96 if {
+	# DCAP collateral older than the operator's `tcb_min_evaluation_data_number` is not
+	# appraised against, whatever status it gives.
+	input.tee in {"sgx", "tdx"}
+	evaluation_data_below_minimum
 } else := 2 if {
 	input.tcb_status == "UpToDate"
 } else := 32 if {
 	input.tcb_status in needs_update
+} else := 32 if {
+	# An out-of-date platform the operator tolerates for now (`tcb_baseline_date`,
+	# `tcb_grace_days`): a warning, not contraindicated. Debug (above) and Revoked never.
+	input.tee in {"sgx", "tdx"}
+	input.tcb_status in out_of_date
+	out_of_date_tolerated
 } else := 96 if {
-	input.tcb_status in {"OutOfDate", "OutOfDateConfigurationNeeded"}
+	input.tcb_status in out_of_date
+}
+
+# SEV-SNP minimums: a reported TCB below any minimum of `snp_min_tcb`, a launch TCB below any of
+# `snp_min_launch_tcb` (objects of SPL values, e.g. {"bootloader": 9, "tee": 0, "snp": 23,
+# "microcode": 213}), or a current mitigation vector (report v5) lacking a bit of
+# `snp_min_mit_vector`.
+snp_below_minimum if snp_tcb_below_minimum
+
+snp_below_minimum if {
+	some minimum in data.reference.snp_min_launch_tcb
+	some component, value in minimum
+	input.report.launch_tcb[component] < value
+}
+
+snp_below_minimum if {
+	some minimum in data.reference.snp_min_mit_vector
+	not mit_vector_covers(input.report.current_mit_vector, minimum)
 }
 
 snp_tcb_below_minimum if {
 	some minimum in data.reference.snp_min_tcb
 	some component, value in minimum
 	input.report.reported_tcb[component] < value
+}
+
+# Whether a report's mitigation vector (`0x..` hex, as the claims write it) has every bit set
+# that `minimum` (an integer) has. Undefined for a report without one (before v5): it fails.
+mit_vector_covers(vector, minimum) if {
+	is_string(vector)
+	startswith(vector, "0x")
+	is_number(minimum)
+	digits := split(trim_prefix(vector, "0x"), "")
+	missing := [bit |
+		some nibble in numbers.range(0, 15)
+		some offset in numbers.range(0, 3)
+		bit := (4 * nibble) + offset
+		bits.and(bits.rsh(minimum, bit), 1) == 1
+		not hex_bit(digits, nibble, offset)
+	]
+	count(missing) == 0
+}
+
+hex_digit := {"0": 0, "1": 1, "2": 2, "3": 3, "4": 4, "5": 5, "6": 6, "7": 7, "8": 8, "9": 9,
+	"a": 10, "b": 11, "c": 12, "d": 13, "e": 14, "f": 15}
+
+# Bit `offset` of hex digit `nibble`, counted from the last digit.
+hex_bit(digits, nibble, offset) if {
+	position := (count(digits) - 1) - nibble
+	position >= 0
+	bits.and(bits.rsh(hex_digit[digits[position]], offset), 1) == 1
+}
+
+# DCAP baselines and grace windows (reference values; docs/tcb-baselines.md). Where several
+# values are in force (the admin's beside signed documents'), the strictest holds: each one
+# must be met.
+evaluation_data_below_minimum if {
+	some minimum in data.reference.tcb_min_evaluation_data_number
+	not input.tcb_evaluation_data_number >= minimum
+}
+
+# The platform's TCB date is at or after every `tcb_baseline_date`.
+out_of_date_tolerated if {
+	baselines := data.reference.tcb_baseline_date
+	count(baselines) > 0
+	count([b | some b in baselines; tcb_date_at_or_after(b)]) == count(baselines)
+}
+
+# The level that superseded the platform's was published fewer than every `tcb_grace_days`
+# days ago (`days_behind`; null, when nothing superseded it, grants no grace).
+out_of_date_tolerated if {
+	windows := data.reference.tcb_grace_days
+	count(windows) > 0
+	is_number(input.days_behind)
+	count([n | some n in windows; is_number(n); input.days_behind < n]) == count(windows)
+}
+
+tcb_date_at_or_after(baseline) if {
+	utc_instant(input.tcb_date) >= utc_instant(baseline)
+}
+
+# An instant as fixed-width UTC text, `YYYY-MM-DDThh:mm:ssZ` (Intel's tcbDate form; a date is
+# its midnight), so text order is time order. Undefined for any other form: no grace.
+utc_instant(text) := concat("", [text, "T00:00:00Z"]) if {
+	is_string(text)
+	count(text) == 10
+}
+
+utc_instant(text) := text if {
+	is_string(text)
+	count(text) == 20
+	substring(text, 10, 1) == "T"
+	endswith(text, "Z")
 }
 
 # A CSV V1 report signs only its first 0xB4 bytes; the rest is XOR-ed with an anonce the host
@@ -131,10 +230,15 @@ configuration_fields := {"mr_config_id", "mr_owner_config", "host_data", "config
 
 identity_fields := {"mr_owner", "family_id", "image_id"}
 
+# Reference values that are settings of the rules above, never measurements.
+settings := {"snp_min_tcb", "snp_min_launch_tcb", "snp_min_mit_vector",
+	"tcb_min_evaluation_data_number", "tcb_baseline_date", "tcb_grace_days"}
+
 code_mismatch if {
 	some name, _ in data.reference
 	not name in configuration_fields
 	not name in identity_fields
+	not name in settings
 	reference_mismatch(name)
 }
 
@@ -1017,6 +1121,288 @@ mod tests {
             json!({"mr_enclave": ["aa"], "config_id": ["00"]}),
         );
         assert_eq!((v["executables"], v["configuration"]), (2, 96));
+    }
+
+    /// The hardware claim the default policy gives `claims` under `reference`, checked against
+    /// a fresh interpreter's on the way.
+    fn hardware(claims: &Value, reference: &Value) -> i64 {
+        let got = prepared(DEFAULT_POLICY, reference, claims, TRUST_VECTOR_RULE).unwrap();
+        let fresh = interpret(DEFAULT_POLICY, reference, claims, TRUST_VECTOR_RULE).unwrap();
+        assert_eq!(got, fresh, "claims {claims} reference {reference}");
+        trust_vector(&got).unwrap()["hardware"]
+    }
+
+    /// DCAP claims with the TCB explanation the baselines read.
+    fn dcap(status: &str, tcb_date: &str, days_behind: Value, evaluation: u32) -> Value {
+        json!({
+            "tee": "tdx", "tcb_status": status, "debug": false, "quote_version": 4,
+            "tcb_date": tcb_date, "newest_tcb_date": "2026-08-01T00:00:00Z",
+            "days_behind": days_behind, "tcb_evaluation_data_number": evaluation,
+            "measurements": {"mr_td": "aa"}, "report": {},
+        })
+    }
+
+    /// SEV-SNP claims at VMPL 0 with these launch TCB SPLs and current mitigation vector.
+    fn snp(launch_bootloader: u8, current_mit_vector: Option<&str>) -> Value {
+        let mut claims = json!({
+            "tee": "snp", "tcb_status": "VekEndorsed", "debug": false, "quote_version": 5,
+            "measurements": {"measurement": "aa"},
+            "report": {"vmpl": 0, "reported_tcb": {"bootloader": 9, "snp": 23},
+                "launch_tcb": {"bootloader": launch_bootloader, "snp": 23}},
+        });
+        if let Some(vector) = current_mit_vector {
+            claims["report"]["current_mit_vector"] = json!(vector);
+            claims["report"]["launch_mit_vector"] = json!(vector);
+        }
+        claims
+    }
+
+    /// Without the new settings the policy judges every claim as the text before them did
+    /// (testdata/default-policy-0.2.rego), over claims that carry every value the new rules
+    /// read: each TCB status, debug, TCB dates around each other, `days_behind` null or not,
+    /// SEV-SNP launch TCBs and mitigation vectors of every kind, beside the older settings.
+    #[test]
+    fn without_the_baseline_settings_every_verdict_is_as_before() {
+        let previous = include_str!("../../testdata/default-policy-0.2.rego");
+        let references = [
+            json!({}),
+            json!({"mr_td": ["aa"], "measurement": ["aa"]}),
+            json!({"snp_min_tcb": [{"bootloader": 9}]}),
+            json!({"snp_min_tcb": [{"snp": 24}], "mr_td": ["bb"]}),
+        ];
+        let mut claims = Vec::new();
+        for status in [
+            "UpToDate",
+            "SWHardeningNeeded",
+            "ConfigurationNeeded",
+            "TDRelaunchAdvised",
+            "OutOfDate",
+            "OutOfDateConfigurationNeeded",
+            "Revoked",
+        ] {
+            for days in [json!(null), json!(0), json!(29), json!(30), json!(4000)] {
+                for date in ["2020-01-01T00:00:00Z", "2026-02-01T00:00:00Z", "garbage"] {
+                    for debug in [false, true] {
+                        let mut c = dcap(status, date, days.clone(), 17);
+                        c["debug"] = json!(debug);
+                        claims.push(c.clone());
+                        c["tee"] = json!("sgx");
+                        claims.push(c);
+                    }
+                }
+            }
+        }
+        for launch in [0, 9, 255] {
+            for vector in [None, Some("0x0"), Some("0x1f"), Some("0xffffffffffffffff")] {
+                claims.push(snp(launch, vector));
+            }
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for claims in &claims {
+            for reference in &references {
+                let old = interpret(previous, reference, claims, TRUST_VECTOR_RULE).unwrap();
+                let new = prepared(DEFAULT_POLICY, reference, claims, TRUST_VECTOR_RULE).unwrap();
+                assert_eq!(new, old, "claims {claims} reference {reference}");
+                seen.insert(trust_vector(&new).unwrap()["hardware"]);
+            }
+        }
+        // Every hardware tier the new rules could move is reached.
+        assert_eq!(seen.into_iter().collect::<Vec<_>>(), [2, 32, 96, 97]);
+    }
+
+    /// `tcb_grace_days` N: OutOfDate is a warning while `days_behind` < N (day N-1), and
+    /// contraindicated from day N; no grace without `days_behind`, for debug or revoked TCBs.
+    #[test]
+    fn tcb_grace_days_holds_until_the_day_it_names() {
+        let grace = |n: u64| json!({"tcb_grace_days": [n]});
+        for status in ["OutOfDate", "OutOfDateConfigurationNeeded"] {
+            let at = |days: Value| dcap(status, "2026-02-01T00:00:00Z", days, 17);
+            assert_eq!(hardware(&at(json!(29)), &json!({})), 96, "{status}");
+            assert_eq!(hardware(&at(json!(29)), &grace(30)), 32, "{status}");
+            assert_eq!(hardware(&at(json!(30)), &grace(30)), 96, "{status}");
+            assert_eq!(hardware(&at(json!(0)), &grace(1)), 32, "{status}");
+            assert_eq!(hardware(&at(json!(0)), &grace(0)), 96, "{status}");
+            assert_eq!(hardware(&at(json!(null)), &grace(3650)), 96, "{status}");
+            let mut debug = at(json!(0));
+            debug["debug"] = json!(true);
+            assert_eq!(hardware(&debug, &grace(3650)), 96, "{status}");
+            // SGX as TDX; the configuration claim still says what the status says.
+            let mut sgx = at(json!(29));
+            sgx["tee"] = json!("sgx");
+            assert_eq!(hardware(&sgx, &grace(30)), 32, "{status}");
+        }
+        let revoked = dcap("Revoked", "2026-02-01T00:00:00Z", json!(1), 17);
+        assert_eq!(hardware(&revoked, &grace(3650)), 97);
+        let current = dcap("UpToDate", "2026-02-01T00:00:00Z", json!(null), 17);
+        assert_eq!(hardware(&current, &grace(30)), 2);
+        let hardening = dcap("SWHardeningNeeded", "2026-02-01T00:00:00Z", json!(5), 17);
+        assert_eq!(hardware(&hardening, &grace(30)), 32);
+        // Several windows in force (the admin's beside a signed document's): each must hold.
+        let two = json!({"tcb_grace_days": [30, 10]});
+        let at = |days: u64| dcap("OutOfDate", "2026-02-01T00:00:00Z", json!(days), 17);
+        assert_eq!(hardware(&at(9), &two), 32);
+        assert_eq!(hardware(&at(10), &two), 96);
+        // A window of another form than a number grants nothing.
+        assert_eq!(hardware(&at(0), &json!({"tcb_grace_days": ["30"]})), 96);
+        assert_eq!(hardware(&at(0), &json!({"tcb_grace_days": []})), 96);
+    }
+
+    /// `tcb_baseline_date`: OutOfDate is a warning while the platform's TCB date is at or
+    /// after the baseline (a day before it: contraindicated), as a date or a UTC date-time.
+    #[test]
+    fn tcb_baseline_date_holds_from_the_instant_it_names() {
+        let baseline = |date: &str| json!({"tcb_baseline_date": [date]});
+        for status in ["OutOfDate", "OutOfDateConfigurationNeeded"] {
+            let tcb = dcap(status, "2024-03-13T00:00:00Z", json!(400), 17);
+            // The platform's TCB date is the day before the baseline, the day of, the day after.
+            assert_eq!(hardware(&tcb, &baseline("2024-03-14")), 96, "{status}");
+            assert_eq!(hardware(&tcb, &baseline("2024-03-13")), 32, "{status}");
+            assert_eq!(hardware(&tcb, &baseline("2024-03-12")), 32, "{status}");
+            assert_eq!(hardware(&tcb, &baseline("2024-03-13T00:00:00Z")), 32);
+            assert_eq!(hardware(&tcb, &baseline("2024-03-13T00:00:01Z")), 96);
+            assert_eq!(hardware(&tcb, &baseline("2024-03-12T23:59:59Z")), 32);
+            // Across a month and a year: text order is time order in the fixed form.
+            assert_eq!(hardware(&tcb, &baseline("2024-02-29")), 32);
+            assert_eq!(hardware(&tcb, &baseline("2023-12-31")), 32);
+            assert_eq!(hardware(&tcb, &baseline("2025-01-01")), 96);
+        }
+        // A TCB date in another form than Intel's, or a baseline of another form: no grace.
+        let odd = dcap("OutOfDate", "2024-03-13T00:00:00.000Z", json!(400), 17);
+        assert_eq!(hardware(&odd, &baseline("2024-03-01")), 96);
+        let tcb = dcap("OutOfDate", "2024-03-13T00:00:00Z", json!(400), 17);
+        for other in [json!("2024-3-1"), json!(20240301), json!(null)] {
+            let reference = json!({"tcb_baseline_date": [other]});
+            assert_eq!(hardware(&tcb, &reference), 96, "{reference}");
+        }
+        // Several baselines: the latest holds.
+        let two = json!({"tcb_baseline_date": ["2024-03-01", "2024-04-01"]});
+        assert_eq!(hardware(&tcb, &two), 96);
+        let debug = {
+            let mut c = tcb.clone();
+            c["debug"] = json!(true);
+            c
+        };
+        assert_eq!(hardware(&debug, &baseline("2020-01-01")), 96);
+        let revoked = dcap("Revoked", "2024-03-13T00:00:00Z", json!(1), 17);
+        assert_eq!(hardware(&revoked, &baseline("2020-01-01")), 97);
+        // Either setting tolerates: a baseline met beside a grace window run out.
+        let both = json!({"tcb_baseline_date": ["2024-03-13"], "tcb_grace_days": [30]});
+        assert_eq!(hardware(&tcb, &both), 32);
+    }
+
+    /// `tcb_min_evaluation_data_number`: collateral below it is contraindicated whatever its
+    /// status (min-1 against min); at it, the status decides. DCAP only.
+    #[test]
+    fn collateral_below_the_minimum_evaluation_data_number_is_contraindicated() {
+        let minimum = |n: u32| json!({"tcb_min_evaluation_data_number": [n]});
+        for tee in ["tdx", "sgx"] {
+            let mut claims = dcap("UpToDate", "2026-02-01T00:00:00Z", json!(null), 17);
+            claims["tee"] = json!(tee);
+            assert_eq!(hardware(&claims, &minimum(17)), 2, "{tee}");
+            assert_eq!(hardware(&claims, &minimum(18)), 96, "{tee}");
+            assert_eq!(hardware(&claims, &minimum(0)), 2, "{tee}");
+            // Nor does a grace window bring old collateral back.
+            let mut late = dcap("OutOfDate", "2026-02-01T00:00:00Z", json!(1), 17);
+            late["tee"] = json!(tee);
+            let both = json!({"tcb_min_evaluation_data_number": [18], "tcb_grace_days": [30]});
+            assert_eq!(hardware(&late, &both), 96, "{tee}");
+            let both = json!({"tcb_min_evaluation_data_number": [17], "tcb_grace_days": [30]});
+            assert_eq!(hardware(&late, &both), 32, "{tee}");
+            // Without the claim the collateral's age is unknown: fail closed.
+            claims
+                .as_object_mut()
+                .unwrap()
+                .remove("tcb_evaluation_data_number");
+            assert_eq!(hardware(&claims, &minimum(1)), 96, "{tee}");
+        }
+        // Other TEEs have no TCB evaluation data: the setting is not theirs.
+        assert_eq!(hardware(&snp(9, Some("0x1")), &minimum(100)), 2);
+    }
+
+    #[test]
+    fn snp_launch_tcb_and_mitigation_vector_minimums_warn_below_them() {
+        let launch = |spls: Value| json!({"snp_min_launch_tcb": [spls]});
+        // Launch bootloader 3: a minimum of 4 is above it, 3 is at it.
+        assert_eq!(
+            hardware(&snp(3, None), &launch(json!({"bootloader": 4}))),
+            32
+        );
+        assert_eq!(
+            hardware(&snp(3, None), &launch(json!({"bootloader": 3}))),
+            2
+        );
+        assert_eq!(
+            hardware(&snp(3, None), &launch(json!({"bootloader": 3, "snp": 24}))),
+            32
+        );
+        // The reported TCB (bootloader 9) does not meet a launch minimum for it, nor the reverse.
+        assert_eq!(
+            hardware(&snp(3, None), &json!({"snp_min_tcb": [{"bootloader": 4}]})),
+            2
+        );
+        assert_eq!(
+            hardware(&snp(9, None), &launch(json!({"bootloader": 9}))),
+            2
+        );
+        let mit = |n: u64| json!({"snp_min_mit_vector": [n]});
+        // Current vector 0b0101: every bit of the minimum set, or one missing.
+        assert_eq!(hardware(&snp(9, Some("0x5")), &mit(0b101)), 2);
+        assert_eq!(hardware(&snp(9, Some("0x5")), &mit(0b100)), 2);
+        assert_eq!(hardware(&snp(9, Some("0x5")), &mit(0b111)), 32);
+        assert_eq!(hardware(&snp(9, Some("0x5")), &mit(0b1_0000)), 32);
+        assert_eq!(hardware(&snp(9, Some("0x5")), &mit(0)), 2);
+        // Bits in every digit, up to bit 63.
+        let top = Some("0x8000000000000010");
+        assert_eq!(hardware(&snp(9, top), &mit((1 << 63) | 0x10)), 2);
+        assert_eq!(hardware(&snp(9, top), &mit((1 << 63) | 0x11)), 32);
+        assert_eq!(hardware(&snp(9, Some("0x10")), &mit(1 << 63)), 32);
+        assert_eq!(
+            hardware(&snp(9, Some("0xffffffffffffffff")), &mit(u64::MAX)),
+            2
+        );
+        // A report without a mitigation vector (before v5) fails any minimum, even 0.
+        assert_eq!(hardware(&snp(9, None), &mit(0)), 32);
+        assert_eq!(hardware(&snp(9, None), &mit(1)), 32);
+        // A minimum of another form than a number fails closed.
+        assert_eq!(
+            hardware(
+                &snp(9, Some("0x5")),
+                &json!({"snp_min_mit_vector": ["0x1"]})
+            ),
+            32
+        );
+        // Debug is contraindicated whatever the minimums.
+        let mut debug = snp(9, Some("0x5"));
+        debug["debug"] = json!(true);
+        assert_eq!(hardware(&debug, &mit(1)), 96);
+    }
+
+    /// The settings are not measurements: beside a matching root they leave `executables`
+    /// affirming, as `snp_min_tcb` always did.
+    #[test]
+    fn baseline_settings_are_not_measurements() {
+        let reference = json!({"mr_td": ["aa"], "measurement": ["aa"],
+            "tcb_min_evaluation_data_number": [1], "tcb_baseline_date": ["2020-01-01"],
+            "tcb_grace_days": [30], "snp_min_launch_tcb": [{"bootloader": 1}],
+            "snp_min_mit_vector": [1], "snp_min_tcb": [{"bootloader": 1}]});
+        for claims in [
+            dcap("UpToDate", "2026-02-01T00:00:00Z", json!(null), 17),
+            snp(9, Some("0x1")),
+        ] {
+            let v = trust_vector(
+                &prepared(DEFAULT_POLICY, &reference, &claims, TRUST_VECTOR_RULE).unwrap(),
+            )
+            .unwrap();
+            assert!(v.values().all(|x| *x == 2), "{claims}: {v:?}");
+        }
+        // Even a measurement that happened to share a setting's name would not be compared.
+        let mut claims = dcap("UpToDate", "2026-02-01T00:00:00Z", json!(null), 17);
+        claims["measurements"]["tcb_grace_days"] = json!("x");
+        let v = trust_vector(
+            &prepared(DEFAULT_POLICY, &reference, &claims, TRUST_VECTOR_RULE).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(v["executables"], 2);
     }
 
     #[test]

@@ -163,6 +163,12 @@ const READ: &[(&str, &[&str])] = &[
     ("measurements", &["sgx", "tdx", "snp", "csv", "sample"]),
     ("report.vmpl", &["snp"]),
     ("report.reported_tcb", &["snp"]),
+    ("report.launch_tcb", &["snp"]),
+    // v5 reports only (the snapshot's is v2): a report without it fails `snp_min_mit_vector`.
+    ("report.current_mit_vector", &[]),
+    ("tcb_evaluation_data_number", &["sgx", "tdx"]),
+    ("tcb_date", &["sgx", "tdx"]),
+    ("days_behind", &["sgx", "tdx"]),
     ("quote_version", &["csv"]),
     ("measurements.measure", &["csv"]),
     ("measurements.mr_td", &["tdx"]),

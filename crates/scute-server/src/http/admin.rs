@@ -162,6 +162,13 @@ pub(super) async fn put_reference(
         ));
     }
     let values: Vec<Value> = json_body(&bytes)?;
+    // The default policy's settings (docs/tcb-baselines.md) are held to the forms a signed
+    // document's are, one value where one decides; other names keep taking any JSON.
+    if scute_refvalues::SETTING_NAMES.contains(&name.as_str()) {
+        if let Some(problem) = scute_refvalues::values_problem(&name, &values) {
+            return Err(Problem::new(Kind::ReferenceValuesRefused, problem));
+        }
+    }
     let text = serde_json::to_string(&values).map_err(Problem::internal)?;
     state
         .store

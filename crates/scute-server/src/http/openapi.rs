@@ -196,7 +196,8 @@ mod routes {
             (status = 204, description = "stored"),
             (status = 400, description = "RFC 7807 problem", body = Problem, content_type = "application/problem+json"),
             (status = 401, description = "RFC 7807 problem", body = Problem, content_type = "application/problem+json"),
-            (status = 403, description = "reference_values_signed_only (require_signed_reference_values)", body = Problem, content_type = "application/problem+json")))]
+            (status = 403, description = "reference_values_signed_only (require_signed_reference_values)", body = Problem, content_type = "application/problem+json"),
+            (status = 422, description = "reference_values_refused: a default-policy setting (docs/tcb-baselines.md) of the wrong form or with more than one value; nothing stored", body = Problem, content_type = "application/problem+json")))]
     fn put_reference_values() {}
 
     #[utoipa::path(get, path = "/v1/reference-values/{name}", security(("adminToken" = [])),

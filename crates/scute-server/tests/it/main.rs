@@ -23,4 +23,5 @@ mod revocation;
 mod signed_reference_values;
 mod snp;
 mod store;
+mod tcb_baselines;
 mod td_partitioning;

@@ -775,3 +775,78 @@ async fn a_report_above_vmpl0_or_below_the_minimum_tcb_is_not_affirming() {
     let (status, hardware) = verdict(attest(|_| {}).await);
     assert_eq!((status.as_str(), hardware), ("affirming", json!(2)));
 }
+
+/// The operator's launch-TCB and mitigation-vector minimums (docs/tcb-baselines.md): a guest
+/// launched on an older TCB than `snp_min_launch_tcb`, or whose v5 report's current
+/// mitigation vector lacks a bit of `snp_min_mit_vector` (or that has none: a v3 report), is a
+/// warning; at the minimums it is affirming. The claims carry the launch and current values.
+#[tokio::test]
+async fn a_launch_tcb_or_mitigation_vector_below_the_minimum_is_a_warning() {
+    let s = Server::start(true).await;
+    // Launched on bootloader 2 (the reported TCB's is 4); mitigations 0b0101 now, 0b0001 at
+    // launch. A v3 report carries no mitigation vectors.
+    let attest = |v5: bool| {
+        let s = &s;
+        async move {
+            let runtime = json!({ "nonce": s.challenge().await });
+            let report = signed_report(bound(&runtime), |r| {
+                r.launch_tcb = TcbVersion([2, 0, 0, 0, 0, 0, 0x18, 0xd9]);
+                if v5 {
+                    r.version = 5;
+                    r.bytes_1f8[..8].copy_from_slice(&1u64.to_le_bytes());
+                    r.bytes_1f8[8..16].copy_from_slice(&0b101u64.to_le_bytes());
+                }
+            });
+            let (status, body) = s.attest(&v1_body(&runtime, &report, true)).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            let claims = claims_of(body["token"].as_str().unwrap());
+            let cpu0 = &claims["submods"]["cpu0"];
+            let report = &cpu0["ear_veraison_annotated_evidence"]["report"];
+            assert_eq!(report["launch_tcb"]["bootloader"], 2, "{report}");
+            assert_eq!(report["reported_tcb"]["bootloader"], 4, "{report}");
+            if v5 {
+                assert_eq!(report["launch_mit_vector"], "0x1", "{report}");
+                assert_eq!(report["current_mit_vector"], "0x5", "{report}");
+            } else {
+                assert!(report.get("current_mit_vector").is_none(), "{report}");
+            }
+            (
+                claims["ear_status"].as_str().unwrap().to_string(),
+                cpu0["ear_trustworthiness_vector"]["hardware"].clone(),
+            )
+        }
+    };
+    let put = |name: &'static str, values: Value| {
+        let s = &s;
+        async move {
+            let r = s
+                .http
+                .put(format!("{}/v1/reference-values/{name}", s.url))
+                .bearer_auth(&s.admin)
+                .json(&values)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), StatusCode::NO_CONTENT, "{name} {values}");
+        }
+    };
+    let affirming = ("affirming".to_string(), json!(2));
+    let warning = ("warning".to_string(), json!(32));
+    assert_eq!(attest(true).await, affirming);
+    // The launch TCB: a minimum one above it, then at it.
+    put("snp_min_launch_tcb", json!([{"bootloader": 3}])).await;
+    assert_eq!(attest(true).await, warning);
+    put(
+        "snp_min_launch_tcb",
+        json!([{"bootloader": 2, "snp": 0x18}]),
+    )
+    .await;
+    assert_eq!(attest(true).await, affirming);
+    // The current mitigation vector: a bit missing, then every bit of the minimum set.
+    put("snp_min_mit_vector", json!([0b111])).await;
+    assert_eq!(attest(true).await, warning);
+    put("snp_min_mit_vector", json!([0b101])).await;
+    assert_eq!(attest(true).await, affirming);
+    // A report without mitigation vectors fails the minimum.
+    assert_eq!(attest(false).await, warning);
+}
