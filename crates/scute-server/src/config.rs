@@ -44,6 +44,12 @@ pub struct Config {
     pub pcs_api_key: Option<String>,
     /// A PEM CA certificate for a `pccs_url` with a private CA.
     pub pccs_cacert: Option<PathBuf>,
+    /// Which of Intel's TCB evaluation data sets appraisal judges DCAP quotes by: `standard`
+    /// (PCS `update=standard`) or `early` (`update=early`, released at a TCB recovery's
+    /// embargo lift). Both are stored and served; a platform whose set of this kind is missing
+    /// is filled from `pccs_url` with this `update=`, and without an upstream is a miss
+    /// (`collateral_missing`): the other kind is never used instead.
+    pub collateral_update: CollateralUpdate,
     /// Serve HTTPS with this PEM certificate chain and `tls_key`.
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
@@ -109,6 +115,45 @@ pub struct Config {
     pub master_key_file: Option<PathBuf>,
 }
 
+/// Intel's two TCB evaluation data sets of a platform (PCS v4's `update=` parameter). Nothing
+/// in the signed JSON says which one a document is; only the request that fetched it does, so
+/// the kind is part of a stored set's key.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CollateralUpdate {
+    /// The set Intel publishes a few weeks after a TCB recovery (PCS's default).
+    #[default]
+    Standard,
+    /// The set released at the recovery's embargo lift (a higher or equal
+    /// tcbEvaluationDataNumber).
+    Early,
+}
+
+impl CollateralUpdate {
+    /// The `update=` value, as PCS spells it and the store keys it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Standard => "standard",
+            Self::Early => "early",
+        }
+    }
+
+    /// `standard` or `early`; anything else is none.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "standard" => Some(Self::Standard),
+            "early" => Some(Self::Early),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for CollateralUpdate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// How the service writes its log lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -133,6 +178,7 @@ impl Default for Config {
             pccs_url: None,
             pcs_api_key: None,
             pccs_cacert: None,
+            collateral_update: CollateralUpdate::Standard,
             tls_cert: None,
             tls_key: None,
             pccs_listen: None,

@@ -19,7 +19,7 @@ mod store;
 mod tee;
 
 pub use collateral::pccs_client::{PccsClient, MAX_RESPONSE_BYTES};
-pub use config::{Config, LogFormat};
+pub use config::{CollateralUpdate, Config, LogFormat};
 pub use domain::appraisal::{DEFAULT_POLICY, DEFAULT_POLICY_ID};
 pub use domain::token::EAR_PROFILE;
 pub use error::ServerError;
@@ -27,7 +27,9 @@ pub use http::kbs::{DEFAULT_RESOURCE_POLICY, SESSION_COOKIE};
 pub use http::problem::PROBLEM_TYPE_PREFIX;
 pub use http::tls::{serve_tls, server_config as tls_server_config};
 pub use scute_api::{parse_attest_request, report_data_for, AttestRequest, MAX_POLICY_IDS};
-pub use store::{Backend, KbsSession, SignedDocumentRow, Store, SPENT_NONCE_GRACE_SECS};
+pub use store::{
+    Backend, CollateralRow, KbsSession, SignedDocumentRow, Store, SPENT_NONCE_GRACE_SECS,
+};
 
 use aws_lc_rs::digest::{digest, SHA256};
 use clock::now;
@@ -373,6 +375,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     })?;
     let (allow_sample_tee, token_lifetime_secs) =
         (config.allow_sample_tee, config.token_lifetime_secs as i64);
+    let collateral_update = config.collateral_update;
     let state = Arc::new(AppState {
         nonces,
         limits: serve::Limits::of(&config),
@@ -382,7 +385,10 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         verifiers: tee::Verifiers {
             store: store.clone(),
             anchors,
-            collateral: collateral::CollateralCache::with_upstream(upstream.clone()),
+            collateral: collateral::CollateralCache::with_upstream(
+                upstream.clone(),
+                collateral_update,
+            ),
             platforms: scute_dcap::PlatformCache::default(),
             snp_kds,
             given_roots: tee::GivenRoots::new(&snp_roots, &csv_roots),
@@ -549,10 +555,20 @@ pub async fn import_collateral(
 }
 
 /// Imports into the store `config` names (its `database_url`, else its data directory), under
-/// its trust roots.
+/// its trust roots, as the standard set.
 pub async fn import_collateral_with(
     config: &Config,
     files: &std::collections::BTreeMap<String, Vec<u8>>,
+) -> Result<(String, String, String), String> {
+    import_collateral_as(config, files, CollateralUpdate::Standard).await
+}
+
+/// `import_collateral_with`, storing the set as Intel's `update` kind (`scute collateral
+/// import --update`): the files cannot say which they are.
+pub async fn import_collateral_as(
+    config: &Config,
+    files: &std::collections::BTreeMap<String, Vec<u8>>,
+    update: CollateralUpdate,
 ) -> Result<(String, String, String), String> {
     if config.database_url.is_none() {
         create_data_dir(&config.data_dir).map_err(|e| e.to_string())?;
@@ -561,7 +577,7 @@ pub async fn import_collateral_with(
         .await
         .map_err(|e| e.to_string())?;
     let anchors = trust_anchors(config).map_err(|e| e.to_string())?;
-    collateral::import(&store, &anchors, files, now())
+    collateral::import_as(&store, &anchors, files, now(), update)
         .await
         .map_err(|e| format!("{}: {}", e.kind, e.detail))
 }

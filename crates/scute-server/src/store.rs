@@ -88,7 +88,7 @@ pub enum Backend {
 /// One step of the schema, applied once, in order, recorded in `schema_migrations`. `{blob}`
 /// is each backend's byte-string type. Version 1 is the schema from before migrations were
 /// versioned (its statements are idempotent, so older stores take it as they are).
-const MIGRATIONS: [(i64, &[&str]); 6] = [
+const MIGRATIONS: [(i64, &[&str]); 7] = [
     (
         1,
         &[
@@ -159,6 +159,20 @@ const MIGRATIONS: [(i64, &[&str]); 6] = [
             // key is configured (`domain::reference`). NULL for documents imported before this
             // version, which therefore count no more until imported again.
             "ALTER TABLE signed_reference_values ADD COLUMN key_sha256 TEXT",
+        ],
+    ),
+    (
+        7,
+        &[
+            // Intel's early and standard TCB evaluation data sets (PCS `update=`) of one
+            // platform live side by side: the kind is part of the key, and nothing in the
+            // signed files says which it is. Sets stored before are the standard ones (the
+            // only kind fetched or served until then). A new table, as neither backend can
+            // change a primary key in place.
+            "CREATE TABLE collateral_by_update (fmspc TEXT NOT NULL, ca TEXT NOT NULL, tee TEXT NOT NULL, update_type TEXT NOT NULL, files_json TEXT NOT NULL, updated BIGINT NOT NULL, PRIMARY KEY (fmspc, ca, tee, update_type))",
+            "INSERT INTO collateral_by_update (fmspc, ca, tee, update_type, files_json, updated) SELECT fmspc, ca, tee, 'standard', files_json, updated FROM collateral",
+            "DROP TABLE collateral",
+            "ALTER TABLE collateral_by_update RENAME TO collateral",
         ],
     ),
 ];
@@ -294,6 +308,17 @@ impl Store {
     /// The store at `url` (`postgres://…` or `sqlite://PATH`), or the embedded one when `None`.
     /// Runs the migrations this store has not had yet.
     pub async fn connect(url: Option<&str>, data_dir: &Path) -> Result<Self, sqlx::Error> {
+        Self::connect_until(url, data_dir, i64::MAX).await
+    }
+
+    /// `connect`, running only the migrations up to version `last`: a store as an older
+    /// release left it, for tests of the migrations that follow. Not for the service.
+    #[doc(hidden)]
+    pub async fn connect_until(
+        url: Option<&str>,
+        data_dir: &Path,
+        last: i64,
+    ) -> Result<Self, sqlx::Error> {
         install_default_drivers();
         let backend = match url {
             None => Backend::Sqlite,
@@ -358,7 +383,7 @@ impl Store {
             backend,
             spends,
         };
-        store.migrate().await?;
+        store.migrate(last).await?;
         Ok(store)
     }
 
@@ -366,7 +391,7 @@ impl Store {
         self.backend
     }
 
-    async fn migrate(&self) -> Result<(), sqlx::Error> {
+    async fn migrate(&self, last: i64) -> Result<(), sqlx::Error> {
         let blob = match self.backend {
             Backend::Sqlite => "BLOB",
             Backend::Postgres => "BYTEA",
@@ -387,7 +412,7 @@ impl Store {
             .map(|r| r.try_get(0))
             .collect::<Result<_, _>>()?;
         for (version, statements) in MIGRATIONS {
-            if done.contains(&version) {
+            if done.contains(&version) || version > last {
                 continue;
             }
             for statement in statements {
@@ -689,37 +714,44 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
-    /// (files JSON, updated) of the collateral set for a platform.
+    /// (files JSON, updated) of the collateral set for a platform, of Intel's `update` kind
+    /// (`standard` or `early`).
     pub async fn collateral(
         &self,
         fmspc: &str,
         ca: &str,
         tee: &str,
+        update: &str,
     ) -> Result<Option<(String, i64)>, sqlx::Error> {
         let row = sqlx::query(
-            "SELECT files_json, updated FROM collateral WHERE fmspc = $1 AND ca = $2 AND tee = $3",
+            "SELECT files_json, updated FROM collateral WHERE fmspc = $1 AND ca = $2 AND tee = $3 AND update_type = $4",
         )
         .bind(fmspc)
         .bind(ca)
         .bind(tee)
+        .bind(update)
         .fetch_optional(&self.pool)
         .await?;
         row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).transpose()
     }
 
+    /// Stores (or replaces) the set of a platform of Intel's `update` kind; the other kind's
+    /// set of the same platform stays.
     pub async fn put_collateral(
         &self,
         fmspc: &str,
         ca: &str,
         tee: &str,
+        update: &str,
         files_json: &str,
         now: i64,
     ) -> Result<(), sqlx::Error> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO collateral (fmspc, ca, tee, files_json, updated) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (fmspc, ca, tee) DO UPDATE SET files_json = excluded.files_json, updated = excluded.updated")
+        sqlx::query("INSERT INTO collateral (fmspc, ca, tee, update_type, files_json, updated) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (fmspc, ca, tee, update_type) DO UPDATE SET files_json = excluded.files_json, updated = excluded.updated")
             .bind(fmspc)
             .bind(ca)
             .bind(tee)
+            .bind(update)
             .bind(files_json)
             .bind(now)
             .execute(&mut *tx)
@@ -898,6 +930,22 @@ pub struct SignedDocumentRow {
     pub key_sha256: Option<String>,
 }
 
+/// A stored DCAP collateral set (verified before it was stored), by its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CollateralRow {
+    /// Lowercase hex.
+    pub fmspc: String,
+    /// The PCK CA whose CRL the set carries: `processor` or `platform`.
+    pub ca: String,
+    /// `sgx` or `tdx`.
+    pub tee: String,
+    /// Intel's TCB evaluation data set: `standard` or `early` (PCS `update=`).
+    pub update: String,
+    /// File name → base64 of the file.
+    pub files_json: String,
+    pub updated: i64,
+}
+
 /// An attested key broker session as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KbsSession {
@@ -917,24 +965,23 @@ pub struct KbsSession {
 pub(crate) type PckCertRow = (String, String, String, String, String);
 
 impl Store {
-    /// Every stored collateral set: (fmspc, ca, tee, files JSON, updated).
-    pub async fn collateral_sets(
-        &self,
-    ) -> Result<Vec<(String, String, String, String, i64)>, sqlx::Error> {
+    /// Every stored collateral set, oldest stored first.
+    pub async fn collateral_sets(&self) -> Result<Vec<CollateralRow>, sqlx::Error> {
         let rows = sqlx::query(
-            "SELECT fmspc, ca, tee, files_json, updated FROM collateral ORDER BY updated",
+            "SELECT fmspc, ca, tee, update_type, files_json, updated FROM collateral ORDER BY updated",
         )
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
             .map(|r| {
-                Ok((
-                    r.try_get(0)?,
-                    r.try_get(1)?,
-                    r.try_get(2)?,
-                    r.try_get(3)?,
-                    r.try_get(4)?,
-                ))
+                Ok(CollateralRow {
+                    fmspc: r.try_get(0)?,
+                    ca: r.try_get(1)?,
+                    tee: r.try_get(2)?,
+                    update: r.try_get(3)?,
+                    files_json: r.try_get(4)?,
+                    updated: r.try_get(5)?,
+                })
             })
             .collect()
     }

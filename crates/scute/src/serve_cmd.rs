@@ -368,6 +368,11 @@ pub(crate) struct ImportArgs {
     /// SEV-SNP (a directory with vcek.der or vlek.der): also trust this ARK.
     #[arg(long = "snp-trust-root")]
     snp_trust_roots: Vec<PathBuf>,
+    /// SGX/TDX: which of Intel's TCB evaluation data sets the directory holds (PCS's
+    /// update=; the files cannot say). Both kinds are kept side by side; `collateral_update`
+    /// says which one appraisal uses.
+    #[arg(long, value_name = "KIND", default_value = "standard", value_parser = ["standard", "early"])]
+    update: String,
 }
 
 /// The collateral files present in `dir`.
@@ -412,8 +417,14 @@ pub(crate) fn collateral(command: CollateralCommand) -> anyhow::Result<u8> {
         Some(url) => url.split('@').next_back().unwrap_or(url).to_string(),
         None => args.data_dir.display().to_string(),
     };
+    let update = scute_server::CollateralUpdate::parse(&args.update)
+        .with_context(|| format!("--update {}: standard or early", args.update))?;
     // SEV-SNP: a VCEK or VLEK with, optionally, KDS's cert_chain beside it.
     if args.dir.join("vcek.der").is_file() || args.dir.join("vlek.der").is_file() {
+        anyhow::ensure!(
+            update == scute_server::CollateralUpdate::Standard,
+            "--update early names one of Intel's TCB evaluation data sets: not for SEV-SNP"
+        );
         let (vek, chain, _) = crate::verify_cmd::read_snp_collateral(&args.dir)?;
         return match runtime.block_on(scute_server::import_snp_collateral(
             &config,
@@ -431,9 +442,14 @@ pub(crate) fn collateral(command: CollateralCommand) -> anyhow::Result<u8> {
         };
     }
     let files = read_collateral_files(&args.dir)?;
-    match runtime.block_on(scute_server::import_collateral_with(&config, &files)) {
+    match runtime.block_on(scute_server::import_collateral_as(&config, &files, update)) {
         Ok((fmspc, ca, tee)) => {
-            outln!("imported {tee} collateral for FMSPC {fmspc} ({ca} CA) into {into}");
+            // The standard set's line is as it always was; the early one says so.
+            let kind = match update {
+                scute_server::CollateralUpdate::Standard => "",
+                scute_server::CollateralUpdate::Early => " (update=early)",
+            };
+            outln!("imported {tee} collateral{kind} for FMSPC {fmspc} ({ca} CA) into {into}");
             Ok(0)
         }
         Err(e) => {

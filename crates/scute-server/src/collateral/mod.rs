@@ -1,9 +1,11 @@
-//! Collateral sets in the store, keyed by FMSPC and PCK CA, and their verified forms in memory:
+//! Collateral sets in the store, keyed by FMSPC, PCK CA, TEE and Intel's TCB evaluation data set
+//! (`update`: standard or early), and their verified forms in memory:
 //! each set is authenticated once against the trusted roots and reused for every quote (the
 //! warm path) until the stored set changes or a newer CRL of one of its issuers is seen
 //! (`revocation`: a set is always judged with the newest CRL of its PCK CA and root). A set
 //! the store lacks is fetched from Intel PCS or a PCCS (`Pcs`, through the bounded fetcher of
-//! `upstream`) and verified before it is stored.
+//! `upstream`, with the same `update=`) and verified before it is stored. Appraisal uses the
+//! kind the configuration names (`collateral_update`) and never falls back to the other.
 
 pub(crate) mod https;
 pub(crate) mod pccs_client;
@@ -12,6 +14,7 @@ pub(crate) mod upstream;
 
 use crate::collateral::revocation::{own_fingerprint, CrlFingerprint, Revocations};
 use crate::collateral::upstream::{Counters, Limits, Refusal, Upstream};
+use crate::config::CollateralUpdate;
 use crate::problem::{Kind, Problem};
 use crate::store::Store;
 use aws_lc_rs::digest::{digest, SHA256};
@@ -48,6 +51,9 @@ pub(crate) struct CollateralCache {
     /// Asked for a set the store lacks (`pccs_url`), within the upstream's limits and at
     /// most once per key and period (`upstream.rs`); its answer is verified before storing.
     upstream: Option<Pcs>,
+    /// The TCB evaluation data set appraisal uses (`collateral_update`): the only kind this
+    /// cache reads, stores and asks the upstream for.
+    update: CollateralUpdate,
 }
 
 /// The first anchor under which the collateral verifies.
@@ -86,15 +92,27 @@ pub(crate) fn collateral_from_json(files_json: &str) -> Result<Collateral, Strin
     Collateral::from_files(|name| decoded.get(name).cloned()).map_err(|e| e.to_string())
 }
 
-/// Verifies a collateral set (the files of a `shared/vectors`-layout directory) and stores it.
-/// Returns (fmspc, ca, tee).
+/// Verifies a collateral set (the files of a `shared/vectors`-layout directory) and stores it
+/// as the standard set. Returns (fmspc, ca, tee).
 pub(crate) async fn import(
     store: &Store,
     anchors: &[TrustAnchor],
     files: &BTreeMap<String, Vec<u8>>,
     now: i64,
 ) -> Result<(String, String, String), Problem> {
-    import_expecting(store, anchors, files, now, None).await
+    import_as(store, anchors, files, now, CollateralUpdate::Standard).await
+}
+
+/// `import`, storing the set as Intel's `update` kind (what the operator says it is: the files
+/// cannot tell).
+pub(crate) async fn import_as(
+    store: &Store,
+    anchors: &[TrustAnchor],
+    files: &BTreeMap<String, Vec<u8>>,
+    now: i64,
+    update: CollateralUpdate,
+) -> Result<(String, String, String), Problem> {
+    import_expecting(store, anchors, files, now, update, None).await
 }
 
 fn rejected(detail: String) -> Problem {
@@ -140,12 +158,14 @@ fn older_than(new: &VerifiedCollateral, old: &VerifiedCollateral) -> Option<Stri
 
 /// `import`, refusing a set that is not for `expected` (fmspc, ca, tee) when given (what an
 /// upstream was asked for), whose QE Identity is not its TEE's, or that is older than the set
-/// stored under its key (no rollback to collateral Intel has since superseded).
+/// stored under its key (no rollback to collateral Intel has since superseded; the key includes
+/// `update`, so an early set is compared with the stored early set only).
 pub(crate) async fn import_expecting(
     store: &Store,
     anchors: &[TrustAnchor],
     files: &BTreeMap<String, Vec<u8>>,
     now: i64,
+    update: CollateralUpdate,
     expected: Option<(&str, &str, &str)>,
 ) -> Result<(String, String, String), Problem> {
     let collateral = Collateral::from_files(|name| files.get(name).cloned())
@@ -178,35 +198,41 @@ pub(crate) async fn import_expecting(
             )));
         }
     }
-    if let Some((stored_json, _)) = store.collateral(&fmspc, &ca, &tee).await? {
+    let kind = update.as_str();
+    if let Some((stored_json, _)) = store.collateral(&fmspc, &ca, &tee, kind).await? {
         let stored = collateral_from_json(&stored_json)
             .ok()
             .and_then(|c| verify_any(&c, anchors).ok());
         if let Some(reason) = stored.and_then(|old| older_than(&verified, &old)) {
             return Err(Problem::new(Kind::CollateralRollback,
-                format!("the {tee} collateral for FMSPC {fmspc} ({ca} CA) is older than the stored set: {reason}"),
+                format!("the {tee} collateral for FMSPC {fmspc} ({ca} CA) is older than the stored {kind} set: {reason}"),
             ));
         }
     }
     let encoded: BTreeMap<&String, String> =
         files.iter().map(|(k, v)| (k, STANDARD.encode(v))).collect();
     let json = serde_json::to_string(&encoded).map_err(Problem::internal)?;
-    store.put_collateral(&fmspc, &ca, &tee, &json, now).await?;
+    store
+        .put_collateral(&fmspc, &ca, &tee, kind, &json, now)
+        .await?;
     Ok((fmspc, ca, tee))
 }
 
 impl CollateralCache {
-    pub(crate) fn with_upstream(upstream: Option<Pcs>) -> Self {
+    /// A cache of the `update` sets, filled from `upstream` when given.
+    pub(crate) fn with_upstream(upstream: Option<Pcs>, update: CollateralUpdate) -> Self {
         Self {
             sets: RwLock::default(),
             revocations: RwLock::default(),
             upstream,
+            update,
         }
     }
 
-    /// The verified set for a platform. On a miss in the store, the upstream is asked only when
-    /// `authentic()` says the platform is vouched for by a trusted root (its PCK chain), and not
-    /// again for `upstream_negative_cache_secs` after it failed.
+    /// The verified set of the configured kind (`collateral_update`) for a platform. On a miss
+    /// in the store, the upstream is asked for that kind only when `authentic()` says the
+    /// platform is vouched for by a trusted root (its PCK chain), and not again for
+    /// `upstream_negative_cache_secs` after it failed. A set of the other kind is never used.
     pub(crate) async fn get(
         &self,
         store: &Store,
@@ -234,23 +260,32 @@ impl CollateralCache {
                 return Ok(verified.clone());
             }
         }
-        let mut stored = store.collateral(fmspc, ca, tee).await?;
+        let update = self.update;
+        let mut stored = store.collateral(fmspc, ca, tee, update.as_str()).await?;
         if let (None, Some(upstream)) = (&stored, &self.upstream) {
             // Only a platform a trusted root vouches for may make us ask the upstream; a
             // failure is logged by the fetcher and ends as `collateral_missing` below.
             if authentic()
                 && upstream
-                    .fill(store, anchors, tee, fmspc, Some(ca))
+                    .fill(store, anchors, tee, fmspc, Some(ca), update)
                     .await
                     .is_ok()
             {
-                stored = store.collateral(fmspc, ca, tee).await?;
+                stored = store.collateral(fmspc, ca, tee, update.as_str()).await?;
             }
         }
         let (files_json, _updated) = stored.ok_or_else(|| {
-            Problem::new(Kind::CollateralMissing,
-                format!("no {tee} collateral for FMSPC {fmspc} ({ca} CA): import it with `scute collateral import`"),
-            )
+            let detail = match update {
+                CollateralUpdate::Standard => format!(
+                    "no {tee} collateral for FMSPC {fmspc} ({ca} CA): import it with `scute collateral import`"
+                ),
+                // Never the standard set instead: the operator chose the early one.
+                CollateralUpdate::Early => format!(
+                    "no early (update=early) {tee} collateral for FMSPC {fmspc} ({ca} CA), the kind \
+                     collateral_update names: import it with `scute collateral import --update early`"
+                ),
+            };
+            Problem::new(Kind::CollateralMissing, detail)
         })?;
         let files_digest = sha256(files_json.as_bytes());
         if let Some((verified, known_digest, issuers, crls, _)) = known {
@@ -393,10 +428,11 @@ impl Pcs {
         }
     }
 
-    /// Fetches the `tee` set of `fmspc` whose PCK CRL is `ca`'s, verifies it and stores it
-    /// (on a task of its own: it owns what it uses). `ca: None` (the TCB Info route, which
-    /// names no CA): the Processor CA's set, else the Platform CA's unless the TCB Info itself
-    /// was what failed. Callers learn what was stored (`collateral_changed`) after it returns.
+    /// Fetches the `tee` set of `fmspc` whose PCK CRL is `ca`'s, asking for Intel's `update`
+    /// kind (`update=early` for the early set), verifies it and stores it as that kind (on a
+    /// task of its own: it owns what it uses). `ca: None` (the TCB Info route, which names no
+    /// CA): the Processor CA's set, else the Platform CA's unless the TCB Info itself was what
+    /// failed. Callers learn what was stored (`collateral_changed`) after it returns.
     pub(crate) async fn fill(
         &self,
         store: &crate::store::Store,
@@ -404,8 +440,20 @@ impl Pcs {
         tee: &str,
         fmspc: &str,
         ca: Option<&str>,
+        update: CollateralUpdate,
     ) -> Result<(), Refusal> {
-        let key = format!("{tee}/{}/{}", fmspc.to_lowercase(), ca.unwrap_or("any"));
+        // The standard key keeps its old spelling; an early fill is a key (and a flight) of
+        // its own.
+        let key = match update {
+            CollateralUpdate::Standard => {
+                format!("{tee}/{}/{}", fmspc.to_lowercase(), ca.unwrap_or("any"))
+            }
+            CollateralUpdate::Early => format!(
+                "{tee}/{}/{}/early",
+                fmspc.to_lowercase(),
+                ca.unwrap_or("any")
+            ),
+        };
         let cas: Vec<String> = match ca {
             Some(ca) => vec![ca.to_string()],
             None => vec!["processor".into(), "platform".into()],
@@ -419,13 +467,14 @@ impl Pcs {
                 let mut last = None;
                 for ca in cas {
                     let ca = ca.as_str();
-                    let files = match client.fetch_set(tee, fmspc, ca).await {
+                    let files = match client.fetch_set_of(tee, fmspc, ca, update).await {
                         Ok(files) => files,
                         Err(e) => {
                             tracing::warn!(
                                 upstream = base,
                                 tee,
                                 fmspc,
+                                update = update.as_str(),
                                 detail = e.to_string(),
                                 "upstream_unavailable"
                             );
@@ -445,6 +494,7 @@ impl Pcs {
                         &anchors,
                         &files,
                         crate::clock::now(),
+                        update,
                         Some((fmspc, ca, tee)),
                     )
                     .await
@@ -454,6 +504,7 @@ impl Pcs {
                             upstream = base,
                             tee,
                             fmspc,
+                            update = update.as_str(),
                             kind = e.kind.name(),
                             detail = e.detail,
                             outcome = "nothing stored",

@@ -97,9 +97,27 @@ impl PccsClient {
         fmspc: &str,
         ca: &str,
     ) -> Result<BTreeMap<String, Vec<u8>>, ServerError> {
+        self.fetch_set_of(tee, fmspc, ca, crate::config::CollateralUpdate::Standard)
+            .await
+    }
+
+    /// `fetch_set` of Intel's `update` kind: the TCB Info and QE Identity are asked with
+    /// `update=early` for the early set (the standard set's URLs are PCS's defaults, unchanged);
+    /// the CRLs are the same for both.
+    pub async fn fetch_set_of(
+        &self,
+        tee: &str,
+        fmspc: &str,
+        ca: &str,
+        update: crate::config::CollateralUpdate,
+    ) -> Result<BTreeMap<String, Vec<u8>>, ServerError> {
+        let (and_update, only_update) = match update {
+            crate::config::CollateralUpdate::Standard => ("", ""),
+            crate::config::CollateralUpdate::Early => ("&update=early", "?update=early"),
+        };
         let mut files = BTreeMap::new();
         let base = &self.base;
-        let url = format!("{base}/{tee}/certification/v4/tcb?fmspc={fmspc}");
+        let url = format!("{base}/{tee}/certification/v4/tcb?fmspc={fmspc}{and_update}");
         let (headers, body) = self.get(&url).await?;
         files.insert(
             "tcb_info_issuer_chain.pem".into(),
@@ -111,7 +129,7 @@ impl PccsClient {
         );
         files.insert("tcb_info.json".into(), body);
 
-        let url = format!("{base}/{tee}/certification/v4/qe/identity");
+        let url = format!("{base}/{tee}/certification/v4/qe/identity{only_update}");
         let (headers, body) = self.get(&url).await?;
         files.insert(
             "qe_identity_issuer_chain.pem".into(),

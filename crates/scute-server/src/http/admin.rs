@@ -6,7 +6,7 @@ use crate::http::admin_auth::Admin;
 use crate::http::extract::{b64, json_body, Body};
 use crate::http::state::AppState;
 use crate::problem::{Kind, Problem};
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -223,12 +223,31 @@ pub(super) async fn rotate_signing_key(
     Ok(Json(json!({ "kid": kid, "jwks": state.signer().jwks() })))
 }
 
+/// `?update=standard|early` of `POST /v1/collateral`: which of Intel's TCB evaluation data
+/// sets a DCAP set is (the files cannot say); standard when absent.
+fn update_param(
+    params: &std::collections::HashMap<String, String>,
+) -> Result<crate::config::CollateralUpdate, Problem> {
+    match params.get("update") {
+        None => Ok(crate::config::CollateralUpdate::Standard),
+        Some(text) => crate::config::CollateralUpdate::parse(text).ok_or_else(|| {
+            Problem::new(
+                Kind::BadField,
+                format!("update must be standard or early, not {text:?}"),
+            )
+        }),
+    }
+}
+
 /// Body: `{"files": {"tcb_info.json": base64, ...}}` with the files of a collateral directory.
+/// `?update=early` stores a DCAP set as the early one (`update_param`).
 pub(super) async fn import_collateral(
     State(state): Shared,
     _admin: Admin,
+    Query(params): Query<std::collections::HashMap<String, String>>,
     Body(bytes): Body,
 ) -> Result<Json<Value>, Problem> {
+    let update = update_param(&params)?;
     #[derive(Deserialize)]
     struct Import {
         files: BTreeMap<String, String>,
@@ -241,6 +260,12 @@ pub(super) async fn import_collateral(
     // SEV-SNP: a VCEK or VLEK, and optionally its KDS cert_chain.
     let snp_vek = files.get("vcek.der").or_else(|| files.get("vlek.der"));
     if let Some(vek) = snp_vek {
+        if update != crate::config::CollateralUpdate::Standard {
+            return Err(Problem::new(
+                Kind::BadField,
+                "update=early names one of Intel's TCB evaluation data sets: not for SEV-SNP",
+            ));
+        }
         let chain = files
             .get("ask_ark_chain.pem")
             .or_else(|| files.get("asvk_ark_chain.pem"));
@@ -254,11 +279,12 @@ pub(super) async fn import_collateral(
         .await?;
         return Ok(Json(json!({ "tee": "snp", "stored": name })));
     }
-    let (fmspc, ca, tee) = crate::collateral::import(
+    let (fmspc, ca, tee) = crate::collateral::import_as(
         &state.store,
         &state.verifiers.anchors,
         &files,
         crate::clock::now(),
+        update,
     )
     .await?;
     state.collateral_changed().await?;

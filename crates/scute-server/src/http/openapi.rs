@@ -246,6 +246,7 @@ mod routes {
 
     #[utoipa::path(post, path = "/v1/collateral", security(("adminToken" = [])),
         summary = "Import a collateral set (files of a collateral directory, base64)",
+        params(("update" = Option<String>, Query, description = "DCAP: which of Intel's TCB evaluation data sets this is, standard (the default) or early")),
         request_body = CollateralImport,
         responses(
             (status = 200, description = "stored, with its FMSPC and CA", body = Object),

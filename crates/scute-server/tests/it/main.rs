@@ -11,6 +11,7 @@ mod api;
 mod attack_kbs;
 mod attack_pccs;
 mod attack_upstream;
+mod collateral_update;
 mod csv;
 mod debug_rule;
 mod eventlog_attacks;

@@ -13,13 +13,13 @@ async fn contract(
 ) {
     assert_eq!(
         store.schema_versions().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6]
+        vec![1, 2, 3, 4, 5, 6, 7]
     );
     // Opening again runs nothing twice.
     let again = reopen.await.unwrap();
     assert_eq!(
         again.schema_versions().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6]
+        vec![1, 2, 3, 4, 5, 6, 7]
     );
 
     let (first, ours) = store.secret_or_insert("k", b"first").await.unwrap();
@@ -194,6 +194,118 @@ async fn contract(
         again.kbs_resource("a/b/c").await.unwrap().unwrap(),
         vec![0, 255, 1]
     );
+
+    // Intel's early and standard sets of one platform live side by side; storing one kind
+    // again replaces that kind only.
+    let platform = ("00a067110000", "processor", "sgx");
+    let (fmspc, ca, tee) = platform;
+    store
+        .put_collateral(fmspc, ca, tee, "standard", "{\"s\":1}", 1)
+        .await
+        .unwrap();
+    again
+        .put_collateral(fmspc, ca, tee, "early", "{\"e\":1}", 2)
+        .await
+        .unwrap();
+    store
+        .put_collateral(fmspc, ca, tee, "early", "{\"e\":2}", 3)
+        .await
+        .unwrap();
+    assert_eq!(
+        again.collateral(fmspc, ca, tee, "standard").await.unwrap(),
+        Some(("{\"s\":1}".to_string(), 1))
+    );
+    assert_eq!(
+        again.collateral(fmspc, ca, tee, "early").await.unwrap(),
+        Some(("{\"e\":2}".to_string(), 3))
+    );
+    assert!(again
+        .collateral(fmspc, "platform", tee, "early")
+        .await
+        .unwrap()
+        .is_none());
+    let kinds: Vec<(String, String)> = store
+        .collateral_sets()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.update, r.files_json))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("standard".to_string(), "{\"s\":1}".to_string()),
+            ("early".to_string(), "{\"e\":2}".to_string())
+        ]
+    );
+}
+
+/// A store as release 6 left it, holding a collateral set, migrated by a start of this
+/// release: the set is the standard one of its platform, and no early set appears.
+async fn old_collateral_becomes_the_standard_set(
+    url: Option<&str>,
+    raw_url: &str,
+    dir: &std::path::Path,
+) {
+    let old = Store::connect_until(url, dir, 6).await.unwrap();
+    assert_eq!(old.schema_versions().await.unwrap(), vec![1, 2, 3, 4, 5, 6]);
+    drop(old);
+    // Written as release 6 wrote it (its statement, its columns).
+    sqlx::any::install_default_drivers();
+    let raw = sqlx::AnyPool::connect(raw_url).await.unwrap();
+    sqlx::query(
+        "INSERT INTO collateral (fmspc, ca, tee, files_json, updated) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind("00a067110000")
+    .bind("processor")
+    .bind("sgx")
+    .bind("{\"tcb_info.json\":\"e30=\"}")
+    .bind(42_i64)
+    .execute(&raw)
+    .await
+    .unwrap();
+    raw.close().await;
+
+    let store = Store::connect(url, dir).await.unwrap();
+    assert_eq!(
+        store.schema_versions().await.unwrap(),
+        vec![1, 2, 3, 4, 5, 6, 7]
+    );
+    assert_eq!(
+        store
+            .collateral("00a067110000", "processor", "sgx", "standard")
+            .await
+            .unwrap(),
+        Some(("{\"tcb_info.json\":\"e30=\"}".to_string(), 42))
+    );
+    assert!(store
+        .collateral("00a067110000", "processor", "sgx", "early")
+        .await
+        .unwrap()
+        .is_none());
+    let sets = store.collateral_sets().await.unwrap();
+    assert_eq!(sets.len(), 1);
+    assert_eq!(sets[0].update, "standard");
+    // The new key: an early set of the same platform is a row of its own.
+    store
+        .put_collateral("00a067110000", "processor", "sgx", "early", "{}", 43)
+        .await
+        .unwrap();
+    assert_eq!(store.collateral_sets().await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn migration_7_keeps_old_collateral_as_the_standard_set_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = format!("sqlite://{}", dir.path().join("scute.db").display());
+    old_collateral_becomes_the_standard_set(None, &raw, dir.path()).await;
+}
+
+#[tokio::test]
+async fn migration_7_keeps_old_collateral_as_the_standard_set_on_postgres() {
+    let cluster = postgres::Cluster::start();
+    let dir = tempfile::tempdir().unwrap();
+    old_collateral_becomes_the_standard_set(Some(&cluster.url), &cluster.url, dir.path()).await;
 }
 
 #[tokio::test]
@@ -232,7 +344,7 @@ async fn replicas_migrating_at_once_migrate_once() {
         let store = t.await.unwrap().unwrap();
         assert_eq!(
             store.schema_versions().await.unwrap(),
-            vec![1, 2, 3, 4, 5, 6]
+            vec![1, 2, 3, 4, 5, 6, 7]
         );
     }
 }

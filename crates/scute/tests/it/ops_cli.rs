@@ -64,6 +64,7 @@ fn config_check_names_the_bad_key_and_why() {
         ("listn = \"127.0.0.1:1\"\n", "listn"),
         ("max_connections = \"many\"\n", "max_connections"),
         ("log_format = \"xml\"\n", "log_format"),
+        ("collateral_update = \"late\"\n", "collateral_update"),
         ("listen = \"localhost\"\n", "listen"),
         ("tls_cert = \"/etc/hostname\"\n", "tls_key"),
         ("trust_roots = [\"/nonexistent/root.pem\"]\n", "trust_roots"),

@@ -251,3 +251,72 @@ fn a_pccs_with_a_private_ca_is_reached_with_cacert_and_refused_without() {
     assert_eq!(json["verified"], false, "{json}");
     assert_eq!(code, 2);
 }
+
+/// `scute collateral import --update early` stores the directory as Intel's early TCB
+/// evaluation data set, beside the standard one of the same platform (the default kind);
+/// any other kind is a usage error that stores nothing.
+#[test]
+fn collateral_import_update_early_stores_the_early_set_beside_the_standard_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let import = |name: &str, extra: &[&str]| {
+        scute()
+            .args(["collateral", "import"])
+            .arg(case(name))
+            .arg("--data-dir")
+            .arg(&data)
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let bad = import("dcapqvl-sgx-v3", &["--update", "late"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(!data.join("scute.db").exists());
+
+    // Evaluation data number 17 as the early set, 16 as the standard one.
+    let early = import("dcapqvl-sgx-v3", &["--update", "early"]);
+    assert!(
+        early.status.success(),
+        "{}",
+        String::from_utf8_lossy(&early.stderr)
+    );
+    let said = String::from_utf8_lossy(&early.stdout);
+    assert!(
+        said.contains("sgx collateral (update=early) for FMSPC 00a067110000"),
+        "{said}"
+    );
+    let standard = import("automata-dcaprs-sgx-v3", &[]);
+    assert!(
+        standard.status.success(),
+        "{}",
+        String::from_utf8_lossy(&standard.stderr)
+    );
+    let said = String::from_utf8_lossy(&standard.stdout);
+    assert!(
+        said.contains("imported sgx collateral for FMSPC 00a067110000 (processor CA)"),
+        "{said}"
+    );
+
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let store = runtime.block_on(scute_server::Store::open(&data)).unwrap();
+    let tcb_of = |update: &str| {
+        let (json, _) = runtime
+            .block_on(store.collateral("00a067110000", "processor", "sgx", update))
+            .unwrap()
+            .unwrap();
+        let files: std::collections::BTreeMap<String, String> =
+            serde_json::from_str(&json).unwrap();
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD
+            .decode(&files["tcb_info.json"])
+            .unwrap()
+    };
+    assert_eq!(
+        tcb_of("early"),
+        std::fs::read(case("dcapqvl-sgx-v3").join("tcb_info.json")).unwrap()
+    );
+    assert_eq!(
+        tcb_of("standard"),
+        std::fs::read(case("automata-dcaprs-sgx-v3").join("tcb_info.json")).unwrap()
+    );
+}

@@ -1,10 +1,13 @@
 //! The PCCS v4 read API (`/sgx|tdx/certification/v4/...`) over the collateral this service
 //! holds, byte for byte as Intel signed it, with PCCS's headers and status codes; misses are
 //! filled from an upstream (verified before stored), and stored sets are refreshed in time.
+//! TCB Info and QE Identity are served of the TCB evaluation data set the request's `update=`
+//! names (standard when absent), each kind from its own stored sets; CRLs belong to no kind.
 
 mod platform;
 pub(crate) mod refresh;
 
+use crate::config::CollateralUpdate;
 use crate::http::state::AppState;
 use crate::problem::{Kind, Problem};
 use axum::body::Bytes;
@@ -55,14 +58,18 @@ pub(crate) struct SetKey {
     pub fmspc: String,
     pub ca: String,
     pub tee: String,
+    /// Which of Intel's sets it is: refreshed with its own `update=`.
+    pub update: CollateralUpdate,
     pub next_update: i64,
 }
 
 /// Everything servable, rebuilt from the store whenever the store changes.
 #[derive(Default)]
 struct Index {
-    tcb: HashMap<(String, String), Item>,
-    qe: HashMap<String, Item>,
+    /// By (tee, fmspc, kind).
+    tcb: HashMap<(String, String, CollateralUpdate), Item>,
+    /// By (tee, kind).
+    qe: HashMap<(String, CollateralUpdate), Item>,
     pck_crl: HashMap<String, Item>,
     /// The Root CA CRL served: Intel's root's newest, else the newest of any stored set.
     root_crl_hex: Option<((bool, u64, i64), Bytes)>,
@@ -139,8 +146,20 @@ impl Pccs {
     /// verifies under the configured roots is not served).
     pub(crate) async fn reload(&self, state: &AppState) -> Result<(), Problem> {
         let mut index = Index::default();
-        for (fmspc, ca, tee, files_json, _updated) in state.store.collateral_sets().await? {
+        for row in state.store.collateral_sets().await? {
+            let crate::store::CollateralRow {
+                fmspc,
+                ca,
+                tee,
+                update,
+                files_json,
+                ..
+            } = row;
             let Ok(collateral) = crate::collateral::collateral_from_json(&files_json) else {
+                continue;
+            };
+            // Only the two kinds this service writes; a row of another is no set of ours.
+            let Some(update) = CollateralUpdate::parse(&update) else {
                 continue;
             };
             let Ok((anchor, verified)) =
@@ -177,7 +196,7 @@ impl Pccs {
             let root_crl_issued = rank(verified.root_crl_issuer());
             insert_newest(
                 &mut index.tcb,
-                (tee.clone(), fmspc.clone()),
+                (tee.clone(), fmspc.clone(), update),
                 Item {
                     body: Bytes::from(collateral.tcb_info.clone()),
                     chain: tcb_chain,
@@ -186,7 +205,7 @@ impl Pccs {
             );
             insert_newest(
                 &mut index.qe,
-                tee.clone(),
+                (tee.clone(), update),
                 Item {
                     body: Bytes::from(collateral.qe_identity.clone()),
                     chain: qe_chain,
@@ -220,6 +239,7 @@ impl Pccs {
                 fmspc,
                 ca,
                 tee,
+                update,
                 next_update,
             });
         }
@@ -248,17 +268,26 @@ impl Pccs {
 
 /// Fetches a platform's set from the upstream, verifies it, stores it and re-indexes, once
 /// per key however many requests ask at once (`upstream.rs`: no lock across keys, failures
-/// remembered). `ca: None`: either CA's set (the TCB Info route names none). A set that does
-/// not verify is logged, counted and not stored.
+/// remembered). `ca: None`: either CA's set (the TCB Info route names none). `update`: the
+/// kind asked for upstream and stored. A set that does not verify is logged, counted and not
+/// stored.
 pub(crate) async fn fill(
     state: &AppState,
     upstream: &crate::collateral::Pcs,
     tee: &str,
     fmspc: &str,
     ca: Option<&str>,
+    update: CollateralUpdate,
 ) -> Result<(), Problem> {
     upstream
-        .fill(&state.store, &state.verifiers.anchors, tee, fmspc, ca)
+        .fill(
+            &state.store,
+            &state.verifiers.anchors,
+            tee,
+            fmspc,
+            ca,
+            update,
+        )
         .await
         .map_err(|r| r.or_limited(|detail| Problem::new(Kind::UpstreamUnavailable, detail)))?;
     // Every request that shared the fill learns what it stored (the route reads the index).
@@ -292,16 +321,20 @@ pub(crate) fn not_cached(detail: impl Into<String>) -> Problem {
     Problem::new(Kind::PccsNotCached, detail)
 }
 
-/// `update=standard|early`; only the standard evaluation data set is held.
-fn check_update(params: &HashMap<String, String>) -> Result<(), Problem> {
+/// `update=standard|early`: which TCB evaluation data set is asked for (standard when absent).
+fn check_update(params: &HashMap<String, String>) -> Result<CollateralUpdate, Problem> {
     match params.get("update").map(String::as_str) {
-        None | Some("standard") => Ok(()),
-        Some("early") => Err(not_cached(
-            "only the standard TCB evaluation data set is cached (update=early is not)",
-        )),
-        Some(other) => Err(bad_param(format!(
-            "update must be standard or early, not {other:?}"
-        ))),
+        None => Ok(CollateralUpdate::Standard),
+        Some(text) => CollateralUpdate::parse(text)
+            .ok_or_else(|| bad_param(format!("update must be standard or early, not {text:?}"))),
+    }
+}
+
+/// ` (update=early)` for the early set, nothing for the standard one: what a miss names.
+fn which(update: CollateralUpdate) -> &'static str {
+    match update {
+        CollateralUpdate::Standard => "",
+        CollateralUpdate::Early => " (update=early)",
     }
 }
 
@@ -340,8 +373,8 @@ async fn tcb(
     params: &HashMap<String, String>,
 ) -> Result<Response, Problem> {
     let fmspc = hex::encode(hex_param::<6>(params, "fmspc")?);
-    check_update(params)?;
-    let key = (tee.to_string(), fmspc.clone());
+    let update = check_update(params)?;
+    let key = (tee.to_string(), fmspc.clone(), update);
     let mut item = state.pccs.current().tcb.get(&key).cloned();
     if item.is_none() {
         state.pccs.reload_if_stale(state).await?;
@@ -350,15 +383,25 @@ async fn tcb(
     if item.is_none() {
         if let Some(upstream) = &state.pccs.route_upstream {
             // This route names no PCK CA; either CA's CRL completes the set.
-            fill(state, upstream, tee, &fmspc, None).await?;
+            fill(state, upstream, tee, &fmspc, None, update).await?;
             item = state.pccs.current().tcb.get(&key).cloned();
         }
     }
     let item = item.ok_or_else(|| {
+        let how = match update {
+            CollateralUpdate::Standard => {
+                "import it with `scute collateral import DIR`, PUT \
+                 /sgx/certification/v4/platformcollateral, or start the service with --upstream URL"
+            }
+            CollateralUpdate::Early => {
+                "import it with `scute collateral import --update early DIR` (or POST \
+                 /v1/collateral?update=early), or start the service with --upstream URL"
+            }
+        };
         not_cached(format!(
-            "no {} TCB Info is cached for FMSPC {fmspc}: import it with `scute collateral import DIR`, \
-             PUT /sgx/certification/v4/platformcollateral, or start the service with --upstream URL",
-            tee.to_uppercase()
+            "no {} TCB Info{} is cached for FMSPC {fmspc}: {how}",
+            tee.to_uppercase(),
+            which(update)
         ))
     })?;
     Ok(respond(
@@ -381,17 +424,26 @@ async fn qe(
     tee: &str,
     params: &HashMap<String, String>,
 ) -> Result<Response, Problem> {
-    check_update(params)?;
-    let mut item = state.pccs.current().qe.get(tee).cloned();
+    let update = check_update(params)?;
+    let key = (tee.to_string(), update);
+    let mut item = state.pccs.current().qe.get(&key).cloned();
     if item.is_none() {
         state.pccs.reload_if_stale(state).await?;
-        item = state.pccs.current().qe.get(tee).cloned();
+        item = state.pccs.current().qe.get(&key).cloned();
     }
     let item = item.ok_or_else(|| {
+        let (import, ask) = match update {
+            CollateralUpdate::Standard => ("scute collateral import DIR", ""),
+            CollateralUpdate::Early => (
+                "scute collateral import --update early DIR",
+                "&update=early",
+            ),
+        };
         not_cached(format!(
-            "no {} QE Identity is cached: import a {tee} collateral set (`scute collateral import DIR`) \
-             or fetch one through --upstream with a TCB Info request for the platform's FMSPC",
-            tee.to_uppercase()
+            "no {} QE Identity{} is cached: import a {tee} collateral set (`{import}`) or fetch \
+             one through --upstream with a TCB Info request (?fmspc=FMSPC{ask}) for the platform",
+            tee.to_uppercase(),
+            which(update),
         ))
     })?;
     Ok(respond(
@@ -410,7 +462,13 @@ async fn tdx_qe(State(state): Shared, Query(params): Params) -> Result<Response,
 }
 
 async fn qve(State(state): Shared, Query(params): Params) -> Result<Response, Problem> {
-    check_update(&params)?;
+    // The QvE identity comes only with a PCCS upload, which carries the standard set.
+    if check_update(&params)? == CollateralUpdate::Early {
+        return Err(not_cached(
+            "only the standard QvE Identity is cached (update=early is not): it comes with \
+             PUT /sgx/certification/v4/platformcollateral",
+        ));
+    }
     let (body, chain) = state.store.pccs_item("qve_identity").await?.ok_or_else(|| {
         not_cached("no QvE Identity is cached: PUT /sgx/certification/v4/platformcollateral with a qveidentity")
     })?;
@@ -480,8 +538,9 @@ async fn root_crl(State(state): Shared) -> Result<Response, Problem> {
 
 impl Pccs {
     /// Freshness and refresh outcomes, in the Prometheus text format. `per_set`: one line per
-    /// stored set, labelled with its FMSPC (for the `metrics_listen` listener only: the
-    /// FMSPCs name the platforms served); else the earliest next update of each TEE.
+    /// stored set, labelled with its FMSPC, CA and kind (`update`; for the `metrics_listen`
+    /// listener only: the FMSPCs name the platforms served); else the earliest next update of
+    /// each TEE, over both kinds.
     pub(crate) fn render_metrics(&self, per_set: bool) -> String {
         use std::fmt::Write;
         let mut out = String::new();
@@ -491,8 +550,8 @@ impl Pccs {
             if per_set {
                 let _ = writeln!(
                     out,
-                    "scute_collateral_next_update_seconds{{tee=\"{}\",fmspc=\"{}\",ca=\"{}\"}} {}",
-                    s.tee, s.fmspc, s.ca, s.next_update
+                    "scute_collateral_next_update_seconds{{tee=\"{}\",fmspc=\"{}\",ca=\"{}\",update=\"{}\"}} {}",
+                    s.tee, s.fmspc, s.ca, s.update, s.next_update
                 );
             } else {
                 let e = earliest.entry(s.tee.to_string()).or_insert(s.next_update);

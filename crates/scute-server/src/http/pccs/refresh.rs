@@ -1,5 +1,6 @@
-//! Background refresh: each stored set is fetched again from the upstream before it stops
-//! being valid; a failed refresh keeps the last valid set and is counted in `/metrics`.
+//! Background refresh: each stored set is fetched again from the upstream (with its own
+//! `update=`: early or standard) before it stops being valid; a failed refresh keeps the last
+//! valid set and is counted in `/metrics`.
 
 use crate::http::state::AppState;
 use std::sync::atomic::Ordering;
@@ -27,7 +28,18 @@ pub(crate) async fn refresh_due(state: &AppState, now: i64) {
         if set.next_update - AHEAD_SECS > now {
             continue;
         }
-        match super::fill(state, upstream, &set.tee, &set.fmspc, Some(&set.ca)).await {
+        // Each kind from its own `update=` upstream: an early set is never replaced by a
+        // standard one, nor the other way round.
+        match super::fill(
+            state,
+            upstream,
+            &set.tee,
+            &set.fmspc,
+            Some(&set.ca),
+            set.update,
+        )
+        .await
+        {
             Ok(()) => {
                 state.pccs.refreshes_ok.fetch_add(1, Ordering::Relaxed);
                 state.pccs.last_refresh.store(now, Ordering::Relaxed);
@@ -37,6 +49,7 @@ pub(crate) async fn refresh_due(state: &AppState, now: i64) {
                 tracing::warn!(
                     tee = set.tee.as_str(),
                     fmspc = set.fmspc.as_str(),
+                    update = set.update.as_str(),
                     detail = e.detail,
                     outcome = "keeping the stored set",
                     "refresh_failed"
