@@ -5,6 +5,7 @@
 
 mod debug_rule;
 mod parse_once;
+mod qvl_crosscheck;
 mod rejections;
 mod strict_encoding;
 mod tcb_explanation;
