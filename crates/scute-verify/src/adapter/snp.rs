@@ -167,6 +167,16 @@ impl Adapter for SnpAdapter {
                 r.policy
             ),
             format!(
+                "  launch TCB {}, current TCB {}{}",
+                hex::encode(r.launch_tcb.0),
+                hex::encode(r.current_tcb.0),
+                r.mit_vectors()
+                    .map(|(launch, current)| format!(
+                        "; mitigation vectors: launch {launch:#x}, current {current:#x}"
+                    ))
+                    .unwrap_or_default()
+            ),
+            format!(
                 "  chain valid until {} (verified as of {})",
                 rfc3339(v.expires()),
                 rfc3339(at)

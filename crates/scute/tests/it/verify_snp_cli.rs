@@ -357,3 +357,30 @@ fn the_kbs_evidence_json_form_verifies_like_the_raw_report() {
     let (_, from_raw) = verify(&dir, &dir.join("report.bin"), "2024-01-01T00:00:00Z");
     assert_eq!(from_json, from_raw);
 }
+
+/// The text verdict says which TCB the guest was launched on and which the platform runs now
+/// (issue 24: launch and current for SEV-SNP), as the report's own fields give them.
+#[test]
+fn the_text_verdict_names_the_launch_and_current_tcb() {
+    let dir = vectors_dir().join("snp-virtee-milan-vcek");
+    let report = dir.join("report.bin");
+    let (code, json) = verify(&dir, &report, "2024-01-01T00:00:00Z");
+    assert_eq!(code, 0, "{json}");
+    let out = Command::new(env!("CARGO_BIN_EXE_scute"))
+        .args(["verify", "--tee", "snp", "--quote"])
+        .arg(&report)
+        .arg("--collateral")
+        .arg(&dir)
+        .args(["--at", "2024-01-01T00:00:00Z"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let raw = |name: &str| json["report"][name]["raw"].as_str().unwrap().to_string();
+    let line = format!(
+        "launch TCB {}, current TCB {}",
+        raw("launch_tcb").trim_start_matches("0x"),
+        raw("current_tcb").trim_start_matches("0x")
+    );
+    assert!(text.contains(&line), "{line:?} not in:\n{text}");
+}
