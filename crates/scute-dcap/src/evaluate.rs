@@ -76,12 +76,15 @@ pub struct TcbVerdict {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TcbEvaluation {
     /// The verdict: the launch TCB's status, made `TDRelaunchAdvised*` when only the launch
-    /// TCB is out of date (QVL's `checkForRelaunch`), `Revoked` when either TCB is revoked.
+    /// TCB is out of date (QVL's `checkForRelaunch`), and never better than the current TCB's
+    /// when that is out of date or revoked (`fold_current`).
     pub status: TcbStatus,
     /// The TCB the enclave or TD was launched on (for SGX and TDX 1.0 the only one).
     pub launch: TcbVerdict,
     /// TDX 1.5 bodies: the TCB the platform runs now.
     pub current: Option<TcbVerdict>,
+    /// The lower of the TCB Info's and the QE Identity's tcbEvaluationDataNumber (QvE's
+    /// `tcb_eval_ref_num`): how recent the set appraised against is, as its oldest part.
     pub tcb_evaluation_data_number: u32,
     /// The tcbDate of the newest level in the TCB Info (the first, as Intel lists them).
     pub newest_tcb_date: String,
@@ -174,12 +177,10 @@ pub fn evaluate_tcb(
     };
     let mut status = launch.status;
     if let Some(current) = &current {
-        status = check_for_relaunch(launch.status, current.status);
-        // Scute: a revoked current TCB is revoked whatever the launch TCB was (QVL returns
-        // the launch status; a current TCB below the launch one is not a genuine state).
-        if current.status == TcbStatus::Revoked {
-            status = TcbStatus::Revoked;
-        }
+        status = fold_current(
+            check_for_relaunch(launch.status, current.status),
+            current.status,
+        );
     }
     let newest_tcb_date = tcb_info
         .levels
@@ -190,10 +191,32 @@ pub fn evaluate_tcb(
         status,
         launch,
         current,
-        tcb_evaluation_data_number: tcb_info.tcb_evaluation_data_number,
+        tcb_evaluation_data_number: tcb_info
+            .tcb_evaluation_data_number
+            .min(qe_identity.tcb_evaluation_data_number),
         newest_tcb_date,
         superseded_at,
     })
+}
+
+/// Scute, not QVL: a current TCB worse than the verdict so far makes the verdict worse (QVL
+/// returns the launch status alone). A TDX module can be downgraded under running TDs (the
+/// host drives TD-preserving updates), so a TD launched on a good module may run on a revoked
+/// or out-of-date one now; the verdict must not hide that.
+fn fold_current(status: TcbStatus, current: TcbStatus) -> TcbStatus {
+    use TcbStatus::*;
+    match current {
+        Revoked => Revoked,
+        OutOfDate | OutOfDateConfigurationNeeded => {
+            let out = status.converge(OutOfDate);
+            if out == OutOfDate && current.needs_configuration() {
+                OutOfDateConfigurationNeeded
+            } else {
+                out
+            }
+        }
+        _ => status,
+    }
 }
 
 /// QVL `checkForRelaunch`: only the launch TCB is out of date.
@@ -372,6 +395,27 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_current_tcb_worse_than_the_verdict_makes_it_worse() {
+        for verdict in TcbStatus::ALL {
+            assert_eq!(fold_current(verdict, Revoked), Revoked);
+            for fine in [UpToDate, SWHardeningNeeded, ConfigurationNeeded] {
+                assert_eq!(fold_current(verdict, fine), verdict);
+            }
+        }
+        assert_eq!(fold_current(UpToDate, OutOfDate), OutOfDate);
+        assert_eq!(fold_current(SWHardeningNeeded, OutOfDate), OutOfDate);
+        assert_eq!(
+            fold_current(UpToDate, OutOfDateConfigurationNeeded),
+            OutOfDateConfigurationNeeded
+        );
+        assert_eq!(
+            fold_current(ConfigurationNeeded, OutOfDate),
+            OutOfDateConfigurationNeeded
+        );
+        assert_eq!(fold_current(OutOfDate, OutOfDate), OutOfDate);
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub enum RaTlsError {
     Quote(#[from] scute_dcap::DcapError),
     #[error("TCB status {0} is not accepted")]
     TcbNotAccepted(String),
+    #[error("the collateral's TCB evaluation data number {have} is below the minimum {minimum}")]
+    EvaluationDataTooOld { have: u32, minimum: u32 },
     #[error("measurement {name} is {actual}, expected {expected}")]
     Measurement {
         name: String,

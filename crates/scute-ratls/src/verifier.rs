@@ -30,6 +30,10 @@ pub struct Expectations {
     /// TCB statuses accepted (UpToDate by default).
     pub accepted_tcb: Vec<TcbStatus>,
     pub allow_debug: bool,
+    /// The oldest TCB evaluation data the peer may be appraised against (the lower of its TCB
+    /// Info's and QE Identity's numbers): a peer carrying its own collateral can otherwise
+    /// pick an old, still-valid set in which its level was current.
+    pub min_tcb_evaluation_data_number: Option<u32>,
 }
 
 impl Default for Expectations {
@@ -40,6 +44,7 @@ impl Default for Expectations {
             min_isv_svn: None,
             accepted_tcb: vec![TcbStatus::UpToDate],
             allow_debug: false,
+            min_tcb_evaluation_data_number: None,
         }
     }
 }
@@ -140,6 +145,12 @@ pub fn verify_peer(
         ..VerifyOptions::default()
     };
     let verified = collateral.verify_quote(&evidence.quote, now, options)?;
+    if let Some(minimum) = expect.min_tcb_evaluation_data_number {
+        let have = verified.tcb_evaluation_data_number();
+        if have < minimum {
+            return Err(RaTlsError::EvaluationDataTooOld { have, minimum });
+        }
+    }
     if !expect.accepted_tcb.contains(&verified.tcb_status()) {
         return Err(RaTlsError::TcbNotAccepted(
             verified.tcb_status().name().to_string(),

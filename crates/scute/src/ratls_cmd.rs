@@ -72,6 +72,11 @@ pub(crate) struct ConnectArgs {
     /// Also accept this TCB status (UpToDate always is).
     #[arg(long = "allow-tcb")]
     allow_tcb: Vec<String>,
+    /// Refuse a peer appraised against TCB evaluation data older than N (the lower of TCB
+    /// Info's and QE Identity's tcbEvaluationDataNumber); advised when the peer's own
+    /// certificate carries the collateral.
+    #[arg(long, value_name = "N")]
+    min_tcb_evaluation_data_number: Option<u32>,
     #[arg(long)]
     allow_debug: bool,
     #[arg(long)]
@@ -253,6 +258,7 @@ fn connect(args: ConnectArgs) -> anyhow::Result<u8> {
     };
     let mut expect = Expectations {
         allow_debug: args.allow_debug,
+        min_tcb_evaluation_data_number: args.min_tcb_evaluation_data_number,
         ..Expectations::default()
     };
     for e in &args.expect {

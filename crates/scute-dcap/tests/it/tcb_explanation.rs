@@ -143,3 +143,29 @@ fn a_configuration_status_at_the_newest_date_is_not_behind() {
     assert_eq!(v.newest_tcb_date(), newest);
     assert_eq!(v.days_behind(), None);
 }
+
+/// The evaluation data number is the lower of TCB Info's and QE Identity's (QvE's
+/// `tcb_eval_ref_num`): a current TCB Info beside an old QE Identity is as old as the latter.
+/// Intel's own QVL sample pairs TCB Info 3 with QE Identity 0.
+#[test]
+fn the_evaluation_data_number_is_the_older_of_tcb_info_and_qe_identity() {
+    let case = "intelqvl-sample-sgx-v3";
+    let d = dir(case);
+    let collateral = Collateral::from_files(|name| std::fs::read(d.join(name)).ok()).unwrap();
+    let anchor =
+        TrustAnchor::from_certificate(&std::fs::read(d.join("trusted_root_ca.der")).unwrap())
+            .unwrap();
+    let at = json(case, "expected.json")["verify_time_unix"]
+        .as_i64()
+        .unwrap();
+    let quote = std::fs::read(d.join("quote.bin")).unwrap();
+    let v = verify(&quote, &collateral, &anchor, at, VerifyOptions::default()).unwrap();
+    let tcb_info = json(case, "tcb_info.json")["tcbInfo"]["tcbEvaluationDataNumber"]
+        .as_u64()
+        .unwrap();
+    let qe = json(case, "qe_identity.json")["enclaveIdentity"]["tcbEvaluationDataNumber"]
+        .as_u64()
+        .unwrap();
+    assert_ne!(tcb_info, qe, "the sample's two numbers differ");
+    assert_eq!(u64::from(v.tcb_evaluation_data_number()), tcb_info.min(qe));
+}

@@ -473,3 +473,31 @@ async fn collateral_carried_in_the_certificate_needs_no_network() {
         .unwrap_err()
         .contains("no collateral"));
 }
+
+/// `min_tcb_evaluation_data_number`: a peer appraised against older evaluation data than the
+/// minimum is refused, at the minimum it is accepted (the simulator's sets are number 17).
+#[tokio::test]
+async fn collateral_older_than_the_minimum_evaluation_data_number_is_refused() {
+    let sim = sim();
+    let server = identity(&sim, Tee::Tdx, false);
+    let with_minimum = |minimum: u32| Expectations {
+        min_tcb_evaluation_data_number: Some(minimum),
+        ..Expectations::default()
+    };
+    let c = collateral(&sim, Tee::Tdx, |_| {});
+    handshake(
+        &server,
+        RaTlsVerifier::new(c.clone(), with_minimum(17)),
+        None,
+        None,
+    )
+    .await
+    .unwrap();
+    let err = handshake(&server, RaTlsVerifier::new(c, with_minimum(18)), None, None)
+        .await
+        .unwrap_err();
+    assert!(
+        err.contains("evaluation data number 17 is below the minimum 18"),
+        "{err}"
+    );
+}

@@ -209,6 +209,34 @@ pub(crate) async fn import_expecting(
             ));
         }
     }
+    if update == CollateralUpdate::Early {
+        // Intel's early data is never older than its standard data: an early set below the
+        // stored standard one is a rollback, whoever serves it (an upstream, an import).
+        let standard = CollateralUpdate::Standard.as_str();
+        if let Some((stored_json, _)) = store.collateral(&fmspc, &ca, &tee, standard).await? {
+            let stored = collateral_from_json(&stored_json)
+                .ok()
+                .and_then(|c| verify_any(&c, anchors).ok());
+            if let Some(old) = stored {
+                let numbers = |c: &VerifiedCollateral| {
+                    (
+                        c.tcb_info().tcb_evaluation_data_number,
+                        c.qe_identity().tcb_evaluation_data_number,
+                    )
+                };
+                let (new_tcb, new_qe) = numbers(&verified);
+                let (old_tcb, old_qe) = numbers(&old);
+                if new_tcb < old_tcb || new_qe < old_qe {
+                    return Err(Problem::new(
+                        Kind::CollateralRollback,
+                        format!(
+                            "the early {tee} collateral for FMSPC {fmspc} ({ca} CA) is older than the stored standard set: tcbEvaluationDataNumber {new_tcb}/{new_qe} (TCB Info/QE Identity) below {old_tcb}/{old_qe}"
+                        ),
+                    ));
+                }
+            }
+        }
+    }
     let encoded: BTreeMap<&String, String> =
         files.iter().map(|(k, v)| (k, STANDARD.encode(v))).collect();
     let json = serde_json::to_string(&encoded).map_err(Problem::internal)?;

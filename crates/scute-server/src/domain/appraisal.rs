@@ -23,8 +23,10 @@ import rego.v1
 # Each property is decided by one rule: an `else` chain whose first matching branch wins, so
 # no two branches can disagree, and a request evaluates only the branches before its own.
 
-needs_update := {"SWHardeningNeeded", "ConfigurationNeeded", "ConfigurationAndSWHardeningNeeded",
-	"TDRelaunchAdvised", "TDRelaunchAdvisedConfigurationNeeded"}
+needs_update := {"SWHardeningNeeded", "ConfigurationNeeded", "ConfigurationAndSWHardeningNeeded"}
+
+# A TD launched on an out-of-date TCB that the platform has since left (QVL 2026).
+relaunch_advised := {"TDRelaunchAdvised", "TDRelaunchAdvisedConfigurationNeeded"}
 
 out_of_date := {"OutOfDate", "OutOfDateConfigurationNeeded"}
 
@@ -67,14 +69,21 @@ hardware := 96 if {
 } else := 32 if {
 	input.tcb_status in needs_update
 } else := 32 if {
+	# A TD that only needs a relaunch: a warning, unless the operator set how long it
+	# tolerates an out-of-date TCB (then it is judged as one, below: its launch TCB is).
+	input.tcb_status in relaunch_advised
+	not tolerance_set
+} else := 32 if {
 	# An out-of-date platform the operator tolerates for now (`tcb_baseline_date`,
 	# `tcb_grace_days`): a warning, not contraindicated. Debug (above) and Revoked never.
 	input.tee in {"sgx", "tdx"}
-	input.tcb_status in out_of_date
+	input.tcb_status in tolerable
 	out_of_date_tolerated
 } else := 96 if {
-	input.tcb_status in out_of_date
+	input.tcb_status in tolerable
 }
+
+tolerable := out_of_date | relaunch_advised
 
 # SEV-SNP minimums: a reported TCB below any minimum of `snp_min_tcb`, a launch TCB below any of
 # `snp_min_launch_tcb` (objects of SPL values, e.g. {"bootloader": 9, "tee": 0, "snp": 23,
@@ -134,18 +143,37 @@ evaluation_data_below_minimum if {
 	not input.tcb_evaluation_data_number >= minimum
 }
 
-# The platform's TCB date is at or after every `tcb_baseline_date`.
+# Some tolerance is set. When both are, both must hold: a setting can only narrow what the
+# other tolerates, so a value from one source (a signed document) cannot widen what another
+# (the admin) allows.
+tolerance_set if {
+	some _ in data.reference.tcb_baseline_date
+}
+
+tolerance_set if {
+	some _ in data.reference.tcb_grace_days
+}
+
 out_of_date_tolerated if {
-	baselines := data.reference.tcb_baseline_date
-	count(baselines) > 0
+	tolerance_set
+	baseline_met
+	grace_met
+}
+
+# The platform's TCB date is at or after every `tcb_baseline_date` (none set: met).
+baseline_met if {
+	baselines := object.get(data.reference, "tcb_baseline_date", [])
 	count([b | some b in baselines; tcb_date_at_or_after(b)]) == count(baselines)
 }
 
 # The level that superseded the platform's was published fewer than every `tcb_grace_days`
-# days ago (`days_behind`; null, when nothing superseded it, grants no grace).
-out_of_date_tolerated if {
+# days ago (none set: met; `days_behind` null, when nothing superseded it, meets no window).
+grace_met if {
+	not data.reference.tcb_grace_days
+}
+
+grace_met if {
 	windows := data.reference.tcb_grace_days
-	count(windows) > 0
 	is_number(input.days_behind)
 	count([n | some n in windows; is_number(n); input.days_behind < n]) == count(windows)
 }
@@ -1285,9 +1313,35 @@ mod tests {
         assert_eq!(hardware(&debug, &baseline("2020-01-01")), 96);
         let revoked = dcap("Revoked", "2024-03-13T00:00:00Z", json!(1), 17);
         assert_eq!(hardware(&revoked, &baseline("2020-01-01")), 97);
-        // Either setting tolerates: a baseline met beside a grace window run out.
+        // Both set: both must hold, so one setting (from any source) can only narrow what the
+        // other tolerates. A baseline met beside a grace window run out is contraindicated;
+        // within the window too, a warning.
         let both = json!({"tcb_baseline_date": ["2024-03-13"], "tcb_grace_days": [30]});
-        assert_eq!(hardware(&tcb, &both), 32);
+        assert_eq!(hardware(&tcb, &both), 96);
+        let within = dcap("OutOfDate", "2024-03-13T00:00:00Z", json!(29), 17);
+        assert_eq!(hardware(&within, &both), 32);
+        // The admin's "no grace" is not widened by a lenient baseline beside it, nor a
+        // baseline by a long window.
+        let no_grace = json!({"tcb_grace_days": [0], "tcb_baseline_date": ["2000-01-01"]});
+        assert_eq!(hardware(&tcb, &no_grace), 96);
+        let late = json!({"tcb_baseline_date": ["2026-01-01"], "tcb_grace_days": [3650]});
+        assert_eq!(hardware(&tcb, &late), 96);
+    }
+
+    /// A TD that only needs a relaunch is a warning; once the operator sets how long it
+    /// tolerates an out-of-date TCB, it is judged as one (its launch TCB is out of date).
+    #[test]
+    fn td_relaunch_advised_is_judged_as_out_of_date_once_a_tolerance_is_set() {
+        for status in ["TDRelaunchAdvised", "TDRelaunchAdvisedConfigurationNeeded"] {
+            let claims = dcap(status, "2024-03-13T00:00:00Z", json!(40), 17);
+            assert_eq!(hardware(&claims, &json!({})), 32, "{status}");
+            let grace = |n: u32| json!({"tcb_grace_days": [n]});
+            assert_eq!(hardware(&claims, &grace(41)), 32, "{status}");
+            assert_eq!(hardware(&claims, &grace(40)), 96, "{status}");
+            let baseline = |d: &str| json!({"tcb_baseline_date": [d]});
+            assert_eq!(hardware(&claims, &baseline("2024-03-13")), 32, "{status}");
+            assert_eq!(hardware(&claims, &baseline("2024-03-14")), 96, "{status}");
+        }
     }
 
     /// `tcb_min_evaluation_data_number`: collateral below it is contraindicated whatever its

@@ -655,3 +655,38 @@ async fn a_refresh_renews_each_kind_with_its_own_update() {
     }
     service.stop().await;
 }
+
+/// Intel's early data is never older than its standard data: an early set whose evaluation
+/// data number is below the stored standard set's is a rollback (409), whoever brings it, and
+/// nothing is stored; at or above it, it is stored.
+#[tokio::test]
+async fn an_early_set_older_than_the_stored_standard_set_is_a_rollback() {
+    let service = TestService::builder().start().await;
+    let (older, newer) = (files(STANDARD_CASE), files(EARLY_CASE));
+    assert!(eval_number(&older["tcb_info.json"]) < eval_number(&newer["tcb_info.json"]));
+    let r = post_collateral(&service, "", &newer).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let body = problem(
+        post_collateral(&service, "?update=early", &older).await,
+        409,
+        "collateral_rollback",
+    )
+    .await;
+    assert!(
+        body["detail"].as_str().unwrap().contains("standard"),
+        "{body}"
+    );
+    let early_route = format!(
+        "{}/sgx/certification/v4/tcb?fmspc={SGX_FMSPC}&update=early",
+        service.url
+    );
+    assert_eq!(get(&early_route).await.status(), StatusCode::NOT_FOUND);
+    let r = post_collateral(&service, "?update=early", &newer).await;
+    assert_eq!(r.status(), StatusCode::OK, "{:?}", r.text().await);
+    let r = get(&early_route).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        eval_number(&r.bytes().await.unwrap()),
+        eval_number(&newer["tcb_info.json"])
+    );
+}

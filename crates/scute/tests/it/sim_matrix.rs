@@ -315,6 +315,24 @@ fn tdx_module_status_and_td_relaunch() {
         status(5, Some(running), &outdated_platform).unwrap().0,
         "OutOfDate"
     );
+    // A module downgraded under the TD (the host drives TD-preserving updates): launched on an
+    // up-to-date module, running an out-of-date one now. QVL would return the launch status
+    // (UpToDate); Scute's verdict is never better than the current TCB's.
+    let up_to_date = collateral_with("UpToDate", "UpToDate", "UpToDate");
+    let mut downgraded = launch_svn;
+    downgraded[0] = 1; // the simulator's oldest module level, OutOfDate
+    for body in [3u16, 4] {
+        let mut w = Workload::new(Tee::Tdx, 5, [0; 64]);
+        w.tee_tcb_svn2 = Some(downgraded);
+        let quote = sim
+            .quote_td_body(&w, &scute_sim::LaunchMeasurements::default(), body)
+            .unwrap()
+            .encode();
+        let v = verify(&quote, &up_to_date, &anchor, NOW, VerifyOptions::default()).unwrap();
+        assert_eq!(v.launch().status.name(), "UpToDate");
+        assert_eq!(v.current().unwrap().status.name(), "OutOfDate");
+        assert_eq!(v.tcb_status().name(), "OutOfDate", "body type {body}");
+    }
     // A current module SVN no TCB level covers fails the quote, as QVL's does.
     let mut unknown_major = running;
     unknown_major[1] = 0x7f;
