@@ -429,3 +429,105 @@ async fn the_table_is_bounded_and_old_platforms_are_neither_listed_nor_judged() 
     assert!(rows.iter().all(|r| r.last_seen > now() - 90 * DAY));
     service.stop().await;
 }
+
+/// A row is written once a minute unless its verdict changed: repeated attestations of one
+/// platform are counted at the next write, a new verdict (a policy's denial, new collateral)
+/// is written at once, and a store that cannot record a platform fails no attestation.
+#[tokio::test]
+async fn rows_are_written_when_the_verdict_changes_and_a_failed_write_fails_nothing() {
+    let sim = Simulator::new(2409, now()).unwrap();
+    let service = TestService::builder()
+        .trust_intel(&sim)
+        .import(sim_set(&sim, "UpToDate", 3600))
+        .start()
+        .await;
+    let row = |table: &Value| table["platforms"][0].clone();
+    let first = attest(&service, &sim).await;
+    let written = row(&platforms(&service, "").await);
+    assert_eq!(written["attestations"], 1);
+    attest(&service, &sim).await;
+    attest(&service, &sim).await;
+    // Same verdict within the minute: not written again.
+    assert_eq!(row(&platforms(&service, "").await), written);
+
+    // A policy that denies TDs: the attestation is refused, the verdict recorded at once,
+    // with the attestations in between counted.
+    let deny = "package scute\nimport rego.v1\ntrust_vector := {\"hardware\": 2}\ndeny contains \"no TDs today\" if input.tee == \"tdx\"\n";
+    let r = service
+        .http
+        .put(format!("{}/v1/policies/strict", service.url))
+        .bearer_auth(&service.admin)
+        .body(deny)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let service = service
+        .restart_with(|c| c.mandatory_policies = vec!["default".into(), "strict".into()])
+        .await;
+    let r = service
+        .http
+        .post(format!("{}/v1/challenge", service.url))
+        .send()
+        .await
+        .unwrap();
+    let nonce = r.json::<Value>().await.unwrap()["nonce"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let runtime = json!({ "nonce": nonce });
+    let quote = sim
+        .quote(&Workload::new(
+            Tee::Tdx,
+            4,
+            scute_test::report_data(&runtime),
+        ))
+        .unwrap()
+        .encode();
+    let r = service
+        .http
+        .post(format!("{}/v1/attest", service.url))
+        .json(&json!({ "tee": "tdx", "evidence": { "quote": STANDARD.encode(quote) }, "runtime_data": runtime }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let denied = row(&platforms(&service, "").await);
+    assert_eq!(denied["ear_status"], "policy_denied");
+    assert_eq!(denied["tcb_status"], "UpToDate");
+    // The restart forgot the two uncounted attestations of the old process: 1 + this one.
+    assert_eq!(denied["attestations"], 2);
+    assert_ne!(denied["ear_status"], json!(first));
+
+    // The table gone from under the service: the write fails, the attestation does not, and
+    // the failure is counted.
+    // (A restart from the base configuration: the default policy only.)
+    let service = service.restart().await;
+    sqlx::any::install_default_drivers();
+    let raw = sqlx::AnyPool::connect(&format!(
+        "sqlite://{}",
+        service.data_dir().join("scute.db").display()
+    ))
+    .await
+    .unwrap();
+    sqlx::query("DROP TABLE platforms")
+        .execute(&raw)
+        .await
+        .unwrap();
+    raw.close().await;
+    assert_eq!(attest(&service, &sim).await, first);
+    let metrics = service
+        .http
+        .get(format!("{}/metrics", service.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("scute_platform_record_failures_total 1\n"),
+        "{metrics}"
+    );
+    service.stop().await;
+}
