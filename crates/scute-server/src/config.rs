@@ -113,7 +113,18 @@ pub struct Config {
     /// The key that seals secrets at rest (created on first start when missing); replicas
     /// of one database must share it. None means `master.key` in the data directory.
     pub master_key_file: Option<PathBuf>,
+    /// Most rows of the platforms table (`GET /v1/platforms`): one per TEE, platform and TCB
+    /// level attested; past it the least recently seen rows are deleted.
+    pub platforms_max: u64,
+    /// Days a platform not attested again stays in the platforms table (listed and judged
+    /// by a collateral dry run); older rows are purged.
+    pub platform_retention_days: u64,
 }
+
+/// Largest `platforms_max`.
+const MAX_PLATFORMS: u64 = 1_000_000;
+/// Largest `platform_retention_days`.
+const MAX_RETENTION_DAYS: u64 = 3650;
 
 /// Intel's two TCB evaluation data sets of a platform (PCS v4's `update=` parameter). Nothing
 /// in the signed JSON says which one a document is; only the request that fetched it does, so
@@ -204,6 +215,8 @@ impl Default for Config {
             log_format: LogFormat::Text,
             database_url: None,
             master_key_file: None,
+            platforms_max: 10_000,
+            platform_retention_days: 90,
         }
     }
 }
@@ -363,6 +376,8 @@ impl Config {
                 "upstream_fetches_per_minute",
                 u64::from(self.upstream_fetches_per_minute),
             ),
+            ("platforms_max", self.platforms_max),
+            ("platform_retention_days", self.platform_retention_days),
         ];
         for (key, value) in positive {
             if value == 0 {
@@ -377,6 +392,18 @@ impl Config {
                      never be accepted",
                     self.max_body_bytes_in_flight, self.max_body_bytes
                 ),
+            );
+        }
+        if self.platforms_max > MAX_PLATFORMS {
+            return bad(
+                "platforms_max",
+                format!("at most {MAX_PLATFORMS}: the table is a summary, not a log"),
+            );
+        }
+        if self.platform_retention_days > MAX_RETENTION_DAYS {
+            return bad(
+                "platform_retention_days",
+                format!("at most {MAX_RETENTION_DAYS} (ten years)"),
             );
         }
         if self.max_body_bytes_in_flight > u32::MAX as usize {

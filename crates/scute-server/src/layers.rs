@@ -8,7 +8,7 @@
 //! | 4 | `http` | routes, extractors, handlers, shared state, problem JSON, TLS, serving |
 //! | 3 | `domain` | the appraisal pipeline, attestation, policies, tokens, nonces, KBS sessions |
 //! | 2 | `tee` | what verifying each TEE's evidence needs from the service |
-//! | 1 | `collateral`, `metrics` | stored and fetched endorsements, the bounded upstream fetcher, counters |
+//! | 1 | `collateral`, `metrics`, `platforms` | stored and fetched endorsements, the bounded upstream fetcher, counters, the platforms table |
 //! | 0 | `problem`, `error`, `config`, `store`, `secrets`, `log`, `clock` | the base |
 //!
 //! A new module must be placed in the table, or this test fails; so must a path that names a
@@ -27,7 +27,7 @@ fn layer(module: &str) -> Option<u8> {
         "http" => 4,
         "domain" => 3,
         "tee" => 2,
-        "collateral" | "metrics" => 1,
+        "collateral" | "metrics" | "platforms" => 1,
         "problem" | "error" | "config" | "store" | "secrets" | "log" | "clock" => 0,
         "layers" => 5,
         _ => return None,

@@ -13,6 +13,7 @@ mod http;
 mod layers;
 mod log;
 mod metrics;
+mod platforms;
 mod problem;
 mod secrets;
 mod store;
@@ -28,7 +29,8 @@ pub use http::problem::PROBLEM_TYPE_PREFIX;
 pub use http::tls::{serve_tls, server_config as tls_server_config};
 pub use scute_api::{parse_attest_request, report_data_for, AttestRequest, MAX_POLICY_IDS};
 pub use store::{
-    Backend, CollateralRow, KbsSession, SignedDocumentRow, Store, SPENT_NONCE_GRACE_SECS,
+    Backend, CollateralRow, KbsSession, PlatformRow, SignedDocumentRow, Store,
+    SPENT_NONCE_GRACE_SECS,
 };
 
 use aws_lc_rs::digest::{digest, SHA256};
@@ -376,7 +378,9 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
     let (allow_sample_tee, token_lifetime_secs) =
         (config.allow_sample_tee, config.token_lifetime_secs as i64);
     let collateral_update = config.collateral_update;
+    let recorder = platforms::Recorder::new(store.clone(), &config);
     let state = Arc::new(AppState {
+        platforms: recorder,
         nonces,
         limits: serve::Limits::of(&config),
         body_budget: serve::BodyBudget::new(config.max_body_bytes_in_flight),
@@ -455,6 +459,9 @@ impl Running {
                 // A failed purge only delays forgetting; the next tick retries.
                 let _ = store.purge_spent_nonces(now()).await;
                 let _ = store.purge_kbs_sessions(now()).await;
+                // Platforms not seen within platform_retention_days.
+                let retention = platforms::retention_secs(&state.config);
+                let _ = store.purge_platforms(now() - retention).await;
                 // Retired signing keys leave the JWKS once their tokens have expired.
                 let _ = state.reload_signer().await;
             }
@@ -580,6 +587,39 @@ pub async fn import_collateral_as(
     collateral::import_as(&store, &anchors, files, now(), update)
         .await
         .map_err(|e| format!("{}: {}", e.kind, e.detail))
+}
+
+/// `import_collateral_as` without storing anything (`scute collateral import --dry-run`): the
+/// set verified as import verifies it, and what it would make of every platform of its TEE
+/// and FMSPC seen within `config`'s `platform_retention_days`; the JSON of `POST
+/// /v1/collateral?dry_run=true`. Err is the refusal import would give.
+pub async fn dry_run_collateral(
+    config: &Config,
+    files: &std::collections::BTreeMap<String, Vec<u8>>,
+    update: CollateralUpdate,
+) -> Result<serde_json::Value, String> {
+    let anchors = trust_anchors(config).map_err(|e| e.to_string())?;
+    // A dry run creates nothing, not even the data directory: no store is no platforms.
+    let store = if config.database_url.is_none() && !config.data_dir.join("scute.db").is_file() {
+        None
+    } else {
+        Some(
+            Store::connect(config.database_url.as_deref(), &config.data_dir)
+                .await
+                .map_err(|e| e.to_string())?,
+        )
+    };
+    collateral::dry_run(
+        store.as_ref(),
+        &anchors,
+        files,
+        update,
+        now(),
+        platforms::retention_secs(config),
+        config.platforms_max,
+    )
+    .await
+    .map_err(|e| format!("{}: {}", e.kind, e.detail))
 }
 
 /// Imports a chip's HSK ‖ CEK (Hygon KDS format) into the store of `data_dir`, keyed by its

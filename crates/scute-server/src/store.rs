@@ -88,7 +88,7 @@ pub enum Backend {
 /// One step of the schema, applied once, in order, recorded in `schema_migrations`. `{blob}`
 /// is each backend's byte-string type. Version 1 is the schema from before migrations were
 /// versioned (its statements are idempotent, so older stores take it as they are).
-const MIGRATIONS: [(i64, &[&str]); 7] = [
+const MIGRATIONS: [(i64, &[&str]); 8] = [
     (
         1,
         &[
@@ -173,6 +173,18 @@ const MIGRATIONS: [(i64, &[&str]); 7] = [
             "INSERT INTO collateral_by_update (fmspc, ca, tee, update_type, files_json, updated) SELECT fmspc, ca, tee, 'standard', files_json, updated FROM collateral",
             "DROP TABLE collateral",
             "ALTER TABLE collateral_by_update RENAME TO collateral",
+        ],
+    ),
+    (
+        8,
+        &[
+            // The platforms the service attested (`platforms`): one row per TEE,
+            // platform (FMSPC, chip id or chip serial) and TCB level (canonical JSON of the
+            // values a verdict depends on), with the last verdict. No evidence, no report
+            // data, nonces or tokens. Bounded by `platforms_max` (the least recently seen
+            // rows go) and `platform_retention_days` (older rows are purged).
+            "CREATE TABLE platforms (tee TEXT NOT NULL, platform TEXT NOT NULL, tcb TEXT NOT NULL, tcb_status TEXT NOT NULL, ear_status TEXT, tcb_date TEXT, superseded_at TEXT, newest_tcb_date TEXT, tcb_evaluation_data_number BIGINT, advisory_ids TEXT NOT NULL, first_seen BIGINT NOT NULL, last_seen BIGINT NOT NULL, attestations BIGINT NOT NULL, PRIMARY KEY (tee, platform, tcb))",
+            "CREATE INDEX platforms_last_seen ON platforms (last_seen)",
         ],
     ),
 ];
@@ -908,6 +920,131 @@ impl Store {
             .await?;
         bump_version(&mut tx, VERSION_POLICIES).await?;
         tx.commit().await
+    }
+}
+
+/// A platform the service attested, at one TCB level, with its last verdict (migration 8).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformRow {
+    /// `sgx`, `tdx`, `snp` or `csv`.
+    pub tee: String,
+    /// Lowercase hex FMSPC (SGX, TDX), chip id (SEV-SNP) or the chip serial (CSV).
+    pub platform: String,
+    /// Canonical JSON of the TCB values the verdict depends on (DCAP: `scute_dcap::PlatformTcb`).
+    pub tcb: String,
+    /// The last TCB status (`UpToDate`, …; `VekEndorsed` for SEV-SNP, `None` for CSV).
+    pub tcb_status: String,
+    /// The last EAR status (`affirming`, `warning`, `contraindicated`), or `policy_denied`.
+    pub ear_status: Option<String>,
+    pub tcb_date: Option<String>,
+    pub superseded_at: Option<String>,
+    pub newest_tcb_date: Option<String>,
+    pub tcb_evaluation_data_number: Option<i64>,
+    /// JSON array of advisory ids.
+    pub advisory_ids: String,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    /// Attestations counted (each replica adds what it saw since its last write).
+    pub attestations: i64,
+}
+
+const PLATFORM_COLUMNS: &str = "tee, platform, tcb, tcb_status, ear_status, tcb_date, superseded_at, newest_tcb_date, tcb_evaluation_data_number, advisory_ids, first_seen, last_seen, attestations";
+
+fn platform_row(r: &sqlx::any::AnyRow) -> Result<PlatformRow, sqlx::Error> {
+    Ok(PlatformRow {
+        tee: r.try_get(0)?,
+        platform: r.try_get(1)?,
+        tcb: r.try_get(2)?,
+        tcb_status: r.try_get(3)?,
+        ear_status: r.try_get(4)?,
+        tcb_date: r.try_get(5)?,
+        superseded_at: r.try_get(6)?,
+        newest_tcb_date: r.try_get(7)?,
+        tcb_evaluation_data_number: r.try_get(8)?,
+        advisory_ids: r.try_get(9)?,
+        first_seen: r.try_get(10)?,
+        last_seen: r.try_get(11)?,
+        attestations: r.try_get(12)?,
+    })
+}
+
+impl Store {
+    /// Records a sighting of a platform (`row.last_seen` is when; `row.attestations` how many
+    /// attestations it stands for), then keeps the table within its bounds: rows last seen
+    /// before `oldest` are deleted, and beyond `max` rows the least recently seen go.
+    pub async fn record_platform(
+        &self,
+        row: &PlatformRow,
+        max: u64,
+        oldest: i64,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query(&format!("INSERT INTO platforms ({PLATFORM_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (tee, platform, tcb) DO UPDATE SET tcb_status = excluded.tcb_status, ear_status = excluded.ear_status, tcb_date = excluded.tcb_date, superseded_at = excluded.superseded_at, newest_tcb_date = excluded.newest_tcb_date, tcb_evaluation_data_number = excluded.tcb_evaluation_data_number, advisory_ids = excluded.advisory_ids, last_seen = excluded.last_seen, attestations = platforms.attestations + excluded.attestations"))
+            .bind(&row.tee)
+            .bind(&row.platform)
+            .bind(&row.tcb)
+            .bind(&row.tcb_status)
+            .bind(row.ear_status.clone())
+            .bind(row.tcb_date.clone())
+            .bind(row.superseded_at.clone())
+            .bind(row.newest_tcb_date.clone())
+            .bind(row.tcb_evaluation_data_number)
+            .bind(&row.advisory_ids)
+            .bind(row.first_seen)
+            .bind(row.last_seen)
+            .bind(row.attestations)
+            .execute(&self.pool)
+            .await?;
+        self.purge_platforms(oldest).await?;
+        let count: i64 = sqlx::query("SELECT COUNT(*) FROM platforms")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        let max = i64::try_from(max).unwrap_or(i64::MAX);
+        if count > max {
+            sqlx::query("DELETE FROM platforms WHERE (tee, platform, tcb) IN (SELECT tee, platform, tcb FROM platforms ORDER BY last_seen, tee, platform, tcb LIMIT $1)")
+                .bind(count - max)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes the platforms last seen before `oldest` (past `platform_retention_days`).
+    pub async fn purge_platforms(&self, oldest: i64) -> Result<u64, sqlx::Error> {
+        let done = sqlx::query("DELETE FROM platforms WHERE last_seen < $1")
+            .bind(oldest)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// The platforms last seen at or after `oldest`, most recently seen first, at most
+    /// `limit`, of one TEE and one platform when given; and how many match in all.
+    pub async fn platforms(
+        &self,
+        oldest: i64,
+        tee: Option<&str>,
+        platform: Option<&str>,
+        limit: u64,
+    ) -> Result<(Vec<PlatformRow>, i64), sqlx::Error> {
+        let filter = "last_seen >= $1 AND ($2 = '' OR tee = $2) AND ($3 = '' OR platform = $3)";
+        let (tee, platform) = (tee.unwrap_or_default(), platform.unwrap_or_default());
+        let total: i64 = sqlx::query(&format!("SELECT COUNT(*) FROM platforms WHERE {filter}"))
+            .bind(oldest)
+            .bind(tee)
+            .bind(platform)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        let rows = sqlx::query(&format!("SELECT {PLATFORM_COLUMNS} FROM platforms WHERE {filter} ORDER BY last_seen DESC, tee, platform, tcb LIMIT $4"))
+            .bind(oldest)
+            .bind(tee)
+            .bind(platform)
+            .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .fetch_all(&self.pool)
+            .await?;
+        let rows = rows.iter().map(platform_row).collect::<Result<_, _>>()?;
+        Ok((rows, total))
     }
 }
 

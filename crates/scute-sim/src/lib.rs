@@ -18,7 +18,7 @@ pub use error::SimError;
 pub use hygon::{CsvReportSpec, HygonSim, GMT_DEFAULT_ID};
 pub use pki::{is_simulator_root, Platform};
 pub use quote::{LaunchMeasurements, Workload, TD_BODY_TYPES};
-pub use sim::{CollateralOptions, Simulator, CASE_TCB_STATUSES, TCB_STATUSES};
+pub use sim::{CollateralOptions, FleetLevel, Simulator, CASE_TCB_STATUSES, TCB_STATUSES};
 
 /// The kind of DCAP quote the Intel simulator makes (SGX or TDX): what its quote body,
 /// collateral and QE are shaped by. SEV-SNP and CSV machines are scute-attester's; the TEE

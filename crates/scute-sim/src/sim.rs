@@ -89,7 +89,61 @@ impl CollateralOptions {
     }
 }
 
+/// Where a fleet platform's TCB stands against the simulator's own (`Simulator::fleet_platform`),
+/// in the levels the simulated TCB Info lays out around the simulator's platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FleetLevel {
+    /// Every SGX TCB component, the PCESVN and the TDX late microcode SVN one higher: the
+    /// level the collateral puts above the platform's when the platform's is not UpToDate
+    /// (UpToDate there), and the platform's own level otherwise.
+    Newer,
+    /// The PCESVN one lower: below the platform's level, only the collateral's oldest level
+    /// (OutOfDate) matches it.
+    Older,
+}
+
 impl Simulator {
+    /// Another platform of this one's model (FMSPC) and PKI at another TCB `level`: a PCK
+    /// certificate of its own (another PPID, its TCB) from the same PCK CA, and a quoting
+    /// enclave certified by it. This simulator's collateral judges it, so a fleet at
+    /// several TCB levels shares one collateral set. Not kept by `to_state`.
+    pub fn fleet_platform(&self, level: FleetLevel) -> Result<Self, SimError> {
+        let mut platform = self.platform.clone();
+        match level {
+            FleetLevel::Newer => {
+                platform.components = platform.components.map(|c| c + 1);
+                platform.cpu_svn = platform.cpu_svn.map(|c| c.saturating_add(1));
+                platform.pce_svn += 1;
+                platform.tee_tcb_svn[2] = platform.tee_tcb_svn[2].saturating_add(1);
+                platform.ppid[0] ^= 0x01;
+            }
+            FleetLevel::Older => {
+                platform.pce_svn = platform.pce_svn.saturating_sub(1);
+                platform.ppid[0] ^= 0x02;
+            }
+        }
+        let mut pki = Pki::generate(self.seed, &platform, self.created)?;
+        // The same keys (one seed) issued the new PCK certificate; the certificates above it
+        // are this simulator's, as issued (ECDSA signatures differ between issuances).
+        pki.root_der = self.pki.root_der.clone();
+        pki.ca_der = self.pki.ca_der.clone();
+        pki.processor_ca_der = self.pki.processor_ca_der.clone();
+        pki.tcb_der = self.pki.tcb_der.clone();
+        let qe = QuotingEnclave::new(&pki, self.seed, &platform)?;
+        Ok(Self {
+            seed: self.seed,
+            created: self.created,
+            platform,
+            pki,
+            qe,
+        })
+    }
+
+    /// The platform this simulator certifies (its FMSPC and TCB values).
+    pub fn platform(&self) -> &Platform {
+        &self.platform
+    }
+
     /// A new simulated platform and PKI; certificates valid from an hour before `created`.
     pub fn new(seed: u64, created: i64) -> Result<Self, SimError> {
         let platform = Platform::simulated(seed);
@@ -227,5 +281,35 @@ impl Simulator {
     pub fn resign(&self, quote: &mut scute_quote::Quote) -> Result<(), SimError> {
         quote.signature.signature = self.qe.sign(&quote.signed_bytes())?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::{FleetLevel, Simulator};
+
+    #[test]
+    fn fleet_platforms_share_the_pki_and_differ_in_tcb_and_pck() {
+        let sim = Simulator::new(7, 1_800_000_000).unwrap();
+        let newer = sim.fleet_platform(FleetLevel::Newer).unwrap();
+        let older = sim.fleet_platform(FleetLevel::Older).unwrap();
+        for other in [&newer, &older] {
+            assert_eq!(other.root_ca_der(), sim.root_ca_der());
+            assert_eq!(other.pki.ca_der, sim.pki.ca_der);
+            assert_eq!(other.platform.fmspc, sim.platform.fmspc);
+            assert_ne!(other.pki.pck_der, sim.pki.pck_der);
+            assert_ne!(other.platform.ppid, sim.platform.ppid);
+        }
+        assert_eq!(newer.platform.pce_svn, sim.platform.pce_svn + 1);
+        assert!(newer
+            .platform
+            .components
+            .iter()
+            .zip(sim.platform.components)
+            .all(|(n, s)| *n == s + 1));
+        assert_eq!(newer.tee_tcb_svn()[2], sim.tee_tcb_svn()[2] + 1);
+        assert_eq!(older.platform.pce_svn + 1, sim.platform.pce_svn);
+        assert_eq!(older.platform.components, sim.platform.components);
     }
 }

@@ -373,6 +373,14 @@ pub(crate) struct ImportArgs {
     /// says which one appraisal uses.
     #[arg(long, value_name = "KIND", default_value = "standard", value_parser = ["standard", "early"])]
     update: String,
+    /// Verify the set as import does and store nothing: list every platform of its TEE and
+    /// FMSPC the service attested within platform_retention_days (90 days here), with the
+    /// TCB status it has and the one it would get under this set.
+    #[arg(long)]
+    dry_run: bool,
+    /// With --dry-run: print the JSON of POST /v1/collateral?dry_run=true instead of lines.
+    #[arg(long, requires = "dry_run")]
+    json: bool,
 }
 
 /// The collateral files present in `dir`.
@@ -425,6 +433,10 @@ pub(crate) fn collateral(command: CollateralCommand) -> anyhow::Result<u8> {
             update == scute_server::CollateralUpdate::Standard,
             "--update early names one of Intel's TCB evaluation data sets: not for SEV-SNP"
         );
+        anyhow::ensure!(
+            !args.dry_run,
+            "--dry-run judges SGX/TDX collateral: a VCEK or VLEK has no TCB levels to judge by"
+        );
         let (vek, chain, _) = crate::verify_cmd::read_snp_collateral(&args.dir)?;
         return match runtime.block_on(scute_server::import_snp_collateral(
             &config,
@@ -442,6 +454,22 @@ pub(crate) fn collateral(command: CollateralCommand) -> anyhow::Result<u8> {
         };
     }
     let files = read_collateral_files(&args.dir)?;
+    if args.dry_run {
+        return match runtime.block_on(scute_server::dry_run_collateral(&config, &files, update)) {
+            Ok(report) => {
+                if args.json {
+                    outln!("{}", serde_json::to_string_pretty(&report)?);
+                } else {
+                    print_dry_run(&report);
+                }
+                Ok(0)
+            }
+            Err(e) => {
+                eprintln!("scute: {e}");
+                Ok(crate::EXIT_REJECTED)
+            }
+        };
+    }
     match runtime.block_on(scute_server::import_collateral_as(&config, &files, update)) {
         Ok((fmspc, ca, tee)) => {
             // The standard set's line is as it always was; the early one says so.
@@ -457,6 +485,40 @@ pub(crate) fn collateral(command: CollateralCommand) -> anyhow::Result<u8> {
             Ok(crate::EXIT_REJECTED)
         }
     }
+}
+
+/// One line per platform of a dry run (`tdx FMSPC 00906ed50000 TCB {…}: UpToDate ->
+/// OutOfDate`), then a summary.
+fn print_dry_run(report: &serde_json::Value) {
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    for set in report["sets"].as_array().into_iter().flatten() {
+        outln!(
+            "dry run: {} collateral for FMSPC {} ({} CA) verifies; nothing stored",
+            text(&set["tee"]),
+            text(&set["fmspc"]),
+            text(&set["ca"])
+        );
+    }
+    for p in report["platforms"].as_array().into_iter().flatten() {
+        let mark = if p["changed"].as_bool().unwrap_or(false) {
+            " (changed)"
+        } else {
+            ""
+        };
+        outln!(
+            "{} FMSPC {} TCB {}: {} -> {}{mark}",
+            text(&p["tee"]),
+            text(&p["platform"]),
+            p["tcb"],
+            text(&p["status"]),
+            text(&p["new_status"])
+        );
+    }
+    outln!(
+        "{} platform(s) would change, {} would not",
+        report["changed"],
+        report["unchanged"]
+    );
 }
 
 /// A CSV root other than Hygon's HRK (a simulated machine's, `scute sim machine --tee csv`)

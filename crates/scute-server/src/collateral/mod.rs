@@ -159,7 +159,8 @@ fn older_than(new: &VerifiedCollateral, old: &VerifiedCollateral) -> Option<Stri
 /// `import`, refusing a set that is not for `expected` (fmspc, ca, tee) when given (what an
 /// upstream was asked for), whose QE Identity is not its TEE's, or that is older than the set
 /// stored under its key (no rollback to collateral Intel has since superseded; the key includes
-/// `update`, so an early set is compared with the stored early set only).
+/// `update`, so an early set is compared with the stored early set, and its evaluation data
+/// numbers also with the stored standard set's: early data is never older than standard).
 pub(crate) async fn import_expecting(
     store: &Store,
     anchors: &[TrustAnchor],
@@ -168,6 +169,75 @@ pub(crate) async fn import_expecting(
     update: CollateralUpdate,
     expected: Option<(&str, &str, &str)>,
 ) -> Result<(String, String, String), Problem> {
+    let checked = check_import(Some(store), anchors, files, update, expected).await?;
+    let (fmspc, ca, tee) = (checked.fmspc, checked.ca, checked.tee);
+    let encoded: BTreeMap<&String, String> =
+        files.iter().map(|(k, v)| (k, STANDARD.encode(v))).collect();
+    let json = serde_json::to_string(&encoded).map_err(Problem::internal)?;
+    store
+        .put_collateral(&fmspc, &ca, &tee, update.as_str(), &json, now)
+        .await?;
+    Ok((fmspc, ca, tee))
+}
+
+/// A set as import verified it, before it is stored.
+pub(crate) struct Checked {
+    pub(crate) verified: VerifiedCollateral,
+    pub(crate) fmspc: String,
+    pub(crate) ca: String,
+    pub(crate) tee: String,
+}
+
+/// What a collateral dry run found (`POST /v1/collateral?dry_run=true`, `scute collateral
+/// import --dry-run`): the set as import would store it, and what it would make of every
+/// platform of its TEE and FMSPC seen within `retention_secs` (`platforms::dry_run`).
+/// Without a store (none created yet): the set verified, and no platforms.
+pub(crate) async fn dry_run(
+    store: Option<&Store>,
+    anchors: &[TrustAnchor],
+    files: &BTreeMap<String, Vec<u8>>,
+    update: CollateralUpdate,
+    now: i64,
+    retention_secs: i64,
+    max: u64,
+) -> Result<serde_json::Value, Problem> {
+    let checked = check_import(store, anchors, files, update, None).await?;
+    let rows = match store {
+        Some(store) => {
+            store
+                .platforms(
+                    now - retention_secs,
+                    Some(&checked.tee),
+                    Some(&checked.fmspc),
+                    max,
+                )
+                .await?
+                .0
+        }
+        None => Vec::new(),
+    };
+    let (platforms, changed, unchanged) = crate::platforms::dry_run(&checked.verified, &rows, now);
+    Ok(serde_json::json!({
+        "dry_run": true,
+        "update": update.as_str(),
+        "sets": [{ "fmspc": checked.fmspc, "ca": checked.ca, "tee": checked.tee }],
+        "platforms": platforms,
+        "changed": changed,
+        "unchanged": unchanged,
+    }))
+}
+
+/// Everything import checks before it stores a set (`import_expecting`): the files form a
+/// set, it verifies under a trusted root, its QE Identity is its TEE's, it is the expected
+/// platform's, and it is no older than the set stored under its key (when there is a store).
+/// Writes nothing.
+async fn check_import(
+    store: Option<&Store>,
+    anchors: &[TrustAnchor],
+    files: &BTreeMap<String, Vec<u8>>,
+    update: CollateralUpdate,
+    expected: Option<(&str, &str, &str)>,
+) -> Result<Checked, Problem> {
     let collateral = Collateral::from_files(|name| files.get(name).cloned())
         .map_err(|e| Problem::new(Kind::CollateralIncomplete, e.to_string()))?;
     let verified =
@@ -199,7 +269,11 @@ pub(crate) async fn import_expecting(
         }
     }
     let kind = update.as_str();
-    if let Some((stored_json, _)) = store.collateral(&fmspc, &ca, &tee, kind).await? {
+    let stored = match store {
+        Some(store) => store.collateral(&fmspc, &ca, &tee, kind).await?,
+        None => None,
+    };
+    if let Some((stored_json, _)) = stored {
         let stored = collateral_from_json(&stored_json)
             .ok()
             .and_then(|c| verify_any(&c, anchors).ok());
@@ -209,7 +283,7 @@ pub(crate) async fn import_expecting(
             ));
         }
     }
-    if update == CollateralUpdate::Early {
+    if let (CollateralUpdate::Early, Some(store)) = (update, store) {
         // Intel's early data is never older than its standard data: an early set below the
         // stored standard one is a rollback, whoever serves it (an upstream, an import).
         let standard = CollateralUpdate::Standard.as_str();
@@ -237,13 +311,12 @@ pub(crate) async fn import_expecting(
             }
         }
     }
-    let encoded: BTreeMap<&String, String> =
-        files.iter().map(|(k, v)| (k, STANDARD.encode(v))).collect();
-    let json = serde_json::to_string(&encoded).map_err(Problem::internal)?;
-    store
-        .put_collateral(&fmspc, &ca, &tee, kind, &json, now)
-        .await?;
-    Ok((fmspc, ca, tee))
+    Ok(Checked {
+        verified,
+        fmspc,
+        ca,
+        tee,
+    })
 }
 
 impl CollateralCache {

@@ -56,6 +56,8 @@ pub(crate) struct Pipeline<'a> {
     /// `reference_value_signers`: whose stored documents count when the reference values are
     /// rebuilt mid-appraisal.
     pub(crate) reference_signers: &'a [scute_refvalues::Signer],
+    /// The platforms table: every verified platform's verdict (`platforms`).
+    pub(crate) platforms: &'a crate::platforms::Recorder,
 }
 
 pub(crate) async fn appraise(
@@ -71,6 +73,7 @@ pub(crate) async fn appraise(
         .verifiers
         .verify(&request.evidence, binding, now)
         .await?;
+    let sighting = verified.sighting;
     let input = PolicyInput {
         claims: verified.claims,
         runtime_data: request.runtime_data,
@@ -127,9 +130,21 @@ pub(crate) async fn appraise(
         denials.extend(deny);
     }
     if !denials.is_empty() {
+        if let Some(sighting) = &sighting {
+            pipeline
+                .platforms
+                .record(sighting, Kind::PolicyDenied.name(), now)
+                .await;
+        }
         return Err(Problem::new(Kind::PolicyDenied, denials.join("; ")));
     }
     let status = EarStatus::of_vector(&vector);
+    if let Some(sighting) = &sighting {
+        pipeline
+            .platforms
+            .record(sighting, status.name(), now)
+            .await;
+    }
     let measurements = serde_json::to_value(&input.claims)
         .map_err(Problem::internal)?
         .get("measurements")

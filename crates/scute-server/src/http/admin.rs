@@ -239,8 +239,23 @@ fn update_param(
     }
 }
 
+/// `?dry_run=true|false` of `POST /v1/collateral`: verify and report, store nothing.
+fn dry_run_param(params: &std::collections::HashMap<String, String>) -> Result<bool, Problem> {
+    match params.get("dry_run").map(String::as_str) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(text) => Err(Problem::new(
+            Kind::BadField,
+            format!("dry_run must be true or false, not {text:?}"),
+        )),
+    }
+}
+
 /// Body: `{"files": {"tcb_info.json": base64, ...}}` with the files of a collateral directory.
-/// `?update=early` stores a DCAP set as the early one (`update_param`).
+/// `?update=early` stores a DCAP set as the early one (`update_param`). `?dry_run=true`
+/// verifies the set as import does and stores nothing: the answer lists every platform of the
+/// set's TEE and FMSPC seen within `platform_retention_days`, with the status it has and the
+/// one it would get (`collateral::dry_run`).
 pub(super) async fn import_collateral(
     State(state): Shared,
     _admin: Admin,
@@ -248,6 +263,7 @@ pub(super) async fn import_collateral(
     Body(bytes): Body,
 ) -> Result<Json<Value>, Problem> {
     let update = update_param(&params)?;
+    let dry_run = dry_run_param(&params)?;
     #[derive(Deserialize)]
     struct Import {
         files: BTreeMap<String, String>,
@@ -269,6 +285,22 @@ pub(super) async fn import_collateral(
         let chain = files
             .get("ask_ark_chain.pem")
             .or_else(|| files.get("asvk_ark_chain.pem"));
+        if dry_run {
+            // SEV-SNP has no TCB evaluation to redo: the VEK is checked, nothing is judged.
+            let (name, _, _) = crate::tee::snp::check_vek(
+                &state.verifiers.snp_roots,
+                vek,
+                chain.map(Vec::as_slice),
+                crate::clock::now(),
+            )?;
+            return Ok(Json(json!({
+                "dry_run": true,
+                "sets": [{ "tee": "snp", "stored": name }],
+                "platforms": [],
+                "changed": 0,
+                "unchanged": 0,
+            })));
+        }
         let name = crate::tee::snp::import(
             &state.store,
             &state.verifiers.snp_roots,
@@ -278,6 +310,20 @@ pub(super) async fn import_collateral(
         )
         .await?;
         return Ok(Json(json!({ "tee": "snp", "stored": name })));
+    }
+    if dry_run {
+        let now = crate::clock::now();
+        let report = crate::collateral::dry_run(
+            Some(&state.store),
+            &state.verifiers.anchors,
+            &files,
+            update,
+            now,
+            crate::platforms::retention_secs(&state.config),
+            state.config.platforms_max,
+        )
+        .await?;
+        return Ok(Json(report));
     }
     let (fmspc, ca, tee) = crate::collateral::import_as(
         &state.store,
@@ -289,4 +335,47 @@ pub(super) async fn import_collateral(
     .await?;
     state.collateral_changed().await?;
     Ok(Json(json!({ "fmspc": fmspc, "ca": ca, "tee": tee })))
+}
+
+/// Largest and default `?limit=` of `GET /v1/platforms`.
+const PLATFORMS_LIMIT_MAX: u64 = 10_000;
+const PLATFORMS_LIMIT_DEFAULT: u64 = 1_000;
+
+/// `GET /v1/platforms[?tee=&limit=]`: the platforms attested within `platform_retention_days`,
+/// most recently seen first (`platforms`), and how many there are in all.
+pub(super) async fn list_platforms(
+    State(state): Shared,
+    _admin: Admin,
+    Query(params): Query<std::collections::HashMap<String, String>>,
+) -> Result<Json<Value>, Problem> {
+    let limit = match params.get("limit") {
+        None => PLATFORMS_LIMIT_DEFAULT,
+        Some(text) => text
+            .parse::<u64>()
+            .ok()
+            .filter(|n| (1..=PLATFORMS_LIMIT_MAX).contains(n))
+            .ok_or_else(|| {
+                Problem::new(
+                    Kind::BadField,
+                    format!("limit must be 1 to {PLATFORMS_LIMIT_MAX}, not {text:?}"),
+                )
+            })?,
+    };
+    let tee = params.get("tee").map(String::as_str);
+    if let Some(tee) = tee {
+        if !["sgx", "tdx", "snp", "csv"].contains(&tee) {
+            return Err(Problem::new(
+                Kind::BadField,
+                format!("tee must be sgx, tdx, snp or csv, not {tee:?}"),
+            ));
+        }
+    }
+    let now = crate::clock::now();
+    let oldest = now - crate::platforms::retention_secs(&state.config);
+    let (rows, total) = state.store.platforms(oldest, tee, None, limit).await?;
+    let platforms: Vec<Value> = rows
+        .iter()
+        .map(|row| crate::platforms::row_json(row, now))
+        .collect();
+    Ok(Json(json!({ "platforms": platforms, "total": total })))
 }

@@ -54,6 +54,7 @@ pub(crate) fn app(state: Arc<AppState>) -> Router {
             delete(reference_values::delete_document),
         )
         .route("/v1/collateral", post(admin::import_collateral))
+        .route("/v1/platforms", get(admin::list_platforms))
         .route(
             "/v1/admin/signing-keys/rotate",
             post(admin::rotate_signing_key),
@@ -99,6 +100,7 @@ async fn metrics(State(state): Shared) -> impl IntoResponse {
 fn render_metrics(state: &AppState, per_set: bool) -> impl IntoResponse {
     let mut out = state.metrics.render();
     state.body_budget.render(&mut out);
+    state.platforms.render(&mut out);
     out.push_str(&state.pccs.render_metrics(per_set));
     (
         [(

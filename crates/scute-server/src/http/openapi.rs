@@ -95,6 +95,89 @@ struct CollateralImport {
     files: std::collections::BTreeMap<String, String>,
 }
 
+/// The answer of `GET /v1/platforms`.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+struct Platforms {
+    /// most recently seen first
+    platforms: Vec<Platform>,
+    /// how many platforms within the retention match (the list may be limited)
+    total: u64,
+}
+
+/// A platform at one TCB level, with its last verdict (no evidence).
+#[allow(dead_code)]
+#[derive(ToSchema)]
+struct Platform {
+    /// sgx, tdx, snp or csv
+    tee: String,
+    /// FMSPC (SGX, TDX), chip id (SEV-SNP; the product when masked) or chip serial (CSV), hex
+    platform: String,
+    /// the TCB values the verdict depends on (SGX/TDX: PlatformTcb; SEV-SNP: reported TCB; CSV: firmware)
+    #[schema(value_type = Object)]
+    tcb: Value,
+    /// the last TCB status (VekEndorsed for SEV-SNP, None for CSV)
+    tcb_status: String,
+    /// the last EAR status, or policy_denied
+    ear_status: Option<String>,
+    #[schema(format = DateTime)]
+    tcb_date: Option<String>,
+    /// the tcbDate of the level that superseded the platform's
+    #[schema(format = DateTime)]
+    superseded_at: Option<String>,
+    #[schema(format = DateTime)]
+    newest_tcb_date: Option<String>,
+    /// whole days since superseded_at while the status is not UpToDate
+    days_behind: Option<u64>,
+    tcb_evaluation_data_number: Option<u64>,
+    advisory_ids: Vec<String>,
+    #[schema(format = DateTime)]
+    first_seen: String,
+    #[schema(format = DateTime)]
+    last_seen: String,
+    /// attestations counted
+    attestations: u64,
+}
+
+/// The answer of `POST /v1/collateral?dry_run=true`.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+struct DryRun {
+    dry_run: bool,
+    /// standard or early
+    update: Option<String>,
+    /// each set as import reports it (fmspc, ca, tee)
+    #[schema(value_type = Vec<Object>)]
+    sets: Vec<Value>,
+    /// every platform of the set's TEE and FMSPC within the retention (empty for SEV-SNP)
+    platforms: Vec<DryRunPlatform>,
+    changed: u64,
+    unchanged: u64,
+}
+
+/// A platform as a dry run judges it: the same evaluation verification uses.
+#[allow(dead_code)]
+#[derive(ToSchema)]
+struct DryRunPlatform {
+    tee: String,
+    platform: String,
+    #[schema(value_type = Object)]
+    tcb: Value,
+    /// the last TCB status seen
+    status: String,
+    #[schema(format = DateTime)]
+    tcb_date: Option<String>,
+    /// the status under the new set, or the error kind (e.g. tcb_not_supported)
+    new_status: String,
+    changed: bool,
+    #[schema(format = DateTime)]
+    new_tcb_date: Option<String>,
+    new_days_behind: Option<u64>,
+    new_advisory_ids: Vec<String>,
+    #[schema(format = DateTime)]
+    last_seen: String,
+}
+
 /// One entry of `GET /v1/policies`.
 #[allow(dead_code)]
 #[derive(ToSchema)]
@@ -129,7 +212,8 @@ impl Modify for AdminToken {
 #[allow(dead_code)]
 mod routes {
     use super::{
-        AdminToken, AttestRequest, Challenge, CollateralImport, PolicySummary, Problem, Token,
+        AdminToken, AttestRequest, Challenge, CollateralImport, DryRun, DryRunPlatform, Platform,
+        Platforms, PolicySummary, Problem, Token,
     };
 
     #[utoipa::path(post, path = "/v1/challenge", summary = "A single-use nonce",
@@ -246,7 +330,8 @@ mod routes {
 
     #[utoipa::path(post, path = "/v1/collateral", security(("adminToken" = [])),
         summary = "Import a collateral set (files of a collateral directory, base64)",
-        params(("update" = Option<String>, Query, description = "DCAP: which of Intel's TCB evaluation data sets this is, standard (the default) or early")),
+        params(("update" = Option<String>, Query, description = "DCAP: which of Intel's TCB evaluation data sets this is, standard (the default) or early"),
+            ("dry_run" = Option<bool>, Query, description = "true: verify as import does and store nothing; the answer lists every platform of the set's TEE and FMSPC seen within platform_retention_days with its status and the one it would get (DryRun)")),
         request_body = CollateralImport,
         responses(
             (status = 200, description = "stored, with its FMSPC and CA", body = Object),
@@ -254,6 +339,16 @@ mod routes {
             (status = 401, description = "RFC 7807 problem", body = Problem, content_type = "application/problem+json"),
             (status = 422, description = "RFC 7807 problem", body = Problem, content_type = "application/problem+json")))]
     fn import_collateral() {}
+
+    #[utoipa::path(get, path = "/v1/platforms", security(("adminToken" = [])),
+        summary = "The platforms attested within platform_retention_days (TEE, FMSPC or chip, TCB level, last verdict, last seen), most recently seen first",
+        params(("tee" = Option<String>, Query, description = "sgx, tdx, snp or csv"),
+            ("limit" = Option<u64>, Query, description = "at most this many (1 to 10000, default 1000)")),
+        responses(
+            (status = 200, description = "the platforms, and how many there are in all", body = Platforms),
+            (status = 400, description = "RFC 7807 problem", body = Problem, content_type = "application/problem+json"),
+            (status = 401, description = "RFC 7807 problem", body = Problem, content_type = "application/problem+json")))]
+    fn list_platforms() {}
 
     #[utoipa::path(post, path = "/kbs/v0/auth",
         summary = "KBS 0.4.0 Request: a session cookie and a Challenge (nonce)",
@@ -410,12 +505,13 @@ mod routes {
         paths(
             challenge, attest, jwks, list_policies, put_policy, get_policy, delete_policy, put_reference_values,
             get_reference_values, delete_reference_values, import_reference_values,
-            list_reference_values, delete_reference_document, import_collateral, kbs_auth, kbs_attest,
+            list_reference_values, delete_reference_document, import_collateral, list_platforms,
+            kbs_auth, kbs_attest,
             kbs_get_resource, kbs_put_resource, kbs_resource_policy, kbs_attestation_policy,
             sgx_tcb, tdx_tcb, sgx_qe_identity, tdx_qe_identity, qve_identity, pck_crl,
             root_ca_crl, pck_cert, platform_collateral, healthz, metrics
         ),
-        components(schemas(Problem, Challenge, AttestRequest, Token, PolicySummary)),
+        components(schemas(Problem, Challenge, AttestRequest, Token, PolicySummary, Platforms, Platform, DryRun, DryRunPlatform)),
         modifiers(&AdminToken)
     )]
     pub(super) struct Document;

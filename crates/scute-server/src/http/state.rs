@@ -40,6 +40,8 @@ pub(crate) struct AppState {
     /// `reference_value_signers`: whose signed reference values `POST
     /// /v1/reference-values/import` accepts.
     pub(crate) reference_signers: Vec<scute_refvalues::Signer>,
+    /// The platforms table's writer (`platforms`).
+    pub(crate) platforms: crate::platforms::Recorder,
 }
 
 impl AppState {
@@ -56,6 +58,7 @@ impl AppState {
             signer: self.signer(),
             config: &self.config,
             reference_signers: &self.reference_signers,
+            platforms: &self.platforms,
         }
     }
 

@@ -140,7 +140,15 @@ pub(crate) async fn verify(
     // The chain `verify` was given is `stored`, looked up by the serial: the report's
     // `chip_serial_verified` says the same, and names the serial by it.
     debug_assert_eq!(verified.chip_serial_verified(), looked_up);
+    let (major, minor) = verified.firmware();
+    let sighting = crate::platforms::Sighting::plain(
+        "csv",
+        verified.chip_serial().to_string(),
+        &serde_json::json!({ "firmware": format!("{major}.{minor}") }),
+        "None",
+    );
     Ok(Verified {
+        sighting,
         claims: claims(&verified, log_claims),
         tcb_status: "None".into(),
         // CSV certificates carry no validity period: the token's own lifetime bounds it.

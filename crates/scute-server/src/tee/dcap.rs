@@ -87,6 +87,7 @@ pub(crate) async fn verify(
         None => None,
     };
     Ok(Verified {
+        sighting: crate::platforms::Sighting::dcap(verified),
         claims: claims(verified, log_claims),
         tcb_status: verified.tcb_status().name().to_string(),
         expires: verified.collateral_expires(),

@@ -34,6 +34,7 @@ pub(crate) fn verify(
     bind(verified.report(), binding)?;
     let claims = AdapterClaims::new(adapter, &verified);
     Ok(Verified {
+        sighting: None,
         tcb_status: claims.tcb_status.to_string(),
         claims: Claims::Adapter(claims),
         // Nothing in the evidence expires: the token's own lifetime bounds the verdict.

@@ -86,6 +86,8 @@ pub(crate) struct Verified {
     pub(crate) tcb_status: String,
     /// The instant after which the verdict is no longer vouched for (collateral expiry).
     pub(crate) expires: i64,
+    /// The platform and TCB level, for the platforms table (none for TEEs without one).
+    pub(crate) sighting: Option<crate::platforms::Sighting>,
 }
 
 /// Everything verification needs from the service: the trust roots of each TEE, the stored and

@@ -71,6 +71,29 @@ pub(crate) async fn import(
     chain: Option<&[u8]>,
     now: i64,
 ) -> Result<String, Problem> {
+    let (name, product, kind) = check_vek(roots, vek, chain, now)?;
+    store.put_secret(&name, vek).await?;
+    if let Some(chain) = chain {
+        let intermediate = if kind == CertRole::Vlek {
+            CertRole::Asvk
+        } else {
+            CertRole::Ask
+        };
+        store
+            .put_secret(&chain_name(product, intermediate), chain)
+            .await?;
+    }
+    Ok(name)
+}
+
+/// What `import` checks of a VCEK or VLEK (and its chain) before it files it, writing nothing:
+/// the name it would be filed under, its product and role.
+pub(crate) fn check_vek(
+    roots: &TrustRoots,
+    vek: &[u8],
+    chain: Option<&[u8]>,
+    now: i64,
+) -> Result<(String, scute_snp::Product, CertRole), Problem> {
     let collateral = Collateral {
         vek,
         chain,
@@ -86,18 +109,7 @@ pub(crate) async fn import(
         (CertRole::Vcek, Some(hwid)) => vcek_name(hwid, &tcb),
         _ => vlek_name(&tcb),
     };
-    store.put_secret(&name, vek).await?;
-    if let Some(chain) = chain {
-        let intermediate = if kind == CertRole::Vlek {
-            CertRole::Asvk
-        } else {
-            CertRole::Ask
-        };
-        store
-            .put_secret(&chain_name(product, intermediate), chain)
-            .await?;
-    }
-    Ok(name)
+    Ok((name, product, kind))
 }
 
 /// The stored VEK (and chain) a report needs, if any.
@@ -347,7 +359,17 @@ pub(crate) async fn verify_bound(
     let verified = verified
         .downcast_ref::<VerifiedReport>()
         .ok_or_else(|| Problem::internal("the SEV-SNP adapter verified no report"))?;
+    let report_claims = scute_snp::ReportClaims::new(verified);
+    // A masked chip id (all zeros) names no chip: the product stands for it.
+    let platform = if report_claims.chip_id.0.iter().all(|b| *b == 0) {
+        verified.product().name().to_string()
+    } else {
+        hex::encode(report_claims.chip_id.0)
+    };
+    let sighting =
+        crate::platforms::Sighting::plain("snp", platform, &report_claims.reported_tcb, TCB_STATUS);
     Ok(Verified {
+        sighting,
         claims: claims(verified),
         tcb_status: TCB_STATUS.to_string(),
         expires: verified.expires(),

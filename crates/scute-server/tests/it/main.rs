@@ -19,6 +19,7 @@ mod jcs;
 mod kbs;
 mod limits;
 mod pccs;
+mod platforms;
 mod policy_list;
 mod revocation;
 mod signed_reference_values;

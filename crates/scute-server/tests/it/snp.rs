@@ -169,6 +169,26 @@ async fn an_snp_guest_gets_an_affirming_token_from_v1_attest() {
         claims_of(body["token"].as_str().unwrap())["ear_status"],
         "warning"
     );
+    // The platforms table: one chip at one reported TCB, its last verdict written at once
+    // (it changed), both attestations counted.
+    let table: Value = s
+        .http
+        .get(format!("{}/v1/platforms?tee=snp", s.url))
+        .bearer_auth(&s.admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(table["total"], 1, "{table}");
+    let row = &table["platforms"][0];
+    assert_eq!(row["platform"], hex::encode(CHIP));
+    assert_eq!(row["tcb"]["microcode"], 0xd9);
+    assert_eq!(row["tcb_status"], "VekEndorsed");
+    assert_eq!(row["ear_status"], "warning");
+    assert_eq!(row["attestations"], 2);
+    assert_eq!(row["days_behind"], Value::Null);
 }
 
 #[tokio::test]

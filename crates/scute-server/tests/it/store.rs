@@ -5,7 +5,7 @@
 
 use scute_test::postgres;
 
-use scute_server::{Backend, KbsSession, SignedDocumentRow, Store};
+use scute_server::{Backend, KbsSession, PlatformRow, SignedDocumentRow, Store};
 
 async fn contract(
     store: Store,
@@ -13,13 +13,13 @@ async fn contract(
 ) {
     assert_eq!(
         store.schema_versions().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7]
+        vec![1, 2, 3, 4, 5, 6, 7, 8]
     );
     // Opening again runs nothing twice.
     let again = reopen.await.unwrap();
     assert_eq!(
         again.schema_versions().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7]
+        vec![1, 2, 3, 4, 5, 6, 7, 8]
     );
 
     let (first, ours) = store.secret_or_insert("k", b"first").await.unwrap();
@@ -238,6 +238,111 @@ async fn contract(
             ("early".to_string(), "{\"e\":2}".to_string())
         ]
     );
+
+    platforms_contract(&store, &again).await;
+}
+
+fn platform_row(platform: &str, tcb: &str, last_seen: i64) -> PlatformRow {
+    PlatformRow {
+        tee: "tdx".into(),
+        platform: platform.into(),
+        tcb: tcb.into(),
+        tcb_status: "UpToDate".into(),
+        ear_status: Some("affirming".into()),
+        tcb_date: Some("2026-02-01T00:00:00Z".into()),
+        superseded_at: None,
+        newest_tcb_date: Some("2026-02-01T00:00:00Z".into()),
+        tcb_evaluation_data_number: Some(17),
+        advisory_ids: "[]".into(),
+        first_seen: last_seen,
+        last_seen,
+        attestations: 1,
+    }
+}
+
+/// The platforms table (migration 8): a sighting of a known row updates its verdict, keeps
+/// its first sighting and adds its attestations; past `max` rows the least recently seen go;
+/// rows older than the retention are purged by a record and not listed.
+async fn platforms_contract(store: &Store, again: &Store) {
+    const DAY: i64 = 86_400;
+    let now = 100 * DAY;
+    let oldest = now - 90 * DAY;
+    for (i, tcb) in ["{\"l\":1}", "{\"l\":2}", "{\"l\":3}"].iter().enumerate() {
+        store
+            .record_platform(&platform_row("aa", tcb, now - 10 + i as i64), 3, oldest)
+            .await
+            .unwrap();
+    }
+    // The same platform and level again, later, with another verdict, on the other pool.
+    let mut seen = platform_row("aa", "{\"l\":1}", now);
+    seen.tcb_status = "OutOfDate".into();
+    seen.ear_status = Some("warning".into());
+    seen.superseded_at = Some("2026-08-01T00:00:00Z".into());
+    seen.advisory_ids = "[\"INTEL-SA-1\"]".into();
+    seen.attestations = 4;
+    again.record_platform(&seen, 3, oldest).await.unwrap();
+    let (rows, total) = store.platforms(oldest, None, None, 10).await.unwrap();
+    assert_eq!(total, 3);
+    assert_eq!(rows.len(), 3);
+    // Most recently seen first.
+    assert_eq!(rows[0].tcb, "{\"l\":1}");
+    assert_eq!(rows[0].tcb_status, "OutOfDate");
+    assert_eq!(rows[0].ear_status.as_deref(), Some("warning"));
+    assert_eq!(rows[0].first_seen, now - 10);
+    assert_eq!(rows[0].last_seen, now);
+    assert_eq!(rows[0].attestations, 5);
+    assert_eq!(rows[0].advisory_ids, "[\"INTEL-SA-1\"]");
+    assert_eq!(rows[0].tcb_evaluation_data_number, Some(17));
+    assert_eq!(rows[1].tcb, "{\"l\":3}");
+    // A fourth row past max = 3: the least recently seen one ({"l":2}) goes.
+    store
+        .record_platform(&platform_row("bb", "{\"l\":1}", now + 1), 3, oldest)
+        .await
+        .unwrap();
+    let (rows, total) = again.platforms(oldest, None, None, 10).await.unwrap();
+    assert_eq!(total, 3);
+    let kept: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r.platform.as_str(), r.tcb.as_str()))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            ("bb", "{\"l\":1}"),
+            ("aa", "{\"l\":1}"),
+            ("aa", "{\"l\":3}")
+        ]
+    );
+    // Filters and limit: total counts all that match, the page is limited.
+    let (rows, total) = store
+        .platforms(oldest, Some("tdx"), Some("aa"), 1)
+        .await
+        .unwrap();
+    assert_eq!((rows.len(), total), (1, 2));
+    assert_eq!(
+        store
+            .platforms(oldest, Some("snp"), None, 10)
+            .await
+            .unwrap()
+            .1,
+        0
+    );
+    // Retention: a listing from later leaves out what was seen before its oldest instant, and
+    // a record then purges it.
+    let later = now - 10 + 2; // {"l":3}'s last_seen
+    assert_eq!(
+        store.platforms(later + 1, None, None, 10).await.unwrap().1,
+        2
+    );
+    store
+        .record_platform(&platform_row("cc", "{}", now + 2), 3, later + 1)
+        .await
+        .unwrap();
+    let (rows, total) = store.platforms(0, None, None, 10).await.unwrap();
+    assert_eq!(total, 3, "{rows:?}");
+    assert!(rows.iter().all(|r| r.last_seen > later), "{rows:?}");
+    assert_eq!(store.purge_platforms(now + 2).await.unwrap(), 2);
+    assert_eq!(store.platforms(0, None, None, 10).await.unwrap().1, 1);
 }
 
 /// A store as release 6 left it, holding a collateral set, migrated by a start of this
@@ -269,7 +374,7 @@ async fn old_collateral_becomes_the_standard_set(
     let store = Store::connect(url, dir).await.unwrap();
     assert_eq!(
         store.schema_versions().await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7]
+        vec![1, 2, 3, 4, 5, 6, 7, 8]
     );
     assert_eq!(
         store
@@ -344,7 +449,7 @@ async fn replicas_migrating_at_once_migrate_once() {
         let store = t.await.unwrap().unwrap();
         assert_eq!(
             store.schema_versions().await.unwrap(),
-            vec![1, 2, 3, 4, 5, 6, 7]
+            vec![1, 2, 3, 4, 5, 6, 7, 8]
         );
     }
 }

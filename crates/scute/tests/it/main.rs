@@ -12,6 +12,7 @@ mod measure_sgx_cli;
 mod measure_tdx_cli;
 mod ops_cli;
 mod pccs_cli;
+mod platforms_cli;
 mod policy_cli;
 mod quote_cli;
 mod ratls_cli;

@@ -70,6 +70,10 @@ fn config_check_names_the_bad_key_and_why() {
         ("trust_roots = [\"/nonexistent/root.pem\"]\n", "trust_roots"),
         ("mandatory_policies = []\n", "mandatory_policies"),
         ("idle_timeout_secs = 0\n", "idle_timeout_secs"),
+        ("platforms_max = 0\n", "platforms_max"),
+        ("platforms_max = 1000001\n", "platforms_max"),
+        ("platform_retention_days = 0\n", "platform_retention_days"),
+        ("platform_retention_days = 3651\n", "platform_retention_days"),
         // Replicas' verdicts come from what the database returns: no plaintext link to it.
         (
             "database_url = \"postgres://scute@db.example/scute\"\n",
