@@ -449,7 +449,9 @@ impl Running {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        tokio::spawn(pccs::refresh::run(self.state.clone()));
+        // Every background task ends with the service: none may outlive it holding the state
+        // (and the store's connections).
+        let refresh = tokio::spawn(pccs::refresh::run(self.state.clone()));
         let store = self.store;
         let state = self.state.clone();
         let purge = tokio::spawn(async move {
@@ -511,6 +513,7 @@ impl Running {
             stopped(rx),
         )
         .await;
+        refresh.abort();
         purge.abort();
         sync.abort();
         served
