@@ -1,9 +1,10 @@
 //! The platforms the service has attested (issue 24): one row per TEE, platform (FMSPC, chip id
 //! or chip serial) and TCB level with its last verdict, so an operator can list the fleet
 //! (`GET /v1/platforms`) and see which platforms new collateral would change before it is
-//! stored (`POST /v1/collateral?dry_run=true`). Recorded after verification only, never the
-//! evidence; written at most once a minute per row unless its verdict changed (the attest
-//! path's cost), and a write that fails fails no attestation. Bounded by `platforms_max` and
+//! stored (`POST /v1/collateral?dry_run=true`). Recorded by the front doors only after a
+//! request spent its challenge (so a refused request writes nothing), never the evidence;
+//! written at most once a minute per row unless its verdict changed (the attest path's cost),
+//! and a write that fails fails no attestation. Bounded by `platforms_max` and
 //! `platform_retention_days`.
 
 use crate::store::{PlatformRow, Store};

@@ -82,6 +82,15 @@ pub(crate) async fn attest(
         .consume(store, &nonce, crate::clock::now().max(now))
         .await
         .map_err(nonce_refused)?;
+    // Recorded only now, with the nonce spent: one challenge is at most one sighting, and a
+    // refused request (replayed, denied, expired) writes no row. A failed write is logged
+    // and counted by the recorder, never the attestation's failure.
+    if let Some(sighting) = &appraised.sighting {
+        pipeline
+            .platforms
+            .record(sighting, appraised.status.name(), now)
+            .await;
+    }
     Ok(Attested {
         token: appraised.token,
         tcb_status: appraised.tcb_status,

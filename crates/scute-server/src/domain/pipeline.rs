@@ -44,6 +44,10 @@ pub(crate) struct Appraised {
     pub tcb_status: String,
     pub status: EarStatus,
     pub expires: i64,
+    /// The platform and TCB level for the platforms table. The front door records it only
+    /// once the request has spent its challenge: a refused request (a replay, a denial)
+    /// writes nothing to the store.
+    pub sighting: Option<crate::platforms::Sighting>,
 }
 
 /// What an appraisal needs of the service, and nothing else: the verifiers of every TEE, the
@@ -56,7 +60,8 @@ pub(crate) struct Pipeline<'a> {
     /// `reference_value_signers`: whose stored documents count when the reference values are
     /// rebuilt mid-appraisal.
     pub(crate) reference_signers: &'a [scute_refvalues::Signer],
-    /// The platforms table: every verified platform's verdict (`platforms`).
+    /// The platforms table (`platforms`): the front doors record an [`Appraised`]'s sighting
+    /// here after spending its challenge.
     pub(crate) platforms: &'a crate::platforms::Recorder,
 }
 
@@ -130,21 +135,9 @@ pub(crate) async fn appraise(
         denials.extend(deny);
     }
     if !denials.is_empty() {
-        if let Some(sighting) = &sighting {
-            pipeline
-                .platforms
-                .record(sighting, Kind::PolicyDenied.name(), now)
-                .await;
-        }
         return Err(Problem::new(Kind::PolicyDenied, denials.join("; ")));
     }
     let status = EarStatus::of_vector(&vector);
-    if let Some(sighting) = &sighting {
-        pipeline
-            .platforms
-            .record(sighting, status.name(), now)
-            .await;
-    }
     let measurements = serde_json::to_value(&input.claims)
         .map_err(Problem::internal)?
         .get("measurements")
@@ -181,5 +174,6 @@ pub(crate) async fn appraise(
         tcb_status: verified.tcb_status,
         status,
         expires,
+        sighting,
     })
 }

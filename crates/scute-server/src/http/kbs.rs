@@ -362,6 +362,14 @@ async fn attest_session(
         // Another attest of this cookie won the race (here or at another replica).
         return Err(replayed());
     }
+    // The session is attested and its challenge spent: only now is the platform recorded,
+    // once per challenge (a replay or a denial writes no row). A failed write fails nothing.
+    if let Some(sighting) = &appraised.sighting {
+        state
+            .platforms
+            .record(sighting, appraised.status.name(), now)
+            .await;
+    }
     let mut response = Json(json!({ "token": appraised.token })).into_response();
     response
         .headers_mut()

@@ -141,12 +141,19 @@ pub(crate) async fn verify(
     // `chip_serial_verified` says the same, and names the serial by it.
     debug_assert_eq!(verified.chip_serial_verified(), looked_up);
     let (major, minor) = verified.firmware();
-    let sighting = crate::platforms::Sighting::plain(
-        "csv",
-        verified.chip_serial().to_string(),
-        &serde_json::json!({ "firmware": format!("{major}.{minor}") }),
-        "None",
-    );
+    // A platform is recorded by its proven serial only: one the evidence merely claims (its
+    // own HSK/CEK certified the PEK, not the serial) would let a client name any chip, and
+    // fill the table with chips it never ran on.
+    let sighting = if verified.chip_serial_verified() {
+        crate::platforms::Sighting::plain(
+            "csv",
+            verified.chip_serial().to_string(),
+            &serde_json::json!({ "firmware": format!("{major}.{minor}") }),
+            "None",
+        )
+    } else {
+        None
+    };
     Ok(Verified {
         sighting,
         claims: claims(&verified, log_claims),

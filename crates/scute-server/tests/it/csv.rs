@@ -593,3 +593,65 @@ async fn a_v1_report_vouches_for_the_hardware_only_with_a_trusted_measure() {
     tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     assert_eq!(hardware(1).await, json!(2));
 }
+
+impl Server {
+    /// `GET /v1/platforms?tee=csv`.
+    async fn platforms(&self) -> Value {
+        let r = self
+            .http
+            .get(format!("{}/v1/platforms?tee=csv", self.url))
+            .bearer_auth(&self.admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json().await.unwrap()
+    }
+
+    /// `/v1/attest` of `quote(spec)` for a fresh challenge: the token's claims.
+    async fn attest_csv(&self, quote: impl Fn(&CsvReportSpec) -> Vec<u8>) -> Value {
+        let runtime = json!({ "nonce": self.challenge().await });
+        let spec = CsvReportSpec {
+            report_data: attest_report_data(&runtime),
+            ..CsvReportSpec::default()
+        };
+        let body = json!({ "tee": "csv", "evidence": { "quote": STANDARD.encode(quote(&spec)) }, "runtime_data": runtime });
+        let (status, v) = self.post("/v1/attest", &body).await;
+        assert_eq!(status, StatusCode::OK, "{v}");
+        claims(v["token"].as_str().unwrap())
+    }
+}
+
+/// The platforms table names a CSV chip by a proven serial only: evidence carrying its own
+/// HSK/CEK (whose serial is only claimed) attests but records no row, while a raw report
+/// checked against the HSK/CEK imported by the chip's serial does.
+#[tokio::test]
+async fn only_a_proven_chip_serial_is_recorded_as_a_platform() {
+    let server = Server::start(false).await;
+    let c = server
+        .attest_csv(|spec| {
+            server
+                .sim
+                .trustee_evidence(spec, true, None)
+                .unwrap()
+                .to_string()
+                .into_bytes()
+        })
+        .await;
+    assert_eq!(evidence_of(&c)["chip_serial_verified"], false);
+    assert_eq!(evidence_of(&c)["claimed_chip_serial"], CHIP);
+    let table = server.platforms().await;
+    assert_eq!(table["total"], 0, "{table}");
+
+    let server = Server::start(true).await;
+    let c = server
+        .attest_csv(|spec| server.sim.report(spec).unwrap().encode())
+        .await;
+    assert_eq!(evidence_of(&c)["chip_serial_verified"], true);
+    let table = server.platforms().await;
+    assert_eq!(table["total"], 1, "{table}");
+    let row = &table["platforms"][0];
+    assert_eq!(row["tee"], "csv");
+    assert_eq!(row["platform"], CHIP);
+    assert_eq!(row["attestations"], 1);
+}

@@ -1431,3 +1431,58 @@ async fn kbs_client_admin_jwts_signed_by_a_configured_ed25519_key_are_accepted()
         .unwrap();
     assert_eq!(r.status(), StatusCode::OK);
 }
+
+impl Broker {
+    /// `GET /v1/platforms`.
+    async fn platforms(&self) -> Value {
+        let r = self
+            .http
+            .get(format!("{}/v1/platforms", self.url))
+            .bearer_auth(&self.admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json().await.unwrap()
+    }
+}
+
+/// The key broker records a platform only once the session is attested: a denied
+/// attestation writes nothing (the row stays as the attested session left it).
+#[tokio::test]
+async fn a_kbs_platform_is_recorded_only_for_an_attested_session() {
+    let broker = Broker::start(|_| {}).await;
+    let guest = Guest::new(Tee::Tdx);
+    let (status, body) = guest.attest(&broker).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let table = broker.platforms().await;
+    assert_eq!(table["total"], 1, "{table}");
+    let written = table["platforms"][0].clone();
+    assert_eq!(written["tee"], "tdx");
+    assert_eq!(written["ear_status"], "affirming");
+    assert_eq!(written["attestations"], 1);
+
+    let deny = "package scute\nimport rego.v1\ntrust_vector := {\"hardware\": 2}\ndeny contains \"no TDs today\" if input.tee == \"tdx\"\n";
+    let r = broker
+        .http
+        .put(format!("{}/v1/policies/strict", broker.url))
+        .bearer_auth(&broker.admin)
+        .body(deny)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let broker = broker
+        .restart_with(|c| c.mandatory_policies = vec!["default".into(), "strict".into()])
+        .await;
+    let guest = Guest::new(Tee::Tdx);
+    let (status, problem) = guest.attest(&broker).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        problem["type"].as_str().unwrap().ends_with("policy_denied"),
+        "{problem}"
+    );
+    let table = broker.platforms().await;
+    assert_eq!(table["total"], 1, "{table}");
+    assert_eq!(table["platforms"][0], written);
+}

@@ -431,8 +431,8 @@ async fn the_table_is_bounded_and_old_platforms_are_neither_listed_nor_judged() 
 }
 
 /// A row is written once a minute unless its verdict changed: repeated attestations of one
-/// platform are counted at the next write, a new verdict (a policy's denial, new collateral)
-/// is written at once, and a store that cannot record a platform fails no attestation.
+/// platform are counted at the next write, a refused attestation (a policy's denial) writes
+/// nothing, and a store that cannot record a platform fails no attestation.
 #[tokio::test]
 async fn rows_are_written_when_the_verdict_changes_and_a_failed_write_fails_nothing() {
     let sim = Simulator::new(2409, now()).unwrap();
@@ -450,8 +450,8 @@ async fn rows_are_written_when_the_verdict_changes_and_a_failed_write_fails_noth
     // Same verdict within the minute: not written again.
     assert_eq!(row(&platforms(&service, "").await), written);
 
-    // A policy that denies TDs: the attestation is refused, the verdict recorded at once,
-    // with the attestations in between counted.
+    // A policy that denies TDs: the attestation is refused, and a refused request writes
+    // nothing to the store (the row is as the first attestation left it).
     let deny = "package scute\nimport rego.v1\ntrust_vector := {\"hardware\": 2}\ndeny contains \"no TDs today\" if input.tee == \"tdx\"\n";
     let r = service
         .http
@@ -492,12 +492,12 @@ async fn rows_are_written_when_the_verdict_changes_and_a_failed_write_fails_noth
         .await
         .unwrap();
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
-    let denied = row(&platforms(&service, "").await);
-    assert_eq!(denied["ear_status"], "policy_denied");
-    assert_eq!(denied["tcb_status"], "UpToDate");
-    // The restart forgot the two uncounted attestations of the old process: 1 + this one.
-    assert_eq!(denied["attestations"], 2);
-    assert_ne!(denied["ear_status"], json!(first));
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["type"], "urn:scute:problem:policy_denied", "{body}");
+    let table = platforms(&service, "").await;
+    assert_eq!(table["total"], 1, "{table}");
+    assert_eq!(row(&table), written);
+    assert_eq!(written["ear_status"], json!(first));
 
     // The table gone from under the service: the write fails, the attestation does not, and
     // the failure is counted.
@@ -529,5 +529,79 @@ async fn rows_are_written_when_the_verdict_changes_and_a_failed_write_fails_noth
         metrics.contains("scute_platform_record_failures_total 1\n"),
         "{metrics}"
     );
+    service.stop().await;
+}
+
+/// The attestation `sim` sends for `nonce`.
+fn attest_body(sim: &Simulator, nonce: &str) -> Value {
+    let runtime = json!({ "nonce": nonce });
+    let quote = sim
+        .quote(&Workload::new(
+            Tee::Tdx,
+            4,
+            scute_test::report_data(&runtime),
+        ))
+        .unwrap()
+        .encode();
+    json!({ "tee": "tdx", "evidence": { "quote": STANDARD.encode(quote) }, "runtime_data": runtime })
+}
+
+/// One challenge is one row at most: the same nonce replayed with other genuine evidence (other
+/// platforms, each of which would be a row of its own) is refused as replayed and writes
+/// nothing; only the first, successful attestation is in the table.
+#[tokio::test]
+async fn a_replayed_challenge_writes_no_platform_rows() {
+    let sim = Simulator::new(2410, now()).unwrap();
+    let fleet = [
+        sim.fleet_platform(FleetLevel::Newer).unwrap(),
+        sim.fleet_platform(FleetLevel::Older).unwrap(),
+    ];
+    let service = TestService::builder()
+        .trust_intel(&sim)
+        .import(sim_set(&sim, "UpToDate", 3600))
+        .start()
+        .await;
+    let r = service
+        .http
+        .post(format!("{}/v1/challenge", service.url))
+        .send()
+        .await
+        .unwrap();
+    let nonce = r.json::<Value>().await.unwrap()["nonce"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let post = |body: Value| {
+        let service = &service;
+        async move {
+            let r = service
+                .http
+                .post(format!("{}/v1/attest", service.url))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            (r.status(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, body) = post(attest_body(&sim, &nonce)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for _ in 0..3 {
+        for platform in &fleet {
+            let (status, body) = post(attest_body(platform, &nonce)).await;
+            assert_eq!(body["type"], "urn:scute:problem:nonce_replayed", "{body}");
+            assert!(status.is_client_error(), "{status}");
+        }
+    }
+    let table = platforms(&service, "").await;
+    assert_eq!(table["total"], 1, "{table}");
+    let row = &table["platforms"][0];
+    assert_eq!(row["tcb"]["pce_svn"], json!(sim.platform().pce_svn));
+    assert_eq!(row["attestations"], 1);
+    // The evidence was genuine: with challenges of their own, the fleet's platforms are rows.
+    for platform in &fleet {
+        attest(&service, platform).await;
+    }
+    assert_eq!(platforms(&service, "").await["total"], 3);
     service.stop().await;
 }
