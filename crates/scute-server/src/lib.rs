@@ -606,11 +606,14 @@ pub async fn dry_run_collateral(
     let store = if config.database_url.is_none() && !config.data_dir.join("scute.db").is_file() {
         None
     } else {
-        Some(
-            Store::connect(config.database_url.as_deref(), &config.data_dir)
-                .await
-                .map_err(|e| e.to_string())?,
-        )
+        // Read as it is: a dry run never migrates a store (replicas of an older release may
+        // still use it); one without this release's migrations cannot be judged.
+        let store = Store::open_current(config.database_url.as_deref(), &config.data_dir)
+            .await
+            .map_err(|e| e.to_string())?;
+        Some(store.ok_or_else(|| {
+            "the store has not been migrated to this release yet: start this release's `scute serve` on it once, then dry-run".to_string()
+        })?)
     };
     collateral::dry_run(
         store.as_ref(),

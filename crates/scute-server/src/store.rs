@@ -442,6 +442,19 @@ impl Store {
     }
 
     /// The migrations this store has had, in order.
+    /// The store at `url` or in `data_dir` as it is, without running any migration: for reading
+    /// a store another process owns (a dry run must not migrate a database replicas of an
+    /// older release still use). `Ok(None)` when it lacks this release's migrations.
+    pub async fn open_current(
+        url: Option<&str>,
+        data_dir: &Path,
+    ) -> Result<Option<Self>, sqlx::Error> {
+        let store = Self::connect_until(url, data_dir, 0).await?;
+        let have = store.schema_versions().await?;
+        let current = MIGRATIONS.iter().all(|(version, _)| have.contains(version));
+        Ok(current.then_some(store))
+    }
+
     pub async fn schema_versions(&self) -> Result<Vec<i64>, sqlx::Error> {
         sqlx::query("SELECT version FROM schema_migrations ORDER BY version")
             .fetch_all(&self.pool)

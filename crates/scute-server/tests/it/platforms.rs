@@ -605,3 +605,37 @@ async fn a_replayed_challenge_writes_no_platform_rows() {
     assert_eq!(platforms(&service, "").await["total"], 3);
     service.stop().await;
 }
+
+/// A command-line dry run reads the store as it is: on a store an older release left (here at
+/// migration 7), it migrates nothing and says the store must be upgraded first, even for a
+/// set it would have refused; a current store is judged.
+#[tokio::test]
+async fn a_dry_run_never_migrates_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    Store::connect_until(None, dir.path(), 7).await.unwrap();
+    let config = scute_server::Config {
+        data_dir: dir.path().into(),
+        ..scute_server::Config::default()
+    };
+    let sim = Simulator::new(77, now()).unwrap();
+    let set = sim_set(&sim, "UpToDate", 60);
+    let err =
+        scute_server::dry_run_collateral(&config, &set, scute_server::CollateralUpdate::Standard)
+            .await
+            .unwrap_err();
+    assert!(err.contains("not been migrated"), "{err}");
+    let versions = Store::connect_until(None, dir.path(), 7)
+        .await
+        .unwrap()
+        .schema_versions()
+        .await
+        .unwrap();
+    assert!(!versions.contains(&8), "{versions:?}");
+    Store::open(dir.path()).await.unwrap();
+    let err =
+        scute_server::dry_run_collateral(&config, &set, scute_server::CollateralUpdate::Standard)
+            .await
+            .unwrap_err();
+    // Now current, the store is read; the simulated set's root is not trusted by this config.
+    assert!(!err.contains("not been migrated"), "{err}");
+}
