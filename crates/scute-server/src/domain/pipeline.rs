@@ -41,6 +41,8 @@ pub(crate) struct InitData {
 /// The verdict: the signed token and what it says.
 pub(crate) struct Appraised {
     pub token: String,
+    /// What the token says, as signed (for a front door that keeps the verified result).
+    pub claims: Value,
     pub tcb_status: String,
     pub status: EarStatus,
     pub expires: i64,
@@ -160,9 +162,15 @@ pub(crate) async fn appraise(
         )]),
         extensions: Default::default(),
     };
-    let token = pipeline.signer.sign(&ear).map_err(Problem::internal)?;
+    // Members in the order serde_json's map keeps, as `Signer::sign` makes them.
+    let claims = serde_json::to_value(&ear).map_err(Problem::internal)?;
+    let token = pipeline
+        .signer
+        .sign_claims(&claims)
+        .map_err(Problem::internal)?;
     Ok(Appraised {
         token,
+        claims,
         tcb_status: verified.tcb_status,
         status,
         expires,
