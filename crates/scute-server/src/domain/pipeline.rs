@@ -100,7 +100,12 @@ pub(crate) async fn appraise(
     } else {
         &*pipeline.policies
     };
-    let rego_input = RegoInput::new(&input).map_err(|e| Problem::new(Kind::PolicyFailed, e))?;
+    // The input made JSON once: the policies read it, the token carries it, and its
+    // measurements pick the reference values reported.
+    let input = serde_json::to_value(&input)
+        .map_err(|e| Problem::new(Kind::PolicyFailed, format!("claims as policy input: {e}")))?;
+    let rego_input =
+        RegoInput::from_json(&input).map_err(|e| Problem::new(Kind::PolicyFailed, e))?;
     let mut vector = TrustVector::new();
     let mut denials = Vec::new();
     for id in &policy_ids {
@@ -132,12 +137,8 @@ pub(crate) async fn appraise(
         return Err(Problem::new(Kind::PolicyDenied, denials.join("; ")));
     }
     let status = EarStatus::of_vector(&vector);
-    let measurements = serde_json::to_value(&input.claims)
-        .map_err(Problem::internal)?
-        .get("measurements")
-        .cloned()
-        .unwrap_or(Value::Null);
-    let reference_values = policies.reference().matched(&measurements);
+    let measurements = input.get("measurements").unwrap_or(&Value::Null);
+    let reference_values = policies.reference().matched(measurements);
     // A result is no fresher than the collateral that vouched for it.
     let expires = (now + pipeline.config.token_lifetime_secs as i64).min(verified.expires);
     let ear = IssuedEar {

@@ -9,6 +9,7 @@
 //! `kbs-session-id` cookie in its cookie store, and parses every error body as kbs-types
 //! `ErrorInformation {type, detail}` (our problem JSON carries both).
 
+use crate::domain::appraisal::RegoInput;
 use crate::domain::attested_sessions::AttestedSession;
 use crate::domain::ear::{Ear, EarError};
 use crate::domain::pipeline;
@@ -473,9 +474,11 @@ async fn get_resource(
     let rego = |e: String| Problem::new(Kind::PolicyFailed, e);
     // The Rego boundary: the EAR as signed (another issuer's members included), with the
     // legacy names beside ours.
+    // Straight from JSON values, as the attestation policies' input (no text in between).
     let input = serde_json::to_value(&*ear).map_err(Problem::internal)?;
-    let input = RegoValue::from_json_str(&with_legacy_names(input).to_string())
-        .map_err(|e| rego(e.to_string()))?;
+    let input = RegoInput::from_json(&with_legacy_names(input))
+        .map_err(rego)?
+        .into_value();
     // The request (`data`): the path, as Trustee's resource plugin gives it.
     let allowed = policy
         .evaluate((&repository, &kind, &tag), input)
