@@ -412,6 +412,7 @@ pub async fn start(config: Config) -> Result<Running, ServerError> {
         token_verifier: RwLock::new(Arc::new(token_verifier)),
         seen_versions: tokio::sync::Mutex::new(seen_versions),
         kbs_cookies,
+        attested_sessions: Default::default(),
         kbs_admin_keys,
         reference_signers,
     });

@@ -402,12 +402,6 @@ pub(crate) struct InitDataClaims {
 pub(crate) struct RegoInput(RegoValue);
 
 impl RegoInput {
-    pub(crate) fn new(input: &PolicyInput) -> Result<Self, String> {
-        let json =
-            serde_json::to_value(input).map_err(|e| format!("claims as policy input: {e}"))?;
-        Self::from_json(&json)
-    }
-
     /// JSON as policy input (the Rego boundary).
     pub(crate) fn from_json(claims: &Value) -> Result<Self, String> {
         use serde::Deserialize as _;
@@ -420,6 +414,12 @@ impl RegoInput {
         RegoValue::deserialize(claims)
             .map(Self)
             .map_err(|e| format!("claims as policy input: {e}"))
+    }
+
+    /// The Rego value, for an engine other than these policies' (the key broker's resource
+    /// policy).
+    pub(crate) fn into_value(self) -> RegoValue {
+        self.0
     }
 }
 

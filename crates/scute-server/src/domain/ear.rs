@@ -7,7 +7,6 @@
 //! [`Ear`] keeps every member it does not name (`extensions`) and the annotated evidence as open
 //! JSON around the one part it reads by type: the runtime data with the recipient key.
 
-use crate::domain::appraisal::PolicyInput;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -49,8 +48,10 @@ pub(crate) type IssuedEar<'a> = Ear<IssuedEvidence<'a>>;
 /// when nothing matched.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct IssuedEvidence<'a> {
+    /// The policy input (`appraisal::PolicyInput`) as JSON: made once per appraisal, for the
+    /// policies' input and for the token.
     #[serde(flatten)]
-    pub input: &'a PolicyInput,
+    pub input: &'a Value,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub reference_values: BTreeMap<String, crate::domain::reference::MatchedReference>,
 }

@@ -4,11 +4,13 @@
 
 pub(crate) mod appraisal;
 pub(crate) mod attest;
+pub(crate) mod attested_sessions;
 pub(crate) mod ear;
 pub(crate) mod kbs_session;
 pub(crate) mod nonce;
 pub(crate) mod pipeline;
 pub(crate) mod reference;
+pub(crate) mod resource_policy;
 pub(crate) mod token;
 
 #[cfg(test)]

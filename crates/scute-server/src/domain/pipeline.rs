@@ -41,6 +41,8 @@ pub(crate) struct InitData {
 /// The verdict: the signed token and what it says.
 pub(crate) struct Appraised {
     pub token: String,
+    /// What the token says, as signed (for a front door that keeps the verified result).
+    pub claims: Value,
     pub tcb_status: String,
     pub status: EarStatus,
     pub expires: i64,
@@ -106,7 +108,12 @@ pub(crate) async fn appraise(
     } else {
         &*pipeline.policies
     };
-    let rego_input = RegoInput::new(&input).map_err(|e| Problem::new(Kind::PolicyFailed, e))?;
+    // The input made JSON once: the policies read it, the token carries it, and its
+    // measurements pick the reference values reported.
+    let input = serde_json::to_value(&input)
+        .map_err(|e| Problem::new(Kind::PolicyFailed, format!("claims as policy input: {e}")))?;
+    let rego_input =
+        RegoInput::from_json(&input).map_err(|e| Problem::new(Kind::PolicyFailed, e))?;
     let mut vector = TrustVector::new();
     let mut denials = Vec::new();
     for id in &policy_ids {
@@ -138,12 +145,8 @@ pub(crate) async fn appraise(
         return Err(Problem::new(Kind::PolicyDenied, denials.join("; ")));
     }
     let status = EarStatus::of_vector(&vector);
-    let measurements = serde_json::to_value(&input.claims)
-        .map_err(Problem::internal)?
-        .get("measurements")
-        .cloned()
-        .unwrap_or(Value::Null);
-    let reference_values = policies.reference().matched(&measurements);
+    let measurements = input.get("measurements").unwrap_or(&Value::Null);
+    let reference_values = policies.reference().matched(measurements);
     // A result is no fresher than the collateral that vouched for it.
     let expires = (now + pipeline.config.token_lifetime_secs as i64).min(verified.expires);
     let ear = IssuedEar {
@@ -168,9 +171,15 @@ pub(crate) async fn appraise(
         )]),
         extensions: Default::default(),
     };
-    let token = pipeline.signer.sign(&ear).map_err(Problem::internal)?;
+    // Members in the order serde_json's map keeps, as `Signer::sign` makes them.
+    let claims = serde_json::to_value(&ear).map_err(Problem::internal)?;
+    let token = pipeline
+        .signer
+        .sign_claims(&claims)
+        .map_err(Problem::internal)?;
     Ok(Appraised {
         token,
+        claims,
         tcb_status: verified.tcb_status,
         status,
         expires,

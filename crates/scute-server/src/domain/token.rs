@@ -140,17 +140,16 @@ impl Signer {
         json!({ "keys": self.published })
     }
 
-    /// The EAR as a JWT signed with the active key.
-    pub(crate) fn sign<E: serde::Serialize>(
+    /// An EAR's claims as a JWT signed with the active key. The caller makes them JSON (through
+    /// `serde_json::to_value`, so members come in the order serde_json's map keeps, as they
+    /// always have in this service's tokens) and may keep what it signed.
+    pub(crate) fn sign_claims(
         &self,
-        ear: &Ear<E>,
+        claims: &Value,
     ) -> Result<String, jsonwebtoken::errors::Error> {
         let mut header = Header::new(Algorithm::ES256);
         header.kid = Some(self.active.kid.clone());
-        // Through a JSON value, so members come in the order serde_json's map keeps (sorted
-        // unless its `preserve_order` is on), as they always have in this service's tokens.
-        let claims = serde_json::to_value(ear).map_err(jsonwebtoken::errors::Error::from)?;
-        jsonwebtoken::encode(&header, &claims, &self.active.key)
+        jsonwebtoken::encode(&header, claims, &self.active.key)
     }
 }
 

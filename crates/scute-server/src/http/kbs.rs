@@ -9,8 +9,11 @@
 //! `kbs-session-id` cookie in its cookie store, and parses every error body as kbs-types
 //! `ErrorInformation {type, detail}` (our problem JSON carries both).
 
+use crate::domain::appraisal::RegoInput;
+use crate::domain::attested_sessions::AttestedSession;
 use crate::domain::ear::{Ear, EarError};
 use crate::domain::pipeline;
+use crate::domain::resource_policy::ResourcePolicy;
 use crate::http::admin_auth::KbsAdmin;
 use crate::http::extract::Body;
 use crate::http::problem::KbsRefusal;
@@ -24,7 +27,7 @@ use axum::routing::post;
 use axum::{Json, Router};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
-use regorus::{Engine, Value as RegoValue};
+use regorus::Value as RegoValue;
 use scute_kbs::{
     init_data_digest, runtime_data_digest, Attestation, Challenge, HashAlgorithm, RecipientKey,
     Request, PROTOCOL_VERSION,
@@ -37,20 +40,7 @@ type Shared = State<Arc<AppState>>;
 
 pub const SESSION_COOKIE: &str = "kbs-session-id";
 
-/// The shipped resource policy: release only when every submodule of the result is affirming.
-pub const DEFAULT_RESOURCE_POLICY: &str = r#"package policy
-
-import rego.v1
-
-default allow := false
-
-allow if {
-	count(input.submods) > 0
-	every _, submod in input.submods {
-		submod.ear_status == "affirming"
-	}
-}
-"#;
+pub use crate::domain::resource_policy::DEFAULT_RESOURCE_POLICY;
 
 pub(crate) fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -68,17 +58,8 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
 }
 
 /// Compiles a resource policy: `package policy` with a boolean `allow`.
-pub(crate) fn compile_resource_policy(rego: &str) -> Result<Engine, String> {
-    let mut engine = Engine::new();
-    let package = engine
-        .add_policy("resource-policy.rego".into(), rego.to_string())
-        .map_err(|e| e.to_string())?;
-    if package != "data.policy" {
-        return Err(format!(
-            "resource policy declares {package}; it must be `package policy`"
-        ));
-    }
-    Ok(engine)
+pub(crate) fn compile_resource_policy(rego: &str) -> Result<ResourcePolicy, String> {
+    ResourcePolicy::compile(rego)
 }
 
 fn replayed() -> Problem {
@@ -370,6 +351,16 @@ async fn attest_session(
             .record(sighting, appraised.status.name(), now)
             .await;
     }
+    // The row is this token's: the resource calls of this session need not read it back.
+    if let Ok(ear) = serde_json::from_value::<Ear>(appraised.claims) {
+        state.attested_sessions.remember(
+            &session.id_sha256,
+            AttestedSession {
+                expires,
+                ear: Arc::new(ear),
+            },
+        );
+    }
     let mut response = Json(json!({ "token": appraised.token })).into_response();
     response
         .headers_mut()
@@ -379,7 +370,7 @@ async fn attest_session(
 
 /// The verified EAR of the requester: from `Authorization: Bearer <token>`, or from the
 /// attested session the cookie names.
-async fn credentials(state: &AppState, headers: &HeaderMap, now: i64) -> Result<Ear, Problem> {
+async fn credentials(state: &AppState, headers: &HeaderMap, now: i64) -> Result<Arc<Ear>, Problem> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -391,6 +382,10 @@ async fn credentials(state: &AppState, headers: &HeaderMap, now: i64) -> Result<
                 || Problem::new(Kind::TokenNotFound, "the session has not attested or has expired");
             // A cookie not made by this service costs no store read.
             let session = state.kbs_cookies.open(&cookie).map_err(|_| missing())?;
+            // Attested here: the result as this replica signed it and stored it.
+            if let Some(ear) = state.attested_sessions.recall(&session.id_sha256, now) {
+                return Ok(ear);
+            }
             state
                 .store
                 .kbs_session(&session.id_sha256)
@@ -408,6 +403,7 @@ async fn credentials(state: &AppState, headers: &HeaderMap, now: i64) -> Result<
     state
         .token_verifier()
         .verify(&token)
+        .map(Arc::new)
         .map_err(|e| Problem::new(Kind::TokenInvalid, e.to_string()))
 }
 
@@ -478,28 +474,23 @@ async fn get_resource(
     let now = crate::clock::now();
     let path = resource_path(&repository, &kind, &tag)?;
     let ear = credentials(&state, &headers, now).await?;
-    let engine = state
+    let policy = state
         .resource_policy
         .read()
         .map_err(|_| Problem::internal("resource policy lock"))?
         .clone();
-    let mut engine = (*engine).clone();
-    let data =
-        json!({ "plugin": "resource", "resource-path": [repository, kind, tag], "query": {} });
     let rego = |e: String| Problem::new(Kind::PolicyFailed, e);
-    engine
-        .add_data(RegoValue::from_json_str(&data.to_string()).map_err(|e| rego(e.to_string()))?)
-        .map_err(|e| rego(e.to_string()))?;
     // The Rego boundary: the EAR as signed (another issuer's members included), with the
     // legacy names beside ours.
-    let input = serde_json::to_value(&ear).map_err(Problem::internal)?;
-    engine.set_input(
-        RegoValue::from_json_str(&with_legacy_names(input).to_string())
-            .map_err(|e| rego(e.to_string()))?,
-    );
-    let allowed = engine
-        .eval_rule("data.policy.allow".into())
-        .map_err(|e| rego(e.to_string()))?;
+    // Straight from JSON values, as the attestation policies' input (no text in between).
+    let input = serde_json::to_value(&*ear).map_err(Problem::internal)?;
+    let input = RegoInput::from_json(&with_legacy_names(input))
+        .map_err(rego)?
+        .into_value();
+    // The request (`data`): the path, as Trustee's resource plugin gives it.
+    let allowed = policy
+        .evaluate((&repository, &kind, &tag), input)
+        .map_err(rego)?;
     if allowed != RegoValue::Bool(true) {
         return Err(Problem::new(
             Kind::PolicyDenied,

@@ -28,11 +28,13 @@ pub(crate) struct AppState {
     pub(crate) metrics: metrics::Metrics,
     pub(crate) pccs: pccs::Pccs,
     pub(crate) sealer: secrets::Sealer,
-    pub(crate) resource_policy: RwLock<Arc<regorus::Engine>>,
+    pub(crate) resource_policy: RwLock<Arc<crate::domain::resource_policy::ResourcePolicy>>,
     pub(crate) token_verifier: RwLock<Arc<token::Verifier>>,
     /// The `store_versions` this replica's in-memory policies and keys were built from.
     pub(crate) seen_versions: tokio::sync::Mutex<Vec<(String, i64)>>,
     pub(crate) kbs_cookies: kbs_session::SessionCookies,
+    /// The KBS sessions this replica attested, with their results (bounded).
+    pub(crate) attested_sessions: crate::domain::attested_sessions::AttestedSessions,
     /// `kbs_admin_public_keys`: who else may use the key broker's admin routes.
     pub(crate) kbs_admin_keys: Vec<jsonwebtoken::DecodingKey>,
     pub(crate) limits: serve::Limits,

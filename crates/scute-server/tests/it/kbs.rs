@@ -1486,3 +1486,176 @@ async fn a_kbs_platform_is_recorded_only_for_an_attested_session() {
     assert_eq!(table["total"], 1, "{table}");
     assert_eq!(table["platforms"][0], written);
 }
+
+/// A fresh regorus engine's verdict on one release, as the key broker once evaluated every
+/// one: the policy text, the request as `data` (Trustee's members), the token's claims as
+/// `input` with the EAR -00 names beside ours.
+fn fresh_verdict(rego: &str, path: &str, token: &str) -> StatusCode {
+    let payload = URL_SAFE_NO_PAD
+        .decode(token.split('.').nth(1).unwrap())
+        .unwrap();
+    let mut claims: Value = serde_json::from_slice(&payload).unwrap();
+    for submod in claims["submods"].as_object_mut().unwrap().values_mut() {
+        for (new, old) in [
+            ("ear_status", "ear.status"),
+            ("ear_trustworthiness_vector", "ear.trustworthiness-vector"),
+            ("ear_appraisal_policy_ids", "ear.appraisal-policy-id"),
+            (
+                "ear_veraison_annotated_evidence",
+                "ear.veraison.annotated-evidence",
+            ),
+        ] {
+            if let Some(v) = submod.get(new).cloned() {
+                submod[old] = v;
+            }
+        }
+    }
+    let mut engine = regorus::Engine::new();
+    engine.add_policy("p.rego".into(), rego.into()).unwrap();
+    let parts: Vec<&str> = path.split('/').collect();
+    let data = json!({ "plugin": "resource", "resource-path": parts, "query": {} });
+    engine
+        .add_data(regorus::Value::from_json_str(&data.to_string()).unwrap())
+        .unwrap();
+    engine.set_input(regorus::Value::from_json_str(&claims.to_string()).unwrap());
+    match engine.eval_rule("data.policy.allow".into()).unwrap() {
+        regorus::Value::Bool(true) => StatusCode::OK,
+        _ => StatusCode::FORBIDDEN,
+    }
+}
+
+/// Two replicas on one SQLite file. Guests attested at either fetch resources from the first
+/// while the resource policy is replaced at the second: every answer is what a fresh engine
+/// of the old or of the new policy text answers for that guest and path; the new one's within
+/// the replicas' sync interval; once it is, the old one's never again.
+#[tokio::test]
+async fn a_policy_changed_at_another_replica_judges_as_its_text_does() {
+    let a = Broker::start(|_| {}).await;
+    let b = Broker {
+        service: TestService::builder()
+            .trust_intel(&a.sim)
+            .start_with(|c| c.data_dir = a.data_dir())
+            .await,
+        sim: Simulator::from_state(&a.sim.to_state()).unwrap(),
+    };
+    let paths = ["open/key/a", "closed/key/b", "open/tls/7", "lenient/key/c"];
+    for path in paths {
+        assert_eq!(a.put_resource(path, SECRET).await, StatusCode::OK);
+    }
+    let before = r#"package policy
+import rego.v1
+default allow := false
+allow if {
+	data["resource-path"][0] == "open"
+	input.ear_status == "affirming"
+}
+"#;
+    let after = r#"package policy
+import rego.v1
+default allow := false
+allow if data["resource-path"][1] == "tls"
+allow if {
+	data["resource-path"][0] == "lenient"
+	input.submods.cpu0["ear.status"] == "contraindicated"
+}
+"#;
+    assert_eq!(a.set_resource_policy(before).await, StatusCode::OK);
+    // An affirming and a debug guest attested at the first replica, one at the second.
+    let mut guests = Vec::new();
+    for (debug, at) in [(false, &a), (true, &a), (false, &b)] {
+        let mut guest = Guest::new(Tee::Tdx);
+        guest.debug = debug;
+        let (status, body) = guest.attest(at).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let token = body["token"].as_str().unwrap().to_string();
+        guests.push((guest, token));
+    }
+    let expected = |rego: &str| {
+        let mut out = Vec::new();
+        for (_, token) in &guests {
+            for path in paths {
+                out.push(fresh_verdict(rego, path, token));
+            }
+        }
+        out
+    };
+    let (old, new) = (expected(before), expected(after));
+    // The matrix tells the policies apart and reaches both answers under each.
+    assert_ne!(old, new);
+    for verdicts in [&old, &new] {
+        assert!(verdicts.contains(&StatusCode::OK) && verdicts.contains(&StatusCode::FORBIDDEN));
+    }
+    let round = async || {
+        let mut got = Vec::new();
+        for (guest, _) in &guests {
+            for path in paths {
+                let response = guest.get(&a, path).await;
+                let status = response.status();
+                if status == StatusCode::OK {
+                    assert_eq!(guest.open(response).await, SECRET);
+                }
+                got.push(status);
+            }
+        }
+        got
+    };
+    // Prepared for every path, twice over.
+    for _ in 0..2 {
+        assert_eq!(round().await, old);
+    }
+    let replaced = reqwest::Client::new()
+        .post(b.kbs("resource-policy"))
+        .bearer_auth(&b.admin)
+        .json(&json!({ "policy": URL_SAFE_NO_PAD.encode(after) }))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(replaced, StatusCode::OK);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut switched = false;
+    let mut rounds = 0;
+    while rounds < 3 {
+        // A round that starts once the new policy answered is judged by it alone; the round
+        // of the change may mix both (each request reads the policy of its instant).
+        let settled = switched;
+        let got = round().await;
+        for (i, status) in got.iter().enumerate() {
+            assert!(
+                *status == old[i] || *status == new[i],
+                "request {i}: {status}, old {}, new {}",
+                old[i],
+                new[i]
+            );
+            if old[i] != new[i] {
+                if *status == new[i] {
+                    switched = true;
+                } else {
+                    assert!(
+                        !switched,
+                        "request {i}: the old policy's answer after the new one's"
+                    );
+                }
+            }
+        }
+        if settled {
+            rounds += 1;
+            assert_eq!(got, new);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the new policy is not in force"
+        );
+    }
+    // The second replica judges by the new text too.
+    for (g, (guest, _)) in guests.iter().enumerate() {
+        for (i, path) in paths.iter().enumerate() {
+            let status = guest.get(&b, path).await.status();
+            assert_eq!(
+                status,
+                new[g * paths.len() + i],
+                "{path} at the second replica"
+            );
+        }
+    }
+}
