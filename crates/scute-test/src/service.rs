@@ -196,6 +196,55 @@ impl TestService {
         }
     }
 
+    /// A fresh nonce from `POST /v1/challenge`.
+    pub async fn challenge(&self) -> String {
+        let r = self
+            .http
+            .post(format!("{}/v1/challenge", self.url))
+            .send()
+            .await
+            .expect("the challenge request");
+        let body: serde_json::Value = r.json().await.expect("the challenge's JSON");
+        body["nonce"].as_str().expect("a nonce").to_string()
+    }
+
+    /// `POST /v1/attest` of `sim`'s TDX v4 quote bound to a fresh challenge: the response.
+    pub async fn attest_tdx(&self, sim: &Simulator) -> reqwest::Response {
+        use base64::Engine as _;
+        let runtime = serde_json::json!({ "nonce": self.challenge().await });
+        let workload = scute_sim::Workload::new(Tee::Tdx, 4, crate::report_data(&runtime));
+        let quote = sim.quote(&workload).expect("a simulated quote").encode();
+        let quote = base64::engine::general_purpose::STANDARD.encode(quote);
+        let body = serde_json::json!({ "tee": "tdx", "evidence": { "quote": quote }, "runtime_data": runtime });
+        self.http
+            .post(format!("{}/v1/attest", self.url))
+            .json(&body)
+            .send()
+            .await
+            .expect("the attest request")
+    }
+
+    /// `POST /v1/collateral{query}` (e.g. `?update=early`, `?dry_run=true`) of `set` as the
+    /// admin.
+    pub async fn post_collateral(
+        &self,
+        query: &str,
+        set: &BTreeMap<String, Vec<u8>>,
+    ) -> reqwest::Response {
+        use base64::Engine as _;
+        let encoded: BTreeMap<&String, String> = set
+            .iter()
+            .map(|(n, b)| (n, base64::engine::general_purpose::STANDARD.encode(b)))
+            .collect();
+        self.http
+            .post(format!("{}/v1/collateral{query}", self.url))
+            .bearer_auth(&self.admin)
+            .json(&serde_json::json!({ "files": encoded }))
+            .send()
+            .await
+            .expect("the collateral request")
+    }
+
     /// The temporary directory (the trust roots, `data/`).
     pub fn dir(&self) -> &Path {
         self.dir.as_ref().expect("the directory").path()

@@ -81,16 +81,7 @@ async fn post_collateral(
     query: &str,
     set: &BTreeMap<String, Vec<u8>>,
 ) -> reqwest::Response {
-    let encoded: BTreeMap<&String, String> =
-        set.iter().map(|(n, b)| (n, STANDARD.encode(b))).collect();
-    service
-        .http
-        .post(format!("{}/v1/collateral{query}", service.url))
-        .bearer_auth(&service.admin)
-        .json(&json!({ "files": encoded }))
-        .send()
-        .await
-        .unwrap()
+    service.post_collateral(query, set).await
 }
 
 /// A PCCS-compatible upstream holding one set per `update=` kind, recording every request

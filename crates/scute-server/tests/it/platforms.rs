@@ -45,16 +45,7 @@ async fn post_collateral(
     query: &str,
     set: &BTreeMap<String, Vec<u8>>,
 ) -> reqwest::Response {
-    let encoded: BTreeMap<&String, String> =
-        set.iter().map(|(n, b)| (n, STANDARD.encode(b))).collect();
-    service
-        .http
-        .post(format!("{}/v1/collateral{query}", service.url))
-        .bearer_auth(&service.admin)
-        .json(&json!({ "files": encoded }))
-        .send()
-        .await
-        .unwrap()
+    service.post_collateral(query, set).await
 }
 
 async fn platforms(service: &TestService, query: &str) -> Value {
@@ -71,32 +62,7 @@ async fn platforms(service: &TestService, query: &str) -> Value {
 
 /// Attests `sim`'s TDX quote; the EAR status of the token it got.
 async fn attest(service: &TestService, sim: &Simulator) -> String {
-    let http = &service.http;
-    let r = http
-        .post(format!("{}/v1/challenge", service.url))
-        .send()
-        .await
-        .unwrap();
-    let nonce = r.json::<Value>().await.unwrap()["nonce"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let runtime = json!({ "nonce": nonce });
-    let quote = sim
-        .quote(&Workload::new(
-            Tee::Tdx,
-            4,
-            scute_test::report_data(&runtime),
-        ))
-        .unwrap()
-        .encode();
-    let body = json!({ "tee": "tdx", "evidence": { "quote": STANDARD.encode(quote) }, "runtime_data": runtime });
-    let r = http
-        .post(format!("{}/v1/attest", service.url))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let r = service.attest_tdx(sim).await;
     assert_eq!(r.status(), StatusCode::OK);
     let token = r.json::<Value>().await.unwrap()["token"]
         .as_str()
@@ -465,32 +431,7 @@ async fn rows_are_written_when_the_verdict_changes_and_a_failed_write_fails_noth
     let service = service
         .restart_with(|c| c.mandatory_policies = vec!["default".into(), "strict".into()])
         .await;
-    let r = service
-        .http
-        .post(format!("{}/v1/challenge", service.url))
-        .send()
-        .await
-        .unwrap();
-    let nonce = r.json::<Value>().await.unwrap()["nonce"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let runtime = json!({ "nonce": nonce });
-    let quote = sim
-        .quote(&Workload::new(
-            Tee::Tdx,
-            4,
-            scute_test::report_data(&runtime),
-        ))
-        .unwrap()
-        .encode();
-    let r = service
-        .http
-        .post(format!("{}/v1/attest", service.url))
-        .json(&json!({ "tee": "tdx", "evidence": { "quote": STANDARD.encode(quote) }, "runtime_data": runtime }))
-        .send()
-        .await
-        .unwrap();
+    let r = service.attest_tdx(&sim).await;
     assert_eq!(r.status(), StatusCode::FORBIDDEN);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["type"], "urn:scute:problem:policy_denied", "{body}");

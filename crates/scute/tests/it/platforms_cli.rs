@@ -2,9 +2,9 @@
 //! platforms attested by a real service, then a TCB recovery's collateral tried on its store
 //! from the command line: the platform it would make OutOfDate is named, nothing is stored.
 
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use scute_sim::{CollateralOptions, FleetLevel, Simulator, Tee, Workload};
+use scute_sim::{CollateralOptions, FleetLevel, Simulator, Tee};
 use scute_test::TestService;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -28,33 +28,7 @@ fn write_set(sim: &Simulator, status: &str, age: i64, dir: &Path) {
 }
 
 async fn attest(service: &TestService, sim: &Simulator) {
-    let r = service
-        .http
-        .post(format!("{}/v1/challenge", service.url))
-        .send()
-        .await
-        .unwrap();
-    let nonce = r.json::<Value>().await.unwrap()["nonce"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let runtime = json!({ "nonce": nonce });
-    let quote = sim
-        .quote(&Workload::new(
-            Tee::Tdx,
-            4,
-            scute_test::report_data(&runtime),
-        ))
-        .unwrap()
-        .encode();
-    let body = json!({ "tee": "tdx", "evidence": { "quote": STANDARD.encode(quote) }, "runtime_data": runtime });
-    let r = service
-        .http
-        .post(format!("{}/v1/attest", service.url))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let r = service.attest_tdx(sim).await;
     assert_eq!(r.status().as_u16(), 200);
     let token = r.json::<Value>().await.unwrap()["token"]
         .as_str()
