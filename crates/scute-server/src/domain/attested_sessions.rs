@@ -19,6 +19,11 @@ use std::sync::{Arc, Mutex};
 /// boot storm cannot grow the memory.
 const MAX_REMEMBERED: usize = 1024;
 
+/// The largest token whose session is remembered: what a guest chooses (its `tee-pubkey`, its
+/// init-data) is in the claims, so the bound on memory is in bytes too (16 MiB at most here);
+/// a larger session is read from the store as before.
+pub(crate) const MAX_REMEMBERED_TOKEN_BYTES: usize = 16 * 1024;
+
 /// A remembered session: when it expires and its verified attestation result.
 #[derive(Clone)]
 pub(crate) struct AttestedSession {

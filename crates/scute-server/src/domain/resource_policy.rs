@@ -1,5 +1,5 @@
 //! The key broker's resource policy: Rego, `package policy`, whose boolean `allow` decides a
-//! release. Trustee's policies read the request as `data` (`data.plugin`, `data["resource-path"]`,
+//! release. Trustee's policies read the request as `data` (`data.plugin`, `data["resource-path-segments"]`,
 //! `data.query`) and the attestation result as `input`, so the data differs by resource path:
 //! the policy is parsed once per policy version, and prepared (analysis, scheduling, loop
 //! hoisting) once per resource path it is asked about, with that path's data; a release only
@@ -47,10 +47,16 @@ struct Prepared {
     order: VecDeque<String>,
 }
 
-/// What a release's policy sees as `data`: Trustee's request members for its resource plugin.
+/// What a release's policy sees as `data`: Trustee's request members for its resource plugin
+/// (`resource-path` is the path as Trustee's KBS passes it, `/repo/type/tag`: its policies
+/// `split` it), and the three segments as an array (`resource-path-segments`).
 pub(crate) fn request_data(repository: &str, kind: &str, tag: &str) -> Result<RegoValue, String> {
-    let data =
-        json!({ "plugin": "resource", "resource-path": [repository, kind, tag], "query": {} });
+    let data = json!({
+        "plugin": "resource",
+        "resource-path": format!("/{repository}/{kind}/{tag}"),
+        "resource-path-segments": [repository, kind, tag],
+        "query": {},
+    });
     RegoValue::from_json_str(&data.to_string()).map_err(|e| e.to_string())
 }
 
@@ -154,7 +160,7 @@ mod tests {
             // The path's repository decides, beside the status.
             r#"default allow := false
 allow if {
-	data["resource-path"][0] == "open"
+	data["resource-path-segments"][0] == "open"
 	input.ear_status == "affirming"
 }"#,
             // Trustee's affirming.rego, written for EAR -00 names.
@@ -172,33 +178,33 @@ any_not_affirming if {
 allow if {
 	data.plugin == "resource"
 	data.query == {}
-	startswith(data["resource-path"][2], "a")
+	startswith(data["resource-path-segments"][2], "a")
 	input.submods.cpu0.ear_trustworthiness_vector.executables < 32
 }"#,
             // The path as a whole, and a set of kinds.
             r#"kinds := {"key", "tls"}
 default allow := false
 allow if {
-	count(data["resource-path"]) == 3
-	data["resource-path"][1] in kinds
-	concat("/", data["resource-path"]) != "default/key/b"
+	count(data["resource-path-segments"]) == 3
+	data["resource-path-segments"][1] in kinds
+	concat("/", data["resource-path-segments"]) != "default/key/b"
 }"#,
             // Not a boolean: only `true` releases.
-            r#"allow := data["resource-path"][1]"#,
+            r#"allow := data["resource-path-segments"][1]"#,
             // Fails to evaluate when the tag is not a number.
-            r#"allow if to_number(data["resource-path"][2]) > 1"#,
+            r#"allow if to_number(data["resource-path-segments"][2]) > 1"#,
             // Warning is enough for one repository.
             r#"default allow := false
 allow if input.submods.cpu0.ear_status == "affirming"
 allow if {
-	data["resource-path"][0] == "lenient"
+	data["resource-path-segments"][0] == "lenient"
 	input.submods.cpu0.ear_status == "warning"
 }"#,
             // `with` replaces the request's data inside the policy.
             r#"default allow := false
-opened if data["resource-path"][0] == "open"
+opened if data["resource-path-segments"][0] == "open"
 allow if {
-	opened with data["resource-path"] as ["open", "key", "x"]
+	opened with data["resource-path-segments"] as ["open", "key", "x"]
 	input.ear_status != "contraindicated"
 }"#,
             // No `allow` at all.

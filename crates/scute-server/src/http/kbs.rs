@@ -10,7 +10,7 @@
 //! `ErrorInformation {type, detail}` (our problem JSON carries both).
 
 use crate::domain::appraisal::RegoInput;
-use crate::domain::attested_sessions::AttestedSession;
+use crate::domain::attested_sessions::{AttestedSession, MAX_REMEMBERED_TOKEN_BYTES};
 use crate::domain::ear::{Ear, EarError};
 use crate::domain::pipeline;
 use crate::domain::resource_policy::ResourcePolicy;
@@ -352,7 +352,8 @@ async fn attest_session(
             .await;
     }
     // The row is this token's: the resource calls of this session need not read it back.
-    if let Ok(ear) = serde_json::from_value::<Ear>(appraised.claims) {
+    let small = appraised.token.len() <= MAX_REMEMBERED_TOKEN_BYTES;
+    if let (true, Ok(ear)) = (small, serde_json::from_value::<Ear>(appraised.claims)) {
         state.attested_sessions.remember(
             &session.id_sha256,
             AttestedSession {

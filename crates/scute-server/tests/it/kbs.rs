@@ -356,7 +356,7 @@ async fn the_resource_policy_decides_and_reads_trustee_names_too() {
 import rego.v1
 default allow := false
 allow if {
-	data["resource-path"][0] == "open"
+	data["resource-path-segments"][0] == "open"
 	input.ear_status == "affirming"
 }
 "#;
@@ -378,6 +378,42 @@ allow if {
         guest.open(guest.get(&broker, "closed/key/b").await).await,
         SECRET
     );
+
+    // Trustee's policies read `resource-path` as its KBS passes it, a string "/repo/type/tag"
+    // they `split` (Trustee's kbs/test/data/policy_5.rego) or compare whole; a policy that
+    // releases all but one path must keep that one.
+    let split = r#"package policy
+import rego.v1
+default allow := false
+subpaths := split(data["resource-path"], "/")
+allow if {
+	data.plugin == "resource"
+	subpaths[1] == "open"
+	subpaths[3] == "a"
+}
+"#;
+    assert_eq!(broker.set_resource_policy(split).await, StatusCode::OK);
+    assert_eq!(
+        guest.open(guest.get(&broker, "open/key/a").await).await,
+        SECRET
+    );
+    let (status, _) = error_info(guest.get(&broker, "closed/key/b").await).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let all_but_one = r#"package policy
+import rego.v1
+default allow := false
+allow if data["resource-path"] != "/closed/key/b"
+"#;
+    assert_eq!(
+        broker.set_resource_policy(all_but_one).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        guest.open(guest.get(&broker, "open/key/a").await).await,
+        SECRET
+    );
+    let (status, _) = error_info(guest.get(&broker, "closed/key/b").await).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 
     // A policy that is not `package policy` is refused at upload.
     assert_eq!(
@@ -1513,7 +1549,12 @@ fn fresh_verdict(rego: &str, path: &str, token: &str) -> StatusCode {
     let mut engine = regorus::Engine::new();
     engine.add_policy("p.rego".into(), rego.into()).unwrap();
     let parts: Vec<&str> = path.split('/').collect();
-    let data = json!({ "plugin": "resource", "resource-path": parts, "query": {} });
+    let data = json!({
+        "plugin": "resource",
+        "resource-path": format!("/{path}"),
+        "resource-path-segments": parts,
+        "query": {},
+    });
     engine
         .add_data(regorus::Value::from_json_str(&data.to_string()).unwrap())
         .unwrap();
@@ -1546,16 +1587,16 @@ async fn a_policy_changed_at_another_replica_judges_as_its_text_does() {
 import rego.v1
 default allow := false
 allow if {
-	data["resource-path"][0] == "open"
+	data["resource-path-segments"][0] == "open"
 	input.ear_status == "affirming"
 }
 "#;
     let after = r#"package policy
 import rego.v1
 default allow := false
-allow if data["resource-path"][1] == "tls"
+allow if data["resource-path-segments"][1] == "tls"
 allow if {
-	data["resource-path"][0] == "lenient"
+	data["resource-path-segments"][0] == "lenient"
 	input.submods.cpu0["ear.status"] == "contraindicated"
 }
 "#;
