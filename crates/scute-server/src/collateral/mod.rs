@@ -269,45 +269,49 @@ async fn check_import(
         }
     }
     let kind = update.as_str();
-    let stored = match store {
-        Some(store) => store.collateral(&fmspc, &ca, &tee, kind).await?,
-        None => None,
+    let Some(store) = store else {
+        return Ok(Checked {
+            verified,
+            fmspc,
+            ca,
+            tee,
+        });
     };
-    if let Some((stored_json, _)) = stored {
-        let stored = collateral_from_json(&stored_json)
-            .ok()
-            .and_then(|c| verify_any(&c, anchors).ok());
-        if let Some(reason) = stored.and_then(|old| older_than(&verified, &old)) {
-            return Err(Problem::new(Kind::CollateralRollback,
-                format!("the {tee} collateral for FMSPC {fmspc} ({ca} CA) is older than the stored {kind} set: {reason}"),
-            ));
-        }
+    // The set stored under this key, as it verifies (one that no longer does is no baseline).
+    let stored = async |kind: &str| -> Result<Option<VerifiedCollateral>, Problem> {
+        Ok(store
+            .collateral(&fmspc, &ca, &tee, kind)
+            .await?
+            .and_then(|(json, _)| collateral_from_json(&json).ok())
+            .and_then(|c| verify_any(&c, anchors).ok()))
+    };
+    if let Some(reason) = stored(kind)
+        .await?
+        .and_then(|old| older_than(&verified, &old))
+    {
+        return Err(Problem::new(Kind::CollateralRollback,
+            format!("the {tee} collateral for FMSPC {fmspc} ({ca} CA) is older than the stored {kind} set: {reason}"),
+        ));
     }
-    if let (CollateralUpdate::Early, Some(store)) = (update, store) {
+    if update == CollateralUpdate::Early {
         // Intel's early data is never older than its standard data: an early set below the
         // stored standard one is a rollback, whoever serves it (an upstream, an import).
-        let standard = CollateralUpdate::Standard.as_str();
-        if let Some((stored_json, _)) = store.collateral(&fmspc, &ca, &tee, standard).await? {
-            let stored = collateral_from_json(&stored_json)
-                .ok()
-                .and_then(|c| verify_any(&c, anchors).ok());
-            if let Some(old) = stored {
-                let numbers = |c: &VerifiedCollateral| {
-                    (
-                        c.tcb_info().tcb_evaluation_data_number,
-                        c.qe_identity().tcb_evaluation_data_number,
-                    )
-                };
-                let (new_tcb, new_qe) = numbers(&verified);
-                let (old_tcb, old_qe) = numbers(&old);
-                if new_tcb < old_tcb || new_qe < old_qe {
-                    return Err(Problem::new(
-                        Kind::CollateralRollback,
-                        format!(
-                            "the early {tee} collateral for FMSPC {fmspc} ({ca} CA) is older than the stored standard set: tcbEvaluationDataNumber {new_tcb}/{new_qe} (TCB Info/QE Identity) below {old_tcb}/{old_qe}"
-                        ),
-                    ));
-                }
+        if let Some(old) = stored(CollateralUpdate::Standard.as_str()).await? {
+            let numbers = |c: &VerifiedCollateral| {
+                (
+                    c.tcb_info().tcb_evaluation_data_number,
+                    c.qe_identity().tcb_evaluation_data_number,
+                )
+            };
+            let (new_tcb, new_qe) = numbers(&verified);
+            let (old_tcb, old_qe) = numbers(&old);
+            if new_tcb < old_tcb || new_qe < old_qe {
+                return Err(Problem::new(
+                    Kind::CollateralRollback,
+                    format!(
+                        "the early {tee} collateral for FMSPC {fmspc} ({ca} CA) is older than the stored standard set: tcbEvaluationDataNumber {new_tcb}/{new_qe} (TCB Info/QE Identity) below {old_tcb}/{old_qe}"
+                    ),
+                ));
             }
         }
     }
