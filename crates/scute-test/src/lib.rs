@@ -22,7 +22,7 @@ mod service;
 #[cfg(feature = "service")]
 pub use child::ChildServer;
 #[cfg(feature = "service")]
-pub use service::{collateral_files, ServiceBuilder, TestService};
+pub use service::{collateral_files, tdx_collateral_set, ServiceBuilder, TestService};
 
 /// Now, in Unix seconds: the verification time the tests give the verifiers.
 pub fn now() -> i64 {

@@ -16,6 +16,20 @@ pub fn collateral_files(sim: &Simulator, tee: Tee) -> BTreeMap<String, Vec<u8>> 
         .collect()
 }
 
+/// The Intel simulator's TDX collateral putting its platform on `status`, issued `age` seconds
+/// ago and valid for 30 days: a TCB recovery's set, an older or newer one.
+pub fn tdx_collateral_set(sim: &Simulator, status: &str, age: i64) -> BTreeMap<String, Vec<u8>> {
+    let now = crate::now();
+    let mut options = CollateralOptions::valid_at(Tee::Tdx, now);
+    options.tcb_status = status.into();
+    options.window = (now - age, now + 30 * 86_400);
+    sim.collateral(&options)
+        .expect("simulated collateral")
+        .into_iter()
+        .map(|(n, b)| (n.to_string(), b))
+        .collect()
+}
+
 /// What a test service trusts and holds before it starts; see [`TestService::builder`].
 pub struct ServiceBuilder {
     dir: tempfile::TempDir,

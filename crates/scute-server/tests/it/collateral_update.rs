@@ -8,8 +8,8 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use reqwest::StatusCode;
 use scute_server::{CollateralUpdate, Config, Store};
-use scute_sim::{CollateralOptions, Simulator, Tee, Workload};
-use scute_test::TestService;
+use scute_sim::{Simulator, Tee, Workload};
+use scute_test::{tdx_collateral_set, TestService};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -49,19 +49,6 @@ fn files(name: &str) -> BTreeMap<String, Vec<u8>> {
 fn eval_number(tcb_info: &[u8]) -> u64 {
     let v: Value = serde_json::from_slice(tcb_info).unwrap();
     v["tcbInfo"]["tcbEvaluationDataNumber"].as_u64().unwrap()
-}
-
-/// The simulator's TDX set, its platform's TCB level of `status`, issued `age` seconds ago.
-fn sim_set(sim: &Simulator, status: &str, age: i64) -> BTreeMap<String, Vec<u8>> {
-    let now = now();
-    let mut options = CollateralOptions::valid_at(Tee::Tdx, now);
-    options.tcb_status = status.into();
-    options.window = (now - age, now + 30 * 24 * 3600);
-    sim.collateral(&options)
-        .unwrap()
-        .into_iter()
-        .map(|(n, b)| (n.to_string(), b))
-        .collect()
 }
 
 async fn get(url: &str) -> reqwest::Response {
@@ -468,10 +455,15 @@ async fn appraisal_uses_the_configured_kind() {
     let sim = Simulator::new(24, now()).unwrap();
     let service = TestService::builder()
         .trust_intel(&sim)
-        .import(sim_set(&sim, "UpToDate", 3600))
+        .import(tdx_collateral_set(&sim, "UpToDate", 3600))
         .start()
         .await;
-    let r = post_collateral(&service, "?update=early", &sim_set(&sim, "OutOfDate", 3600)).await;
+    let r = post_collateral(
+        &service,
+        "?update=early",
+        &tdx_collateral_set(&sim, "OutOfDate", 3600),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::OK, "{:?}", r.text().await);
     let a = Attester { service, sim };
     // Default (standard).
@@ -505,7 +497,7 @@ async fn the_configured_kind_missing_without_an_upstream_is_a_miss() {
     let sim = Simulator::new(25, now()).unwrap();
     let service = TestService::builder()
         .trust_intel(&sim)
-        .import(sim_set(&sim, "UpToDate", 3600))
+        .import(tdx_collateral_set(&sim, "UpToDate", 3600))
         .start_with(|c| c.collateral_update = CollateralUpdate::Early)
         .await;
     let a = Attester { service, sim };
@@ -525,7 +517,12 @@ async fn the_configured_kind_missing_without_an_upstream_is_a_miss() {
     // Only the early set, standard (the default) configured.
     let sim = Simulator::new(26, now()).unwrap();
     let service = TestService::builder().trust_intel(&sim).start().await;
-    let r = post_collateral(&service, "?update=early", &sim_set(&sim, "OutOfDate", 3600)).await;
+    let r = post_collateral(
+        &service,
+        "?update=early",
+        &tdx_collateral_set(&sim, "OutOfDate", 3600),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::OK);
     let a = Attester { service, sim };
     let (status, body, _) = a.attest().await;
@@ -541,8 +538,8 @@ async fn the_configured_kind_missing_without_an_upstream_is_a_miss() {
 async fn an_attestation_with_early_configured_fills_the_early_set_from_the_upstream() {
     let sim = Simulator::new(27, now()).unwrap();
     let upstream = Upstream::start(BTreeMap::from([
-        ("standard", sim_set(&sim, "UpToDate", 3600)),
-        ("early", sim_set(&sim, "OutOfDate", 3600)),
+        ("standard", tdx_collateral_set(&sim, "UpToDate", 3600)),
+        ("early", tdx_collateral_set(&sim, "OutOfDate", 3600)),
     ]))
     .await;
     let service = TestService::builder()
@@ -586,8 +583,8 @@ async fn a_refresh_renews_each_kind_with_its_own_update() {
     let sim = Simulator::new(28, now()).unwrap();
     // Newer than the stored sets (issued half an hour later), so neither is a rollback.
     let (fresh_standard, fresh_early) = (
-        sim_set(&sim, "UpToDate", 1800),
-        sim_set(&sim, "OutOfDate", 1800),
+        tdx_collateral_set(&sim, "UpToDate", 1800),
+        tdx_collateral_set(&sim, "OutOfDate", 1800),
     );
     let upstream = Upstream::start(BTreeMap::from([
         ("standard", fresh_standard.clone()),
@@ -605,14 +602,14 @@ async fn a_refresh_renews_each_kind_with_its_own_update() {
     };
     scute_server::import_collateral_as(
         &base,
-        &sim_set(&sim, "UpToDate", 3600),
+        &tdx_collateral_set(&sim, "UpToDate", 3600),
         CollateralUpdate::Standard,
     )
     .await
     .unwrap();
     scute_server::import_collateral_as(
         &base,
-        &sim_set(&sim, "OutOfDate", 3600),
+        &tdx_collateral_set(&sim, "OutOfDate", 3600),
         CollateralUpdate::Early,
     )
     .await

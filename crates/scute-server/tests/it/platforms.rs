@@ -8,8 +8,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use reqwest::StatusCode;
 use scute_server::{PlatformRow, Store};
-use scute_sim::{CollateralOptions, FleetLevel, Simulator, Tee, Workload};
-use scute_test::TestService;
+use scute_sim::{FleetLevel, Simulator, Tee, Workload};
+use scute_test::{tdx_collateral_set, TestService};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -19,19 +19,6 @@ const SIM_FMSPC: &str = "5c07e0000000";
 
 fn now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
-}
-
-/// The simulator's TDX set, its platform's TCB level of `status`, issued `age` seconds ago.
-fn sim_set(sim: &Simulator, status: &str, age: i64) -> BTreeMap<String, Vec<u8>> {
-    let now = now();
-    let mut options = CollateralOptions::valid_at(Tee::Tdx, now);
-    options.tcb_status = status.into();
-    options.window = (now - age, now + 30 * DAY);
-    sim.collateral(&options)
-        .unwrap()
-        .into_iter()
-        .map(|(n, b)| (n.to_string(), b))
-        .collect()
 }
 
 fn unix(rfc3339: &str) -> i64 {
@@ -108,7 +95,7 @@ async fn a_dry_run_names_the_fleet_platforms_a_tcb_recovery_makes_out_of_date() 
     let pce = sim.platform().pce_svn;
     let service = TestService::builder()
         .trust_intel(&sim)
-        .import(sim_set(&sim, "UpToDate", 2 * 3600))
+        .import(tdx_collateral_set(&sim, "UpToDate", 2 * 3600))
         .start()
         .await;
 
@@ -163,7 +150,7 @@ async fn a_dry_run_names_the_fleet_platforms_a_tcb_recovery_makes_out_of_date() 
     assert_eq!(mid["tcb"]["tee_tcb_svn"][2], sim.tee_tcb_svn()[2]);
 
     // The recovery: a set with a newer UpToDate level above the middle one.
-    let recovery = sim_set(&sim, "OutOfDate", 3600);
+    let recovery = tdx_collateral_set(&sim, "OutOfDate", 3600);
     let before = stored_sets(&service).await;
     let r = post_collateral(&service, "?dry_run=true", &recovery).await;
     assert_eq!(r.status(), StatusCode::OK);
@@ -255,7 +242,7 @@ async fn a_dry_run_refuses_what_import_refuses_and_stores_nothing() {
     let sim = Simulator::new(2406, now()).unwrap();
     let service = TestService::builder()
         .trust_intel(&sim)
-        .import(sim_set(&sim, "UpToDate", 3600))
+        .import(tdx_collateral_set(&sim, "UpToDate", 3600))
         .start()
         .await;
     attest(&service, &sim).await;
@@ -270,13 +257,18 @@ async fn a_dry_run_refuses_what_import_refuses_and_stores_nothing() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     // Only true or false.
-    let r = post_collateral(&service, "?dry_run=maybe", &sim_set(&sim, "OutOfDate", 60)).await;
+    let r = post_collateral(
+        &service,
+        "?dry_run=maybe",
+        &tdx_collateral_set(&sim, "OutOfDate", 60),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
     let body: Value = r.json().await.unwrap();
     assert_eq!(body["type"], "urn:scute:problem:bad_field");
 
     // A tampered TCB Info: the same refusal as import's.
-    let mut tampered = sim_set(&sim, "OutOfDate", 60);
+    let mut tampered = tdx_collateral_set(&sim, "OutOfDate", 60);
     let text = String::from_utf8(tampered["tcb_info.json"].clone()).unwrap();
     tampered.insert(
         "tcb_info.json".into(),
@@ -293,7 +285,7 @@ async fn a_dry_run_refuses_what_import_refuses_and_stores_nothing() {
     );
     assert_eq!(dry_body["type"], "urn:scute:problem:collateral_rejected");
     // A rollback to an older set: refused by both.
-    let old = sim_set(&sim, "OutOfDate", 5 * 3600);
+    let old = tdx_collateral_set(&sim, "OutOfDate", 5 * 3600);
     let dry = post_collateral(&service, "?dry_run=true", &old).await;
     let (dry_status, dry_body) = (dry.status(), dry.json::<Value>().await.unwrap());
     assert_eq!(
@@ -305,7 +297,12 @@ async fn a_dry_run_refuses_what_import_refuses_and_stores_nothing() {
     assert_eq!(stored_sets(&service).await, before);
 
     // dry_run=false is an import.
-    let r = post_collateral(&service, "?dry_run=false", &sim_set(&sim, "OutOfDate", 60)).await;
+    let r = post_collateral(
+        &service,
+        "?dry_run=false",
+        &tdx_collateral_set(&sim, "OutOfDate", 60),
+    )
+    .await;
     assert_eq!(r.status(), StatusCode::OK);
     assert_ne!(stored_sets(&service).await, before);
     // A limit past 10000 is refused.
@@ -329,7 +326,7 @@ async fn the_table_is_bounded_and_old_platforms_are_neither_listed_nor_judged() 
     ];
     let service = TestService::builder()
         .trust_intel(&sim)
-        .import(sim_set(&sim, "UpToDate", 3600))
+        .import(tdx_collateral_set(&sim, "UpToDate", 3600))
         .start_with(|c| c.platforms_max = 2)
         .await;
     // Three platforms, a second apart: the least recently seen leaves the table of two.
@@ -378,7 +375,12 @@ async fn the_table_is_bounded_and_old_platforms_are_neither_listed_nor_judged() 
         .collect();
     assert_eq!(pces, [pce + 1, pce - 1, 2], "{table}");
     assert_eq!(table["total"], 3);
-    let r = post_collateral(&service, "?dry_run=true", &sim_set(&sim, "OutOfDate", 60)).await;
+    let r = post_collateral(
+        &service,
+        "?dry_run=true",
+        &tdx_collateral_set(&sim, "OutOfDate", 60),
+    )
+    .await;
     let dry: Value = r.json().await.unwrap();
     let judged: Vec<u64> = dry["platforms"]
         .as_array()
@@ -404,7 +406,7 @@ async fn rows_are_written_when_the_verdict_changes_and_a_failed_write_fails_noth
     let sim = Simulator::new(2409, now()).unwrap();
     let service = TestService::builder()
         .trust_intel(&sim)
-        .import(sim_set(&sim, "UpToDate", 3600))
+        .import(tdx_collateral_set(&sim, "UpToDate", 3600))
         .start()
         .await;
     let row = |table: &Value| table["platforms"][0].clone();
@@ -499,7 +501,7 @@ async fn a_replayed_challenge_writes_no_platform_rows() {
     ];
     let service = TestService::builder()
         .trust_intel(&sim)
-        .import(sim_set(&sim, "UpToDate", 3600))
+        .import(tdx_collateral_set(&sim, "UpToDate", 3600))
         .start()
         .await;
     let r = service
@@ -559,7 +561,7 @@ async fn a_dry_run_never_migrates_the_store() {
         ..scute_server::Config::default()
     };
     let sim = Simulator::new(77, now()).unwrap();
-    let set = sim_set(&sim, "UpToDate", 60);
+    let set = tdx_collateral_set(&sim, "UpToDate", 60);
     let err =
         scute_server::dry_run_collateral(&config, &set, scute_server::CollateralUpdate::Standard)
             .await

@@ -4,7 +4,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use scute_sim::{CollateralOptions, FleetLevel, Simulator, Tee};
+use scute_sim::{FleetLevel, Simulator};
 use scute_test::TestService;
 use serde_json::{json, Value};
 use std::path::Path;
@@ -17,12 +17,8 @@ fn now() -> i64 {
 /// Writes the simulator's TDX collateral directory (its platform's level `status`, issued
 /// `age` seconds ago) to `dir`.
 fn write_set(sim: &Simulator, status: &str, age: i64, dir: &Path) {
-    let now = now();
-    let mut options = CollateralOptions::valid_at(Tee::Tdx, now);
-    options.tcb_status = status.into();
-    options.window = (now - age, now + 30 * 86_400);
     std::fs::create_dir_all(dir).unwrap();
-    for (name, bytes) in sim.collateral(&options).unwrap() {
+    for (name, bytes) in scute_test::tdx_collateral_set(sim, status, age) {
         std::fs::write(dir.join(name), bytes).unwrap();
     }
 }
